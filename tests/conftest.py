@@ -1,0 +1,154 @@
+"""Test fixtures. Every database test runs on SQLite and on PostgreSQL.
+
+- VOLNET_TEST_DATABASES=sqlite,postgresql (default) chooses the backends.
+- VOLNET_TEST_PG_URL (default postgresql://postgres@127.0.0.1:5432/postgres) is where test databases
+  are created, one per xdist worker.
+- With CI=true a missing PostgreSQL, Redis or Chromium fails the test instead of skipping it.
+"""
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from volnet import create_app
+from volnet.core import clock
+from volnet.extensions import db
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+PG_ADMIN_URL = os.environ.get("VOLNET_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+BACKENDS = [b.strip() for b in os.environ.get("VOLNET_TEST_DATABASES", "sqlite,postgresql").split(",") if b.strip()]
+REDIS_URL = os.environ.get("VOLNET_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def need(reason: str):
+    """Skip outside CI, fail loudly in CI."""
+    if IN_CI:
+        pytest.fail(f"CI needs this and it is missing: {reason}")
+    pytest.skip(reason)
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+
+
+def pg_available() -> bool:
+    try:
+        import psycopg
+
+        with psycopg.connect(PG_ADMIN_URL, connect_timeout=3):
+            return True
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def make_pg_database(name: str) -> str:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    return f"{base}/{name}"
+
+
+_apps: dict[str, object] = {}
+_tmp = tempfile.mkdtemp(prefix="volnet-tests-")
+
+
+def base_config(url: str) -> dict:
+    return {
+        "DATABASE_URL": url,
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key-0123456789",
+        "WTF_CSRF_ENABLED": False,
+        "REDIS_URL": "",
+        "RUN_JOBS_INLINE": True,
+        "SERVER_NAME": "localhost",
+        "MAIL_SERVER": "",
+    }
+
+
+def build_app(backend: str):
+    if backend in _apps:
+        return _apps[backend]
+    if backend == "postgresql":
+        if not pg_available():
+            need("PostgreSQL is not reachable at " + PG_ADMIN_URL)
+        url = make_pg_database(f"volnet_test_{_worker()}")
+    else:
+        url = f"sqlite:///{Path(_tmp) / f'volnet-{_worker()}.sqlite3'}"
+    app = create_app(base_config(url))
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        from volnet.core.dbsetup import after_create_all
+
+        after_create_all()
+    _apps[backend] = app
+    return app
+
+
+def wipe(app) -> None:
+    with app.app_context():
+        db.session.remove()
+        tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+        with db.engine.begin() as conn:
+            if db.engine.dialect.name == "postgresql":
+                conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+            else:
+                for t in tables:
+                    conn.execute(text(f'DELETE FROM "{t}"'))
+                if conn.execute(text("SELECT name FROM sqlite_master WHERE name='sqlite_sequence'")).first():
+                    conn.execute(text("DELETE FROM sqlite_sequence"))
+
+
+@pytest.fixture(params=BACKENDS)
+def app(request):
+    a = build_app(request.param)
+    a.config.update(base_config(a.config["DATABASE_URL"]))
+    ctx = a.app_context()
+    ctx.push()
+    try:
+        yield a
+    finally:
+        db.session.remove()
+        ctx.pop()
+        clock.reset()
+        wipe(a)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def csrf_on(app):
+    app.config["WTF_CSRF_ENABLED"] = True
+    yield
+    app.config["WTF_CSRF_ENABLED"] = False
+
+
+@pytest.fixture
+def redis_url():
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
+    except Exception:  # noqa: BLE001
+        need("Redis is not reachable at " + REDIS_URL)
+    return REDIS_URL
+
+
+CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
+
+
+def csrf_token_from(html: str) -> str:
+    m = CSRF_RE.search(html)
+    assert m, "no csrf token in page"
+    return m.group(1) or m.group(2)

@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, PasswordField, StringField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from volnet.accounts import passwords
+from volnet.core.forms import clean_filter
+
+
+class LoginForm(FlaskForm):
+    login_id = StringField(_l("Login ID"), validators=[DataRequired(), Length(max=60)], filters=[clean_filter])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+
+
+class NewPasswordMixin:
+    def validate_new_password(self, field):
+        msg = passwords.problem(field.data or "", getattr(self, "_login_id", ""))
+        if msg:
+            raise ValidationError(msg)
+
+    def validate_confirm(self, field):
+        if field.data != self.new_password.data:
+            raise ValidationError(_l("The two passwords differ."))
+
+
+class PasswordChangeForm(NewPasswordMixin, FlaskForm):
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired()])
+    new_password = PasswordField(_l("New password"), validators=[DataRequired()])
+    confirm = PasswordField(_l("New password again"), validators=[DataRequired()])
+
+
+class JoinForm(NewPasswordMixin, FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=60)], filters=[clean_filter])
+    login_id = StringField(_l("Login ID"), validators=[DataRequired(), Length(min=3, max=60)],
+                           filters=[clean_filter])
+    phone = StringField(_l("Mobile phone"), validators=[Optional(), Length(max=20)], filters=[clean_filter])
+    new_password = PasswordField(_l("Password"), validators=[DataRequired()])
+    confirm = PasswordField(_l("Password again"), validators=[DataRequired()])
+
+    def validate_login_id(self, field):
+        import re
+
+        if not re.fullmatch(r"[A-Za-z0-9._@-]{3,60}", field.data or ""):
+            raise ValidationError(_l("Use 3-60 letters, digits or . _ @ -"))
+        self._login_id = field.data
+
+    def validate_phone(self, field):
+        from volnet.core.korean import normalize_phone
+
+        if field.data and normalize_phone(field.data) is None:
+            raise ValidationError(_l("Enter a phone number such as 010-1234-5678."))
+
+
+class PledgeForm(FlaskForm):
+    agree = BooleanField(_l("I have read the pledge and will keep it."), validators=[DataRequired()])

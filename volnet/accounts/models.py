@@ -1,0 +1,146 @@
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import JSON, Column, ForeignKey, Integer, String, Table, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from volnet.core import clock
+from volnet.core.types import UTCDateTime
+from volnet.extensions import db
+from volnet.places.models import Dong
+
+user_dongs = Table(
+    "user_dongs",
+    db.metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("dong_id", ForeignKey("dongs.id", ondelete="CASCADE"), primary_key=True),
+)
+
+invitation_dongs = Table(
+    "invitation_dongs",
+    db.metadata,
+    Column("invitation_id", ForeignKey("invitations.id", ondelete="CASCADE"), primary_key=True),
+    Column("dong_id", ForeignKey("dongs.id", ondelete="CASCADE"), primary_key=True),
+)
+
+ORG_KINDS = (
+    "dong_centre", "apartment_office", "post_office", "real_estate", "pharmacy",
+    "convenience_store", "delivery", "utility_reader", "shop", "partner_agency",
+    "welfare_centre", "food_bank", "volunteer_centre", "other",
+)
+
+
+class Organization(db.Model):
+    __tablename__ = "organizations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(30))
+    dong_id: Mapped[int | None] = mapped_column(ForeignKey("dongs.id"), index=True)
+    phone: Mapped[str | None] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    dong: Mapped[Dong | None] = relationship()
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    login_id: Mapped[str] = mapped_column(String(60), unique=True)
+    name: Mapped[str] = mapped_column(String(60))
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    role: Mapped[str] = mapped_column(String(20), index=True)
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), index=True)
+    password_hash: Mapped[str] = mapped_column(String(256), default="")
+    active: Mapped[bool] = mapped_column(default=True)
+    locale: Mapped[str | None] = mapped_column(String(5))
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    pledge_accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    must_change_password: Mapped[bool] = mapped_column(default=False)
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    recovery_codes: Mapped[list | None] = mapped_column(JSON)
+    channels: Mapped[list | None] = mapped_column(JSON)  # preferred channels: inapp, email, sms, kakao
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    organization: Mapped[Organization | None] = relationship()
+    dongs: Mapped[list[Dong]] = relationship(secondary=user_dongs, order_by="Dong.code")
+
+    # Flask-Login: the session carries the id *and* the session version, so that a logout,
+    # password change or disable elsewhere ends every other session of this person.
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login
+        return bool(self.active)
+
+    @property
+    def dong_ids(self) -> set[int]:
+        cached = self.__dict__.get("_dong_ids")
+        if cached is None:
+            cached = {d.id for d in self.dongs}
+            self.__dict__["_dong_ids"] = cached
+        return cached
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)  # scrypt, Werkzeug's default
+
+    def check_password(self, password: str) -> bool:
+        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
+
+    def end_all_sessions(self) -> None:
+        self.session_version = (self.session_version or 0) + 1
+
+
+class Invitation(db.Model):
+    """A join link. Only a hash of its token is stored; the link is shown once, at creation."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
+    note: Mapped[str] = mapped_column(String(120), default="")
+    max_uses: Mapped[int] = mapped_column(Integer, default=1)
+    uses: Mapped[int] = mapped_column(Integer, default=0)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked: Mapped[bool] = mapped_column(default=False)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    organization: Mapped[Organization | None] = relationship()
+    dongs: Mapped[list[Dong]] = relationship(secondary=invitation_dongs)
+
+    @staticmethod
+    def new_token() -> tuple[str, str]:
+        token = secrets.token_urlsafe(24)
+        return token, Invitation.hash_token(token)
+
+    @staticmethod
+    def hash_token(token: str) -> str:
+        return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
+
+    @property
+    def usable(self) -> bool:
+        return not self.revoked and self.uses < self.max_uses and self.expires_at > clock.now()
+
+
+class PasswordResetToken(db.Model):
+    __tablename__ = "password_reset_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    note: Mapped[str] = mapped_column(Text, default="")

@@ -1,0 +1,65 @@
+"""Sessions: the cookie carries user id + session version; idle and absolute timeouts for everyone.
+
+Bumping ``User.session_version`` (logout, password change, disable) ends every session at once,
+in every process, because each request re-reads the user row.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask import current_app, flash, redirect, request, session, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import logout_user
+
+from volnet.core import clock
+from volnet.extensions import db, login_manager
+
+
+def init_app(app):
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = _l("Please log in to see this page.")
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+    login_manager.user_loader(load_user)
+    app.before_request(check_timeouts)
+
+
+def load_user(user_key: str):
+    from volnet.accounts.models import User
+
+    try:
+        uid, version = (int(p) for p in user_key.split(":", 1))
+    except (ValueError, AttributeError):
+        return None
+    user = db.session.get(User, uid)
+    if user is None or not user.active or user.session_version != version:
+        return None
+    return user
+
+
+def start(user) -> None:
+    """Call right after login_user: a fresh session with its own clocks."""
+    now = clock.now().timestamp()
+    session["login_at"] = now
+    session["seen_at"] = now
+    session.permanent = False
+
+
+def check_timeouts():
+    if request.endpoint in (None, "static") or "login_at" not in session:
+        return None
+    now = clock.now().timestamp()
+    idle = timedelta(minutes=int(current_app.config["IDLE_TIMEOUT_MINUTES"])).total_seconds()
+    absolute = timedelta(hours=int(current_app.config["ABSOLUTE_TIMEOUT_HOURS"])).total_seconds()
+    if now - session.get("seen_at", 0) > idle or now - session.get("login_at", 0) > absolute:
+        logout_user()
+        session.clear()
+        flash(_l("Your session has ended. Please log in again."), "info")
+        return redirect(url_for("accounts.login"))
+    session["seen_at"] = now
+    return None
+
+
+def login_time() -> datetime | None:
+    ts = session.get("login_at")
+    return datetime.fromtimestamp(ts, tz=clock.now().tzinfo) if ts else None

@@ -1,0 +1,318 @@
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from io import BytesIO
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from volnet.accounts.models import Invitation, Organization, User
+from volnet.accounts.roles import ADMIN, ROLE_LABELS
+from volnet.admin.forms import (
+    ORG_KIND_LABELS,
+    DongForm,
+    DongImportForm,
+    DueRulesForm,
+    InvitationForm,
+    OrganizationForm,
+    TongForm,
+    UserEditForm,
+)
+from volnet.audit.models import AuditLog
+from volnet.audit.services import record
+from volnet.core import access, clock
+from volnet.core.access import rule
+from volnet.extensions import db
+from volnet.places import services as places
+from volnet.places.models import Dong, Tong
+from volnet.settings import services as settings
+from flask import Blueprint as _Blueprint  # noqa: E402
+
+bp = _Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.route("/")
+@rule(ADMIN)
+def index():
+    counts = {
+        "dongs": db.session.scalar(select(func.count()).select_from(Dong).where(Dong.active.is_(True))),
+        "organizations": db.session.scalar(select(func.count()).select_from(Organization)),
+        "users": db.session.scalar(select(func.count()).select_from(User).where(User.active.is_(True))),
+    }
+    return render_template("admin/index.html", counts=counts)
+
+
+# --- dongs and tongs ---------------------------------------------------------------------------
+
+@bp.route("/dongs", methods=["GET", "POST"])
+@rule(ADMIN)
+def dongs():
+    import_form = DongImportForm(prefix="imp")
+    form = DongForm(prefix="new")
+    if request.method == "POST" and request.form.get("action") == "import":
+        if import_form.validate_on_submit():
+            added = places.import_sigungu(import_form.sigungu.data)
+            if added is None:
+                flash(_("No city or district of that name in the administrative code list."), "error")
+            else:
+                record(current_user, "create", "dong", None, detail=f"imported={added}")
+                db.session.commit()
+                flash(_("%(n)d dongs added.", n=added), "success")
+                return redirect(url_for("admin.dongs"))
+    elif request.method == "POST" and form.validate_on_submit():
+        if db.session.scalar(select(Dong.id).where(Dong.code == form.code.data)):
+            form.code.errors.append(_("A dong with this code exists already."))
+        else:
+            d = Dong(code=form.code.data, sido=form.sido.data, sigungu=form.sigungu.data, name=form.name.data)
+            db.session.add(d)
+            db.session.flush()
+            record(current_user, "create", "dong", d.id)
+            db.session.commit()
+            flash(_("The dong has been added."), "success")
+            return redirect(url_for("admin.dongs"))
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    pagination = db.paginate(select(Dong).order_by(Dong.sido, Dong.sigungu, Dong.name), page=page, per_page=50,
+                             error_out=False)
+
+    return render_template("admin/dongs.html", pagination=pagination, form=form, import_form=import_form)
+
+
+@bp.route("/dongs/<int:dong_id>", methods=["GET", "POST"])
+@rule(ADMIN)
+def dong(dong_id: int):
+    d = db.get_or_404(Dong, dong_id)
+    form = TongForm()
+    if request.method == "POST" and request.form.get("action") == "toggle":
+        d.active = not d.active
+        record(current_user, "update", "dong", d.id)
+        db.session.commit()
+        return redirect(url_for("admin.dong", dong_id=d.id))
+    if form.validate_on_submit():
+        tong = db.session.scalar(select(Tong).where(Tong.dong_id == d.id, Tong.number == form.number.data))
+        if tong is None:
+            tong = Tong(dong_id=d.id, number=form.number.data)
+            db.session.add(tong)
+        tong.bans = form.bans.data or 0
+        tong.area = form.area.data or ""
+        record(current_user, "update", "dong", d.id, detail=f"tong={form.number.data}")
+        db.session.commit()
+        flash(_("The tong has been saved."), "success")
+        return redirect(url_for("admin.dong", dong_id=d.id))
+    return render_template("admin/dong.html", d=d, form=form), (400 if request.method == "POST" else 200)
+
+
+# --- organizations -----------------------------------------------------------------------------
+
+def _dong_choices(blank=True):
+    rows = db.session.scalars(select(Dong).where(Dong.active.is_(True)).order_by(Dong.sigungu, Dong.name))
+    choices = [(d.id, d.full_name) for d in rows]
+    return ([(0, _("(none)"))] if blank else []) + choices
+
+
+@bp.route("/organizations")
+@rule(ADMIN)
+def organizations():
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    pagination = db.paginate(select(Organization).options(selectinload(Organization.dong))
+                             .order_by(Organization.name), page=page, per_page=50, error_out=False)
+    return render_template("admin/organizations.html", pagination=pagination, kinds=ORG_KIND_LABELS)
+
+
+@bp.route("/organizations/new", methods=["GET", "POST"], defaults={"org_id": None})
+@bp.route("/organizations/<int:org_id>", methods=["GET", "POST"])
+@rule(ADMIN)
+def organization(org_id):
+    org = db.get_or_404(Organization, org_id) if org_id else None
+    form = OrganizationForm(obj=org)
+    form.dong_id.choices = _dong_choices()
+    if request.method == "GET" and org is not None:
+        form.dong_id.data = org.dong_id or 0
+    if form.validate_on_submit():
+        if org is None:
+            org = Organization()
+            db.session.add(org)
+        org.name, org.kind = form.name.data, form.kind.data
+        org.dong_id = form.dong_id.data or None
+        org.phone = form.phone.data or None
+        org.active = bool(form.active.data)
+        db.session.flush()
+        record(current_user, "update", "organization", org.id)
+        db.session.commit()
+        flash(_("The organization has been saved."), "success")
+        return redirect(url_for("admin.organizations"))
+    return render_template("admin/organization.html", form=form, org=org), (400 if request.method == "POST" else 200)
+
+
+# --- accounts and invitations ------------------------------------------------------------------
+
+@bp.route("/users")
+@rule(ADMIN)
+def users():
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    q = request.args.get("q", "")[:60]
+    role = request.args.get("role", "")
+    stmt = select(User).options(selectinload(User.dongs), selectinload(User.organization)).order_by(User.name)
+    if q:
+        from volnet.households.services import escape_like
+
+        like = f"%{escape_like(q)}%"
+        stmt = stmt.where((User.name.like(like, escape="\\")) | (User.login_id.like(like, escape="\\")))
+    if role in ROLE_LABELS:
+        stmt = stmt.where(User.role == role)
+    pagination = db.paginate(stmt, page=page, per_page=50, error_out=False)
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template("admin/users.html", pagination=pagination, roles=ROLE_LABELS, q=q, args=args)
+
+
+def _org_choices():
+    return [(0, _("(none)"))] + [(o.id, o.name) for o in db.session.scalars(
+        select(Organization).where(Organization.active.is_(True)).order_by(Organization.name))]
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@rule(ADMIN)
+def user(user_id: int):
+    u = db.get_or_404(User, user_id)
+    form = UserEditForm(obj=u)
+    form.organization_id.choices = _org_choices()
+    form.dong_ids.choices = _dong_choices(blank=False)
+    if request.method == "GET":
+        form.dong_ids.data = [d.id for d in u.dongs]
+        form.organization_id.data = u.organization_id or 0
+    if form.validate_on_submit():
+        if u.id == current_user.id and (form.role.data != ADMIN or not form.active.data):
+            flash(_("You cannot remove your own administrator access."), "error")
+            return redirect(url_for("admin.user", user_id=u.id))
+        was_active, old_role = u.active, u.role
+        u.name, u.role = form.name.data, form.role.data
+        u.organization_id = form.organization_id.data or None
+        u.dongs = list(db.session.scalars(select(Dong).where(Dong.id.in_(form.dong_ids.data or [-1]))))
+        u.active = bool(form.active.data)
+        if (was_active and not u.active) or old_role != u.role:
+            u.end_all_sessions()
+        record(current_user, "update", "user", u.id)
+        db.session.commit()
+        flash(_("The account has been saved."), "success")
+        return redirect(url_for("admin.users"))
+    return render_template("admin/user.html", form=form, u=u, roles=ROLE_LABELS), \
+        (400 if request.method == "POST" else 200)
+
+
+@bp.route("/users/<int:user_id>/reset-password", methods=["POST"])
+@rule(ADMIN)
+def reset_password(user_id: int):
+    from volnet.concerns.forms import ActionForm
+
+    u = db.get_or_404(User, user_id)
+    if not ActionForm().validate_on_submit():
+        flash(_("The form has expired. Please submit it again."), "error")
+        return redirect(url_for("admin.user", user_id=u.id))
+    temporary = "-".join(secrets.token_hex(2) for _ in range(4))
+    u.set_password(temporary)
+    u.must_change_password = True
+    u.end_all_sessions()
+    record(current_user, "password_reset", "user", u.id)
+    db.session.commit()
+    # Shown once, on this response only; never stored in plain text, never put in a URL.
+    return render_template("admin/password_reset.html", u=u, temporary=temporary)
+
+
+@bp.route("/invitations", methods=["GET", "POST"])
+@rule(ADMIN)
+def invitations():
+    form = InvitationForm()
+    form.organization_id.choices = _org_choices()
+    form.dong_ids.choices = _dong_choices(blank=False)
+    if form.validate_on_submit():
+        token, token_hash = Invitation.new_token()
+        inv = Invitation(token_hash=token_hash, role=form.role.data,
+                         organization_id=form.organization_id.data or None, note=form.note.data or "",
+                         max_uses=form.max_uses.data, expires_at=clock.now() + timedelta(days=form.days.data),
+                         created_by_id=current_user.id,
+                         dongs=list(db.session.scalars(select(Dong).where(Dong.id.in_(form.dong_ids.data)))))
+        db.session.add(inv)
+        db.session.flush()
+        record(current_user, "create", "invitation", inv.id)
+        db.session.commit()
+        link = url_for("accounts.join", token=token, _external=True)
+        return render_template("admin/invitation_created.html", inv=inv, link=link, qr_svg=_qr_svg(link),
+                               roles=ROLE_LABELS)
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    pagination = db.paginate(select(Invitation).options(selectinload(Invitation.organization))
+                             .order_by(Invitation.created_at.desc()), page=page, per_page=30, error_out=False)
+    return render_template("admin/invitations.html", form=form, pagination=pagination, roles=ROLE_LABELS), \
+        (400 if request.method == "POST" else 200)
+
+
+@bp.route("/invitations/<int:inv_id>/revoke", methods=["POST"])
+@rule(ADMIN)
+def revoke_invitation(inv_id: int):
+    from volnet.concerns.forms import ActionForm
+
+    inv = db.get_or_404(Invitation, inv_id)
+    if ActionForm().validate_on_submit():
+        inv.revoked = True
+        record(current_user, "update", "invitation", inv.id)
+        db.session.commit()
+        flash(_("The invitation has been revoked."), "success")
+    return redirect(url_for("admin.invitations"))
+
+
+def _qr_svg(link: str) -> str:
+    import segno
+
+    out = BytesIO()
+    segno.make(link, error="m").save(out, kind="svg", scale=6, border=2, xmldecl=False, svgns=True,
+                                     title="QR", nl=False)
+    return out.getvalue().decode("utf-8")
+
+
+# --- settings and audit ------------------------------------------------------------------------
+
+@bp.route("/settings", methods=["GET", "POST"])
+@rule(ADMIN)
+def settings_page():
+    form = DueRulesForm()
+    keys = {
+        "emergency_ack": "due.emergency.ack", "emergency_action": "due.emergency.action",
+        "urgent_ack": "due.urgent.ack", "urgent_action": "due.urgent.action",
+        "routine_ack": "due.routine.ack", "routine_action": "due.routine.action",
+        "public_per_hour": "public_report.per_hour",
+    }
+    if request.method == "GET":
+        for field, key in keys.items():
+            getattr(form, field).data = settings.get(key)
+    if form.validate_on_submit():
+        for field, key in keys.items():
+            value = getattr(form, field).data
+            settings.put(key, value.strip().lower() if isinstance(value, str) else value, current_user)
+        record(current_user, "update", "settings", None)
+        db.session.commit()
+        flash(_("Settings saved. New due times apply to concerns from now on."), "success")
+        return redirect(url_for("admin.settings_page"))
+    return render_template("admin/settings.html", form=form), (400 if request.method == "POST" else 200)
+
+
+@bp.route("/audit")
+@rule(ADMIN)
+def audit():
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    stmt = select(AuditLog).order_by(AuditLog.at.desc(), AuditLog.id.desc())
+    action = request.args.get("action", "")[:40]
+    if action:
+        stmt = stmt.where(AuditLog.action == action)
+    actor = request.args.get("actor", type=int)
+    if actor and 0 < actor < 2**31:
+        stmt = stmt.where(AuditLog.actor_id == actor)
+    pagination = db.paginate(stmt, page=page, per_page=50, error_out=False, count=False)
+    actors = {u.id: u for u in db.session.scalars(
+        select(User).where(User.id.in_({a.actor_id for a in pagination.items if a.actor_id} or {-1})))}
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template("admin/audit.html", pagination=pagination, actors=actors, args=args)
+
+
+__all__ = ["access"]

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, IntegerField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from volnet.concerns.models import CONTACT_OUTCOMES, OUTCOMES
+from volnet.core.forms import ChoiceField, clean_filter
+from volnet.observations.forms import SeenAtField
+from volnet.observations.signals import URGENCIES
+
+
+class ActionForm(FlaskForm):
+    """Empty form: CSRF only (acknowledge)."""
+
+
+class AssignForm(FlaskForm):
+    owner_id = ChoiceField(_l("Owner"), coerce=int, validators=[InputRequired()])
+
+
+class ContactForm(FlaskForm):
+    outcome = ChoiceField(_l("Outcome"), choices=list(CONTACT_OUTCOMES.items()), validators=[DataRequired()])
+    at = SeenAtField(_l("When"), validators=[Optional()])
+    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=4000)], filters=[clean_filter])
+
+
+class UrgencyForm(FlaskForm):
+    urgency = ChoiceField(_l("Urgency"), choices=list(URGENCIES.items()), validators=[DataRequired()])
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=300)], filters=[clean_filter])
+
+
+class CloseForm(FlaskForm):
+    outcome = ChoiceField(_l("Outcome"), choices=list(OUTCOMES.items()), validators=[DataRequired()])
+    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=4000)], filters=[clean_filter])
+
+
+class MergeForm(FlaskForm):
+    target_id = IntegerField(_l("Merge into concern number"), validators=[InputRequired(),
+                                                                         NumberRange(min=1, max=2**62)])
+
+
+class LinkForm(FlaskForm):
+    household_id = HiddenField(validators=[DataRequired()])

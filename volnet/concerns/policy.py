@@ -1,0 +1,69 @@
+"""Who may do what with households, observations and concerns. Every view goes through these."""
+from __future__ import annotations
+
+from sqlalchemy import false
+
+from volnet.accounts.roles import CASEWORKER, NURSE, REPORTERS, STAFF, TEAM_LEAD
+from volnet.concerns.models import Concern
+from volnet.core.access import policy, visibility
+from volnet.households.models import Household
+from volnet.observations.models import Observation
+
+
+def _in_dong(user, dong_id) -> bool:
+    return dong_id in user.dong_ids
+
+
+@policy(Household)
+def household_policy(user, action, h: Household) -> bool:
+    if action in ("view", "edit"):
+        return user.role in STAFF and _in_dong(user, h.dong_id)
+    if action == "report":  # may log an observation about it (sees address and unit only)
+        return user.role in REPORTERS and _in_dong(user, h.dong_id)
+    return False
+
+
+@visibility(Household)
+def household_visible(user):
+    if user.role in STAFF:
+        return Household.dong_id.in_(user.dong_ids or {-1})
+    return false()
+
+
+@policy(Concern)
+def concern_policy(user, action, c: Concern) -> bool:
+    if not _in_dong(user, c.dong_id):
+        return False
+    if action in ("view", "contact", "acknowledge"):
+        return user.role in STAFF
+    if action in ("assign", "close", "urgency", "merge", "link"):
+        return user.role in (CASEWORKER, TEAM_LEAD)
+    if action == "reassign":
+        return user.role == TEAM_LEAD
+    return False
+
+
+@visibility(Concern)
+def concern_visible(user):
+    if user.role in STAFF:
+        return Concern.dong_id.in_(user.dong_ids or {-1})
+    return false()
+
+
+@policy(Observation)
+def observation_policy(user, action, o: Observation) -> bool:
+    if action == "view":
+        return user.role in STAFF and _in_dong(user, o.dong_id)
+    if action == "view_own":
+        return o.reporter_id == user.id
+    return False
+
+
+@visibility(Observation)
+def observation_visible(user):
+    if user.role in STAFF:
+        return Observation.dong_id.in_(user.dong_ids or {-1})
+    return Observation.reporter_id == user.id
+
+
+NURSE_ROLE = NURSE  # re-exported for tests

@@ -1,0 +1,312 @@
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from volnet.accounts.models import User, user_dongs
+from volnet.accounts.roles import CASEWORKER, NURSE, STAFF, TEAM_LEAD
+from volnet.audit.services import record
+from volnet.concerns import services as svc
+from volnet.concerns.forms import ActionForm, AssignForm, CloseForm, ContactForm, LinkForm, MergeForm, UrgencyForm
+from volnet.concerns.models import (
+    CONTACT_OUTCOMES,
+    OPEN_STATUSES,
+    OUTCOMES,
+    STATUSES,
+    Concern,
+    ConcernEvent,
+)
+from volnet.core import access, clock
+from volnet.core.access import rule, visible
+from volnet.extensions import db
+from volnet.households import services as households
+from volnet.households.models import Household
+from volnet.observations.models import Observation
+from volnet.observations.signals import LEVELS, SIGNALS, SOURCES, URGENCIES
+from flask import Blueprint as _Blueprint  # noqa: E402
+
+bp = _Blueprint("concerns", __name__, url_prefix="/concerns")
+
+PER_PAGE = 25
+
+
+def _int_arg(name):
+    value = request.args.get(name, "")
+    try:
+        n = int(value)
+    except ValueError:
+        return None
+    return n if 0 < n < 2**31 else None
+
+
+def queue_statement(user, args):
+    """The dong queue: urgency first, then the nearest due time; filters from the query string."""
+    stmt = select(Concern).where(visible(user, Concern))
+    status = args.get("status", "open")
+    if status == "open":
+        stmt = stmt.where(Concern.status.in_(OPEN_STATUSES))
+    elif status in STATUSES:
+        stmt = stmt.where(Concern.status == status)
+    elif status != "all":
+        stmt = stmt.where(Concern.status.in_(OPEN_STATUSES))
+    if args.get("urgency") in URGENCIES:
+        stmt = stmt.where(Concern.urgency == args["urgency"])
+    if args.get("source") in SOURCES:
+        stmt = stmt.where(Concern.source == args["source"])
+    tong = _int_arg("tong")
+    if tong:
+        stmt = stmt.where(Concern.tong == tong)
+    owner = args.get("owner", "")
+    if owner == "me":
+        stmt = stmt.where(Concern.owner_id == user.id)
+    elif owner == "none":
+        stmt = stmt.where(Concern.owner_id.is_(None))
+    elif owner.isdigit():
+        stmt = stmt.where(Concern.owner_id == int(owner))
+    dong = _int_arg("dong")
+    if dong:
+        stmt = stmt.where(Concern.dong_id == dong)
+    if args.get("overdue") == "1":
+        stmt = stmt.where(Concern.next_due_at < clock.now())
+    if args.get("unlinked") == "1":
+        stmt = stmt.where(Concern.household_id.is_(None))
+    return stmt.order_by(Concern.urgency_rank, Concern.next_due_at.is_(None), Concern.next_due_at,
+                         Concern.id)
+
+
+def _colleagues(dong_id: int):
+    return list(db.session.scalars(
+        select(User).join(user_dongs, user_dongs.c.user_id == User.id)
+
+        .where(user_dongs.c.dong_id == dong_id, User.role.in_((CASEWORKER, TEAM_LEAD, NURSE)),
+               User.active.is_(True)).order_by(User.name)
+    ))
+
+
+@bp.route("/")
+@rule(*STAFF)
+def queue():
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    stmt = queue_statement(current_user, request.args).options(
+        joinedload(Concern.household), joinedload(Concern.owner), joinedload(Concern.dong))
+    pagination = db.paginate(stmt, page=page, per_page=PER_PAGE, error_out=False)
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    owners = _colleagues_of_user()
+    return render_template("concerns/queue.html", pagination=pagination, args=args, now=clock.now(),
+                           statuses=STATUSES, urgencies=URGENCIES, sources=SOURCES, owners=owners)
+
+
+def _colleagues_of_user():
+    ids = current_user.dong_ids or {-1}
+    return list(db.session.scalars(
+        select(User).join(user_dongs, user_dongs.c.user_id == User.id)
+        .where(user_dongs.c.dong_id.in_(ids), User.role.in_(STAFF), User.active.is_(True))
+        .distinct().order_by(User.name)
+    ))
+
+
+@bp.route("/<int:concern_id>")
+@rule(*STAFF)
+def detail(concern_id: int):
+    concern = access.load(Concern, concern_id, "view")
+    if concern.status == "merged" and concern.merged_into_id:
+        flash(_("This concern was merged into another one."), "info")
+    events_q = select(ConcernEvent).options(joinedload(ConcernEvent.actor),
+                                            joinedload(ConcernEvent.observation))
+    if concern.household_id:
+        events_q = events_q.where(or_(ConcernEvent.concern_id == concern.id,
+                                      ConcernEvent.household_id == concern.household_id))
+    else:
+        events_q = events_q.where(ConcernEvent.concern_id == concern.id)
+    events = list(db.session.scalars(events_q.order_by(ConcernEvent.at.desc(), ConcernEvent.id.desc()).limit(300)))
+    observations = list(db.session.scalars(
+        select(Observation).options(selectinload(Observation.household))
+        .where(Observation.concern_id == concern.id).order_by(Observation.seen_at.desc()).limit(100)))
+    assign_form = AssignForm()
+    assign_form.owner_id.choices = [(u.id, u.name) for u in _colleagues(concern.dong_id)]
+    link_q = request.args.get("hq", "")[:100]
+    link_results = []
+    if link_q and concern.household_id is None:
+        link_results = list(db.session.scalars(
+            households.staff_query(current_user, link_q, dong_id=concern.dong_id).limit(10)))
+    return render_template(
+        "concerns/detail.html", c=concern, events=events, observations=observations,
+        ack_form=ActionForm(), assign_form=assign_form, contact_form=ContactForm(),
+        urgency_form=UrgencyForm(urgency=concern.urgency), close_form=CloseForm(), merge_form=MergeForm(),
+        link_form=LinkForm(), link_q=link_q, link_results=link_results,
+        statuses=STATUSES, urgencies=URGENCIES, outcomes=OUTCOMES, contact_outcomes=CONTACT_OUTCOMES,
+        signals=SIGNALS, levels=LEVELS, sources=SOURCES, now=clock.now(),
+    )
+
+
+def _done(concern, message):
+    record(current_user, "update", "concern", concern.id)
+    db.session.commit()
+    flash(message, "success")
+    return redirect(url_for("concerns.detail", concern_id=concern.id))
+
+
+def _failed(concern, form=None, exc=None):
+    db.session.rollback()
+    if exc is not None:
+        flash(str(exc), "error")
+    else:
+        msgs = [str(e) for errs in (form.errors or {}).values() for e in errs]
+        if form is not None and "csrf_token" in (form.errors or {}):
+            msgs = [_("The form has expired. Please submit it again.")]
+        flash(" ".join(msgs) or _("Please check the form."), "error")
+    return redirect(url_for("concerns.detail", concern_id=concern.id))
+
+
+@bp.route("/<int:concern_id>/acknowledge", methods=["POST"])
+@rule(*STAFF)
+def acknowledge(concern_id: int):
+    concern = access.load(Concern, concern_id, "acknowledge", audit=False)
+    form = ActionForm()
+    if not form.validate_on_submit():
+        return _failed(concern, form)
+    try:
+        svc.acknowledge(concern, current_user)
+    except svc.ConcernError as exc:
+        return _failed(concern, exc=exc)
+    return _done(concern, _("Acknowledged."))
+
+
+@bp.route("/<int:concern_id>/assign", methods=["POST"])
+@rule(CASEWORKER, TEAM_LEAD)
+def assign(concern_id: int):
+    concern = access.load(Concern, concern_id, "assign", audit=False)
+    form = AssignForm()
+    colleagues = {u.id: u for u in _colleagues(concern.dong_id)}
+    form.owner_id.choices = [(uid, u.name) for uid, u in colleagues.items()]
+    if not form.validate_on_submit():
+        return _failed(concern, form)
+    owner = colleagues[form.owner_id.data]
+    # Caseworkers take a concern or hand an unowned/own one to a colleague; team leads reassign anything.
+    if current_user.role != TEAM_LEAD and concern.owner_id not in (None, current_user.id):
+        flash(_("Only the team lead can reassign a colleague's concern."), "error")
+        return redirect(url_for("concerns.detail", concern_id=concern.id))
+    try:
+        svc.assign(concern, owner, current_user)
+    except svc.ConcernError as exc:
+        return _failed(concern, exc=exc)
+    return _done(concern, _("Owner changed to %(name)s.", name=owner.name))
+
+
+@bp.route("/<int:concern_id>/contact", methods=["POST"])
+@rule(*STAFF)
+def contact(concern_id: int):
+    concern = access.load(Concern, concern_id, "contact", audit=False)
+    form = ContactForm()
+    if not form.validate_on_submit():
+        return _failed(concern, form)
+    at = clock.from_seoul_naive(form.at.data) if form.at.data else None
+    try:
+        svc.record_contact(concern, current_user, form.outcome.data, form.note.data or "", at)
+    except svc.ConcernError as exc:
+        return _failed(concern, exc=exc)
+    return _done(concern, _("Contact recorded."))
+
+
+@bp.route("/<int:concern_id>/urgency", methods=["POST"])
+@rule(CASEWORKER, TEAM_LEAD)
+def urgency(concern_id: int):
+    concern = access.load(Concern, concern_id, "urgency", audit=False)
+    form = UrgencyForm()
+    if not form.validate_on_submit():
+        return _failed(concern, form)
+    try:
+        svc.change_urgency(concern, current_user, form.urgency.data, form.reason.data)
+    except svc.ConcernError as exc:
+        return _failed(concern, exc=exc)
+    return _done(concern, _("Urgency changed."))
+
+
+@bp.route("/<int:concern_id>/close", methods=["POST"])
+@rule(CASEWORKER, TEAM_LEAD)
+def close(concern_id: int):
+    concern = access.load(Concern, concern_id, "close", audit=False)
+    form = CloseForm()
+    if not form.validate_on_submit():
+        return _failed(concern, form)
+    try:
+        svc.close(concern, current_user, form.outcome.data, form.note.data or "")
+    except svc.ConcernError as exc:
+        return _failed(concern, exc=exc)
+    return _done(concern, _("The concern has been closed.") if concern.status == "closed"
+                 else _("The household is now under regular monitoring."))
+
+
+@bp.route("/<int:concern_id>/merge", methods=["POST"])
+@rule(CASEWORKER, TEAM_LEAD)
+def merge(concern_id: int):
+    concern = access.load(Concern, concern_id, "merge", audit=False)
+    form = MergeForm()
+    if not form.validate_on_submit():
+        return _failed(concern, form)
+    target = db.session.get(Concern, form.target_id.data)
+    if target is None or not access.can(current_user, "merge", target):
+        flash(_("No concern with that number in your dongs."), "error")
+        return redirect(url_for("concerns.detail", concern_id=concern.id))
+    try:
+        svc.merge(concern, target, current_user)
+    except svc.ConcernError as exc:
+        return _failed(concern, exc=exc)
+    record(current_user, "update", "concern", target.id)
+    db.session.commit()
+    flash(_("Merged into concern %(n)d.", n=target.id), "success")
+    return redirect(url_for("concerns.detail", concern_id=target.id))
+
+
+@bp.route("/<int:concern_id>/link", methods=["POST"])
+@rule(CASEWORKER, TEAM_LEAD)
+def link(concern_id: int):
+    concern = access.load(Concern, concern_id, "link", audit=False)
+    form = LinkForm()
+    if not form.validate_on_submit():
+        return _failed(concern, form)
+    try:
+        household = access.load(Household, form.household_id.data, "edit", audit=False)
+    except Exception:  # noqa: BLE001 - a 404 from load: unknown or another dong's household
+        db.session.rollback()
+        flash(_("That household cannot be linked."), "error")
+        return redirect(url_for("concerns.detail", concern_id=concern.id))
+    try:
+        result = svc.link_household(concern, household, current_user)
+    except svc.ConcernError as exc:
+        return _failed(concern, exc=exc)
+    record(current_user, "update", "concern", result.id)
+    db.session.commit()
+    flash(_("The household has been linked."), "success")
+    return redirect(url_for("concerns.detail", concern_id=result.id))
+
+
+@bp.route("/team")
+@rule(TEAM_LEAD)
+def team():
+    """The team lead's view: every concern in their dongs, overdue counts per caseworker."""
+    now = clock.now()
+    vis = visible(current_user, Concern)
+    open_ = and_(vis, Concern.status.in_(OPEN_STATUSES))
+    overdue_expr = func.sum(case((Concern.next_due_at < now, 1), else_=0))
+    per_owner = db.session.execute(
+        select(Concern.owner_id, func.count(), overdue_expr).where(open_).group_by(Concern.owner_id)
+    ).all()
+    users = {u.id: u for u in db.session.scalars(
+        select(User).where(User.id.in_([r[0] for r in per_owner if r[0]] or [-1])))}
+    rows = sorted(
+        ({"owner": users.get(oid), "open": n, "overdue": int(od or 0)} for oid, n, od in per_owner),
+        key=lambda r: (-r["overdue"], -r["open"]))
+    by_urgency = dict(db.session.execute(
+        select(Concern.urgency, func.count()).where(open_).group_by(Concern.urgency)).all())
+    overdue = list(db.session.scalars(
+        select(Concern).options(joinedload(Concern.household), joinedload(Concern.owner))
+        .where(open_, Concern.next_due_at < now)
+        .order_by(Concern.urgency_rank, Concern.next_due_at).limit(50)))
+    return render_template("concerns/team.html", rows=rows, by_urgency=by_urgency, overdue=overdue,
+                           urgencies=URGENCIES, statuses=STATUSES, now=now)
+
+

@@ -1,0 +1,141 @@
+"""Deny by default: every route declares who may use it; objects are checked in one place.
+
+- ``@rule(...)`` on every view declares the roles that may call it (or ``public=True``).
+  A ``before_request`` hook refuses any endpoint without a declared rule.
+- ``can(user, action, obj)`` answers object-level questions; each domain registers a policy.
+- ``visible(user, Model)`` gives the SQL condition a list must use, so that lists, counts,
+  search and exports agree with the detail pages.
+- ``load(Model, id, action)`` loads, authorizes and audits: another dong's object answers 404.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from functools import wraps
+from typing import Any
+
+from flask import abort, current_app, g, request
+from flask_login import current_user
+from sqlalchemy import false
+
+from volnet.extensions import db
+
+_policies: dict[type, Callable[[Any, str, Any], bool]] = {}
+_visibility: dict[type, Callable[[Any], Any]] = {}
+
+PUBLIC = "public"
+ANY_USER = "any_user"
+
+
+def rule(*roles: str, public: bool = False, pledge: bool = True):
+    """Declare who may call a view: ``@rule(PUBLIC)``, ``@rule(ANY_USER)`` or ``@rule("caseworker", ...)``.
+
+    ``pledge=False`` lets a signed-in user reach the view before accepting the confidentiality pledge.
+    """
+    allowed = frozenset(roles)
+    if public:
+        allowed = frozenset({PUBLIC})
+
+    def decorate(view):
+        view._volnet_access = {"roles": allowed, "pledge": pledge}
+        return view
+
+    return decorate
+
+
+def access_of(view) -> dict | None:
+    return getattr(view, "_volnet_access", None)
+
+
+EXEMPT_ENDPOINTS = {"static"}
+
+
+def enforce_route_rules():
+    """before_request: refuse routes without a rule, then check role and pledge."""
+    endpoint = request.endpoint
+    if endpoint is None or endpoint in EXEMPT_ENDPOINTS:
+        return None
+    view = current_app.view_functions.get(endpoint)
+    decl = access_of(view)
+    if decl is None:
+        current_app.logger.error("route %s has no access rule; refused", endpoint)
+        abort(404)
+    roles = decl["roles"]
+    if PUBLIC in roles:
+        return None
+    if not current_user.is_authenticated:
+        return current_app.login_manager.unauthorized()
+    if ANY_USER not in roles and current_user.role not in roles:
+        from volnet.audit.services import record_denied
+
+        record_denied(current_user, "route", endpoint)
+        db.session.commit()
+        abort(404)
+    if decl["pledge"] and current_user.pledge_accepted_at is None:
+        from flask import redirect, url_for
+
+        return redirect(url_for("accounts.pledge", next=request.full_path if request.method == "GET" else None))
+    return None
+
+
+def policy(model: type):
+    def decorate(fn):
+        _policies[model] = fn
+        return fn
+
+    return decorate
+
+
+def visibility(model: type):
+    def decorate(fn):
+        _visibility[model] = fn
+        return fn
+
+    return decorate
+
+
+def can(user, action: str, obj) -> bool:
+    if user is None or not getattr(user, "is_authenticated", False) or not user.active:
+        return False
+    fn = _policies.get(type(obj))
+    if fn is None:
+        return False
+    return bool(fn(user, action, obj))
+
+
+def visible(user, model: type):
+    """SQL condition for the rows of ``model`` that ``user`` may list."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return false()
+    fn = _visibility.get(model)
+    if fn is None:
+        return false()
+    return fn(user)
+
+
+def load(model: type, ident: Any, action: str = "view", audit: bool = True):
+    """Load an object by id, 404 when missing or not allowed; audit reads of personal data."""
+    try:
+        ident = int(ident)
+    except (TypeError, ValueError):
+        abort(404)
+    if ident <= 0 or ident > 2**62:
+        abort(404)
+    obj = db.session.get(model, ident)
+    if obj is None:
+        abort(404)
+    if not can(current_user, action, obj):
+        from volnet.audit.services import record_denied
+
+        record_denied(current_user, model.__tablename__, ident)
+        db.session.commit()
+        abort(404)
+    if audit and getattr(model, "__audited__", False):
+        from volnet.audit.services import record
+
+        record(current_user, action, model.__tablename__, ident)
+        g.audit_dirty = True
+    return obj
+
+
+def has_role(user, roles: Iterable[str]) -> bool:
+    return bool(user and getattr(user, "is_authenticated", False) and user.role in set(roles))

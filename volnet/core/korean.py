@@ -1,0 +1,77 @@
+"""Korean conventions: phone numbers, initial-consonant (초성) search, address normalisation."""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+CHOSUNG = "ㄱㄲㄴㄷㄸㄹㅁㅂㅃㅅㅆㅇㅈㅉㅊㅋㅌㅍㅎ"
+_HANGUL_START, _HANGUL_END = 0xAC00, 0xD7A3
+
+
+def chosung(text: str | None) -> str:
+    """'김영희' -> 'ㄱㅇㅎ'; other characters are dropped except jamo already typed as 초성."""
+    out = []
+    for ch in text or "":
+        code = ord(ch)
+        if _HANGUL_START <= code <= _HANGUL_END:
+            out.append(CHOSUNG[(code - _HANGUL_START) // 588])
+        elif ch in CHOSUNG:
+            out.append(ch)
+    return "".join(out)
+
+
+def is_chosung_query(text: str) -> bool:
+    text = text.replace(" ", "")
+    return bool(text) and all(ch in CHOSUNG for ch in text)
+
+
+_PHONE_DIGITS = re.compile(r"\D")
+
+
+def normalize_phone(value: str | None) -> str | None:
+    """Keep digits only; return None when the number cannot be a Korean phone number."""
+    if not value:
+        return None
+    digits = _PHONE_DIGITS.sub("", value)
+    if digits.startswith("82") and len(digits) in (11, 12):
+        digits = "0" + digits[2:]
+    if not digits.startswith("0") or not 9 <= len(digits) <= 11:
+        return None
+    return digits
+
+
+def format_phone(digits: str | None) -> str:
+    """'01012345678' -> '010-1234-5678', '021234567' -> '02-123-4567', '0311234567' -> '031-123-4567'."""
+    if not digits:
+        return ""
+    if digits.startswith("02"):
+        rest = digits[2:]
+        return f"02-{rest[:-4]}-{rest[-4:]}"
+    if len(digits) == 8:  # 1588-1234 style
+        return f"{digits[:4]}-{digits[4:]}"
+    return f"{digits[:3]}-{digits[3:-4]}-{digits[-4:]}"
+
+
+_SPACES = re.compile(r"\s+")
+_BEONGIL = re.compile(r"(\d+)\s*번\s*길")
+_GIL = re.compile(r"(\d+)\s*길")
+
+
+def clean_text(value: str | None) -> str:
+    """Trim, fold whitespace, drop NUL and other control characters (keeps every script)."""
+    if value is None:
+        return ""
+    value = unicodedata.normalize("NFC", value)
+    value = "".join(ch for ch in value if ch in "\n\t" or unicodedata.category(ch)[0] != "C"
+                    or unicodedata.category(ch) == "Cf")
+    return value.strip()
+
+
+def address_key(*parts: str | None) -> str:
+    """A search key that forgives spacing, '번길'/'길' variants, punctuation and case."""
+    text = " ".join(p for p in parts if p)
+    text = unicodedata.normalize("NFC", text).lower()
+    text = _BEONGIL.sub(r"\1길", text)
+    text = re.sub(r"[\s,.\-·()]+", "", text)
+    text = text.replace("번지", "")
+    return text

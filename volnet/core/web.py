@@ -1,0 +1,163 @@
+"""Request plumbing: access enforcement, security headers, errors, template helpers."""
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from flask import g, render_template, request
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+from markupsafe import Markup
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from volnet.core import access, clock
+from volnet.core.korean import format_phone
+from volnet.extensions import db
+
+PERSONAL_DATA_PREFIXES = ("/concerns", "/households", "/observations", "/admin", "/my", "/shifts", "/cases",
+                          "/calls", "/risk", "/reports", "/account")
+
+
+def init_app(app):
+    app.before_request(_nonce)
+    app.before_request(access.enforce_route_rules)
+    app.after_request(_headers)
+    app.teardown_request(_commit_audit)
+
+    @app.errorhandler(404)
+    def not_found(e):
+        return render_template("errors/error.html", code=404, title=_("Page not found"),
+                               message=_("The page does not exist or you may not see it.")), 404
+
+    @app.errorhandler(403)
+    def forbidden(e):
+        return render_template("errors/error.html", code=404, title=_("Page not found"),
+                               message=_("The page does not exist or you may not see it.")), 404
+
+    @app.errorhandler(400)
+    def bad_request(e):
+        return render_template("errors/error.html", code=400, title=_("Bad request"),
+                               message=_("The request could not be understood. Go back and try again.")), 400
+
+    @app.errorhandler(405)
+    def method_not_allowed(e):
+        return render_template("errors/error.html", code=405, title=_("Bad request"),
+                               message=_("The request could not be understood. Go back and try again.")), 405
+
+    @app.errorhandler(413)
+    def too_large(e):
+        return render_template("errors/error.html", code=413, title=_("File too large"),
+                               message=_("The file or form is too large.")), 413
+
+    @app.errorhandler(429)
+    def too_many(e):
+        return render_template("errors/error.html", code=429, title=_("Too many requests"),
+                               message=_("Too many attempts. Please wait a little and try again.")), 429
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(PoolTimeout)
+    def db_unavailable(e):
+        db.session.rollback()
+        app.logger.warning("database unavailable or busy: %s", type(e).__name__)
+        resp = app.make_response((render_template(
+            "errors/error.html", code=503, title=_("Busy, try again"),
+            message=_("The service is busy or briefly unavailable. Nothing was lost; please try again.")), 503))
+        resp.headers["Retry-After"] = "5"
+        return resp
+
+    @app.errorhandler(500)
+    def server_error(e):
+        db.session.rollback()
+        return render_template("errors/error.html", code=500, title=_("Something went wrong"),
+                               message=_("Something went wrong on our side. Please try again.")), 500
+
+    @app.errorhandler(Exception)
+    def unhandled(e):
+        from werkzeug.exceptions import HTTPException
+
+        if isinstance(e, HTTPException):
+            return e
+        app.logger.exception("unhandled error")
+        return server_error(e)
+
+    app.jinja_env.filters["seoul"] = seoul_datetime
+    app.jinja_env.filters["seoul_date"] = seoul_date
+    app.jinja_env.filters["phone"] = format_phone
+    app.jinja_env.globals["now"] = clock.now
+    app.jinja_env.globals["csp_nonce"] = lambda: g.get("csp_nonce", "")
+    app.jinja_env.globals["has_role"] = lambda *roles: access.has_role(_current_user(), roles)
+    app.jinja_env.globals["can"] = lambda action, obj: access.can(_current_user(), action, obj)
+    app.jinja_env.globals["tel"] = tel_link
+    from volnet.core import nav
+
+    app.jinja_env.globals["extra_nav_items"] = nav.items
+
+
+def _current_user():
+    from flask_login import current_user
+
+    return current_user
+
+
+def _nonce():
+    g.csp_nonce = secrets.token_urlsafe(16)
+
+
+def _headers(resp):
+    nonce = g.get("csp_nonce", "")
+    resp.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; "
+        f"script-src 'self' 'nonce-{nonce}'; "
+        "style-src 'self'; img-src 'self' data:; font-src 'self'; "
+        "connect-src 'self'; form-action 'self'; base-uri 'none'; "
+        "frame-ancestors 'none'; object-src 'none'",
+    )
+    resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+    resp.headers.setdefault("Referrer-Policy", "same-origin")
+    resp.headers.setdefault("X-Frame-Options", "DENY")
+    resp.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    if request.is_secure:
+        resp.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    if not request.path.startswith("/static/") and (
+        request.path.startswith(PERSONAL_DATA_PREFIXES) or g.get("personal_data")
+    ):
+        resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+def _commit_audit(exc):
+    """Reads are audited even on GET pages: commit the pending audit rows at the end."""
+    if g.get("audit_dirty") and exc is None:
+        try:
+            db.session.commit()
+        except Exception:  # noqa: BLE001
+            db.session.rollback()
+
+
+def seoul_datetime(value: datetime | None, fmt: str = "short") -> str:
+    if value is None:
+        return ""
+    if fmt == "short":
+        local = clock.to_seoul(value)
+        return format_datetime(value, "yyyy. M. d.(E) HH:mm") if local else ""
+    return format_datetime(value, fmt)
+
+
+def seoul_date(value) -> str:
+    if value is None:
+        return ""
+    from flask_babel import format_date
+
+    if isinstance(value, datetime):
+        return format_datetime(value, "yyyy. M. d.(E)")
+    return format_date(value, "yyyy. M. d.(E)")
+
+
+def tel_link(number: str | None) -> Markup:
+    if not number:
+        return Markup("")
+    digits = "".join(ch for ch in number if ch.isdigit())
+    shown = format_phone(digits) or digits
+    return Markup('<a class="tel" href="tel:{0}">{1}</a>').format(digits, shown)

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DateField, IntegerField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+
+from volnet.core.forms import ChoiceField, clean_filter
+from volnet.core.korean import normalize_phone
+
+AGE_BAND_CHOICES = [
+    ("unknown", _l("Don't know")), ("u20", _l("Under 20")), ("20s", _l("20s")), ("30s", _l("30s")),
+    ("40s", _l("40s")), ("50s", _l("50s")), ("60s", _l("60s")), ("70s", _l("70s")), ("80p", _l("80 or older")),
+]
+SEX_CHOICES = [("unknown", _l("Don't know")), ("f", _l("Female")), ("m", _l("Male"))]
+STATUS_CHOICES = [("active", _l("Active")), ("to_locate", _l("To locate")), ("moved", _l("Moved away")),
+                  ("deceased", _l("Deceased"))]
+
+
+class HouseholdForm(FlaskForm):
+    dong_id = ChoiceField(_l("Dong"), coerce=int, validators=[InputRequired()])
+    road_address = StringField(_l("Road-name address"), validators=[DataRequired(), Length(max=200)],
+                               filters=[clean_filter])
+    unit = StringField(_l("Building / unit (동·호, floor)"), validators=[Optional(), Length(max=60)],
+                       filters=[clean_filter])
+    jibun_address = StringField(_l("Lot-number address (지번)"), validators=[Optional(), Length(max=200)],
+                                filters=[clean_filter])
+    tong = IntegerField(_l("Tong"), validators=[Optional(), NumberRange(min=1, max=999)])
+    ban = IntegerField(_l("Ban"), validators=[Optional(), NumberRange(min=1, max=99)])
+    name = StringField(_l("Name"), validators=[Optional(), Length(max=60)], filters=[clean_filter])
+    alias = StringField(_l("Alias"), validators=[Optional(), Length(max=60)], filters=[clean_filter])
+    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=20)], filters=[clean_filter])
+    birth_date = DateField(_l("Birth date"), validators=[Optional()])
+    sex = ChoiceField(_l("Sex"), choices=SEX_CHOICES, default="unknown")
+    age_band = ChoiceField(_l("Age"), choices=AGE_BAND_CHOICES, default="unknown")
+    lives_alone = BooleanField(_l("Lives alone"))
+    status = ChoiceField(_l("Status"), choices=STATUS_CHOICES, default="active")
+    delivery_note = TextAreaField(_l("Delivery note for volunteers"), validators=[Optional(), Length(max=500)],
+                                  filters=[clean_filter])
+
+    def validate_phone(self, field):
+        if field.data and normalize_phone(field.data) is None:
+            raise ValidationError(_l("Enter a phone number such as 010-1234-5678 or 02-123-4567."))
+
+    def validate_birth_date(self, field):
+        import datetime as dt
+
+        if field.data and not (dt.date(1900, 1, 1) <= field.data <= dt.date.today()):
+            raise ValidationError(_l("Enter a real birth date."))

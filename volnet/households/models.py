@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from volnet.core import clock
+from volnet.core.korean import address_key, chosung, format_phone
+from volnet.core.types import UTCDateTime
+from volnet.extensions import db
+from volnet.places.models import Dong
+
+AGE_BANDS = ("u20", "20s", "30s", "40s", "50s", "60s", "70s", "80p", "unknown")
+SEXES = ("f", "m", "unknown")
+HOUSEHOLD_STATUSES = ("active", "to_locate", "moved", "deceased")
+
+
+class Household(db.Model):
+    __tablename__ = "households"
+    __audited__ = True
+    __table_args__ = (
+        Index("ix_households_dong_addr", "dong_id", "address_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dong_id: Mapped[int] = mapped_column(ForeignKey("dongs.id"), index=True)
+    tong: Mapped[int | None] = mapped_column(Integer)
+    ban: Mapped[int | None] = mapped_column(Integer)
+    road_address: Mapped[str] = mapped_column(String(200))
+    unit: Mapped[str] = mapped_column(String(60), default="")  # 동·호 or floor (지하 1층)
+    jibun_address: Mapped[str] = mapped_column(String(200), default="")
+    landmark: Mapped[str] = mapped_column(String(200), default="")
+    address_key: Mapped[str] = mapped_column(String(420), default="")
+    name: Mapped[str | None] = mapped_column(String(60))
+    name_chosung: Mapped[str] = mapped_column(String(60), default="", index=True)
+    alias: Mapped[str | None] = mapped_column(String(60))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    sex: Mapped[str] = mapped_column(String(10), default="unknown")
+    age_band: Mapped[str] = mapped_column(String(10), default="unknown")
+    lives_alone: Mapped[bool | None] = mapped_column()
+    status: Mapped[str] = mapped_column(String(12), default="active")
+    delivery_note: Mapped[str] = mapped_column(Text, default="")
+    tier: Mapped[str] = mapped_column(String(30), default="unassessed")
+    risk_score: Mapped[float | None] = mapped_column()
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
+
+    dong: Mapped[Dong] = relationship()
+
+    def refresh_keys(self) -> None:
+        self.address_key = address_key(self.road_address, self.unit, self.jibun_address)[:420]
+        self.name_chosung = chosung(self.name or "")[:60]
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.alias or ""
+
+    @property
+    def address_line(self) -> str:
+        return f"{self.road_address} {self.unit}".strip()
+
+    @property
+    def phone_display(self) -> str:
+        return format_phone(self.phone)
+
+    @property
+    def tong_ban(self) -> str:
+        if self.tong is None:
+            return ""
+        return f"{self.tong}통" + (f" {self.ban}반" if self.ban else "")

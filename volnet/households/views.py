@@ -1,0 +1,122 @@
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from volnet.accounts.roles import CASEWORKER, STAFF, TEAM_LEAD
+from volnet.audit.services import record
+from volnet.concerns.models import OPEN_STATUSES, STATUSES, Concern, ConcernEvent
+from volnet.core import access
+from volnet.core.access import rule
+from volnet.core.korean import normalize_phone
+from volnet.extensions import db
+from volnet.households import services as svc
+from volnet.households.forms import AGE_BAND_CHOICES, SEX_CHOICES, STATUS_CHOICES, HouseholdForm
+from volnet.households.models import Household
+from volnet.observations.signals import SIGNALS, URGENCIES
+from flask import Blueprint as _Blueprint  # noqa: E402
+
+bp = _Blueprint("households", __name__, url_prefix="/households")
+
+
+@bp.route("/")
+@rule(*STAFF)
+def index():
+    q = request.args.get("q", "")[:100]
+    status = request.args.get("status", "")
+    status = status if status in dict(STATUS_CHOICES) else ""
+    tong = request.args.get("tong", type=int)
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    stmt = svc.staff_query(current_user, q, tong=tong if tong and 0 < tong < 1000 else None,
+                           status=status or None).options(joinedload(Household.dong))
+    pagination = db.paginate(stmt, page=page, per_page=25, error_out=False)
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template("households/index.html", pagination=pagination, q=q, args=args,
+                           statuses=dict(STATUS_CHOICES))
+
+
+@bp.route("/<int:household_id>")
+@rule(*STAFF)
+def detail(household_id: int):
+    h = access.load(Household, household_id, "view")
+    concerns = list(db.session.scalars(select(Concern).where(Concern.household_id == h.id)
+                                       .order_by(Concern.opened_at.desc()).limit(50)))
+    open_concern = next((c for c in concerns if c.status in OPEN_STATUSES), None)
+    events = list(db.session.scalars(
+        select(ConcernEvent).options(joinedload(ConcernEvent.actor), joinedload(ConcernEvent.observation))
+        .where(ConcernEvent.household_id == h.id).order_by(ConcernEvent.at.desc()).limit(200)))
+    return render_template("households/detail.html", h=h, concerns=concerns, open_concern=open_concern,
+                           events=events, statuses=STATUSES, signals=SIGNALS, urgencies=URGENCIES,
+                           ages=dict(AGE_BAND_CHOICES), sexes=dict(SEX_CHOICES), hstatuses=dict(STATUS_CHOICES))
+
+
+def _dong_choices():
+    return [(d.id, d.full_name) for d in current_user.dongs]
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@rule(CASEWORKER, TEAM_LEAD)
+def new():
+    form = HouseholdForm()
+    form.dong_id.choices = _dong_choices()
+    link_concern = request.args.get("link_concern", type=int)
+    if form.validate_on_submit():
+        h = Household(created_by_id=current_user.id)
+        _fill(h, form)
+        db.session.add(h)
+        db.session.flush()
+        record(current_user, "create", "household", h.id)
+        target = url_for("households.detail", household_id=h.id)
+        if link_concern:
+            concern = db.session.get(Concern, link_concern)
+            if concern is not None and access.can(current_user, "link", concern) and concern.is_open:
+                from volnet.concerns import services as concerns
+
+                try:
+                    result = concerns.link_household(concern, h, current_user)
+                    target = url_for("concerns.detail", concern_id=result.id)
+                except concerns.ConcernError as exc:
+                    flash(str(exc), "error")
+        db.session.commit()
+        flash(_("The household has been saved."), "success")
+        return redirect(target)
+    return render_template("households/form.html", form=form, h=None), (400 if request.method == "POST" else 200)
+
+
+@bp.route("/<int:household_id>/edit", methods=["GET", "POST"])
+@rule(CASEWORKER, TEAM_LEAD)
+def edit(household_id: int):
+    h = access.load(Household, household_id, "edit")
+    form = HouseholdForm(obj=h)
+    form.dong_id.choices = _dong_choices()
+    if request.method == "GET":
+        form.phone.data = h.phone_display
+    if form.validate_on_submit():
+        _fill(h, form)
+        record(current_user, "update", "household", h.id)
+        db.session.commit()
+        flash(_("The household has been saved."), "success")
+        return redirect(url_for("households.detail", household_id=h.id))
+    return render_template("households/form.html", form=form, h=h), (400 if request.method == "POST" else 200)
+
+
+def _fill(h: Household, form: HouseholdForm) -> None:
+    h.dong_id = form.dong_id.data
+    h.road_address = form.road_address.data
+    h.unit = form.unit.data or ""
+    h.jibun_address = form.jibun_address.data or ""
+    h.tong = form.tong.data
+    h.ban = form.ban.data
+    h.name = form.name.data or None
+    h.alias = form.alias.data or None
+    h.phone = normalize_phone(form.phone.data)
+    h.birth_date = form.birth_date.data
+    h.sex = form.sex.data
+    h.age_band = form.age_band.data
+    h.lives_alone = bool(form.lives_alone.data)
+    h.status = form.status.data
+    h.delivery_note = form.delivery_note.data or ""
+    h.refresh_keys()

@@ -1,0 +1,1 @@
+"""observations domain."""

@@ -1,0 +1,107 @@
+"""The public 'report a neighbour' page: no account, a reference code, nothing revealed."""
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+from flask import current_app, flash, render_template, request
+from flask_babel import gettext as _
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import select
+
+from volnet.audit.services import client_ip
+from volnet.concerns.models import COARSE_STATUS, Concern
+from volnet.core.access import rule
+from volnet.extensions import db
+from volnet.observations.views import bp
+from volnet.observations import services as observations
+from volnet.observations.forms import CitizenReportForm, StatusLookupForm
+from volnet.observations.models import Observation
+from volnet.observations.signals import WARNING_SIGNS
+from volnet.places.models import Dong
+from volnet.security import throttle
+from volnet.settings import services as settings
+
+MIN_FILL_SECONDS = 3
+
+
+def _signer():
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="citizen-report")
+
+
+def _dong_choices():
+    dongs = db.session.scalars(select(Dong).where(Dong.active.is_(True)).order_by(Dong.sigungu, Dong.name))
+    return [(d.id, d.full_name) for d in dongs]
+
+
+def _render(form, status=200):
+    return render_template("public/report.html", form=form, warning=WARNING_SIGNS), status
+
+
+@bp.route("/report-a-neighbour", methods=["GET", "POST"])
+@rule(public=True)
+def public_report():
+    form = CitizenReportForm()
+    form.dong_id.choices = _dong_choices()
+    if request.method == "GET":
+        form.started.data = _signer().dumps(int(time.time()))
+        return _render(form)
+    ip = client_ip() or "-"
+    limit = int(settings.get("public_report.per_hour"))
+    # Fails closed: the count lives in the database, so it holds in every process and without Redis.
+    if throttle.count(f"public:{ip}", timedelta(hours=1)) >= limit:
+        return render_template("public/throttled.html"), 429
+    if not form.validate_on_submit():
+        return _render(form, 400)
+    bot = bool(form.website.data)
+    try:
+        started = _signer().loads(form.started.data or "", max_age=24 * 3600)
+        bot = bot or (time.time() - int(started) < MIN_FILL_SECONDS)
+    except (BadSignature, ValueError, TypeError):
+        bot = True
+    throttle.hit(f"public:{ip}")
+    if bot:
+        db.session.commit()
+        flash(_("Please take a moment to fill in the form, then send it again."), "error")
+        form.started.data = _signer().dumps(int(time.time()))
+        return _render(form, 400)
+    obs = Observation(
+        dong_id=form.dong_id.data, household_id=None, reporter_id=None, source="citizen",
+        urgency=form.urgency.data, signals=list(form.signals.data or []), meals=form.meals.data or "",
+        hygiene=form.hygiene.data or "", note=form.note.data or "", location_text=form.location_text.data,
+        subject_sex=form.subject_sex.data, subject_age_band=form.subject_age_band.data,
+        contact=form.contact.data or "", reference_code=observations.new_reference_code(),
+    )
+    obs, _created = observations.submit(obs, None)
+    db.session.commit()
+    from volnet.observations.views import _after_commit
+
+    _after_commit(obs)
+    return render_template("public/report_sent.html", code=obs.reference_code, urgency=obs.urgency)
+
+
+@bp.route("/report-a-neighbour/status", methods=["GET", "POST"])
+@rule(public=True)
+def public_status():
+    form = StatusLookupForm()
+    result = None
+    if form.validate_on_submit():
+        ip = client_ip() or "-"
+        if not throttle.allow(f"status:{ip}", 20, timedelta(hours=1)):
+            db.session.commit()
+            return render_template("public/throttled.html"), 429
+        db.session.commit()
+        code = form.code.data.strip().upper().replace(" ", "")
+        if len(code) == 8:
+            code = f"{code[:4]}-{code[4:]}"
+        obs = db.session.scalar(select(Observation).where(Observation.reference_code == code))
+        if obs is None:
+            form.code.errors.append(_("No report has this code. Check the code and try again."))
+        else:
+            from volnet.observations.views import coarse_statuses
+
+            result = coarse_statuses([obs.concern_id])[obs.concern_id]
+    return render_template("public/status.html", form=form, result=result)
+
+
+__all__ = ["COARSE_STATUS", "Concern"]

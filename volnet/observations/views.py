@@ -1,0 +1,167 @@
+from __future__ import annotations
+
+import uuid
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from volnet.accounts.roles import KNOWS_NEIGHBOURS, REPORTERS
+from volnet.audit.services import record
+from volnet.concerns.models import COARSE_STATUS, Concern
+from volnet.core import access, clock
+from volnet.core.access import rule
+from volnet.extensions import db
+from volnet.households import services as households
+from volnet.households.models import Household
+from volnet.observations import services as observations
+from volnet.observations.forms import ObservationForm, now_local_input
+from volnet.observations.models import Observation
+from volnet.observations.signals import SIGNALS, URGENCIES, WARNING_SIGNS
+from volnet.places.models import Dong
+from volnet.security import throttle
+from flask import Blueprint as _Blueprint  # noqa: E402
+
+bp = _Blueprint("observations", __name__)
+
+
+EMERGENCY_NUMBERS = (("119", "Fire and ambulance"), ("112", "Police"))
+
+
+def _dong_choices():
+    return [(d.id, d.full_name) for d in current_user.dongs if d.active]
+
+
+@bp.route("/report")
+@rule(*REPORTERS)
+def start():
+    """Step 1 on a phone: find the household by address, or go straight to the form."""
+    q = request.args.get("q", "")[:100]
+    results = households.search_for_reporter(current_user, q) if q else []
+    shows_names = current_user.role in KNOWS_NEIGHBOURS
+    return render_template("observations/start.html", q=q, results=results, shows_names=shows_names)
+
+
+@bp.route("/report/emergency")
+@rule(*REPORTERS)
+def emergency():
+    """Emergency first: call 119/112 now, then the report can go on."""
+    return render_template("observations/emergency.html", household_id=request.args.get("household_id", ""))
+
+
+@bp.route("/report/new", methods=["GET", "POST"])
+@rule(*REPORTERS)
+def new():
+    form = ObservationForm()
+    form.dong_id.choices = _dong_choices()
+    if not form.dong_id.choices:
+        flash(_("Your account is not tied to any dong yet. Ask your administrator."), "error")
+        return redirect(url_for("observations.mine"))
+    household = None
+    hid = request.values.get("household_id") or None
+    if hid:
+        try:
+            household = db.session.get(Household, int(hid))
+        except (TypeError, ValueError):
+            household = None
+        if household is None or not access.can(current_user, "report", household):
+            abort(404)
+    if request.method == "GET":
+        form.client_token.data = uuid.uuid4().hex
+        form.seen_at.data = None
+        if household is not None:
+            form.household_id.data = str(household.id)
+            form.dong_id.data = household.dong_id
+        if request.args.get("urgency") in URGENCIES:
+            form.urgency.data = request.args["urgency"]
+    if household is not None:
+        form.dong_id.data = household.dong_id
+    if form.validate_on_submit():
+        if not throttle.allow(f"obs:{current_user.id}", 30, __import__("datetime").timedelta(minutes=10)):
+            flash(_("Too many reports in a short time. Please wait a few minutes."), "error")
+            db.session.commit()
+            return render_template("observations/form.html", form=form, household=household,
+                                   now_value=now_local_input(), warning=WARNING_SIGNS), 429
+        if household is None:
+            if form.dong_id.data not in current_user.dong_ids:
+                abort(404)
+            household, _created = households.find_or_create(
+                current_user, form.dong_id.data, form.road_address.data, form.unit.data or "",
+                form.tong.data, form.ban.data, form.name.data or None,
+                {"yes": True, "no": False}.get(form.lives_alone.data), form.age_band.data)
+        seen = clock.from_seoul_naive(form.seen_at.data) if form.seen_at.data else clock.now()
+        obs = Observation(
+            dong_id=household.dong_id, household_id=household.id, household=household,
+            reporter_id=current_user.id,
+            source="staff" if current_user.role in ("caseworker", "team_lead", "nurse") else "observation",
+            urgency=form.urgency.data, signals=list(form.signals.data or []),
+            meals=form.meals.data or "", hygiene=form.hygiene.data or "", note=form.note.data or "",
+            seen_at=seen, client_token=(form.client_token.data or uuid.uuid4().hex)[:64],
+        )
+        obs, created = observations.submit(obs, current_user)
+        if created:
+            record(current_user, "create", "observation", obs.id)
+        db.session.commit()
+        if created:
+            _after_commit(obs)
+        flash(_("Thank you. Your report has been sent to the dong welfare centre."), "success")
+        return redirect(url_for("observations.sent", obs_id=obs.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("observations/form.html", form=form, household=household,
+                           now_value=now_local_input(), warning=WARNING_SIGNS), status
+
+
+def _after_commit(obs: Observation) -> None:
+    """Hook for notifications (new emergency concern etc.); enqueued only after commit."""
+    try:
+        from volnet.notifications import hooks
+    except ModuleNotFoundError:
+        return
+    hooks.observation_submitted(obs.id)
+
+
+@bp.route("/report/sent/<int:obs_id>")
+@rule(*REPORTERS)
+def sent(obs_id: int):
+    obs = access.load(Observation, obs_id, "view_own", audit=False)
+    return render_template("observations/sent.html", obs=obs, signals=SIGNALS)
+
+
+@bp.route("/my/reports")
+@rule(*REPORTERS)
+def mine():
+    """The reporter's own reports with a coarse status only (received / being checked / handled)."""
+    page = request.args.get("page", 1, type=int)
+    stmt = (select(Observation).where(Observation.reporter_id == current_user.id)
+            .order_by(Observation.created_at.desc(), Observation.id.desc()))
+    pagination = db.paginate(stmt, page=max(page, 1), per_page=20, error_out=False)
+    statuses = coarse_statuses([o.concern_id for o in pagination.items])
+    return render_template("observations/mine.html", pagination=pagination, statuses=statuses,
+                           signals=SIGNALS)
+
+
+def coarse_statuses(concern_ids) -> dict[int, str]:
+    """concern id -> coarse status text, following merges, in a bounded number of queries."""
+    wanted = {cid for cid in concern_ids if cid}
+    found: dict[int, Concern] = {}
+    for _hop in range(5):
+        missing = wanted - set(found)
+        if not missing:
+            break
+        for c in db.session.scalars(select(Concern).where(Concern.id.in_(missing))):
+            found[c.id] = c
+        wanted |= {c.merged_into_id for c in found.values() if c.status == "merged" and c.merged_into_id}
+    out = {}
+    for cid in concern_ids:
+        c = found.get(cid) if cid else None
+        hops = 0
+        while c is not None and c.status == "merged" and c.merged_into_id in found and hops < 5:
+            c = found[c.merged_into_id]
+            hops += 1
+        out[cid] = str(COARSE_STATUS[c.status if c else "new"])
+    return out
+
+
+__all__ = ["Dong", "EMERGENCY_NUMBERS"]
+from volnet.observations import public  # noqa: E402,F401  (registers the public pages on bp)

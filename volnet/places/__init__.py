@@ -1,0 +1,1 @@
+"""Administrative dongs and tongs."""

@@ -1,0 +1,48 @@
+"""Loading real dongs from the bundled administrative code list (July 2023 snapshot)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import select
+
+from volnet.extensions import db
+from volnet.places.models import Dong
+
+DATA = Path(__file__).resolve().parent.parent / "data" / "dongs.tsv"
+
+
+def rows():
+    with DATA.open(encoding="utf-8") as fh:
+        next(fh)
+        for line in fh:
+            code, sido, sigungu, name, *_ = line.rstrip("\n").split("\t")
+            yield code, sido, sigungu, name
+
+
+def import_sigungu(sigungu: str) -> int | None:
+    """Add every current dong of a 시군구 (e.g. '의정부시', '관악구'). None if the name is unknown."""
+    wanted = sigungu.replace(" ", "")
+    matches = [r for r in rows() if r[2].replace(" ", "") == wanted or f"{r[1]}{r[2]}".replace(" ", "") == wanted]
+    if not matches:
+        return None
+    existing = set(db.session.scalars(select(Dong.code).where(Dong.code.in_([m[0] for m in matches]))))
+    added = 0
+    for code, sido, sgg, name in matches:
+        if code not in existing:
+            db.session.add(Dong(code=code, sido=sido, sigungu=sgg, name=name))
+            added += 1
+    db.session.flush()
+    return added
+
+
+def get_or_create(code: str) -> Dong:
+    d = db.session.scalar(select(Dong).where(Dong.code == code))
+    if d is not None:
+        return d
+    for c, sido, sgg, name in rows():
+        if c == code:
+            d = Dong(code=c, sido=sido, sigungu=sgg, name=name)
+            db.session.add(d)
+            db.session.flush()
+            return d
+    raise KeyError(code)

@@ -1,0 +1,80 @@
+"""Settings with defaults in code; an admin's change is a row in ``settings``."""
+from __future__ import annotations
+
+import copy
+import re
+from datetime import datetime, timedelta
+
+import holidays
+
+from volnet.core import clock
+from volnet.extensions import db
+from volnet.settings.models import Setting
+
+DEFAULTS: dict[str, object] = {
+    # DOMAIN.md time rules: "1h" hours, "3d" calendar days, "3wd" working days (Korean holidays skipped).
+    "due.emergency.ack": "1h",
+    "due.emergency.action": "48h",
+    "due.urgent.ack": "24h",
+    "due.urgent.action": "3d",
+    "due.routine.ack": "3wd",
+    "due.routine.action": "7d",
+    # Citizen report page: reports per client address per hour.
+    "public_report.per_hour": 5,
+    # Login throttling: failures per minute before a lock, and the lock length in minutes.
+    "login.max_failures": 6,
+    "login.lock_minutes": 30,
+}
+
+_DURATION = re.compile(r"^\s*(\d{1,4})\s*(h|d|wd|m)\s*$")
+
+
+def get(key: str):
+    row = db.session.get(Setting, key)
+    if row is not None and row.value is not None:
+        return copy.deepcopy(row.value)
+    return copy.deepcopy(DEFAULTS.get(key))
+
+
+def put(key: str, value, user=None) -> None:
+    row = db.session.get(Setting, key)
+    if row is None:
+        row = Setting(key=key)
+        db.session.add(row)
+    row.value = value
+    row.updated_by_id = getattr(user, "id", None)
+
+
+def parse_duration(text: str) -> tuple[int, str]:
+    """'48h' -> (48, 'h'); raises ValueError on anything else."""
+    m = _DURATION.match(text or "")
+    if not m:
+        raise ValueError(text)
+    n, unit = int(m.group(1)), m.group(2)
+    if n <= 0:
+        raise ValueError(text)
+    return n, unit
+
+
+def _kr_holidays(years):
+    return holidays.country_holidays("KR", years=years)
+
+
+def add_duration(start: datetime, text: str) -> datetime:
+    """Add a rule duration to an aware datetime; working days are counted in Asia/Seoul."""
+    n, unit = parse_duration(text)
+    if unit == "m":
+        return start + timedelta(minutes=n)
+    if unit == "h":
+        return start + timedelta(hours=n)
+    if unit == "d":
+        return start + timedelta(days=n)
+    local = start.astimezone(clock.SEOUL)
+    hol = _kr_holidays(range(local.year, local.year + 2))
+    day = local
+    added = 0
+    while added < n:
+        day = day + timedelta(days=1)
+        if day.weekday() < 5 and day.date() not in hol:
+            added += 1
+    return day.astimezone(start.tzinfo)

@@ -1,0 +1,1 @@
+// volnet progressive enhancement (no build step).
