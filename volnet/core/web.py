@@ -84,7 +84,11 @@ def init_app(app):
     app.jinja_env.filters["seoul"] = seoul_datetime
     app.jinja_env.filters["seoul_date"] = seoul_date
     app.jinja_env.filters["phone"] = format_phone
+    app.jinja_env.filters["role_label"] = _role_label
     app.jinja_env.globals["now"] = clock.now
+    from flask_babel import get_locale
+
+    app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.globals["csp_nonce"] = lambda: g.get("csp_nonce", "")
     app.jinja_env.globals["has_role"] = lambda *roles: access.has_role(_current_user(), roles)
     app.jinja_env.globals["can"] = lambda action, obj: access.can(_current_user(), action, obj)
@@ -92,6 +96,12 @@ def init_app(app):
     from volnet.core import nav
 
     app.jinja_env.globals["extra_nav_items"] = nav.items
+
+
+def _role_label(role: str) -> str:
+    from volnet.accounts.roles import ROLE_LABELS
+
+    return str(ROLE_LABELS.get(role, role))
 
 
 def _current_user():

@@ -8,7 +8,7 @@ from sqlalchemy.orm import joinedload
 
 from volnet.accounts.roles import CASEWORKER, STAFF, TEAM_LEAD
 from volnet.audit.services import record
-from volnet.concerns.models import OPEN_STATUSES, STATUSES, Concern, ConcernEvent
+from volnet.concerns.models import CONTACT_OUTCOMES, OPEN_STATUSES, OUTCOMES, STATUSES, Concern, ConcernEvent
 from volnet.core import access
 from volnet.core.access import rule
 from volnet.core.korean import normalize_phone
@@ -16,7 +16,7 @@ from volnet.extensions import db
 from volnet.households import services as svc
 from volnet.households.forms import AGE_BAND_CHOICES, SEX_CHOICES, STATUS_CHOICES, HouseholdForm
 from volnet.households.models import Household
-from volnet.observations.signals import SIGNALS, URGENCIES
+from volnet.observations.signals import LEVELS, SIGNALS, URGENCIES
 from flask import Blueprint as _Blueprint  # noqa: E402
 
 bp = _Blueprint("households", __name__, url_prefix="/households")
@@ -50,6 +50,7 @@ def detail(household_id: int):
         .where(ConcernEvent.household_id == h.id).order_by(ConcernEvent.at.desc()).limit(200)))
     return render_template("households/detail.html", h=h, concerns=concerns, open_concern=open_concern,
                            events=events, statuses=STATUSES, signals=SIGNALS, urgencies=URGENCIES,
+                           contact_outcomes=CONTACT_OUTCOMES, outcomes=OUTCOMES, levels=LEVELS,
                            ages=dict(AGE_BAND_CHOICES), sexes=dict(SEX_CHOICES), hstatuses=dict(STATUS_CHOICES))
 
 

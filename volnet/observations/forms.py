@@ -89,7 +89,7 @@ class ObservationFields:
 class ObservationForm(ObservationFields, FlaskForm):
     household_id = HiddenField()
     client_token = HiddenField()
-    dong_id = ChoiceField(_l("Dong"), coerce=int, validators=[InputRequired()])
+    dong_id = ChoiceField(_l("Dong"), coerce=int, validators=[DataRequired()])
     road_address = StringField(_l("Road-name address"), validators=[Optional(), Length(max=200)],
                                filters=[clean_filter])
     unit = StringField(_l("Building / unit (동·호, floor)"), validators=[Optional(), Length(max=60)],
