@@ -7,12 +7,14 @@
 """
 from __future__ import annotations
 
+import atexit
 import os
 import re
 import tempfile
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from volnet import create_app
@@ -56,6 +58,19 @@ def make_pg_database(name: str) -> str:
     return f"{base}/{name}"
 
 
+def _drop_pg_database(name: str) -> None:
+    try:
+        for a in _apps.values():
+            with a.app_context():
+                db.engine.dispose()
+        import psycopg
+
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    except Exception:  # noqa: BLE001,S110 - best effort at exit
+        pass
+
+
 _apps: dict[str, object] = {}
 _tmp = tempfile.mkdtemp(prefix="volnet-tests-")
 
@@ -73,16 +88,31 @@ def base_config(url: str) -> dict:
     }
 
 
+class Client(FlaskClient):
+    """Requests in tests share the test's app context (and its session). In production every request
+    has its own ``g``; forget the previous request's logged-in user so clients never leak into each other."""
+
+    def open(self, *args, **kwargs):
+        from flask import g
+
+        g.pop("_login_user", None)
+        return super().open(*args, **kwargs)
+
+
 def build_app(backend: str):
     if backend in _apps:
         return _apps[backend]
     if backend == "postgresql":
         if not pg_available():
             need("PostgreSQL is not reachable at " + PG_ADMIN_URL)
-        url = make_pg_database(f"volnet_test_{_worker()}")
+        # One database per test process (xdist worker), dropped at exit: parallel runs never collide.
+        name = f"volnet_test_{_worker()}_{os.getpid()}"
+        url = make_pg_database(name)
+        atexit.register(_drop_pg_database, name)
     else:
         url = f"sqlite:///{Path(_tmp) / f'volnet-{_worker()}.sqlite3'}"
     app = create_app(base_config(url))
+    app.test_client_class = Client
     with app.app_context():
         db.drop_all()
         db.create_all()

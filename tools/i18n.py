@@ -1,6 +1,7 @@
 """Translation upkeep. English msgids in the code; Korean is the first language.
 
   python tools/i18n.py missing [PATH ...]   msgids under PATH (default: volnet/) with no Korean translation
+  python tools/i18n.py compile              compile the .po to .mo
   python tools/i18n.py sync                 rebuild translations/ko/LC_MESSAGES/messages.po from the code,
                                             taking translations from it and from translations/ko/parts/*.po;
                                             then compile the .mo
@@ -81,7 +82,21 @@ def sync() -> int:
     return 1 if lacking else 0
 
 
+def compile_only() -> int:
+    """Compile messages.po to messages.mo (setup and CI; no extraction)."""
+    po = KO / "messages.po"
+    if not po.exists():
+        return 0
+    with po.open("rb") as fh:
+        cat = read_po(fh, locale="ko")
+    with (KO / "messages.mo").open("wb") as fh:
+        write_mo(fh, cat)
+    return 0
+
+
 def main(argv: list[str]) -> int:
+    if argv and argv[0] == "compile":
+        return compile_only()
     if not argv or argv[0] not in ("missing", "sync"):
         print(__doc__)
         return 2

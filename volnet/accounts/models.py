@@ -5,12 +5,12 @@ import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, Column, ForeignKey, Integer, String, Table, Text
+from sqlalchemy import Column, ForeignKey, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from volnet.core import clock
-from volnet.core.types import UTCDateTime
+from volnet.core.types import JSONType, UTCDateTime
 from volnet.extensions import db
 from volnet.places.models import Dong
 
@@ -66,8 +66,8 @@ class User(UserMixin, db.Model):
     pledge_accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     must_change_password: Mapped[bool] = mapped_column(default=False)
     totp_secret: Mapped[str | None] = mapped_column(String(64))
-    recovery_codes: Mapped[list | None] = mapped_column(JSON)
-    channels: Mapped[list | None] = mapped_column(JSON)  # preferred channels: inapp, email, sms, kakao
+    recovery_codes: Mapped[list | None] = mapped_column(JSONType)
+    channels: Mapped[list | None] = mapped_column(JSONType)  # preferred channels: inapp, email, sms, kakao
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -54,6 +54,11 @@ def check_timeouts():
     if now - session.get("seen_at", 0) > idle or now - session.get("login_at", 0) > absolute:
         logout_user()
         session.clear()
+        from volnet.core.access import PUBLIC, access_of
+
+        decl = access_of(current_app.view_functions.get(request.endpoint)) or {}
+        if PUBLIC in decl.get("roles", ()):
+            return None  # e.g. the login form itself: carry on, logged out
         flash(_l("Your session has ended. Please log in again."), "info")
         return redirect(url_for("accounts.login"))
     session["seen_at"] = now

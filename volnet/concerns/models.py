@@ -3,11 +3,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
+from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from volnet.core import clock
-from volnet.core.types import UTCDateTime
+from volnet.core.types import JSONType, UTCDateTime
 from volnet.extensions import db
 from volnet.households.models import Household
 
@@ -126,7 +126,7 @@ class ConcernEvent(db.Model):
     kind: Mapped[str] = mapped_column(String(30))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     observation_id: Mapped[int | None] = mapped_column(ForeignKey("observations.id"))
-    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    data: Mapped[dict] = mapped_column(JSONType, default=dict)
     note: Mapped[str] = mapped_column(Text, default="")
 
     actor = relationship("User")

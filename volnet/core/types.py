@@ -29,3 +29,14 @@ class UTCDateTime(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def _json_type():
+    from sqlalchemy import JSON
+    from sqlalchemy.dialects.postgresql import JSONB
+
+    return JSON().with_variant(JSONB(), "postgresql")
+
+
+# JSON on SQLite, JSONB on PostgreSQL (JSONB has equality, so DISTINCT and GROUP BY work).
+JSONType = _json_type()

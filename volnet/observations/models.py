@@ -2,11 +2,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from volnet.core import clock
-from volnet.core.types import UTCDateTime
+from volnet.core.types import JSONType, UTCDateTime
 from volnet.extensions import db
 from volnet.households.models import Household
 
@@ -27,7 +27,7 @@ class Observation(db.Model):
     reporter_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     source: Mapped[str] = mapped_column(String(20), default="observation")
     urgency: Mapped[str] = mapped_column(String(12), default="routine")
-    signals: Mapped[list] = mapped_column(JSON, default=list)
+    signals: Mapped[list] = mapped_column(JSONType, default=list)
     meals: Mapped[str] = mapped_column(String(10), default="")
     hygiene: Mapped[str] = mapped_column(String(10), default="")
     note: Mapped[str] = mapped_column(Text, default="")

@@ -12,15 +12,14 @@
     if (msg && !window.confirm(msg)) { e.preventDefault(); return; }
     if ((f.getAttribute('method') || 'get').toLowerCase() !== 'post' ||
         f.hasAttribute('target') || f.hasAttribute('data-no-disable')) return;
-    // Later, so the clicked button's name=value is still sent and other
-    // handlers can still cancel the submit.
+    // Deferred: the clicked button's name=value must still be sent.
     setTimeout(function () {
       if (e.defaultPrevented) return;
       f.setAttribute('data-submitting', '1');
       each(f.querySelectorAll('button:not([type=button]):not([type=reset]),input[type=submit]'), function (b) {
         if (!b.disabled) { b.disabled = true; b.setAttribute('data-was-enabled', '1'); }
       });
-      // Safety net (e.g. a download that does not leave the page).
+      // Safety net: a download does not leave the page.
       setTimeout(function () { reset(f); }, 10000);
     }, 0);
   });

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Set up and run volnet with demo data on the embedded defaults (SQLite under instance/, no Redis).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export FLASK_APP=wsgi
+.venv/bin/flask db upgrade
+.venv/bin/flask volnet demo
+echo
+echo "volnet is starting at http://127.0.0.1:5000  (Ctrl+C to stop)"
+exec .venv/bin/flask run --host 127.0.0.1 --port "${PORT:-5000}"

@@ -1,0 +1,384 @@
+"""Safety-call rules: enrollment, today's list, recording an attempt, and the missed-call chain.
+
+The missed-call chain (DOMAIN.md, local practice in Daejeon and Incheon; every number is a setting):
+1. A scheduled call not answered (no answer, busy) makes a retry task ``calls.retry_after`` (15m) later,
+   up to ``calls.retries`` (2) retries, each on the caller's list with its due time.
+   An invalid number skips the retries (retrying cannot help).
+2. When the retries are used up, the chain is missed: the backup (volunteer or tong leader) is alerted
+   (``safety_call_missed`` through notify), and the household's run of missed scheduled calls grows.
+3. After ``calls.visit_after_misses`` (2) missed scheduled calls in a row, or any missed call for a
+   household in a top tier (``calls.top_tiers``: emergency, intensive), a visit is due the same or the
+   next day: a visit task, an Observation(source="safety_call", signals=["unreachable"], urgency="urgent")
+   submitted through volnet.observations.services.submit (so the household's concern opens or rises),
+   and ``safety_call_visit_due`` alerts to the backup and the responsible caseworker.
+4. A visit that finds no response shows the 112/119 guidance, submits an emergency observation and alerts
+   staff and backup (``safety_visit_no_response``).
+``process_missed_calls(now)`` (the sweep) creates today's scheduled tasks, treats a retry not done within
+``calls.retry_grace`` (60m) of its due time as the end of the chain, and a scheduled call never made by the
+end of its day as a missed scheduled call (the household was not reached either way).
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, select, update
+
+from volnet.accounts.models import User
+from volnet.accounts.roles import CARE_CORPS, CASEWORKER, TEAM_LEAD, TONG_LEADER, VOLUNTEER
+from volnet.calls.models import MISSED, REACHED, CallEnrollment, CallRecord, CallTask
+from volnet.cases import alerting
+from volnet.concerns.models import CONTACT_OUTCOMES
+from volnet.core import clock
+from volnet.extensions import db
+from volnet.households.models import Household
+from volnet.settings import services as settings
+
+settings.DEFAULTS.setdefault("calls.cadence_days", {
+    "emergency": 1, "intensive": 2, "daily_risk": 7, "relationship": 10, "daily_support": 14, "unassessed": 7,
+})
+settings.DEFAULTS.setdefault("calls.top_tiers", ["emergency", "intensive"])
+settings.DEFAULTS.setdefault("calls.retry_after", "15m")
+settings.DEFAULTS.setdefault("calls.retries", 2)
+settings.DEFAULTS.setdefault("calls.retry_grace", "60m")
+settings.DEFAULTS.setdefault("calls.visit_after_misses", 2)
+settings.DEFAULTS.setdefault("calls.call_hour", 10)  # scheduled calls are due at 10:00 Seoul time
+settings.DEFAULTS.setdefault("calls.visit_hour", 18)  # a visit is due by 18:00 the same or the next day
+
+CALLER_ROLES = (CASEWORKER, CARE_CORPS, VOLUNTEER)
+BACKUP_ROLES = (VOLUNTEER, TONG_LEADER)
+CHECKLIST_LEVELS = ("", "good", "poor", "severe")
+
+
+class CallError(ValueError):
+    """A rule was broken; the message is a lazy translated string for the user."""
+
+
+def cadence_days(tier: str | None) -> int:
+    table = settings.get("calls.cadence_days") or {}
+    try:
+        return max(1, int(table.get(tier or "unassessed", table.get("unassessed", 7))))
+    except (TypeError, ValueError):
+        return 7
+
+
+def _seoul_at(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(day, time(hour, minute), tzinfo=clock.SEOUL).astimezone(clock.now().tzinfo)
+
+
+def _today(now: datetime) -> date:
+    return now.astimezone(clock.SEOUL).date()
+
+
+# ---------------------------------------------------------------- enrollment
+
+def enroll(actor, household: Household, caller: User, backup: User | None) -> CallEnrollment:
+    if caller.role not in CALLER_ROLES or household.dong_id not in caller.dong_ids or not caller.active:
+        raise CallError(_l("The caller must be an active caseworker, care corps member or volunteer of the dong."))
+    if backup is not None and (backup.role not in BACKUP_ROLES or household.dong_id not in backup.dong_ids
+                               or not backup.active):
+        raise CallError(_l("The backup must be an active volunteer or tong leader of the dong."))
+    if backup is not None and backup.id == caller.id:
+        raise CallError(_l("The backup must be someone other than the caller."))
+    existing = db.session.scalar(select(CallEnrollment).where(CallEnrollment.household_id == household.id,
+                                                              CallEnrollment.active.is_(True)))
+    if existing is not None:
+        raise CallError(_l("This household is already enrolled for safety calls."))
+    enr = CallEnrollment(household_id=household.id, dong_id=household.dong_id, caller_id=caller.id,
+                         backup_id=backup.id if backup else None, staff_id=actor.id, active=True,
+                         next_due_on=clock.seoul_today(), started_at=clock.now())
+    db.session.add(enr)
+    db.session.flush()
+    return enr
+
+
+def change_people(enr: CallEnrollment, caller: User, backup: User | None) -> None:
+    household = enr.household
+    if caller.role not in CALLER_ROLES or household.dong_id not in caller.dong_ids or not caller.active:
+        raise CallError(_l("The caller must be an active caseworker, care corps member or volunteer of the dong."))
+    if backup is not None and (backup.role not in BACKUP_ROLES or household.dong_id not in backup.dong_ids
+                               or backup.id == caller.id):
+        raise CallError(_l("The backup must be an active volunteer or tong leader of the dong."))
+    if caller.id != enr.caller_id:
+        db.session.execute(update(CallTask).where(CallTask.enrollment_id == enr.id, CallTask.status == "open",
+                                                  CallTask.kind != "visit", CallTask.assignee_id == enr.caller_id)
+                           .values(assignee_id=caller.id))
+    enr.caller_id = caller.id
+    enr.backup_id = backup.id if backup else None
+
+
+def end_enrollment(enr: CallEnrollment, actor) -> None:
+    enr.active = False
+    enr.ended_at = clock.now()
+    db.session.execute(update(CallTask).where(CallTask.enrollment_id == enr.id, CallTask.status == "open")
+                       .values(status="cancelled", closed_at=clock.now()))
+
+
+def ensure_tasks(now: datetime | None = None, dong_ids=None, limit: int = 20000) -> int:
+    """Create today's scheduled call for every enrollment due today or earlier. Returns how many."""
+    now = now or clock.now()
+    today = _today(now)
+    hour = int(settings.get("calls.call_hour") or 10)
+    stmt = (select(CallEnrollment, Household.tier).join(Household, Household.id == CallEnrollment.household_id)
+            .where(CallEnrollment.active.is_(True), CallEnrollment.next_due_on <= today))
+    if dong_ids is not None:
+        stmt = stmt.where(CallEnrollment.dong_id.in_(list(dong_ids) or [-1]))
+    made = 0
+    for enr, tier in db.session.execute(stmt.limit(limit)).all():
+        db.session.add(CallTask(enrollment_id=enr.id, household_id=enr.household_id, dong_id=enr.dong_id,
+                                assignee_id=enr.caller_id, kind="scheduled", attempt=0, due_on=today,
+                                due_at=_seoul_at(today, hour), status="open", created_at=now))
+        enr.next_due_on = today + timedelta(days=cadence_days(tier))
+        made += 1
+    if made:
+        db.session.flush()
+    return made
+
+
+def tasks_for(user, now: datetime | None = None):
+    """Today's list of one caller (Asia/Seoul date): open tasks due today or earlier, by due time."""
+    now = now or clock.now()
+    return (select(CallTask).join(CallEnrollment, CallEnrollment.id == CallTask.enrollment_id)
+            .where(CallTask.assignee_id == user.id, CallTask.status == "open", CallTask.due_on <= _today(now),
+                   CallEnrollment.active.is_(True))
+            .order_by(CallTask.due_at, CallTask.id))
+
+
+# ---------------------------------------------------------------- recording an attempt
+
+def _signals_from(rec: CallRecord) -> list[str]:
+    signals = []
+    if rec.arrears_2m:
+        signals.append("arrears")
+    if rec.distress:
+        signals.append("mental_distress")
+    if rec.support_network is False:
+        signals.append("no_support")
+    return signals
+
+
+def _observe(enr: CallEnrollment, reporter, urgency: str, signals: list[str], note: str = "",
+             meals: str = "", hygiene: str = ""):
+    from volnet.observations import services as observations
+    from volnet.observations.models import Observation
+
+    household = enr.household
+    obs = Observation(dong_id=household.dong_id, household_id=household.id, household=household,
+                      reporter_id=getattr(reporter, "id", None), source="safety_call", urgency=urgency,
+                      signals=signals or ["other"], meals=meals, hygiene=hygiene, note=note,
+                      seen_at=clock.now())
+    obs, _created = observations.submit(obs, reporter)
+    return obs
+
+
+def _staff_recipients(enr: CallEnrollment) -> list[User]:
+    """The caseworker responsible for the enrollment, else the household concern's owner, else team leads."""
+    from volnet.cases.services import team_leads
+    from volnet.concerns.services import open_concern_for
+
+    if enr.staff is not None and enr.staff.active and enr.staff.role in (CASEWORKER, TEAM_LEAD):
+        return [enr.staff]
+    concern = open_concern_for(enr.household_id)
+    if concern is not None and concern.owner is not None and concern.owner.active:
+        return [concern.owner]
+    return team_leads(enr.dong_id)
+
+
+def _label(enr: CallEnrollment) -> str:
+    h = enr.household
+    return f"{h.display_name or ''} {h.address_line}".strip()
+
+
+def record(task: CallTask, actor, outcome: str, *, meals: str = "", hygiene: str = "",
+           arrears_2m: bool | None = None, distress: bool | None = None, support_network: bool | None = None,
+           contact_frequency: str = "", note: str = "", client_token: str | None = None) -> dict:
+    """Record one attempt for a task. Returns {"record", "retry", "visit", "emergency", "alerts"}."""
+    from volnet.calls.models import CONTACT_FREQUENCIES
+
+    if client_token:
+        existing = db.session.scalar(select(CallRecord).where(CallRecord.client_token == client_token))
+        if existing is not None:
+            return {"record": existing, "retry": None, "visit": None, "emergency": False, "alerts": [],
+                    "duplicate": True}
+    if task.status != "open":
+        raise CallError(_l("This call has already been recorded."))
+    if outcome not in CONTACT_OUTCOMES:
+        raise CallError(_l("Choose one of the offered options."))
+    if meals not in CHECKLIST_LEVELS or hygiene not in CHECKLIST_LEVELS or (
+            contact_frequency and contact_frequency not in CONTACT_FREQUENCIES):
+        raise CallError(_l("Choose one of the offered options."))
+    now = clock.now()
+    enr = task.enrollment
+    rec = CallRecord(task_id=task.id, enrollment_id=enr.id, household_id=task.household_id, dong_id=task.dong_id,
+                     caller_id=actor.id, at=now, outcome=outcome, meals=meals, hygiene=hygiene,
+                     arrears_2m=arrears_2m, distress=distress, support_network=support_network,
+                     contact_frequency=contact_frequency, note=note, client_token=client_token)
+    db.session.add(rec)
+    task.outcome = outcome
+    task.closed_at = now
+    result = {"record": rec, "retry": None, "visit": None, "emergency": False, "alerts": [], "duplicate": False}
+
+    if outcome in REACHED:
+        task.status = "done"
+        _close_chain(task, now, "done")
+        enr.consecutive_misses = 0
+        if task.kind == "visit":
+            alerting_cancel(f"safetycall:{enr.id}:")
+        worrying = (outcome in ("connected_concern", "emergency_requested") or "poor" in (meals, hygiene)
+                    or "severe" in (meals, hygiene) or bool(_signals_from(rec)))
+        if worrying:
+            urgency = "emergency" if outcome == "emergency_requested" else "routine"
+            obs = _observe(enr, actor, urgency, _signals_from(rec), note, meals, hygiene)
+            rec.observation_id = obs.id
+    elif outcome == "visit_no_response":
+        task.status = "done"
+        _close_chain(task, now, "done")
+        result["emergency"] = True
+        obs = _observe(enr, actor, "emergency", ["unreachable"], note)
+        rec.observation_id = obs.id
+        params = {"household": _label(enr)}
+        for u in _staff_recipients(enr) + ([enr.backup] if enr.backup else []):
+            key = f"safetycall:{enr.id}:noresponse:{task.id}:{u.id}"
+            alerting.send(u, "safety_visit_no_response", params, dedupe_key=key, urgent=True,
+                          link=f"/calls/enrollments/{enr.id}")
+            result["alerts"].append({"user": u.id, "kind": "safety_visit_no_response"})
+    else:  # no answer, busy, invalid number
+        task.status = "missed"
+        _missed_attempt(task, now, actor, outcome, result)
+    db.session.flush()
+    return result
+
+
+def alerting_cancel(prefix: str) -> None:
+    try:
+        from volnet.notifications import services
+    except ImportError:
+        return
+    if hasattr(services, "cancel"):
+        services.cancel(prefix)
+
+
+def _close_chain(task: CallTask, now: datetime, status: str) -> None:
+    root_id = task.chain_id or (task.id if task.kind == "scheduled" else None)
+    if root_id is None:
+        return
+    db.session.execute(update(CallTask).where(CallTask.chain_id == root_id, CallTask.status == "open",
+                                              CallTask.id != task.id)
+                       .values(status="cancelled", closed_at=now))
+    if task.id != root_id:
+        root = db.session.get(CallTask, root_id)
+        if root is not None and status == "done":
+            root.status = "done"
+
+
+def _missed_attempt(task: CallTask, now: datetime, actor, outcome: str | None, result: dict) -> None:
+    retries = int(settings.get("calls.retries") or 0)
+    if task.kind in ("scheduled", "retry") and task.attempt < retries and outcome not in (None, "invalid_number"):
+        root_id = task.chain_id or task.id
+        retry = CallTask(enrollment_id=task.enrollment_id, household_id=task.household_id, dong_id=task.dong_id,
+                         assignee_id=task.assignee_id, kind="retry", chain_id=root_id, attempt=task.attempt + 1,
+                         due_at=settings.add_duration(now, settings.get("calls.retry_after")),
+                         due_on=_today(now), status="open", created_at=now)
+        retry.due_on = _today(retry.due_at)
+        db.session.add(retry)
+        db.session.flush()
+        result["retry"] = retry
+        return
+    if task.kind == "visit":
+        return
+    _chain_missed(task, now, result)
+
+
+def _chain_missed(task: CallTask, now: datetime, result: dict) -> None:
+    """The scheduled call and its retries went unanswered: alert the backup; a visit when the rule says so."""
+    enr = task.enrollment
+    root_id = task.chain_id or task.id
+    root = db.session.get(CallTask, root_id)
+    if root is not None and root.status == "open":
+        root.status, root.closed_at = "missed", now
+    enr.consecutive_misses = (enr.consecutive_misses or 0) + 1
+    caller = db.session.get(User, task.assignee_id)
+    params = {"household": _label(enr), "caller": caller.name if caller else "-",
+              "attempts": 1 + task.attempt, "misses": enr.consecutive_misses}
+    backup = enr.backup if enr.backup is not None and enr.backup.active else None
+    first = [backup] if backup else _staff_recipients(enr)
+    for u in first:
+        key = f"safetycall:{enr.id}:missed:{root_id}:{u.id}"
+        alerting.send(u, "safety_call_missed", params, dedupe_key=key, urgent=True, link="/calls/")
+        result["alerts"].append({"user": u.id, "kind": "safety_call_missed"})
+    top = set(settings.get("calls.top_tiers") or [])
+    need_visit = (enr.consecutive_misses >= int(settings.get("calls.visit_after_misses") or 2)
+                  or enr.household.tier in top)
+    if need_visit:
+        result["visit"] = _visit_due(enr, now, params, result)
+
+
+def visit_due_at(now: datetime) -> datetime:
+    """The next visit deadline: 18:00 Seoul today if at least 3 hours away, else 18:00 tomorrow."""
+    hour = int(settings.get("calls.visit_hour") or 18)
+    today = _today(now)
+    due = _seoul_at(today, hour)
+    if due - now < timedelta(hours=3):
+        due = _seoul_at(today + timedelta(days=1), hour)
+    return due
+
+
+def _visit_due(enr: CallEnrollment, now: datetime, params: dict, result: dict) -> CallTask:
+    existing = db.session.scalar(select(CallTask).where(CallTask.enrollment_id == enr.id, CallTask.kind == "visit",
+                                                        CallTask.status == "open"))
+    if existing is not None:
+        return existing
+    due = visit_due_at(now)
+    staff = _staff_recipients(enr)
+    assignee = enr.backup if enr.backup is not None and enr.backup.active else (staff[0] if staff else enr.caller)
+    visit = CallTask(enrollment_id=enr.id, household_id=enr.household_id, dong_id=enr.dong_id,
+                     assignee_id=assignee.id, kind="visit", attempt=0, due_at=due, due_on=_today(due),
+                     status="open", created_at=now)
+    db.session.add(visit)
+    db.session.flush()
+    _observe(enr, None, "urgent", ["unreachable"],
+             str(_l("%(n)s safety calls in a row were not answered.", n=enr.consecutive_misses)))
+    params = dict(params, due=clock.to_seoul(due).strftime("%Y-%m-%d %H:%M"))
+    recipients = {u.id: u for u in staff + [assignee]}
+    for u in recipients.values():
+        alerting.send(u, "safety_call_visit_due", params, dedupe_key=f"safetycall:{enr.id}:visit:{visit.id}:{u.id}",
+                      urgent=True, link="/calls/")
+        result["alerts"].append({"user": u.id, "kind": "safety_call_visit_due"})
+    return visit
+
+
+def process_missed_calls(now: datetime | None = None) -> dict:
+    """The sweep (run every few minutes). Does not commit; safe to run twice.
+
+    - creates today's scheduled tasks;
+    - a retry still open ``calls.retry_grace`` after its due time ends its chain as missed;
+    - a scheduled call still open after the end of its day (nobody called) counts as missed.
+    Returns counts and the alerts sent.
+    """
+    now = now or clock.now()
+    summary = {"created": ensure_tasks(now), "retries_expired": 0, "scheduled_expired": 0, "alerts": [],
+               "visits": 0}
+    grace = settings.get("calls.retry_grace")
+    limit_due = now - (settings.add_duration(now, grace) - now)
+    stale_retries = list(db.session.scalars(
+        select(CallTask).where(CallTask.status == "open", CallTask.kind == "retry", CallTask.due_at < limit_due)
+        .order_by(CallTask.due_at).limit(2000)))
+    today = _today(now)
+    stale_scheduled = list(db.session.scalars(
+        select(CallTask).where(and_(CallTask.status == "open", CallTask.kind == "scheduled", CallTask.due_on < today))
+        .order_by(CallTask.due_at).limit(5000)))
+    for task in stale_retries + stale_scheduled:
+        if task.status != "open":  # closed by an earlier task of the same chain in this run
+            continue
+        result = {"alerts": [], "visit": None, "retry": None}
+        task.status, task.closed_at, task.outcome = "missed", now, None
+        if task.kind == "retry":
+            summary["retries_expired"] += 1
+        else:
+            summary["scheduled_expired"] += 1
+        _close_chain(task, now, "missed")
+        _chain_missed(task, now, result)
+        summary["alerts"] += result["alerts"]
+        summary["visits"] += 1 if result["visit"] is not None else 0
+    db.session.flush()
+    return summary

@@ -1,0 +1,90 @@
+"""A thin, lazy bridge to the reminder system (volnet.notifications.services).
+
+The cases and calls domains send every alert through ``send``. The notifications module is imported
+lazily (it may be absent in an early checkout); then the alert is only logged and ``send`` returns False.
+Our own tables record what was escalated, so the sweeps stay idempotent either way; the dedupe key
+also lets the outbox drop duplicates.
+"""
+from __future__ import annotations
+
+import logging
+
+from flask_babel import lazy_gettext as _l
+
+log = logging.getLogger(__name__)
+
+KINDS = {
+    "case_step_overdue": (
+        _l("Integrated case #%(case)s: a step is overdue"),
+        _l("The step \"%(step)s\" of integrated case #%(case)s was due %(due)s. Please update the case."),
+        False,
+    ),
+    "case_step_overdue_lead": (
+        _l("Integrated case #%(case)s is overdue (team lead)"),
+        _l("The step \"%(step)s\" of integrated case #%(case)s (owner: %(owner)s) was due %(due)s and is "
+           "still open."),
+        False,
+    ),
+    "emergency_decision_overdue": (
+        _l("Emergency welfare support decision overdue (case #%(case)s)"),
+        _l("The emergency welfare support reported %(reported)s for case #%(case)s needed a decision by "
+           "%(due)s."),
+        True,
+    ),
+    "aftercare_due": (
+        _l("Aftercare check due (case #%(case)s)"),
+        _l("The %(months)s-month aftercare check of closed case #%(case)s is due %(due)s."),
+        False,
+    ),
+    "safety_call_missed": (
+        _l("Safety call: no answer (%(household)s)"),
+        _l("%(caller)s could not reach %(household)s after %(attempts)s tries today. Please check on them "
+           "if you can, and tell the dong centre."),
+        True,
+    ),
+    "safety_call_visit_due": (
+        _l("Safety call: visit due (%(household)s)"),
+        _l("%(household)s has missed %(misses)s scheduled safety calls. A visit is due by %(due)s."),
+        True,
+    ),
+    "safety_visit_no_response": (
+        _l("Safety visit: no response (%(household)s)"),
+        _l("No one answered the door at %(household)s. Call 112/119 if there are danger signs; the tong "
+           "leader or the management office may hold a key."),
+        True,
+    ),
+}
+
+_registered = False
+
+
+def _services():
+    global _registered
+    try:
+        from volnet.notifications import services
+    except ImportError:  # the reminder system is not installed in this checkout
+        return None
+    if not hasattr(services, "notify"):
+        return None
+    if not _registered and hasattr(services, "register_kind"):
+        for kind, (subject, body, urgent) in KINDS.items():
+            services.register_kind(kind, subject, body, urgent=urgent)
+        _registered = True
+    return services
+
+
+def available() -> bool:
+    return _services() is not None
+
+
+def send(user, kind: str, params: dict, *, dedupe_key: str, urgent: bool | None = None,
+         link: str | None = None) -> bool:
+    """notify() one person; False (and a log line) when the reminder system is absent."""
+    if user is None or not getattr(user, "active", True):
+        return False
+    services = _services()
+    if services is None:
+        log.info("alert %s for user %s not sent: notifications not installed", kind, getattr(user, "id", None))
+        return False
+    services.notify(user, kind, params, dedupe_key=dedupe_key, urgent=urgent, link=link)
+    return True

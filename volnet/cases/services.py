@@ -1,0 +1,416 @@
+"""Integrated case rules: opening from a concern, steps and due dates, linkages, closure, escalation.
+
+Services take the acting user and never commit; views and the sweep commit.
+
+Due dates (settings, defaults from the local guidelines in DOMAIN.md):
+- assessment due ``cases.due.assessment`` (10d) after intake (the case opening);
+- selection due ``cases.due.selection`` (5d) after the assessment;
+- service plan due ``cases.due.planning`` (15d) after the selection;
+- every step is also due no later than ``cases.due.total`` (30d) after intake.
+Aftercare checks are due ``cases.aftercare_months`` ([1, 3]) months after closure (Asia/Seoul dates).
+Emergency welfare support needs a decision ``emergency.decision`` (48h) after it was reported.
+"""
+from __future__ import annotations
+
+import calendar
+from datetime import date, datetime, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, or_, select
+
+from volnet.accounts.models import User, user_dongs
+from volnet.cases import alerting
+from volnet.cases.models import (
+    AFTERCARE_OUTCOMES,
+    AGENCIES,
+    CLOSURE_REASONS,
+    CRISIS_LEVELS,
+    DOMAINS,
+    EMERGENCY_DECISIONS,
+    EMERGENCY_KINDS,
+    GOAL_STATUSES,
+    LINKAGE_STATUSES,
+    NEED_LEVELS,
+    SECTORS,
+    SELECTION_DECISIONS,
+    SERVICE_TYPES,
+    STEPS,
+    AftercareCheck,
+    Case,
+    CaseConference,
+    CaseEvent,
+    CaseGoal,
+    CaseNeed,
+    CaseNote,
+    ConferenceTask,
+    EmergencySupport,
+    ServiceLinkage,
+)
+from volnet.concerns import services as concerns
+from volnet.concerns.models import Concern
+from volnet.core import clock
+from volnet.extensions import db
+from volnet.settings import services as settings
+
+settings.DEFAULTS.setdefault("cases.due.assessment", "10d")
+settings.DEFAULTS.setdefault("cases.due.selection", "5d")
+settings.DEFAULTS.setdefault("cases.due.planning", "15d")
+settings.DEFAULTS.setdefault("cases.due.total", "30d")
+# An overdue step reminds the owner at once, and alerts the team lead when still overdue this long after.
+settings.DEFAULTS.setdefault("cases.escalate_lead_after", "2d")
+settings.DEFAULTS.setdefault("cases.aftercare_months", [1, 3])
+settings.DEFAULTS.setdefault("emergency.decision", "48h")
+
+MAX_WON = 10**12  # a trillion won: anything above is a typing mistake
+NO_AFTERCARE = ("not_selected", "deceased", "moved")
+
+
+class CaseError(ValueError):
+    """A rule was broken; the message is a lazy translated string for the user."""
+
+
+def _event(case: Case, kind: str, actor=None, **data) -> None:
+    db.session.add(CaseEvent(case_id=case.id, actor_id=getattr(actor, "id", None), kind=kind,
+                             at=clock.now(), data=data))
+
+
+def _cap(case: Case, due: datetime) -> datetime:
+    return min(due, case.total_due_at) if case.total_due_at else due
+
+
+def _set_step(case: Case, step: str, due: datetime | None) -> None:
+    case.step = step
+    case.next_due_at = due
+    case.escalation_step = None
+    case.escalation_level = 0
+
+
+def open_case_for(household_id: int) -> Case | None:
+    return db.session.scalar(select(Case).where(Case.household_id == household_id, Case.status == "open"))
+
+
+def open_case(concern: Concern, actor, summary: str = "") -> Case:
+    """Open an integrated case from a concern; the concern closes with outcome "case_opened"."""
+    if not concern.is_open:
+        raise CaseError(_l("This concern is already closed."))
+    if concern.household_id is None:
+        raise CaseError(_l("Link the concern to a household before opening a case."))
+    if open_case_for(concern.household_id) is not None:
+        raise CaseError(_l("This household already has an open integrated case."))
+    now = clock.now()
+    case = Case(dong_id=concern.dong_id, household_id=concern.household_id, concern_id=concern.id,
+                owner_id=actor.id, status="open", opened_at=now, created_by_id=actor.id,
+                summary=(summary or concern.summary or "")[:300])
+    case.total_due_at = settings.add_duration(now, settings.get("cases.due.total"))
+    case.assessment_due_at = _cap(case, settings.add_duration(now, settings.get("cases.due.assessment")))
+    _set_step(case, "assessment", case.assessment_due_at)
+    db.session.add(case)
+    db.session.flush()
+    concerns.close(concern, actor, "case_opened", str(_l("Integrated case #%(n)s opened.", n=case.id)))
+    _event(case, "opened", actor, concern=concern.id)
+    return case
+
+
+def _require_step(case: Case, step: str) -> None:
+    if not case.is_open:
+        raise CaseError(_l("This case is closed."))
+    if case.step != step:
+        raise CaseError(_l("This step is not open now (the case is at: %(step)s).", step=STEPS[case.step]))
+
+
+def _require_open(case: Case) -> None:
+    if not case.is_open:
+        raise CaseError(_l("This case is closed."))
+
+
+def add_need(case: Case, actor, domain: str, level: str, description: str) -> CaseNeed:
+    _require_open(case)
+    if domain not in DOMAINS or level not in NEED_LEVELS:
+        raise CaseError(_l("Choose one of the offered options."))
+    need = CaseNeed(case_id=case.id, domain=domain, level=level, description=description,
+                    created_by_id=actor.id, created_at=clock.now())
+    db.session.add(need)
+    _event(case, "need", actor, domain=domain, level=level)
+    return need
+
+
+def record_assessment(case: Case, actor, crisis_level: str, note: str = "") -> None:
+    _require_step(case, "assessment")
+    if crisis_level not in CRISIS_LEVELS:
+        raise CaseError(_l("Choose one of the offered options."))
+    if not db.session.scalar(select(CaseNeed.id).where(CaseNeed.case_id == case.id).limit(1)):
+        raise CaseError(_l("Record at least one need before completing the assessment."))
+    now = clock.now()
+    case.assessed_at = now
+    case.crisis_level = crisis_level
+    case.assessment_note = note
+    case.selection_due_at = _cap(case, settings.add_duration(now, settings.get("cases.due.selection")))
+    _set_step(case, "selection", case.selection_due_at)
+    _event(case, "assessed", actor, crisis_level=crisis_level)
+
+
+def record_selection(case: Case, actor, decision: str, note: str = "") -> None:
+    _require_step(case, "selection")
+    if decision not in SELECTION_DECISIONS:
+        raise CaseError(_l("Choose one of the offered options."))
+    now = clock.now()
+    case.selected_at = now
+    case.selection = decision
+    _event(case, "selection", actor, decision=decision)
+    if decision == "not_selected":
+        close_case(case, actor, "not_selected", note)
+        return
+    case.plan_due_at = _cap(case, settings.add_duration(now, settings.get("cases.due.planning")))
+    _set_step(case, "planning", case.plan_due_at)
+
+
+def add_goal(case: Case, actor, domain: str, text: str, target_on: date | None) -> CaseGoal:
+    _require_open(case)
+    if domain not in DOMAINS:
+        raise CaseError(_l("Choose one of the offered options."))
+    goal = CaseGoal(case_id=case.id, domain=domain, text=text, target_on=target_on, created_at=clock.now())
+    db.session.add(goal)
+    _event(case, "goal", actor, domain=domain)
+    return goal
+
+
+def set_goal_status(case: Case, goal: CaseGoal, actor, status: str) -> None:
+    _require_open(case)
+    if goal.case_id != case.id or status not in GOAL_STATUSES:
+        raise CaseError(_l("Choose one of the offered options."))
+    goal.status = status
+
+
+def record_plan(case: Case, actor, plan_text: str) -> None:
+    _require_step(case, "planning")
+    if not db.session.scalar(select(CaseGoal.id).where(CaseGoal.case_id == case.id).limit(1)):
+        raise CaseError(_l("Add at least one goal before completing the service plan."))
+    if not (plan_text or "").strip():
+        raise CaseError(_l("Write the service plan."))
+    case.planned_at = clock.now()
+    case.plan_text = plan_text
+    _set_step(case, "service", None)
+    _event(case, "planned", actor)
+
+
+def validate_won(value) -> int:
+    """Won amounts: whole numbers, 0 or more, below a trillion."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise CaseError(_l("Enter the value in won as a whole number."))
+    if value < 0:
+        raise CaseError(_l("The value cannot be negative."))
+    if value >= MAX_WON:
+        raise CaseError(_l("The value is too large."))
+    return value
+
+
+def add_linkage(case: Case, actor, *, sector: str, service_type: str, provider: str, status: str,
+                start_on: date, end_on: date | None, value_won: int, note: str = "") -> ServiceLinkage:
+    _require_open(case)
+    if sector not in SECTORS or service_type not in SERVICE_TYPES or status not in LINKAGE_STATUSES:
+        raise CaseError(_l("Choose one of the offered options."))
+    if start_on is None:
+        raise CaseError(_l("Enter the start date."))
+    if end_on is not None and end_on < start_on:
+        raise CaseError(_l("The end date cannot be before the start date."))
+    link = ServiceLinkage(case_id=case.id, dong_id=case.dong_id, household_id=case.household_id,
+                          sector=sector, service_type=service_type, provider=provider, status=status,
+                          start_on=start_on, end_on=end_on, value_won=validate_won(value_won), note=note,
+                          created_at=clock.now(), created_by_id=actor.id)
+    db.session.add(link)
+    _event(case, "linkage", actor, sector=sector, service_type=service_type)
+    return link
+
+
+def set_linkage_status(case: Case, link: ServiceLinkage, actor, status: str, end_on: date | None = None) -> None:
+    if link.case_id != case.id or status not in LINKAGE_STATUSES:
+        raise CaseError(_l("Choose one of the offered options."))
+    if end_on is not None and end_on < link.start_on:
+        raise CaseError(_l("The end date cannot be before the start date."))
+    link.status = status
+    if status in ("ended", "cancelled"):
+        link.end_on = end_on or link.end_on or clock.seoul_today()
+    _event(case, "linkage_status", actor, linkage=link.id, status=status)
+
+
+def add_note(case: Case, actor, text: str) -> CaseNote:
+    if not (text or "").strip():
+        raise CaseError(_l("Write the note."))
+    note = CaseNote(case_id=case.id, author_id=actor.id, text=text, at=clock.now())
+    db.session.add(note)
+    return note
+
+
+def add_conference(case: Case, actor, *, held_on: date, attendees: str, agencies: list[str], decisions: str,
+                   tasks: list[tuple[str, str, date | None]]) -> CaseConference:
+    if any(a not in AGENCIES for a in agencies):
+        raise CaseError(_l("Choose one of the offered options."))
+    if not (decisions or "").strip():
+        raise CaseError(_l("Write what was decided."))
+    conf = CaseConference(case_id=case.id, held_on=held_on, attendees=attendees, agencies=list(agencies),
+                          decisions=decisions, created_by_id=actor.id, created_at=clock.now())
+    for text, owner, due in tasks:
+        if text.strip():
+            conf.tasks.append(ConferenceTask(text=text.strip()[:300], owner_name=owner.strip()[:120], due_on=due))
+    db.session.add(conf)
+    db.session.flush()
+    _event(case, "conference", actor, conference=conf.id, agencies=list(agencies))
+    return conf
+
+
+def complete_task(case: Case, task: ConferenceTask, actor) -> None:
+    conf = db.session.get(CaseConference, task.conference_id)
+    if conf is None or conf.case_id != case.id:
+        raise CaseError(_l("Choose one of the offered options."))
+    task.done_at = task.done_at or clock.now()
+
+
+def add_months(day: date, months: int) -> date:
+    month = day.month - 1 + months
+    year = day.year + month // 12
+    month = month % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def close_case(case: Case, actor, reason: str, note: str = "") -> list[AftercareCheck]:
+    _require_open(case)
+    if reason not in CLOSURE_REASONS:
+        raise CaseError(_l("Choose one of the offered options."))
+    now = clock.now()
+    case.status = "closed"
+    case.closed_at = now
+    case.closure_reason = reason
+    case.closure_note = note
+    _set_step(case, "closed", None)
+    checks = []
+    if reason not in NO_AFTERCARE:
+        today = clock.seoul_today()
+        for months in settings.get("cases.aftercare_months") or []:
+            check = AftercareCheck(case_id=case.id, months=int(months), due_on=add_months(today, int(months)))
+            db.session.add(check)
+            checks.append(check)
+    _event(case, "closed", actor, reason=reason)
+    return checks
+
+
+def record_aftercare(case: Case, check: AftercareCheck, actor, outcome: str, note: str = "") -> None:
+    if check.case_id != case.id or outcome not in AFTERCARE_OUTCOMES:
+        raise CaseError(_l("Choose one of the offered options."))
+    if check.done_at is not None:
+        raise CaseError(_l("This check has already been recorded."))
+    check.done_at = clock.now()
+    check.outcome = outcome
+    check.note = note
+    check.done_by_id = actor.id
+    _event(case, "aftercare", actor, months=check.months, outcome=outcome)
+
+
+def record_emergency(case: Case, actor, kind: str, reported_at: datetime | None = None, note: str = "") -> EmergencySupport:
+    _require_open(case)
+    if kind not in EMERGENCY_KINDS:
+        raise CaseError(_l("Choose one of the offered options."))
+    now = clock.now()
+    reported_at = reported_at or now
+    if reported_at > now + timedelta(minutes=5):
+        raise CaseError(_l("The report time cannot be in the future."))
+    es = EmergencySupport(case_id=case.id, dong_id=case.dong_id, kind=kind, reported_at=reported_at,
+                          decision_due_at=settings.add_duration(reported_at, settings.get("emergency.decision")),
+                          note=note, created_by_id=actor.id)
+    db.session.add(es)
+    _event(case, "emergency", actor, kind=kind)
+    return es
+
+
+def decide_emergency(case: Case, es: EmergencySupport, actor, decision: str, amount_won: int = 0,
+                     note: str = "") -> None:
+    if es.case_id != case.id or decision not in EMERGENCY_DECISIONS:
+        raise CaseError(_l("Choose one of the offered options."))
+    if es.decided_at is not None:
+        raise CaseError(_l("A decision has already been recorded."))
+    es.amount_won = validate_won(amount_won)
+    es.decided_at = clock.now()
+    es.decision = decision
+    if note:
+        es.note = (es.note + "\n" + note).strip()
+    _event(case, "emergency_decided", actor, decision=decision, on_time=es.decided_at <= es.decision_due_at)
+
+
+# ---------------------------------------------------------------- escalation (called by the sweep)
+
+def team_leads(dong_id: int) -> list[User]:
+    return list(db.session.scalars(
+        select(User).join(user_dongs, user_dongs.c.user_id == User.id)
+        .where(user_dongs.c.dong_id == dong_id, User.role == "team_lead", User.active.is_(True))
+        .order_by(User.id)))
+
+
+def _seoul_text(value: datetime) -> str:
+    return clock.to_seoul(value).strftime("%Y-%m-%d %H:%M")
+
+
+def escalate_overdue(now: datetime | None = None) -> list[dict]:
+    """Remind owners of overdue case steps, then alert the team lead; safe to run every few minutes.
+
+    1. An open case whose current step is past due: the owner gets ``case_step_overdue`` once per step.
+    2. Still overdue ``cases.escalate_lead_after`` later (or no owner): each team lead of the dong gets
+       ``case_step_overdue_lead`` once per step.
+    3. An emergency support without a decision past its 48-hour clock: owner and team leads, urgent, once.
+    4. An aftercare check due today or earlier: the owner, once.
+    Returns what was sent: [{"user": id, "kind": ..., "key": dedupe_key}]. Does not commit.
+    """
+    now = now or clock.now()
+    sent: list[dict] = []
+    lead_after = settings.get("cases.escalate_lead_after")
+
+    def out(user, kind, params, key, urgent=None, link=None):
+        if user is None:
+            return
+        alerting.send(user, kind, params, dedupe_key=key, urgent=urgent, link=link)
+        sent.append({"user": user.id, "kind": kind, "key": key})
+
+    overdue = db.session.scalars(
+        select(Case).where(Case.status == "open", Case.next_due_at.is_not(None), Case.next_due_at < now,
+                           or_(Case.escalation_step.is_(None), Case.escalation_step != Case.step,
+                               Case.escalation_level < 2))
+        .order_by(Case.next_due_at).limit(1000))
+    for case in overdue:
+        if case.escalation_step != case.step:
+            case.escalation_step, case.escalation_level = case.step, 0
+        params = {"case": case.id, "step": str(STEPS[case.step]), "due": _seoul_text(case.next_due_at),
+                  "owner": case.owner.name if case.owner else "-"}
+        link = f"/cases/{case.id}"
+        if case.escalation_level < 1 and case.owner is not None:
+            out(case.owner, "case_step_overdue", params, f"case:{case.id}:{case.step}:owner", link=link)
+            case.escalation_level = 1
+        lead_due = settings.add_duration(case.next_due_at, lead_after)
+        if case.escalation_level < 2 and (case.owner is None or now >= lead_due):
+            for lead in team_leads(case.dong_id):
+                out(lead, "case_step_overdue_lead", params, f"case:{case.id}:{case.step}:lead:{lead.id}",
+                    link=link)
+            case.escalation_level = 2
+
+    late = db.session.scalars(
+        select(EmergencySupport).where(EmergencySupport.decided_at.is_(None),
+                                       EmergencySupport.decision_due_at < now,
+                                       EmergencySupport.escalation_level < 1).limit(1000))
+    for es in late:
+        case = db.session.get(Case, es.case_id)
+        params = {"case": case.id, "reported": _seoul_text(es.reported_at), "due": _seoul_text(es.decision_due_at)}
+        recipients = ([case.owner] if case.owner else []) + [u for u in team_leads(case.dong_id)
+                                                             if u.id != case.owner_id]
+        for u in recipients:
+            out(u, "emergency_decision_overdue", params, f"emergency:{es.id}:{u.id}", urgent=True,
+                link=f"/cases/{case.id}")
+        es.escalation_level = 1
+
+    today = now.astimezone(clock.SEOUL).date()
+    due_checks = db.session.execute(
+        select(AftercareCheck, Case).join(Case, Case.id == AftercareCheck.case_id)
+        .where(and_(AftercareCheck.done_at.is_(None), AftercareCheck.reminded_at.is_(None),
+                    AftercareCheck.due_on <= today)).limit(1000)).all()
+    for check, case in due_checks:
+        target = case.owner or (team_leads(case.dong_id) or [None])[0]
+        out(target, "aftercare_due", {"case": case.id, "months": check.months, "due": check.due_on.isoformat()},
+            f"aftercare:{check.id}", link=f"/cases/{case.id}")
+        check.reminded_at = now
+    return sent

@@ -1,0 +1,370 @@
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+import volnet.cases.policy  # noqa: F401  (registers the access policies)
+from volnet.accounts.models import User, user_dongs
+from volnet.accounts.roles import CASEWORKER, STAFF, TEAM_LEAD
+from volnet.audit.services import record
+from volnet.cases import forms as F
+from volnet.cases import services as svc
+from volnet.cases.models import (
+    AFTERCARE_OUTCOMES,
+    AGENCIES,
+    CLOSURE_REASONS,
+    CRISIS_LEVELS,
+    DOMAINS,
+    EMERGENCY_DECISIONS,
+    EMERGENCY_KINDS,
+    GOAL_STATUSES,
+    LINKAGE_STATUSES,
+    NEED_LEVELS,
+    SECTORS,
+    SELECTION_DECISIONS,
+    SERVICE_TYPES,
+    STEPS,
+    AftercareCheck,
+    Case,
+    CaseConference,
+    CaseEvent,
+    CaseGoal,
+    CaseNeed,
+    CaseNote,
+    ConferenceTask,
+    EmergencySupport,
+    ServiceLinkage,
+)
+from volnet.concerns.models import Concern
+from volnet.core import access, clock, nav
+from volnet.core.access import rule, visible
+from volnet.extensions import db
+
+bp = Blueprint("cases", __name__, url_prefix="/cases")
+nav.register(_l("Cases"), "cases.index", STAFF)
+
+EDITORS = (CASEWORKER, TEAM_LEAD)
+PER_PAGE = 25
+LABELS = dict(steps=STEPS, domains=DOMAINS, need_levels=NEED_LEVELS, crisis_levels=CRISIS_LEVELS,
+              selection_decisions=SELECTION_DECISIONS, goal_statuses=GOAL_STATUSES, sectors=SECTORS,
+              service_types=SERVICE_TYPES, linkage_statuses=LINKAGE_STATUSES, closure_reasons=CLOSURE_REASONS,
+              agencies=AGENCIES, aftercare_outcomes=AFTERCARE_OUTCOMES, emergency_decisions=EMERGENCY_DECISIONS,
+              emergency_kinds=EMERGENCY_KINDS)
+
+
+@bp.route("/")
+@rule(*STAFF)
+def index():
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    status = request.args.get("status", "open")
+    stmt = select(Case).where(visible(current_user, Case)).options(joinedload(Case.household),
+                                                                    joinedload(Case.owner))
+    if status in ("open", "closed"):
+        stmt = stmt.where(Case.status == status)
+    else:
+        status = "all"
+    if request.args.get("mine") == "1":
+        stmt = stmt.where(Case.owner_id == current_user.id)
+    if request.args.get("overdue") == "1":
+        stmt = stmt.where(Case.status == "open", Case.next_due_at < clock.now())
+    stmt = stmt.order_by(Case.next_due_at.is_(None), Case.next_due_at, Case.id.desc())
+    pagination = db.paginate(stmt, page=page, per_page=PER_PAGE, error_out=False)
+    args = {k: v for k, v in request.args.items() if k != "page" and v}
+    return render_template("cases/index.html", pagination=pagination, args=args, status=status,
+                           now=clock.now(), **LABELS)
+
+
+@bp.route("/from-concern/<int:concern_id>", methods=["POST"])
+@rule(*EDITORS)
+def open_from_concern(concern_id: int):
+    concern = access.load(Concern, concern_id, "close", audit=False)
+    form = F.OpenCaseForm()
+    if not form.validate_on_submit():
+        db.session.rollback()
+        flash(_("The form has expired. Please submit it again.") if "csrf_token" in form.errors
+              else _("Please check the form."), "error")
+        return redirect(url_for("concerns.detail", concern_id=concern.id))
+    try:
+        case = svc.open_case(concern, current_user, form.summary.data or "")
+    except svc.CaseError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("concerns.detail", concern_id=concern.id))
+    record(current_user, "create", "case", case.id)
+    record(current_user, "update", "concern", concern.id)
+    db.session.commit()
+    flash(_("Integrated case #%(n)d opened. The assessment is due %(due)s.", n=case.id,
+            due=clock.to_seoul(case.assessment_due_at).strftime("%Y-%m-%d")), "success")
+    return redirect(url_for("cases.detail", case_id=case.id))
+
+
+def _staff_of(dong_id: int, roles=EDITORS):
+    return list(db.session.scalars(
+        select(User).join(user_dongs, user_dongs.c.user_id == User.id)
+        .where(user_dongs.c.dong_id == dong_id, User.role.in_(roles), User.active.is_(True)).order_by(User.name)))
+
+
+@bp.route("/<int:case_id>")
+@rule(*STAFF)
+def detail(case_id: int):
+    case = access.load(Case, case_id, "view")
+    can_notes = access.can(current_user, "notes", case)
+    q = lambda model, *order: list(db.session.scalars(select(model).where(model.case_id == case.id)  # noqa: E731
+                                                      .order_by(*order)))
+    needs = q(CaseNeed, CaseNeed.id)
+    goals = q(CaseGoal, CaseGoal.id)
+    linkages = q(ServiceLinkage, ServiceLinkage.start_on.desc(), ServiceLinkage.id.desc())
+    emergencies = q(EmergencySupport, EmergencySupport.reported_at.desc())
+    aftercare = q(AftercareCheck, AftercareCheck.due_on)
+    notes = conferences = []
+    if can_notes:
+        notes = list(db.session.scalars(select(CaseNote).options(joinedload(CaseNote.author))
+                                        .where(CaseNote.case_id == case.id).order_by(CaseNote.at.desc())))
+        conferences = q(CaseConference, CaseConference.held_on.desc())
+    events = list(db.session.scalars(select(CaseEvent).options(joinedload(CaseEvent.actor))
+                                     .where(CaseEvent.case_id == case.id)
+                                     .order_by(CaseEvent.at.desc(), CaseEvent.id.desc()).limit(200)))
+    owner_form = F.OwnerForm()
+    owner_form.owner_id.choices = [(u.id, u.name) for u in _staff_of(case.dong_id)]
+    return render_template(
+        "cases/detail.html", case=case, h=case.household, needs=needs, goals=goals, linkages=linkages,
+        emergencies=emergencies, aftercare=aftercare, notes=notes, conferences=conferences, events=events,
+        can_edit=access.can(current_user, "edit", case), can_notes=can_notes,
+        value_total=sum(link.value_won for link in linkages if link.status != "cancelled"),
+        now=clock.now(), today=clock.seoul_today(),
+        need_form=F.NeedForm(), assessment_form=F.AssessmentForm(), selection_form=F.SelectionForm(),
+        goal_form=F.GoalForm(), plan_form=F.PlanForm(plan_text=case.plan_text),
+        linkage_form=F.LinkageForm(start_on=clock.seoul_today()), status_form=F.LinkageStatusForm(),
+        note_form=F.NoteForm(), conference_form=F.ConferenceForm(held_on=clock.seoul_today()),
+        close_form=F.CloseCaseForm(), aftercare_form=F.AftercareForm(), emergency_form=F.EmergencyForm(),
+        decide_form=F.DecideForm(), action_form=F.ActionForm(), owner_form=owner_form, **LABELS)
+
+
+# ---------------------------------------------------------------- actions
+
+def _back(case, anchor=""):
+    return redirect(url_for("cases.detail", case_id=case.id) + (f"#{anchor}" if anchor else ""))
+
+
+def _fail(case, form=None, exc=None, anchor=""):
+    db.session.rollback()
+    if exc is not None:
+        flash(str(exc), "error")
+    else:
+        errors = form.errors or {}
+        if "csrf_token" in errors:
+            msgs = [_("The form has expired. Please submit it again.")]
+        else:
+            msgs = []
+            for name, errs in errors.items():
+                label = form[name].label.text if name in form else ""
+                msgs += [f"{label}: {e}" if label else str(e) for e in errs]
+        flash(" ".join(msgs) or _("Please check the form."), "error")
+    return _back(case, anchor)
+
+
+def _ok(case, message, anchor=""):
+    record(current_user, "update", "case", case.id)
+    db.session.commit()
+    flash(message, "success")
+    return _back(case, anchor)
+
+
+def _act(case_id: int, form_cls, action: str, do, message, anchor=""):
+    case = access.load(Case, case_id, action, audit=False)
+    form = form_cls()
+    if not form.validate_on_submit():
+        return _fail(case, form, anchor=anchor)
+    try:
+        do(case, form)
+    except svc.CaseError as exc:
+        return _fail(case, exc=exc, anchor=anchor)
+    return _ok(case, message, anchor)
+
+
+def _child(model, child_id, case):
+    obj = db.session.get(model, child_id) if 0 < child_id < 2**62 else None
+    if obj is None or getattr(obj, "case_id", None) != case.id:
+        abort(404)
+    return obj
+
+
+@bp.route("/<int:case_id>/needs", methods=["POST"])
+@rule(*EDITORS)
+def add_need(case_id):
+    return _act(case_id, F.NeedForm, "edit",
+                lambda c, f: svc.add_need(c, current_user, f.domain.data, f.level.data, f.description.data),
+                _("Need recorded."), "assessment")
+
+
+@bp.route("/<int:case_id>/assessment", methods=["POST"])
+@rule(*EDITORS)
+def assessment(case_id):
+    return _act(case_id, F.AssessmentForm, "edit",
+                lambda c, f: svc.record_assessment(c, current_user, f.crisis_level.data, f.note.data or ""),
+                _("Assessment completed. Selection is next."), "steps")
+
+
+@bp.route("/<int:case_id>/selection", methods=["POST"])
+@rule(*EDITORS)
+def selection(case_id):
+    return _act(case_id, F.SelectionForm, "edit",
+                lambda c, f: svc.record_selection(c, current_user, f.decision.data, f.note.data or ""),
+                _("Selection recorded."), "steps")
+
+
+@bp.route("/<int:case_id>/goals", methods=["POST"])
+@rule(*EDITORS)
+def add_goal(case_id):
+    return _act(case_id, F.GoalForm, "edit",
+                lambda c, f: svc.add_goal(c, current_user, f.domain.data, f.text.data, f.target_on.data),
+                _("Goal added."), "plan")
+
+
+@bp.route("/<int:case_id>/goals/<int:goal_id>", methods=["POST"])
+@rule(*EDITORS)
+def goal_status(case_id, goal_id):
+    case = access.load(Case, case_id, "edit", audit=False)
+    goal = _child(CaseGoal, goal_id, case)
+    form = F.ActionForm()
+    status = request.form.get("status", "")
+    if not form.validate_on_submit():
+        return _fail(case, form, anchor="plan")
+    try:
+        svc.set_goal_status(case, goal, current_user, status)
+    except svc.CaseError as exc:
+        return _fail(case, exc=exc, anchor="plan")
+    return _ok(case, _("Goal updated."), "plan")
+
+
+@bp.route("/<int:case_id>/plan", methods=["POST"])
+@rule(*EDITORS)
+def plan(case_id):
+    return _act(case_id, F.PlanForm, "edit", lambda c, f: svc.record_plan(c, current_user, f.plan_text.data),
+                _("Service plan completed."), "plan")
+
+
+@bp.route("/<int:case_id>/linkages", methods=["POST"])
+@rule(*EDITORS)
+def add_linkage(case_id):
+    def do(c, f):
+        svc.add_linkage(c, current_user, sector=f.sector.data, service_type=f.service_type.data,
+                        provider=f.provider.data, status=f.status.data, start_on=f.start_on.data,
+                        end_on=f.end_on.data, value_won=f.value_won.data, note=f.note.data or "")
+    return _act(case_id, F.LinkageForm, "edit", do, _("Service linkage added."), "linkages")
+
+
+@bp.route("/<int:case_id>/linkages/<int:link_id>", methods=["POST"])
+@rule(*EDITORS)
+def linkage_status(case_id, link_id):
+    case = access.load(Case, case_id, "edit", audit=False)
+    link = _child(ServiceLinkage, link_id, case)
+    form = F.LinkageStatusForm()
+    if not form.validate_on_submit():
+        return _fail(case, form, anchor="linkages")
+    try:
+        svc.set_linkage_status(case, link, current_user, form.status.data)
+    except svc.CaseError as exc:
+        return _fail(case, exc=exc, anchor="linkages")
+    return _ok(case, _("Linkage updated."), "linkages")
+
+
+@bp.route("/<int:case_id>/notes", methods=["POST"])
+@rule(*EDITORS)
+def add_note(case_id):
+    return _act(case_id, F.NoteForm, "notes", lambda c, f: svc.add_note(c, current_user, f.text.data),
+                _("Note saved."), "notes")
+
+
+@bp.route("/<int:case_id>/conferences", methods=["POST"])
+@rule(*EDITORS)
+def add_conference(case_id):
+    def do(c, f):
+        svc.add_conference(c, current_user, held_on=f.held_on.data, attendees=f.attendees.data,
+                           agencies=f.agencies.data or [], decisions=f.decisions.data, tasks=f.tasks())
+    return _act(case_id, F.ConferenceForm, "notes", do, _("Case conference recorded."), "conferences")
+
+
+@bp.route("/<int:case_id>/tasks/<int:task_id>/done", methods=["POST"])
+@rule(*EDITORS)
+def task_done(case_id, task_id):
+    case = access.load(Case, case_id, "notes", audit=False)
+    task = db.session.get(ConferenceTask, task_id) if 0 < task_id < 2**62 else None
+    if task is None:
+        abort(404)
+    form = F.ActionForm()
+    if not form.validate_on_submit():
+        return _fail(case, form, anchor="conferences")
+    try:
+        svc.complete_task(case, task, current_user)
+    except svc.CaseError:
+        abort(404)
+    return _ok(case, _("Task marked done."), "conferences")
+
+
+@bp.route("/<int:case_id>/close", methods=["POST"])
+@rule(*EDITORS)
+def close(case_id):
+    return _act(case_id, F.CloseCaseForm, "edit",
+                lambda c, f: svc.close_case(c, current_user, f.reason.data, f.note.data or ""),
+                _("The case has been closed. Aftercare checks are scheduled."), "aftercare")
+
+
+@bp.route("/<int:case_id>/aftercare/<int:check_id>", methods=["POST"])
+@rule(*EDITORS)
+def aftercare(case_id, check_id):
+    case = access.load(Case, case_id, "edit", audit=False)
+    check = _child(AftercareCheck, check_id, case)
+    form = F.AftercareForm()
+    if not form.validate_on_submit():
+        return _fail(case, form, anchor="aftercare")
+    try:
+        svc.record_aftercare(case, check, current_user, form.outcome.data, form.note.data or "")
+    except svc.CaseError as exc:
+        return _fail(case, exc=exc, anchor="aftercare")
+    return _ok(case, _("Aftercare check recorded."), "aftercare")
+
+
+@bp.route("/<int:case_id>/emergency", methods=["POST"])
+@rule(*EDITORS)
+def emergency(case_id):
+    def do(c, f):
+        at = clock.from_seoul_naive(f.reported_at.data) if f.reported_at.data else None
+        svc.record_emergency(c, current_user, f.kind.data, at, f.note.data or "")
+    return _act(case_id, F.EmergencyForm, "edit", do,
+                _("Emergency welfare support recorded. A decision is due within 48 hours."), "emergency")
+
+
+@bp.route("/<int:case_id>/emergency/<int:support_id>", methods=["POST"])
+@rule(*EDITORS)
+def decide(case_id, support_id):
+    case = access.load(Case, case_id, "edit", audit=False)
+    es = _child(EmergencySupport, support_id, case)
+    form = F.DecideForm()
+    if not form.validate_on_submit():
+        return _fail(case, form, anchor="emergency")
+    try:
+        svc.decide_emergency(case, es, current_user, form.decision.data, form.amount_won.data or 0,
+                             form.note.data or "")
+    except svc.CaseError as exc:
+        return _fail(case, exc=exc, anchor="emergency")
+    return _ok(case, _("Decision recorded."), "emergency")
+
+
+@bp.route("/<int:case_id>/owner", methods=["POST"])
+@rule(TEAM_LEAD)
+def owner(case_id):
+    case = access.load(Case, case_id, "reassign", audit=False)
+    form = F.OwnerForm()
+    staff = {u.id: u for u in _staff_of(case.dong_id)}
+    form.owner_id.choices = [(uid, u.name) for uid, u in staff.items()]
+    if not form.validate_on_submit():
+        return _fail(case, form)
+    case.owner_id = form.owner_id.data
+    db.session.add(CaseEvent(case_id=case.id, actor_id=current_user.id, kind="owner", at=clock.now(),
+                             data={"owner": case.owner_id}))
+    return _ok(case, _("Owner changed to %(name)s.", name=staff[form.owner_id.data].name))

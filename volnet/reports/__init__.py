@@ -1,0 +1,1 @@
+"""The dong's reports: aggregated figures per period, charts, CSV and print."""

@@ -1,0 +1,182 @@
+"""The dong's figures for a period: aggregate SQL only (no Python loops over rows).
+
+Definitions (Asia/Seoul dates, the period includes its first and last day):
+- initial consultations (초기상담): concerns of the dong acknowledged in the period (a first contact
+  acknowledges a concern too, so "acknowledged or contacted" is counted once per concern);
+- new integrated cases: cases opened in the period; closed cases: cases closed in the period;
+- service linkages: linkages starting in the period that were not cancelled, and their value in won;
+- concerns by source: concerns opened in the period; by outcome: concerns closed in the period
+  (plus those put under regular monitoring in the period);
+- safety calls made: attempts recorded in the period (calls and visits); reached / not reached;
+  missed scheduled calls: scheduled calls of the period whose chain ended unanswered;
+- shifts delivered and volunteer hours: from volnet.shifts when it is installed.
+"""
+from __future__ import annotations
+
+import calendar
+import csv
+import io
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import and_, func, select
+
+from volnet.calls.models import MISSED, REACHED, CallRecord, CallTask
+from volnet.cases.models import Case, ServiceLinkage
+from volnet.concerns.models import Concern, ConcernEvent
+from volnet.core import clock
+from volnet.extensions import db
+
+MAX_DAYS = 366 * 3
+
+
+def month_bounds(year: int, month: int) -> tuple[date, date]:
+    return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
+
+
+def utc_bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    lo = datetime.combine(start, time(0), tzinfo=clock.SEOUL)
+    hi = datetime.combine(end + timedelta(days=1), time(0), tzinfo=clock.SEOUL)
+    return lo.astimezone(clock.now().tzinfo), hi.astimezone(clock.now().tzinfo)
+
+
+def _count(stmt) -> int:
+    return int(db.session.scalar(stmt) or 0)
+
+
+def _grouped(stmt) -> dict:
+    return {k or "": int(n or 0) for k, n in db.session.execute(stmt).all()}
+
+
+def figures(dong_id: int, start: date, end: date) -> dict:
+    lo, hi = utc_bounds(start, end)
+    in_dong = Concern.dong_id == dong_id
+    f: dict = {"start": start, "end": end}
+    f["initial_consultations"] = _count(select(func.count()).select_from(Concern).where(
+        in_dong, Concern.acknowledged_at >= lo, Concern.acknowledged_at < hi))
+    f["concerns_opened"] = _count(select(func.count()).select_from(Concern).where(
+        in_dong, Concern.opened_at >= lo, Concern.opened_at < hi))
+    f["concerns_by_source"] = _grouped(select(Concern.source, func.count()).where(
+        in_dong, Concern.opened_at >= lo, Concern.opened_at < hi).group_by(Concern.source))
+    by_outcome = _grouped(select(Concern.outcome, func.count()).where(
+        in_dong, Concern.status == "closed", Concern.closed_at >= lo, Concern.closed_at < hi)
+        .group_by(Concern.outcome))
+    monitoring = _count(select(func.count()).select_from(ConcernEvent)
+                        .join(Concern, Concern.id == ConcernEvent.concern_id)
+                        .where(in_dong, ConcernEvent.kind == "monitoring", ConcernEvent.at >= lo, ConcernEvent.at < hi))
+    if monitoring:
+        by_outcome["monitoring"] = by_outcome.get("monitoring", 0) + monitoring
+    f["concerns_by_outcome"] = by_outcome
+
+    f["new_cases"] = _count(select(func.count()).select_from(Case).where(
+        Case.dong_id == dong_id, Case.opened_at >= lo, Case.opened_at < hi))
+    f["closed_cases"] = _count(select(func.count()).select_from(Case).where(
+        Case.dong_id == dong_id, Case.closed_at >= lo, Case.closed_at < hi))
+    f["open_cases"] = _count(select(func.count()).select_from(Case).where(
+        Case.dong_id == dong_id, Case.status == "open"))
+
+    link_cond = and_(ServiceLinkage.dong_id == dong_id, ServiceLinkage.start_on >= start,
+                     ServiceLinkage.start_on <= end, ServiceLinkage.status != "cancelled")
+    n, total = db.session.execute(select(func.count(), func.coalesce(func.sum(ServiceLinkage.value_won), 0))
+                                  .where(link_cond)).one()
+    f["linkages"], f["linkage_value"] = int(n or 0), int(total or 0)
+    f["linkages_by_sector"] = {
+        sector: {"count": int(c or 0), "value": int(v or 0)}
+        for sector, c, v in db.session.execute(
+            select(ServiceLinkage.sector, func.count(), func.coalesce(func.sum(ServiceLinkage.value_won), 0))
+            .where(link_cond).group_by(ServiceLinkage.sector)).all()}
+
+    by_call = _grouped(select(CallRecord.outcome, func.count()).where(
+        CallRecord.dong_id == dong_id, CallRecord.at >= lo, CallRecord.at < hi).group_by(CallRecord.outcome))
+    f["calls_by_outcome"] = by_call
+    f["calls_made"] = sum(by_call.values())
+    f["calls_reached"] = sum(v for k, v in by_call.items() if k in REACHED)
+    f["calls_not_reached"] = sum(v for k, v in by_call.items() if k in MISSED)
+    f["calls_missed_scheduled"] = _count(select(func.count()).select_from(CallTask).where(
+        CallTask.dong_id == dong_id, CallTask.kind == "scheduled", CallTask.status == "missed",
+        CallTask.due_on >= start, CallTask.due_on <= end))
+    f["visits_due"] = _count(select(func.count()).select_from(CallTask).where(
+        CallTask.dong_id == dong_id, CallTask.kind == "visit", CallTask.due_on >= start, CallTask.due_on <= end))
+    f["shifts"] = shift_figures(dong_id, start, end, lo, hi)
+    return f
+
+
+def shift_figures(dong_id: int, start: date, end: date, lo: datetime, hi: datetime) -> dict | None:
+    """Shifts delivered and volunteer hours, or None when the shifts domain is not installed."""
+    try:
+        from volnet.shifts import reporting
+    except ImportError:
+        reporting = None
+    if reporting is not None and hasattr(reporting, "figures"):
+        return reporting.figures(dong_id, start, end)
+    try:
+        from volnet.shifts import models as shifts
+    except ImportError:
+        return None
+    return _shift_figures_from_models(shifts, dong_id, lo, hi)
+
+
+def _shift_figures_from_models(shifts, dong_id: int, lo: datetime, hi: datetime) -> dict | None:
+    """Best effort over the shifts models: a Shift with dong_id/starts_at/ends_at and a sign-up table."""
+    Shift = getattr(shifts, "Shift", None)
+    if Shift is None or not all(hasattr(Shift, a) for a in ("dong_id", "starts_at", "ends_at")):
+        return None
+    cond = [Shift.dong_id == dong_id, Shift.starts_at >= lo, Shift.starts_at < hi]
+    if hasattr(Shift, "status"):
+        cond.append(Shift.status.notin_(("cancelled", "canceled", "draft")))
+    cond.append(Shift.ends_at <= clock.now())
+    delivered = _count(select(func.count()).select_from(Shift).where(*cond))
+    signup = None
+    for name in ("ShiftSignup", "Signup", "ShiftAssignment", "Assignment"):
+        signup = getattr(shifts, name, None)
+        if signup is not None and hasattr(signup, "shift_id"):
+            break
+        signup = None
+    hours = None
+    if signup is not None:
+        scond = list(cond)
+        if hasattr(signup, "status"):
+            scond.append(signup.status.notin_(("cancelled", "canceled", "no_show", "withdrawn")))
+        seconds = db.session.execute(
+            select(Shift.starts_at, Shift.ends_at).join(signup, signup.shift_id == Shift.id).where(*scond)
+        ).all()
+        hours = round(sum((b - a).total_seconds() for a, b in seconds) / 3600, 1)
+    return {"delivered": delivered, "volunteer_hours": hours}
+
+
+# ---------------------------------------------------------------- CSV
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value) -> str:
+    """Text cells that a spreadsheet would run as a formula get a leading apostrophe."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    text = "" if value is None else str(value)
+    if text.startswith(FORMULA_START):
+        return "'" + text
+    return text
+
+
+def to_csv(rows: list[list]) -> bytes:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    for row in rows:
+        writer.writerow([safe_cell(c) for c in row])
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+# ---------------------------------------------------------------- charts
+
+def bars(items: list[tuple[str, int]], width: int = 360, bar_height: int = 22, gap: int = 8,
+         label_width: int = 150) -> dict:
+    """Geometry of a horizontal SVG bar chart (rendered by the template; no style attributes)."""
+    top = max([v for _k, v in items] + [1])
+    span = width - label_width - 60
+    out = []
+    for i, (label, value) in enumerate(items):
+        w = 0 if value <= 0 else max(2, round(span * value / top))
+        out.append({"label": label, "value": value, "y": i * (bar_height + gap), "w": w,
+                    "x": label_width, "text_x": label_width + w + 6})
+    return {"items": out, "width": width, "height": max(1, len(items) * (bar_height + gap) - gap),
+            "bar_height": bar_height, "label_width": label_width}

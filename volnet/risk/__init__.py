@@ -1,0 +1,1 @@
+"""The risk picture: public crisis lists (rounds), screening, an explainable score and isolation tiers."""

@@ -1,0 +1,328 @@
+"""The risk score of a household, explained factor by factor, and the suggested isolation tier.
+
+score = public indicators (each type once, its weight, within risk.indicator.window_days)
+      + reported signals (signal weight, urgent signals more, halved every risk.observation.half_life_days)
+      + missed safety calls (each, within risk.missed_call.window_days; when volnet.calls exists)
+      + screening results (latest of each scale)
+      + lives alone + age band (70s, 80+)
+Suggested tier = the tier of the score (settings risk.tier.*), raised to the floor that a screening sets
+(MOHW high -> intensive, medium -> daily-risk, low -> relationship; any suicidal plan -> emergency,
+suicidal thoughts -> intensive; LSNS-6 at risk or UCLA-3 lonely -> relationship). A person decides.
+"""
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import bindparam, select, text, update
+
+from volnet.core import clock
+from volnet.extensions import db
+from volnet.households.models import Household
+from volnet.observations.models import Observation
+from volnet.observations.signals import URGENT_SIGNALS
+from volnet.risk.models import HouseholdIndicator, IndicatorType, Screening
+from volnet.risk.tiers import TIER_RANK, TIERS, higher, num, thresholds, tier_for_score
+from volnet.settings import services as settings
+
+RISK_TOKEN_PREFIX = "risk:"  # observations the risk module writes itself (never fed back into the score)
+
+
+@dataclass
+class Inputs:
+    birth_date: date | None = None
+    age_band: str = "unknown"
+    lives_alone: bool | None = None
+    indicators: list = field(default_factory=list)    # [(code, label, weight, observed_on)]
+    observations: list = field(default_factory=list)  # [(signals, seen_at)]
+    screenings: dict = field(default_factory=dict)    # kind -> (level, answers, at)
+    missed_calls: int = 0
+
+
+@dataclass
+class Result:
+    score: float
+    factors: list          # [{"kind", "code", "label", "detail", "points"}]
+    suggested: str
+    score_tier: str
+    floor: str
+    floor_reasons: list
+
+    def shares(self) -> list[dict]:
+        total = sum(f["points"] for f in self.factors) or 1.0
+        return [{**f, "share": round(f["points"] * 100 / total)} for f in self.factors]
+
+
+def age_of(birth: date | None, today: date) -> int | None:
+    if birth is None:
+        return None
+    return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
+
+
+def band_of(inputs: Inputs, today: date) -> str:
+    age = age_of(inputs.birth_date, today)
+    if age is None:
+        return inputs.age_band or "unknown"
+    if age >= 80:
+        return "80p"
+    if age >= 70:
+        return "70s"
+    return "other"
+
+
+def compute(inp: Inputs, now: datetime | None = None, weights: dict | None = None) -> Result:
+    now = now or clock.now()
+    today = clock.to_seoul(now).date()
+    w = weights or current_weights()
+    factors: list[dict] = []
+    # Public indicators: each type once (the latest), at its weight.
+    seen: dict[str, tuple] = {}
+    for code, label, weight, observed_on in inp.indicators:
+        if code not in seen or observed_on > seen[code][2]:
+            seen[code] = (label, float(weight), observed_on)
+    for code, (label, weight, observed_on) in sorted(seen.items(), key=lambda kv: -kv[1][1]):
+        if weight:
+            factors.append({"kind": "indicator", "code": code, "label": label,
+                            "detail": observed_on.isoformat(), "points": round(weight, 2)})
+    # Reported signals, decayed by age.
+    per_signal: dict[str, list] = defaultdict(lambda: [0.0, 0])
+    half_life = max(w["half_life"], 0.1)
+    for signals, seen_at in inp.observations:
+        age_days = max((now - seen_at).total_seconds() / 86400, 0.0)
+        decay = 0.5 ** (age_days / half_life)
+        for s in signals or []:
+            base = w["urgent_signal"] if s in URGENT_SIGNALS else w["signal"]
+            per_signal[s][0] += base * decay
+            per_signal[s][1] += 1
+    for s, (points, count) in sorted(per_signal.items(), key=lambda kv: -kv[1][0]):
+        if points >= 0.05:
+            factors.append({"kind": "signal", "code": s, "label": s, "detail": str(count), "points": round(points, 2)})
+    if inp.missed_calls:
+        counted = min(inp.missed_calls, 5)
+        factors.append({"kind": "missed_calls", "code": "missed_calls", "label": "", "detail": str(inp.missed_calls),
+                        "points": round(counted * w["missed_call"], 2)})
+    floor = "unassessed"
+    floor_reasons: list[str] = []
+    mohw = inp.screenings.get("mohw")
+    if mohw:
+        level, answers, _at = mohw
+        pts = {"high": w["mohw_high"], "medium": w["mohw_medium"], "low": w["mohw_low"]}.get(level, 0)
+        if pts:
+            factors.append({"kind": "screening", "code": "mohw", "label": level, "detail": "", "points": pts})
+        floor = higher(floor, {"high": "intensive", "medium": "daily_risk", "low": "relationship"}.get(level,
+                                                                                                       "daily_life"))
+        if level in ("high", "medium", "low"):
+            floor_reasons.append("mohw_" + level)
+        if int((answers or {}).get("suicidal_plan", 0) or 0) > 0:
+            floor = higher(floor, "emergency")
+            floor_reasons.append("suicidal_plan")
+        elif int((answers or {}).get("suicidal_thought", 0) or 0) > 0:
+            floor = higher(floor, "intensive")
+            floor_reasons.append("suicidal_thought")
+    lsns = inp.screenings.get("lsns6")
+    if lsns:
+        floor = higher(floor, "daily_life")
+        if lsns[0] == "at_risk":
+            factors.append({"kind": "screening", "code": "lsns6", "label": "at_risk", "detail": "",
+                            "points": w["lsns_risk"]})
+            floor = higher(floor, "relationship")
+            floor_reasons.append("lsns_at_risk")
+    ucla = inp.screenings.get("ucla3")
+    if ucla:
+        floor = higher(floor, "daily_life")
+        if ucla[0] == "lonely":
+            factors.append({"kind": "screening", "code": "ucla3", "label": "lonely", "detail": "",
+                            "points": w["ucla_lonely"]})
+            floor = higher(floor, "relationship")
+            floor_reasons.append("ucla_lonely")
+    if inp.lives_alone:
+        factors.append({"kind": "lives_alone", "code": "lives_alone", "label": "", "detail": "",
+                        "points": w["lives_alone"]})
+    band = band_of(inp, today)
+    if band == "80p" and w["age_80p"]:
+        factors.append({"kind": "age", "code": "80p", "label": "", "detail": "", "points": w["age_80p"]})
+    elif band == "70s" and w["age_70s"]:
+        factors.append({"kind": "age", "code": "70s", "label": "", "detail": "", "points": w["age_70s"]})
+    factors = [f for f in factors if f["points"]]
+    score = round(sum(f["points"] for f in factors), 1)
+    has_data = bool(factors) or bool(inp.screenings)
+    score_tier = tier_for_score(score, w["cuts"]) if has_data else "unassessed"
+    suggested = higher(score_tier, floor)
+    return Result(score=score, factors=factors, suggested=suggested, score_tier=score_tier, floor=floor,
+                  floor_reasons=floor_reasons)
+
+
+def current_weights() -> dict:
+    return {
+        "lives_alone": num("risk.w.lives_alone"), "age_70s": num("risk.w.age_70s"), "age_80p": num("risk.w.age_80p"),
+        "signal": num("risk.w.signal"), "urgent_signal": num("risk.w.urgent_signal"),
+        "missed_call": num("risk.w.missed_call"), "mohw_high": num("risk.w.mohw_high"),
+        "mohw_medium": num("risk.w.mohw_medium"), "mohw_low": num("risk.w.mohw_low"),
+        "lsns_risk": num("risk.w.lsns_risk"), "ucla_lonely": num("risk.w.ucla_lonely"),
+        "half_life": num("risk.observation.half_life_days"), "cuts": thresholds(),
+    }
+
+
+# --- loading the inputs ---------------------------------------------------------------------------
+
+def _missed_call_counts(ids: list[int], since: datetime) -> dict[int, int]:
+    """Missed safety calls per household, if volnet.calls exists (built by another team); else nothing."""
+    try:
+        from volnet.calls import models as calls_models  # noqa: PLC0415
+    except ImportError:
+        return {}
+    from sqlalchemy import func
+
+    for obj in vars(calls_models).values():
+        table = getattr(obj, "__table__", None)
+        if table is None or "household_id" not in table.c or "outcome" not in table.c:
+            continue
+        when = next((table.c[n] for n in ("called_at", "at", "scheduled_at", "due_at", "created_at") if n in table.c),
+                    None)
+        stmt = (select(table.c.household_id, func.count()).where(table.c.household_id.in_(ids))
+                .where(table.c.outcome.in_(("no_answer", "missed", "unreachable"))).group_by(table.c.household_id))
+        if when is not None:
+            stmt = stmt.where(when >= since)
+        try:
+            with db.session.begin_nested():
+                return {hid: n for hid, n in db.session.execute(stmt)}
+        except Exception:  # noqa: BLE001 - the other team's model may differ; the factor is then 0
+            return {}
+    return {}
+
+
+def load_inputs(ids: list[int], now: datetime | None = None) -> dict[int, tuple[Household | tuple, Inputs]]:
+    """Inputs for many households in a handful of queries (no per-household query)."""
+    now = now or clock.now()
+    today = clock.to_seoul(now).date()
+    out: dict[int, Inputs] = {}
+    rows = db.session.execute(select(Household.id, Household.birth_date, Household.age_band, Household.lives_alone)
+                              .where(Household.id.in_(ids)))
+    for hid, birth, band, alone in rows:
+        out[hid] = Inputs(birth_date=birth, age_band=band or "unknown", lives_alone=alone)
+    if not out:
+        return {}
+    since_ind = today - timedelta(days=int(num("risk.indicator.window_days")))
+    for hid, code, label, weight, observed_on in db.session.execute(
+            select(HouseholdIndicator.household_id, IndicatorType.code, IndicatorType.label, IndicatorType.weight,
+                   HouseholdIndicator.observed_on)
+            .join(IndicatorType, IndicatorType.id == HouseholdIndicator.indicator_type_id)
+            .where(HouseholdIndicator.household_id.in_(ids), HouseholdIndicator.observed_on >= since_ind,
+                   IndicatorType.active.is_(True))):
+        out[hid].indicators.append((code, label, weight, observed_on))
+    since_obs = now - timedelta(days=num("risk.observation.window_days"))
+    for hid, signals, seen_at, token in db.session.execute(
+            select(Observation.household_id, Observation.signals, Observation.seen_at, Observation.client_token)
+            .where(Observation.household_id.in_(ids), Observation.seen_at >= since_obs)):
+        if token and token.startswith(RISK_TOKEN_PREFIX):
+            continue
+        out[hid].observations.append((signals or [], seen_at))
+    since_scr = now - timedelta(days=num("risk.screening.window_days"))
+    for hid, kind, level, answers, at in db.session.execute(
+            select(Screening.household_id, Screening.kind, Screening.level, Screening.answers, Screening.at)
+            .where(Screening.household_id.in_(ids), Screening.at >= since_scr).order_by(Screening.at)):
+        out[hid].screenings[kind] = (level, answers, at)  # ordered by time: the latest wins
+    since_calls = now - timedelta(days=num("risk.missed_call.window_days"))
+    for hid, n in _missed_call_counts(ids, since_calls).items():
+        if hid in out:
+            out[hid].missed_calls = int(n)
+    return out
+
+
+def evaluate(h: Household, now: datetime | None = None) -> Result:
+    inputs = load_inputs([h.id], now).get(h.id) or Inputs()
+    return compute(inputs, now)
+
+
+# --- refreshing stored scores and raising concerns ---------------------------------------------
+
+def crossing_reason(old_score: float | None, new_score: float, old_tier: str, new_tier: str) -> str | None:
+    """Why this change should open or raise a concern, or None."""
+    thr = num("risk.concern.score")
+    tier_thr = settings.get("risk.concern.tier") or "intensive"
+    if new_score >= thr and (old_score is None or old_score < thr):
+        return _("Risk score %(score)s reached the threshold %(thr)s; suggested tier: %(tier)s.",
+                 score=_fmt(new_score), thr=_fmt(thr), tier=TIERS.get(new_tier, new_tier))
+    if TIER_RANK.get(new_tier, 0) >= TIER_RANK.get(tier_thr, 4) and TIER_RANK.get(new_tier, 0) > TIER_RANK.get(
+            old_tier, 0):
+        return _("Suggested tier rose from %(old)s to %(new)s (risk score %(score)s).",
+                 old=TIERS.get(old_tier, old_tier), new=TIERS.get(new_tier, new_tier), score=_fmt(new_score))
+    return None
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+def raise_concern(h: Household, reason: str, actor=None, source: str = "staff", signals=None,
+                  tier: str = "", score: float | None = None):
+    """Open or join the household's concern with the reason on its timeline."""
+    from volnet.concerns import services as concerns
+    from volnet.concerns.models import Concern
+    from volnet.observations import services as observations
+
+    urgency = "urgent" if tier == "emergency" else "routine"
+    obs = Observation(dong_id=h.dong_id, household_id=h.id, household=h, reporter_id=getattr(actor, "id", None),
+                      source=source, urgency=urgency, signals=sorted(set(signals or [])) or ["other"], note=reason,
+                      seen_at=clock.now(), client_token=f"{RISK_TOKEN_PREFIX}{uuid.uuid4().hex}")
+    obs, _created = observations.submit(obs, actor)
+    concern = db.session.get(Concern, obs.concern_id)
+    concerns.add_event(concern, "risk_raised", actor, note=reason, score=score, tier=tier)
+    return concern
+
+
+def refresh(ids: list[int], actor=None, source: str = "staff", signals_by_household: dict | None = None,
+            now: datetime | None = None) -> int:
+    """Recompute and store the scores of these households; open/raise concerns on a crossing.
+    Returns the number of concerns opened or raised. Bulk: a few queries per call."""
+    if not ids:
+        return 0
+    now = now or clock.now()
+    old = {hid: score for hid, score in db.session.execute(
+        select(Household.id, Household.risk_score).where(Household.id.in_(ids)))}
+    inputs = load_inputs(ids, now)
+    weights = current_weights()
+    updates = []
+    crossings = []
+    for hid, inp in inputs.items():
+        res = compute(inp, now, weights)
+        old_score = old.get(hid)
+        if old_score != res.score:
+            updates.append({"hid": hid, "score": res.score})
+        old_tier = higher(tier_for_score(old_score, weights["cuts"]) if old_score else "unassessed", res.floor)
+        reason = crossing_reason(old_score, res.score, old_tier, res.suggested)
+        if reason:
+            crossings.append((hid, reason, res))
+    _store_scores(updates)
+    raised = 0
+    for hid, reason, res in crossings:
+        h = db.session.get(Household, hid)
+        sig = (signals_by_household or {}).get(hid) or _signals_from(res)
+        raise_concern(h, reason, actor, source, sig, res.suggested, res.score)
+        raised += 1
+    return raised
+
+
+def _signals_from(res: Result) -> list[str]:
+    out = [f["code"] for f in res.factors if f["kind"] == "signal"]
+    return out[:3]
+
+
+def _store_scores(updates: list[dict]) -> None:
+    if not updates:
+        return
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("UPDATE households AS h SET risk_score = u.s FROM unnest(CAST(:ids AS integer[]), "
+                                "CAST(:scores AS double precision[])) AS u(id, s) WHERE h.id = u.id"),
+                           {"ids": [u["hid"] for u in updates], "scores": [u["score"] for u in updates]})
+    else:
+        db.session.connection().execute(
+            update(Household.__table__).where(Household.__table__.c.id == bindparam("hid"))
+            .values(risk_score=bindparam("score")), updates)
+    for hid in (u["hid"] for u in updates):
+        obj = db.session.identity_map.get((Household, (hid,), None))
+        if obj is not None:
+            db.session.expire(obj, ["risk_score"])

@@ -1,0 +1,1 @@
+"""Volunteer shifts: partner organizations schedule help, volunteers sign up and report back."""

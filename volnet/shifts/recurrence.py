@@ -1,0 +1,126 @@
+"""RFC 5545 recurrence in Asia/Seoul wall-clock time (dateutil.rrule).
+
+A rule is stored as its RRULE value (``FREQ=WEEKLY;INTERVAL=2;BYDAY=TU``) and expanded from a naive
+Seoul wall-clock start, so 09:00 stays 09:00 whatever the month; each start is then stored in UTC.
+"""
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from dateutil.rrule import DAILY, MONTHLY, WEEKLY, YEARLY, rrulestr
+from flask_babel import lazy_gettext as _l
+
+from volnet.core import clock
+
+WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+ALLOWED_FREQS = {DAILY, WEEKLY, MONTHLY, YEARLY}
+MAX_RULE_LENGTH = 300
+
+KINDS = {
+    "once": _l("One-off"),
+    "weekly": _l("Every week"),
+    "biweekly": _l("Every other week"),
+    "monthly_nth": _l("Monthly on the same weekday (e.g. 2nd Tuesday)"),
+    "custom": _l("Custom rule (RFC 5545 RRULE)"),
+}
+
+
+class RuleError(ValueError):
+    """The rule cannot be used; ``args[0]`` is a lazy translated message."""
+
+
+def nth_weekday_of(day: date) -> tuple[int, str]:
+    """(n, 'TU') for the n-th weekday of the month of ``day``; n is -1 for a 5th (i.e. last) one."""
+    n = (day.day - 1) // 7 + 1
+    return (-1 if n == 5 else n), WEEKDAY_CODES[day.weekday()]
+
+
+def build_rule(kind: str, first: date, until: date | None = None) -> str | None:
+    """The RRULE value for a simple kind chosen in the form; None for a one-off shift."""
+    if kind == "once":
+        return None
+    wd = WEEKDAY_CODES[first.weekday()]
+    if kind == "weekly":
+        rule = f"FREQ=WEEKLY;BYDAY={wd}"
+    elif kind == "biweekly":
+        rule = f"FREQ=WEEKLY;INTERVAL=2;BYDAY={wd}"
+    elif kind == "monthly_nth":
+        n, code = nth_weekday_of(first)
+        rule = f"FREQ=MONTHLY;BYDAY={n:+d}{code}"
+    else:
+        raise RuleError(_l("Unknown repeat choice."))
+    if until is not None:
+        rule += f";UNTIL={until:%Y%m%d}T235959"
+    return rule
+
+
+def normalise(text: str) -> str:
+    text = (text or "").strip()
+    if text.upper().startswith("RRULE:"):
+        text = text[6:]
+    return text.strip().upper()
+
+
+def parse(text: str, dtstart_local: datetime):
+    """Parse and check an RRULE value against a naive Seoul start. Raises RuleError with a clear message."""
+    value = normalise(text)
+    if not value or len(value) > MAX_RULE_LENGTH or "\n" in value or "\r" in value:
+        raise RuleError(_l("The repeat rule is empty or too long."))
+    if not value.startswith("FREQ=") and ";FREQ=" not in value:
+        raise RuleError(_l("The repeat rule needs FREQ (for example FREQ=WEEKLY;BYDAY=TU)."))
+    if dtstart_local.tzinfo is not None:
+        dtstart_local = clock.to_seoul(dtstart_local).replace(tzinfo=None)
+    try:
+        rule = rrulestr(value, dtstart=dtstart_local, ignoretz=True)
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError) as exc:
+        raise RuleError(_l("The repeat rule could not be read.")) from exc
+    if getattr(rule, "_freq", None) not in ALLOWED_FREQS:
+        raise RuleError(_l("Shifts can repeat daily, weekly, monthly or yearly, not more often."))
+    until = getattr(rule, "_until", None)
+    if until is not None and until.tzinfo is not None:
+        raise RuleError(_l("Give UNTIL as a local date and time without Z."))
+    try:
+        first = rule.after(dtstart_local, inc=True)
+    except (ValueError, OverflowError) as exc:
+        raise RuleError(_l("The repeat rule could not be read.")) from exc
+    if first is None:
+        raise RuleError(_l("The repeat rule gives no dates."))
+    return rule
+
+
+def occurrences(rule_text: str, dtstart_utc: datetime, window_start: datetime, window_end: datetime,
+                limit: int = 1000) -> list[datetime]:
+    """Aware UTC starts of the rule within [window_start, window_end] (both aware)."""
+    local_start = clock.to_seoul(dtstart_utc).replace(tzinfo=None)
+    rule = parse(rule_text, local_start)
+    lo = clock.to_seoul(max(window_start, dtstart_utc)).replace(tzinfo=None)
+    hi = clock.to_seoul(window_end).replace(tzinfo=None)
+    out = []
+    for local in rule.xafter(lo, count=limit, inc=True):
+        if local > hi:
+            break
+        out.append(local.replace(tzinfo=clock.SEOUL).astimezone(UTC))
+    return out
+
+
+def describe(rule_text: str | None) -> str:
+    """A short human label for a rule (for lists)."""
+    from flask_babel import gettext as _
+
+    if not rule_text:
+        return _("One-off")
+    v = normalise(rule_text)
+    parts = dict(p.split("=", 1) for p in v.split(";") if "=" in p)
+    freq, interval, byday = parts.get("FREQ"), parts.get("INTERVAL", "1"), parts.get("BYDAY", "")
+    names = {"MO": _("Mon"), "TU": _("Tue"), "WE": _("Wed"), "TH": _("Thu"), "FR": _("Fri"), "SA": _("Sat"),
+             "SU": _("Sun")}
+    if freq == "WEEKLY" and interval == "1":
+        return _("Every week") + (f" ({names.get(byday, byday)})" if byday else "")
+    if freq == "WEEKLY" and interval == "2":
+        return _("Every other week") + (f" ({names.get(byday, byday)})" if byday else "")
+    if freq == "MONTHLY" and byday and byday[-2:] in names:
+        n = byday[:-2].lstrip("+")
+        if n == "-1":
+            return _("Monthly, last %(day)s", day=names[byday[-2:]])
+        return _("Monthly, week %(n)s %(day)s", n=n, day=names[byday[-2:]])
+    return v

@@ -1,0 +1,927 @@
+"""Shift rules: scheduling, sign-up without overbooking, waiting list, routes, attendance, hours.
+
+Services take the acting user and never commit; views, jobs and the CLI commit.
+
+No overbooking: a place is taken by ``UPDATE shift_occurrences SET filled = filled + 1 WHERE id = ?
+AND filled < capacity`` inside a savepoint together with the sign-up row (unique per occurrence and
+volunteer). On PostgreSQL the row lock of that UPDATE serialises competing sign-ups and cancellations
+of one shift; on SQLite every write transaction is BEGIN IMMEDIATE (volnet.core.dbsetup).
+
+Messages go through volnet.notifications.services (outbox rows in the caller's transaction). Dedupe
+keys all start with ``shift:{occurrence id}:`` so ``cancel(f"shift:{occ.id}:")`` drops every pending
+reminder of an occurrence; one volunteer's reminders are ``shift:{occ.id}:u{user id}:r{hours}``.
+``check_unfilled(now)`` is the periodic check for the 48-hour "places still open" alert: the
+notifications sweep (or ``flask volnet shifts-check``) calls it; it notifies at send time, once.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import secrets
+from collections import defaultdict
+from datetime import UTC, date, datetime, timedelta
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from volnet.accounts.models import User
+from volnet.core import clock
+from volnet.extensions import db
+from volnet.settings import services as settings
+from volnet.shifts import recurrence
+from volnet.shifts.models import (
+    REQUIREMENTS,
+    CalendarToken,
+    Program,
+    RouteStop,
+    ShiftOccurrence,
+    ShiftSeries,
+    Signup,
+    VolunteerProfile,
+)
+
+settings.DEFAULTS.setdefault("shifts.reminders", [24, 2])  # hours before the start (DOMAIN.md, proposal)
+settings.DEFAULTS.setdefault("shifts.unfilled_alert_hours", 48)  # coordinator alert when places are open
+settings.DEFAULTS.setdefault("shifts.horizon_days", 92)  # how far ahead recurring shifts are materialised
+settings.DEFAULTS.setdefault("shifts.max_capacity", 200)
+
+ACTIVE = ("confirmed", "waitlisted")
+
+
+class ShiftError(ValueError):
+    """A rule was broken; ``args[0]`` is a lazy translated message for the user."""
+
+
+# --------------------------------------------------------------------------- notifications
+
+_KINDS = {
+    "shift_reminder": (_l("Reminder: %(program)s, %(when)s"),
+                       _l("Your shift %(program)s starts %(when)s at %(place)s. Confirm or cancel in one tap: "
+                          "%(link)s"), False),
+    "shift_promoted": (_l("You have a place: %(program)s, %(when)s"),
+                       _l("A place opened up and you moved from the waiting list onto %(program)s, %(when)s at "
+                          "%(place)s. If you cannot come, cancel in volnet so the next person can go."), False),
+    "shift_changed": (_l("Shift changed: %(program)s"),
+                      _l("%(program)s is now %(when)s at %(place)s. Please check your calendar."), False),
+    "shift_cancelled": (_l("Shift cancelled: %(program)s, %(when)s"),
+                        _l("%(program)s on %(when)s has been cancelled by the organizer. %(reason)s"), False),
+    "shift_unfilled": (_l("%(open)s places still open: %(program)s"),
+                       _l("%(program)s on %(when)s still has %(open)s open places of %(capacity)s."), False),
+    "shift_message": (_l("Message about %(program)s"), _l("%(message)s"), False),
+}
+_registered = False
+
+
+def _notifications():
+    """The notifications service, or None while it does not exist yet."""
+    global _registered
+    try:
+        from volnet.notifications import services as notes
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("volnet.notifications", "volnet.notifications.services"):
+            raise
+        return None
+    if not _registered:
+        for kind, (subject, body, urgent) in _KINDS.items():
+            notes.register_kind(kind, subject, body, urgent=urgent)
+        _registered = True
+    return notes
+
+
+def _notify(user, kind: str, params: dict, **kw) -> None:
+    notes = _notifications()
+    if notes is not None and user is not None and user.active:
+        notes.notify(user, kind, params, **kw)
+
+
+def _cancel_notes(prefix: str) -> None:
+    notes = _notifications()
+    if notes is not None:
+        notes.cancel(prefix)
+
+
+def when_text(at: datetime) -> str:
+    local = clock.to_seoul(at)
+    days = "월화수목금토일"
+    return f"{local:%Y. %-m. %-d.}({days[local.weekday()]}) {local:%H:%M}"
+
+
+def _params(occ: ShiftOccurrence, **extra) -> dict:
+    return {"program": occ.program.name, "when": when_text(occ.starts_at), "place": occ.meeting_place or "-",
+            **extra}
+
+
+def reminder_token(signup: Signup) -> str:
+    from itsdangerous import URLSafeSerializer
+
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="shift-reminder").dumps(
+        {"s": signup.id, "v": signup.volunteer_id})
+
+
+def signup_for_token(token: str) -> Signup | None:
+    from itsdangerous import BadSignature, URLSafeSerializer
+
+    try:
+        data = URLSafeSerializer(current_app.config["SECRET_KEY"], salt="shift-reminder").loads(token[:300])
+        sid, vid = int(data["s"]), int(data["v"])
+    except (BadSignature, KeyError, TypeError, ValueError):
+        return None
+    s = db.session.get(Signup, sid)
+    if s is None or s.volunteer_id != vid:
+        return None
+    return s
+
+
+def reminder_link(signup: Signup) -> str:
+    base = (current_app.config.get("BASE_URL") or "").rstrip("/")
+    return f"{base}/shifts/r/{reminder_token(signup)}"
+
+
+def schedule_reminders(signup: Signup) -> None:
+    occ = signup.occurrence
+    now = clock.now()
+    for hours in settings.get("shifts.reminders") or []:
+        try:
+            hours = int(hours)
+        except (TypeError, ValueError):
+            continue
+        send_at = occ.starts_at - timedelta(hours=hours)
+        if send_at <= now:
+            continue
+        _notify(signup.volunteer, "shift_reminder", _params(occ, link=reminder_link(signup)), send_at=send_at,
+                dedupe_key=f"shift:{occ.id}:u{signup.volunteer_id}:r{hours}", link=f"/shifts/{occ.id}")
+
+
+def cancel_reminders(signup: Signup) -> None:
+    _cancel_notes(f"shift:{signup.occurrence_id}:u{signup.volunteer_id}:")
+
+
+# --------------------------------------------------------------------------- programs and scheduling
+
+def is_coordinator_of(user, program: Program) -> bool:
+    return (user is not None and user.role == "coordinator" and user.organization_id is not None
+            and user.organization_id == program.organization_id)
+
+
+def _check_times(starts_at: datetime, ends_at: datetime, *, allow_past: bool = False) -> None:
+    if ends_at <= starts_at:
+        raise ShiftError(_l("The end time must be after the start time."))
+    if ends_at - starts_at > timedelta(hours=16):
+        raise ShiftError(_l("A shift cannot be longer than 16 hours."))
+    if not allow_past and starts_at <= clock.now():
+        raise ShiftError(_l("The shift would start in the past. Choose a later date or time."))
+    if starts_at.year > clock.now().year + 5:
+        raise ShiftError(_l("The date is too far in the future."))
+
+
+def _check_capacity(capacity: int) -> None:
+    if capacity is None or capacity < 1:
+        raise ShiftError(_l("A shift needs at least one place."))
+    if capacity > int(settings.get("shifts.max_capacity") or 200):
+        raise ShiftError(_l("Too many places for one shift."))
+
+
+def _clean_requirements(reqs) -> list[str]:
+    return [r for r in (reqs or []) if r in REQUIREMENTS]
+
+
+def create_one_off(program: Program, actor, starts_at: datetime, ends_at: datetime, *, meeting_place: str = "",
+                   capacity: int = 1, requirements=(), note: str = "") -> ShiftOccurrence:
+    _check_times(starts_at, ends_at)
+    _check_capacity(capacity)
+    occ = ShiftOccurrence(program_id=program.id, program=program, starts_at=starts_at, ends_at=ends_at,
+                          meeting_place=meeting_place, capacity=capacity, filled=0,
+                          requirements=_clean_requirements(requirements), note=note, status="scheduled",
+                          created_at=clock.now(), updated_at=clock.now())
+    db.session.add(occ)
+    db.session.flush()
+    return occ
+
+
+def create_series(program: Program, actor, starts_at: datetime, ends_at: datetime, rule: str, *,
+                  meeting_place: str = "", capacity: int = 1, requirements=(), note: str = "") -> ShiftSeries:
+    _check_times(starts_at, ends_at)
+    _check_capacity(capacity)
+    try:
+        recurrence.parse(rule, clock.to_seoul(starts_at).replace(tzinfo=None))
+    except recurrence.RuleError as exc:
+        raise ShiftError(exc.args[0]) from exc
+    series = ShiftSeries(program_id=program.id, program=program, rrule=recurrence.normalise(rule),
+                         dtstart=starts_at, duration_minutes=int((ends_at - starts_at).total_seconds() // 60),
+                         meeting_place=meeting_place, capacity=capacity,
+                         requirements=_clean_requirements(requirements), note=note, route=[],
+                         created_at=clock.now())
+    db.session.add(series)
+    db.session.flush()
+    created = materialise(series)
+    if not created:
+        raise ShiftError(_l("The repeat rule gives no future dates within the planning horizon."))
+    return series
+
+
+def materialise(series: ShiftSeries, until: datetime | None = None) -> list[ShiftOccurrence]:
+    """Create the missing occurrences up to the horizon. Existing rows (edited or not) are kept."""
+    if series.ended:
+        return []
+    now = clock.now()
+    until = until or now + timedelta(days=int(settings.get("shifts.horizon_days") or 92))
+    starts = recurrence.occurrences(series.rrule, series.dtstart, max(now, series.dtstart), until)
+    have = set(db.session.scalars(select(ShiftOccurrence.original_start).where(
+        ShiftOccurrence.series_id == series.id, ShiftOccurrence.original_start.in_(starts or [now]))))
+    created = []
+    for start in starts:
+        if start in have:
+            continue
+        occ = ShiftOccurrence(
+            program_id=series.program_id, series_id=series.id, original_start=start, starts_at=start,
+            ends_at=start + timedelta(minutes=series.duration_minutes), meeting_place=series.meeting_place,
+            capacity=series.capacity, filled=0, requirements=list(series.requirements or []), note=series.note,
+            status="scheduled", created_at=now, updated_at=now)
+        try:
+            with db.session.begin_nested():
+                db.session.add(occ)
+                db.session.flush()
+        except IntegrityError:  # generated concurrently by another run: keep theirs
+            continue
+        for pos, stop in enumerate(series.route or []):
+            db.session.add(RouteStop(occurrence_id=occ.id, household_id=int(stop["household_id"]), position=pos,
+                                     note=stop.get("note", "")))
+        created.append(occ)
+    if series.generated_until is None or until > series.generated_until:
+        series.generated_until = until
+    db.session.flush()
+    return created
+
+
+def extend_all_series() -> int:
+    """Job/CLI: keep every running series materialised for the rolling horizon."""
+    n = 0
+    for series in db.session.scalars(select(ShiftSeries).where(ShiftSeries.ended.is_(False))):
+        if series.program.active:
+            n += len(materialise(series))
+    return n
+
+
+def _active_signups(occ: ShiftOccurrence) -> list[Signup]:
+    return list(db.session.scalars(select(Signup).where(Signup.occurrence_id == occ.id,
+                                                        Signup.status.in_(ACTIVE))))
+
+
+def _bump(occ: ShiftOccurrence) -> None:
+    occ.sequence = (occ.sequence or 0) + 1
+    occ.updated_at = clock.now()
+
+
+def update_occurrence(occ: ShiftOccurrence, actor, *, starts_at: datetime, ends_at: datetime, meeting_place: str,
+                      capacity: int, requirements=(), note: str = "") -> bool:
+    """Edit one occurrence (an exception to its series). Returns True when something changed."""
+    if occ.status == "cancelled":
+        raise ShiftError(_l("This shift was cancelled and cannot be changed."))
+    if occ.ends_at <= clock.now():
+        raise ShiftError(_l("This shift is over and cannot be changed."))
+    time_changed = starts_at != occ.starts_at or ends_at != occ.ends_at
+    if time_changed:
+        _check_times(starts_at, ends_at)
+    _check_capacity(capacity)
+    reqs = _clean_requirements(requirements)
+    changed = (time_changed or meeting_place != occ.meeting_place or capacity != occ.capacity
+               or reqs != list(occ.requirements or []) or note != occ.note)
+    if not changed:
+        return False
+    if capacity != occ.capacity:
+        set_capacity(occ, capacity)
+    occ.starts_at, occ.ends_at = starts_at, ends_at
+    occ.meeting_place, occ.requirements, occ.note = meeting_place, reqs, note
+    occ.is_exception = occ.series_id is not None
+    occ.unfilled_alerted_at = None if time_changed else occ.unfilled_alerted_at
+    _bump(occ)
+    db.session.flush()
+    if time_changed or meeting_place:
+        for s in _active_signups(occ):
+            s.sequence = (s.sequence or 0) + 1
+            _notify(s.volunteer, "shift_changed", _params(occ), link=f"/shifts/{occ.id}")
+            if time_changed and s.status == "confirmed":
+                cancel_reminders(s)
+                schedule_reminders(s)
+    return True
+
+
+def set_capacity(occ: ShiftOccurrence, capacity: int) -> None:
+    """Change the number of places; never below the people already signed up. Frees promote the waiting list."""
+    _check_capacity(capacity)
+    res = db.session.execute(
+        update(ShiftOccurrence).where(ShiftOccurrence.id == occ.id, ShiftOccurrence.filled <= capacity)
+        .values(capacity=capacity).execution_options(synchronize_session=False))
+    db.session.expire(occ, ["capacity", "filled"])
+    if res.rowcount != 1:
+        raise ShiftError(_l("%(n)d people are already signed up; the places cannot go below that.", n=occ.filled))
+    while promote_next(occ) is not None:
+        pass
+
+
+def cancel_occurrence(occ: ShiftOccurrence, actor, reason: str = "") -> None:
+    if occ.status == "cancelled":
+        return
+    if occ.ends_at <= clock.now():
+        raise ShiftError(_l("This shift is over and cannot be cancelled."))
+    occ.status = "cancelled"
+    occ.is_exception = occ.series_id is not None
+    _bump(occ)
+    _cancel_notes(f"shift:{occ.id}:")
+    for s in _active_signups(occ):
+        s.sequence = (s.sequence or 0) + 1
+        _notify(s.volunteer, "shift_cancelled", _params(occ, reason=reason or ""), link=f"/shifts/{occ.id}")
+    db.session.flush()
+
+
+def end_series(series: ShiftSeries, actor, reason: str = "") -> int:
+    """Stop a series: every future occurrence not edited on its own is cancelled."""
+    series.ended = True
+    n = 0
+    for occ in db.session.scalars(select(ShiftOccurrence).where(
+            ShiftOccurrence.series_id == series.id, ShiftOccurrence.starts_at > clock.now(),
+            ShiftOccurrence.status == "scheduled")):
+        cancel_occurrence(occ, actor, reason)
+        n += 1
+    return n
+
+
+def update_series(series: ShiftSeries, actor, *, meeting_place: str, capacity: int, requirements=(),
+                  note: str = "") -> int:
+    """Change the template; future occurrences not edited on their own follow. Returns how many changed."""
+    _check_capacity(capacity)
+    series.meeting_place, series.capacity = meeting_place, capacity
+    series.requirements, series.note = _clean_requirements(requirements), note
+    n = 0
+    for occ in list(db.session.scalars(select(ShiftOccurrence).where(
+            ShiftOccurrence.series_id == series.id, ShiftOccurrence.starts_at > clock.now(),
+            ShiftOccurrence.status == "scheduled", ShiftOccurrence.is_exception.is_(False)))):
+        cap = capacity if occ.filled <= capacity else occ.capacity  # never below who is already signed up
+        if update_occurrence(occ, actor, starts_at=occ.starts_at, ends_at=occ.ends_at, meeting_place=meeting_place,
+                             capacity=cap, requirements=series.requirements, note=note):
+            occ.is_exception = False  # a series-wide change: it still follows the series
+            n += 1
+    return n
+
+
+# --------------------------------------------------------------------------- sign-up and waiting list
+
+def profile_of(user) -> VolunteerProfile:
+    p = db.session.get(VolunteerProfile, user.id)
+    return p or VolunteerProfile(user_id=user.id, has_car=False, sex="unknown")
+
+
+def _check_requirements(occ: ShiftOccurrence, volunteer) -> None:
+    reqs = set(occ.requirements or [])
+    if not reqs:
+        return
+    prof = profile_of(volunteer)
+    if "car" in reqs and not prof.has_car:
+        raise ShiftError(_l("This shift needs a car. If you can drive one, say so in your shift profile."))
+    if "women_only" in reqs and prof.sex != "f":
+        raise ShiftError(_l("This shift visits homes that asked for women volunteers only."))
+
+
+def overlapping(occ: ShiftOccurrence, volunteer) -> ShiftOccurrence | None:
+    return db.session.scalar(
+        select(ShiftOccurrence).join(Signup, Signup.occurrence_id == ShiftOccurrence.id)
+        .where(Signup.volunteer_id == volunteer.id, Signup.status.in_(ACTIVE),
+               ShiftOccurrence.id != occ.id, ShiftOccurrence.status == "scheduled",
+               ShiftOccurrence.starts_at < occ.ends_at, ShiftOccurrence.ends_at > occ.starts_at)
+        .limit(1))
+
+
+def _take_place(occ_id: int) -> bool:
+    res = db.session.execute(
+        update(ShiftOccurrence)
+        .where(ShiftOccurrence.id == occ_id, ShiftOccurrence.filled < ShiftOccurrence.capacity,
+               ShiftOccurrence.status == "scheduled")
+        .values(filled=ShiftOccurrence.filled + 1).execution_options(synchronize_session=False))
+    return res.rowcount == 1
+
+
+def _free_place(occ_id: int) -> None:
+    db.session.execute(
+        update(ShiftOccurrence).where(ShiftOccurrence.id == occ_id, ShiftOccurrence.filled > 0)
+        .values(filled=ShiftOccurrence.filled - 1).execution_options(synchronize_session=False))
+
+
+def sign_up(occ: ShiftOccurrence, volunteer, *, waitlist: bool = True) -> Signup:
+    """Take a place, or join the waiting list when the shift is full. Never overbooks.
+
+    Raises ShiftError with a clear message (already signed up, overlapping, past, requirements).
+    """
+    now = clock.now()
+    if occ.status != "scheduled" or not occ.program.active:
+        raise ShiftError(_l("This shift is not taking sign-ups."))
+    if occ.starts_at <= now:
+        raise ShiftError(_l("This shift has already started."))
+    _check_requirements(occ, volunteer)
+    other = overlapping(occ, volunteer)
+    if other is not None:
+        raise ShiftError(_l("You already have a shift at that time: %(program)s, %(when)s.",
+                            program=other.program.name, when=when_text(other.starts_at)))
+    existing = db.session.scalar(select(Signup).where(Signup.occurrence_id == occ.id,
+                                                      Signup.volunteer_id == volunteer.id))
+    if existing is not None and existing.status in ACTIVE:
+        raise ShiftError(_l("You are already on this shift."))
+    try:
+        with db.session.begin_nested():  # the place and the row together, or neither
+            if existing is None:
+                signup = Signup(occurrence_id=occ.id, volunteer_id=volunteer.id, status="waitlisted",
+                                queued_at=now, created_at=now, updated_at=now)
+                db.session.add(signup)
+                db.session.flush()
+            else:
+                res = db.session.execute(
+                    update(Signup).where(Signup.id == existing.id, Signup.status == "cancelled")
+                    .values(status="waitlisted", queued_at=now, cancelled_at=None, confirmed_at=None,
+                            promoted_at=None, stepped_in_for_id=None, updated_at=now,
+                            sequence=Signup.sequence + 1)
+                    .execution_options(synchronize_session=False))
+                if res.rowcount != 1:
+                    raise ShiftError(_l("You are already on this shift."))
+                signup = existing
+            got = _take_place(occ.id)
+            if not got and not waitlist:
+                raise ShiftError(_l("Sorry, the last place was just taken."))
+            db.session.execute(update(Signup).where(Signup.id == signup.id).values(
+                status="confirmed" if got else "waitlisted").execution_options(synchronize_session=False))
+    except IntegrityError as exc:
+        raise ShiftError(_l("You are already on this shift.")) from exc
+    db.session.expire(signup)
+    db.session.expire(occ, ["filled"])
+    if signup.status == "confirmed":
+        schedule_reminders(signup)
+    return signup
+
+
+def cutoff_of(occ: ShiftOccurrence) -> datetime:
+    return occ.starts_at - timedelta(hours=occ.program.cancel_cutoff_hours or 0)
+
+
+def promote_next(occ: ShiftOccurrence, stepped_in_for=None) -> Signup | None:
+    """Move the first person of the waiting list onto a free place, exactly once. Tells them."""
+    while True:
+        cand = db.session.scalar(
+            select(Signup).where(Signup.occurrence_id == occ.id, Signup.status == "waitlisted")
+            .order_by(Signup.queued_at, Signup.id).limit(1))
+        if cand is None:
+            return None
+        if not _take_place(occ.id):
+            return None
+        now = clock.now()
+        res = db.session.execute(
+            update(Signup).where(Signup.id == cand.id, Signup.status == "waitlisted")
+            .values(status="confirmed", promoted_at=now, updated_at=now, sequence=Signup.sequence + 1,
+                    stepped_in_for_id=getattr(stepped_in_for, "id", None))
+            .execution_options(synchronize_session=False))
+        if res.rowcount == 1:
+            db.session.expire(cand)
+            db.session.expire(occ, ["filled"])
+            _notify(cand.volunteer, "shift_promoted", _params(occ), link=f"/shifts/{occ.id}")
+            schedule_reminders(cand)
+            return cand
+        _free_place(occ.id)  # someone else moved them meanwhile: give the place back, try the next
+
+
+def cancel_signup(signup: Signup, actor, *, offer: bool = False, by_coordinator: bool = False) -> Signup | None:
+    """Cancel a place (or leave the waiting list). Returns the person promoted in their place, if any.
+
+    ``offer``: "I can't come, give my place away": allowed after the cut-off only when someone on the
+    waiting list takes it; the promoted person is recorded as having stepped in for this volunteer.
+    """
+    occ = signup.occurrence
+    now = clock.now()
+    if signup.status == "cancelled":
+        return None
+    if occ.starts_at <= now and not by_coordinator:
+        raise ShiftError(_l("This shift has already started."))
+    past_cutoff = now >= cutoff_of(occ) and not by_coordinator
+    if past_cutoff and not offer and signup.status == "confirmed":
+        raise ShiftError(_l("Cancellations close %(h)d hours before the start. Offer your place to the waiting "
+                            "list, or call the coordinator.", h=occ.program.cancel_cutoff_hours))
+    promoted = None
+    with db.session.begin_nested():
+        res = db.session.execute(
+            update(Signup).where(Signup.id == signup.id, Signup.status == "confirmed")
+            .values(status="cancelled", cancelled_at=now, updated_at=now, sequence=Signup.sequence + 1)
+            .execution_options(synchronize_session=False))
+        if res.rowcount == 1:
+            _free_place(occ.id)
+            promoted = promote_next(occ, stepped_in_for=signup.volunteer if offer else None)
+            if past_cutoff and promoted is None:
+                raise ShiftError(_l("No one on the waiting list can take your place. Please call the coordinator."))
+        else:
+            db.session.execute(
+                update(Signup).where(Signup.id == signup.id, Signup.status == "waitlisted")
+                .values(status="cancelled", cancelled_at=now, updated_at=now, sequence=Signup.sequence + 1)
+                .execution_options(synchronize_session=False))
+    db.session.expire(signup)
+    db.session.expire(occ, ["filled"])
+    cancel_reminders(signup)
+    return promoted
+
+
+def confirm_attendance_intent(signup: Signup) -> None:
+    """The "I'm coming" tap from a reminder."""
+    if signup.status != "confirmed":
+        raise ShiftError(_l("You no longer have a place on this shift."))
+    if signup.occurrence.ends_at <= clock.now():
+        raise ShiftError(_l("This shift is over."))
+    if signup.confirmed_at is None:
+        signup.confirmed_at = clock.now()
+        signup.updated_at = clock.now()
+
+
+# --------------------------------------------------------------------------- route and outcomes
+
+def route_window(occ: ShiftOccurrence) -> tuple[datetime, datetime]:
+    p = occ.program
+    return (occ.starts_at - timedelta(hours=p.route_before_hours or 0),
+            occ.ends_at + timedelta(hours=p.route_after_hours or 0))
+
+
+def may_see_route(user, occ: ShiftOccurrence) -> bool:
+    """Coordinator of the program's organization; or a volunteer with a confirmed place, in the window."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if is_coordinator_of(user, occ.program):
+        return True
+    if user.role != "volunteer" or occ.status != "scheduled":
+        return False
+    start, end = route_window(occ)
+    if not (start <= clock.now() <= end):
+        return False
+    return db.session.scalar(select(Signup.id).where(
+        Signup.occurrence_id == occ.id, Signup.volunteer_id == user.id, Signup.status == "confirmed")) is not None
+
+
+def stops_of(occ: ShiftOccurrence) -> list[RouteStop]:
+    from sqlalchemy.orm import joinedload
+
+    return list(db.session.scalars(select(RouteStop).options(joinedload(RouteStop.household))
+                                   .where(RouteStop.occurrence_id == occ.id)
+                                   .order_by(RouteStop.position, RouteStop.id)))
+
+
+def add_stop(occ: ShiftOccurrence, actor, household, note: str = "") -> RouteStop:
+    if household.dong_id not in actor.dong_ids:
+        raise ShiftError(_l("That household is not in your dongs."))
+    exists = db.session.scalar(select(RouteStop.id).where(RouteStop.occurrence_id == occ.id,
+                                                          RouteStop.household_id == household.id))
+    if exists:
+        raise ShiftError(_l("That household is already on the route."))
+    pos = (db.session.scalar(select(func.max(RouteStop.position)).where(RouteStop.occurrence_id == occ.id)) or 0) + 1
+    stop = RouteStop(occurrence_id=occ.id, household_id=household.id, position=pos, note=note)
+    db.session.add(stop)
+    db.session.flush()
+    return stop
+
+
+def move_stop(stop: RouteStop, direction: int) -> None:
+    stops = stops_of(stop.occurrence)
+    i = next(i for i, s in enumerate(stops) if s.id == stop.id)
+    j = i + (1 if direction > 0 else -1)
+    if 0 <= j < len(stops):
+        stops[i], stops[j] = stops[j], stops[i]
+    for pos, s in enumerate(stops, start=1):
+        s.position = pos
+
+
+def remove_stop(stop: RouteStop) -> None:
+    if stop.outcome:
+        raise ShiftError(_l("An outcome was already recorded at this stop; it stays on the route."))
+    db.session.delete(stop)
+
+
+def route_to_series(occ: ShiftOccurrence) -> int:
+    """Use this occurrence's route for the series and its later occurrences that have no outcomes yet."""
+    if occ.series_id is None:
+        return 0
+    stops = stops_of(occ)
+    occ.series.route = [{"household_id": s.household_id, "note": s.note} for s in stops]
+    n = 0
+    for other in db.session.scalars(select(ShiftOccurrence).where(
+            ShiftOccurrence.series_id == occ.series_id, ShiftOccurrence.starts_at > occ.starts_at,
+            ShiftOccurrence.status == "scheduled")):
+        if db.session.scalar(select(RouteStop.id).where(RouteStop.occurrence_id == other.id,
+                                                        RouteStop.outcome.is_not(None)).limit(1)):
+            continue
+        for old in stops_of(other):
+            db.session.delete(old)
+        db.session.flush()
+        for s in stops:
+            db.session.add(RouteStop(occurrence_id=other.id, household_id=s.household_id, position=s.position,
+                                     note=s.note))
+        n += 1
+    db.session.flush()
+    return n
+
+
+def record_outcome(stop: RouteStop, actor, outcome: str):
+    """Record what happened at the door. "No answer" and "concern" join the household's concern."""
+    from volnet.observations import services as observations
+    from volnet.observations.models import Observation
+    from volnet.shifts.models import OUTCOMES
+
+    if outcome not in OUTCOMES:
+        raise ShiftError(_l("Choose one of the offered options."))
+    occ = stop.occurrence
+    now = clock.now()
+    stop.outcome, stop.outcome_at, stop.outcome_by_id = outcome, now, actor.id
+    obs = None
+    if outcome in ("no_answer", "concern"):
+        h = stop.household
+        obs = Observation(
+            source="shift", household=h, household_id=h.id, dong_id=h.dong_id, reporter_id=actor.id,
+            signals=["unreachable"] if outcome == "no_answer" else ["other"],
+            urgency="routine" if outcome == "no_answer" else "urgent",
+            note=(f"[{occ.program.name}] " + (
+                "방문했으나 응답 없음" if outcome == "no_answer" else "봉사자가 방문 중 걱정되는 점을 표시함")),
+            seen_at=now, client_token=f"shift:{occ.id}:stop:{stop.id}:{outcome}")
+        obs, _created = observations.submit(obs, actor)
+        stop.observation_id = obs.id
+    db.session.flush()
+    return obs
+
+
+# --------------------------------------------------------------------------- attendance and hours
+
+def mark_attendance(occ: ShiftOccurrence, actor, attended: dict[int, bool | None]) -> int:
+    if occ.starts_at > clock.now():
+        raise ShiftError(_l("Attendance can be marked once the shift has started."))
+    n = 0
+    for s in db.session.scalars(select(Signup).where(Signup.occurrence_id == occ.id,
+                                                     Signup.status == "confirmed")):
+        if s.id in attended:
+            s.attended = attended[s.id]
+            s.minutes = occ.duration_minutes if attended[s.id] else 0
+            s.updated_at = clock.now()
+            n += 1
+    return n
+
+
+def _month_bounds(year: int, month: int) -> tuple[datetime, datetime]:
+    start = datetime(year, month, 1, tzinfo=clock.SEOUL)
+    end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=clock.SEOUL)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+def attended_rows(volunteer_ids=None, program_ids=None, month: tuple[int, int] | None = None):
+    from sqlalchemy.orm import joinedload
+
+    stmt = (select(Signup).join(ShiftOccurrence, Signup.occurrence_id == ShiftOccurrence.id)
+            .options(joinedload(Signup.occurrence).joinedload(ShiftOccurrence.program), joinedload(Signup.volunteer))
+            .where(Signup.status == "confirmed", Signup.attended.is_(True)))
+    if volunteer_ids is not None:
+        stmt = stmt.where(Signup.volunteer_id.in_(list(volunteer_ids) or [-1]))
+    if program_ids is not None:
+        stmt = stmt.where(ShiftOccurrence.program_id.in_(list(program_ids) or [-1]))
+    if month is not None:
+        lo, hi = _month_bounds(*month)
+        stmt = stmt.where(ShiftOccurrence.starts_at >= lo, ShiftOccurrence.starts_at < hi)
+    return list(db.session.scalars(stmt.order_by(ShiftOccurrence.starts_at, Signup.id)))
+
+
+def monthly_hours(volunteer) -> list[tuple[str, float, int]]:
+    """[("2026-03", hours, shifts), ...] newest first, from attendance."""
+    agg: dict[str, list] = defaultdict(lambda: [0, 0])
+    for s in attended_rows(volunteer_ids=[volunteer.id]):
+        key = clock.to_seoul(s.occurrence.starts_at).strftime("%Y-%m")
+        agg[key][0] += s.minutes or 0
+        agg[key][1] += 1
+    return [(k, round(v[0] / 60, 1), v[1]) for k, v in sorted(agg.items(), reverse=True)]
+
+
+def csv_cell(value) -> str:
+    text = "" if value is None else str(value)
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + text
+    return text
+
+
+def to_csv(header: list[str], rows: list[list]) -> bytes:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow([csv_cell(h) for h in header])
+    for r in rows:
+        w.writerow([csv_cell(c) for c in r])
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+def hours_csv(rows: list[Signup], with_person: bool) -> bytes:
+    """Columns as the 1365 volunteer portal's bulk upload expects them (one row per attended shift)."""
+    from flask_babel import gettext as _
+
+    from volnet.core.korean import format_phone
+
+    header = ([_("Name"), _("Phone")] if with_person else []) + [
+        _("Date"), _("Start"), _("End"), _("Hours"), _("Activity"), _("Service"), _("Place")]
+    from volnet.shifts.models import SERVICES
+
+    out = []
+    for s in rows:
+        o = s.occurrence
+        start, end = clock.to_seoul(o.starts_at), clock.to_seoul(o.ends_at)
+        row = ([s.volunteer.name, format_phone(s.volunteer.phone)] if with_person else []) + [
+            start.strftime("%Y-%m-%d"), start.strftime("%H:%M"), end.strftime("%H:%M"),
+            f"{(s.minutes or 0) / 60:.1f}", o.program.name, str(SERVICES.get(o.program.service, o.program.service)),
+            o.meeting_place]
+        out.append(row)
+    return to_csv(header, out)
+
+
+# --------------------------------------------------------------------------- coordinator
+
+def org_programs(user) -> list[Program]:
+    if user.organization_id is None:
+        return []
+    return list(db.session.scalars(select(Program).where(Program.organization_id == user.organization_id)
+                                   .order_by(Program.active.desc(), Program.name)))
+
+
+def coordinator_stats(user, now: datetime | None = None) -> dict:
+    now = now or clock.now()
+    pids = [p.id for p in org_programs(user)] or [-1]
+    week = now + timedelta(days=7)
+    base = and_(ShiftOccurrence.program_id.in_(pids), ShiftOccurrence.status == "scheduled")
+    cap, filled = db.session.execute(
+        select(func.coalesce(func.sum(ShiftOccurrence.capacity), 0), func.coalesce(func.sum(ShiftOccurrence.filled), 0))
+        .where(base, ShiftOccurrence.starts_at >= now, ShiftOccurrence.starts_at < week)).one()
+    open_next = list(db.session.scalars(
+        select(ShiftOccurrence).where(base, ShiftOccurrence.starts_at >= now, ShiftOccurrence.starts_at < week,
+                                      ShiftOccurrence.filled < ShiftOccurrence.capacity)
+        .order_by(ShiftOccurrence.starts_at).limit(50)))
+    unconfirmed = list(db.session.scalars(
+        select(Signup).join(ShiftOccurrence, Signup.occurrence_id == ShiftOccurrence.id)
+        .where(base, Signup.status == "confirmed", Signup.confirmed_at.is_(None),
+               ShiftOccurrence.starts_at >= now, ShiftOccurrence.starts_at < now + timedelta(hours=48))
+        .order_by(ShiftOccurrence.starts_at).limit(50)))
+    no_shows = list(db.session.scalars(
+        select(Signup).join(ShiftOccurrence, Signup.occurrence_id == ShiftOccurrence.id)
+        .where(ShiftOccurrence.program_id.in_(pids), Signup.status == "confirmed", Signup.attended.is_(False),
+               ShiftOccurrence.starts_at >= now - timedelta(days=30))
+        .order_by(ShiftOccurrence.starts_at.desc()).limit(50)))
+    to_mark = db.session.scalar(
+        select(func.count(func.distinct(ShiftOccurrence.id))).join(Signup, Signup.occurrence_id == ShiftOccurrence.id)
+        .where(base, ShiftOccurrence.ends_at < now, ShiftOccurrence.ends_at >= now - timedelta(days=30),
+               Signup.status == "confirmed", Signup.attended.is_(None))) or 0
+    return {"capacity": int(cap), "filled": int(filled),
+            "fill_rate": round(100 * int(filled) / int(cap)) if cap else None,
+            "open_next": open_next, "unconfirmed": unconfirmed, "no_shows": no_shows, "to_mark": to_mark}
+
+
+def nth_weekday(year: int, month: int, n: int, weekday: int) -> date | None:
+    """The n-th (1..4, or -1 for last) weekday of a month, or None when it does not exist."""
+    import calendar
+
+    days = [d for d in calendar.Calendar().itermonthdates(year, month) if d.month == month and d.weekday() == weekday]
+    try:
+        return days[n - 1] if n > 0 else days[n]
+    except IndexError:
+        return None
+
+
+def copy_month(user, year: int, month: int) -> tuple[int, int]:
+    """Copy last month's one-off shifts of the coordinator's programs to the same weekday of the month
+    (2nd Tuesday -> 2nd Tuesday), with their routes. Shifts already there are skipped. (copied, skipped)"""
+    prev_y, prev_m = (year - 1, 12) if month == 1 else (year, month - 1)
+    lo, hi = _month_bounds(prev_y, prev_m)
+    pids = [p.id for p in org_programs(user) if p.active] or [-1]
+    src = list(db.session.scalars(select(ShiftOccurrence).where(
+        ShiftOccurrence.program_id.in_(pids), ShiftOccurrence.series_id.is_(None),
+        ShiftOccurrence.status == "scheduled", ShiftOccurrence.starts_at >= lo, ShiftOccurrence.starts_at < hi)
+        .order_by(ShiftOccurrence.starts_at)))
+    copied = skipped = 0
+    now = clock.now()
+    for o in src:
+        local = clock.to_seoul(o.starts_at)
+        n, _code = recurrence.nth_weekday_of(local.date())
+        day = nth_weekday(year, month, n, local.weekday())
+        if day is None:
+            skipped += 1
+            continue
+        start = datetime.combine(day, local.time()).replace(tzinfo=clock.SEOUL).astimezone(UTC)
+        end = start + (o.ends_at - o.starts_at)
+        dup = db.session.scalar(select(ShiftOccurrence.id).where(
+            ShiftOccurrence.program_id == o.program_id, ShiftOccurrence.starts_at == start,
+            ShiftOccurrence.status == "scheduled"))
+        if dup or start <= now:
+            skipped += 1
+            continue
+        new = ShiftOccurrence(program_id=o.program_id, starts_at=start, ends_at=end, meeting_place=o.meeting_place,
+                              capacity=o.capacity, filled=0, requirements=list(o.requirements or []), note=o.note,
+                              status="scheduled", created_at=now, updated_at=now)
+        db.session.add(new)
+        db.session.flush()
+        for s in stops_of(o):
+            db.session.add(RouteStop(occurrence_id=new.id, household_id=s.household_id, position=s.position,
+                                     note=s.note))
+        copied += 1
+    db.session.flush()
+    return copied, skipped
+
+
+def coordinators_of(program: Program) -> list[User]:
+    return list(db.session.scalars(select(User).where(
+        User.role == "coordinator", User.organization_id == program.organization_id, User.active.is_(True))))
+
+
+def check_unfilled(now: datetime | None = None) -> int:
+    """Periodic check (called by the notifications sweep or `flask volnet shifts-check`): a shift starting
+    within the alert window that still has open places alerts the coordinators once."""
+    now = now or clock.now()
+    hours = int(settings.get("shifts.unfilled_alert_hours") or 48)
+    n = 0
+    for occ in db.session.scalars(select(ShiftOccurrence).where(
+            ShiftOccurrence.status == "scheduled", ShiftOccurrence.starts_at > now,
+            ShiftOccurrence.starts_at <= now + timedelta(hours=hours),
+            ShiftOccurrence.filled < ShiftOccurrence.capacity, ShiftOccurrence.unfilled_alerted_at.is_(None))):
+        if not occ.program.active:
+            continue
+        res = db.session.execute(update(ShiftOccurrence).where(
+            ShiftOccurrence.id == occ.id, ShiftOccurrence.unfilled_alerted_at.is_(None))
+            .values(unfilled_alerted_at=now).execution_options(synchronize_session=False))
+        if res.rowcount != 1:
+            continue
+        for c in coordinators_of(occ.program):
+            _notify(c, "shift_unfilled", _params(occ, open=occ.open_places, capacity=occ.capacity),
+                    dedupe_key=f"shift:{occ.id}:unfilled:{c.id}", link=f"/shifts/{occ.id}/manage")
+        n += 1
+    return n
+
+
+def message_shift(occ: ShiftOccurrence, actor, text: str) -> int:
+    people = {s.volunteer_id: s.volunteer for s in _active_signups(occ)}
+    token = secrets.token_hex(4)
+    for uid, u in people.items():
+        _notify(u, "shift_message", {"program": occ.program.name, "message": text},
+                dedupe_key=f"shift-msg:{occ.id}:{token}:{uid}", link=f"/shifts/{occ.id}")
+    return len(people)
+
+
+def message_program(program: Program, actor, text: str) -> int:
+    rows = db.session.scalars(
+        select(Signup).join(ShiftOccurrence, Signup.occurrence_id == ShiftOccurrence.id)
+        .where(ShiftOccurrence.program_id == program.id, ShiftOccurrence.status == "scheduled",
+               ShiftOccurrence.ends_at > clock.now(), Signup.status.in_(ACTIVE)))
+    people = {s.volunteer_id: s.volunteer for s in rows}
+    token = secrets.token_hex(4)
+    for uid, u in people.items():
+        _notify(u, "shift_message", {"program": program.name, "message": text},
+                dedupe_key=f"shift-msg:p{program.id}:{token}:{uid}", link="/shifts/mine")
+    return len(people)
+
+
+# --------------------------------------------------------------------------- calendar tokens
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
+
+
+def new_calendar_token(user) -> str:
+    """A fresh private feed URL token (shown once); any previous one stops working."""
+    revoke_calendar(user)
+    token = secrets.token_urlsafe(24)
+    db.session.add(CalendarToken(user_id=user.id, token_hash=_hash(token), created_at=clock.now()))
+    db.session.flush()
+    return token
+
+
+def revoke_calendar(user) -> None:
+    for t in db.session.scalars(select(CalendarToken).where(CalendarToken.user_id == user.id,
+                                                            CalendarToken.revoked_at.is_(None))):
+        t.revoked_at = clock.now()
+
+
+def has_calendar(user) -> bool:
+    return db.session.scalar(select(CalendarToken.id).where(CalendarToken.user_id == user.id,
+                                                            CalendarToken.revoked_at.is_(None))) is not None
+
+
+def user_for_calendar_token(token: str) -> User | None:
+    if not token or len(token) > 100:
+        return None
+    row = db.session.scalar(select(CalendarToken).where(CalendarToken.token_hash == _hash(token),
+                                                        CalendarToken.revoked_at.is_(None)))
+    if row is None:
+        return None
+    u = db.session.get(User, row.user_id)
+    return u if u is not None and u.active else None
+
+
+def feed_signups(user, since_days: int = 60) -> list[Signup]:
+    """The volunteer's shifts for the feed: active ones and recently cancelled ones (so phones remove them)."""
+    from sqlalchemy.orm import joinedload
+
+    since = clock.now() - timedelta(days=since_days)
+    return list(db.session.scalars(
+        select(Signup).join(ShiftOccurrence, Signup.occurrence_id == ShiftOccurrence.id)
+        .options(joinedload(Signup.occurrence).joinedload(ShiftOccurrence.program))
+        .where(Signup.volunteer_id == user.id, ShiftOccurrence.ends_at >= since,
+               or_(Signup.status.in_(ACTIVE), Signup.cancelled_at >= since))
+        .order_by(ShiftOccurrence.starts_at).limit(500)))
