@@ -131,8 +131,13 @@ def wipe(app) -> None:
             if db.engine.dialect.name == "postgresql":
                 conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
             else:
+                # audit_log is append-only (triggers): lift the guard for the wipe, then put it back.
+                from volnet.audit.guard import install_audit_guard, remove_sqlite_guard
+
+                remove_sqlite_guard(conn)
                 for t in tables:
                     conn.execute(text(f'DELETE FROM "{t}"'))
+                install_audit_guard(conn)
                 if conn.execute(text("SELECT name FROM sqlite_master WHERE name='sqlite_sequence'")).first():
                     conn.execute(text("DELETE FROM sqlite_sequence"))
 

@@ -27,14 +27,17 @@ OPTIONS = {"**/templates/**.html": {"extensions": "jinja2.ext.do"}}
 
 
 def extract(paths: list[Path]) -> dict:
+    """Messages from the code under volnet/, limited to files under ``paths``."""
+    wanted = [str(p.resolve()) for p in paths]
     found = {}
-    for base in paths:
-        if base.is_file():
-            base = base.parent
-        for _fname, _lineno, message, _comments, _ctx in extract_from_dir(
-                str(base), METHODS, keywords=KEYWORDS, options_map=OPTIONS):
-            key = message if isinstance(message, str) else message[0]
-            found[key] = message
+    base = ROOT / "volnet"
+    for fname, _lineno, message, _comments, _ctx in extract_from_dir(
+            str(base), METHODS, keywords=KEYWORDS, options_map=OPTIONS):
+        full = str((base / fname).resolve())
+        if not any(full == w or full.startswith(w.rstrip("/") + "/") for w in wanted):
+            continue
+        key = message if isinstance(message, str) else message[0]
+        found[key] = message
     return found
 
 

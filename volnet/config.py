@@ -64,6 +64,8 @@ def load_config(app, overrides: dict | None = None) -> None:
     if cfg["ENV_MODE"] == "production":
         if cfg["SECRET_KEY"] in (DEFAULT_SECRET, "", None) or len(str(cfg["SECRET_KEY"])) < 16:
             raise ConfigError("VOLNET_SECRET_KEY must be set to a long random value in production mode")
+        if not str(cfg.get("DATA_KEY") or "").strip():
+            raise ConfigError("VOLNET_DATA_KEY must be set in production mode (field encryption key)")
         cfg["SESSION_COOKIE_SECURE"] = True
         cfg["REMEMBER_COOKIE_SECURE"] = True
     cfg["DEBUG"] = cfg["ENV_MODE"] == "development" and _bool(os.environ.get("VOLNET_DEBUG"))

@@ -55,3 +55,19 @@ class JoinForm(NewPasswordMixin, FlaskForm):
 
 class PledgeForm(FlaskForm):
     agree = BooleanField(_l("I have read the pledge and will keep it."), validators=[DataRequired()])
+
+
+class TotpCodeForm(FlaskForm):
+    code = StringField(_l("Code from your authenticator app, or a recovery code"),
+                       validators=[DataRequired(), Length(max=40)], filters=[clean_filter])
+
+
+class TotpSetupForm(FlaskForm):
+    code = StringField(_l("6-digit code from the app"), validators=[DataRequired(), Length(max=20)],
+                       filters=[clean_filter])
+
+
+class TotpDisableForm(FlaskForm):
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+    code = StringField(_l("Code from your authenticator app"), validators=[DataRequired(), Length(max=40)],
+                       filters=[clean_filter])

@@ -5,7 +5,7 @@ import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Column, ForeignKey, Integer, String, Table, Text
+from sqlalchemy import BigInteger, Column, ForeignKey, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -13,6 +13,7 @@ from volnet.core import clock
 from volnet.core.types import JSONType, UTCDateTime
 from volnet.extensions import db
 from volnet.places.models import Dong
+from volnet.security.crypto import EncryptedText
 
 user_dongs = Table(
     "user_dongs",
@@ -65,7 +66,8 @@ class User(UserMixin, db.Model):
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     pledge_accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     must_change_password: Mapped[bool] = mapped_column(default=False)
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_secret: Mapped[str | None] = mapped_column(EncryptedText)  # encrypted at rest
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)  # last accepted TOTP time step (no reuse)
     recovery_codes: Mapped[list | None] = mapped_column(JSONType)
     channels: Mapped[list | None] = mapped_column(JSONType)  # preferred channels: inapp, email, sms, kakao
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)

@@ -9,14 +9,23 @@ from flask_login import current_user, login_user, logout_user
 from sqlalchemy import func, select
 
 from volnet.accounts import sessions
-from volnet.accounts.forms import JoinForm, LoginForm, PasswordChangeForm, PledgeForm
+from volnet.accounts.forms import (
+    JoinForm,
+    LoginForm,
+    PasswordChangeForm,
+    PledgeForm,
+    TotpCodeForm,
+    TotpDisableForm,
+    TotpSetupForm,
+)
 from volnet.accounts.models import Invitation, User
+from volnet.accounts.roles import TOTP_ROLES
 from volnet.audit.services import client_ip, record
 from volnet.core import clock
 from volnet.core.access import ANY_USER, PUBLIC, rule
 from volnet.core.korean import normalize_phone
 from volnet.extensions import db
-from volnet.security import throttle
+from volnet.security import throttle, totp
 from volnet.settings import services as settings
 from flask import Blueprint as _Blueprint  # noqa: E402
 
@@ -34,9 +43,13 @@ def safe_next(target: str | None) -> str | None:
 
 
 def _locked(login_key: str, ip: str) -> bool:
+    return _locked_buckets((f"login:acct:{login_key}", f"login:ip:{ip}"))
+
+
+def _locked_buckets(buckets) -> bool:
     limit = int(settings.get("login.max_failures"))
     lock = timedelta(minutes=int(settings.get("login.lock_minutes")))
-    for bucket in (f"login:acct:{login_key}", f"login:ip:{ip}"):
+    for bucket in buckets:
         # "6 in a minute" starts a lock; the lock lasts while the failures are recent.
         recent = throttle.count(bucket, timedelta(minutes=1))
         if recent >= limit:
@@ -71,6 +84,12 @@ def login():
             db.session.commit()
             flash(_("The login ID or password is wrong."), "error")
             return render_template("accounts/login.html", form=form), 200
+        if user.totp_secret:
+            # Half-authenticated: a signed 5-minute token, no login until the code passes.
+            totp.begin_pending(user, safe_next(request.args.get("next")))
+            record(None, "login_password_ok", "user", user.id)
+            db.session.commit()
+            return redirect(url_for("accounts.two_step"))
         session.clear()  # a new session at login
         login_user(user)
         sessions.start(user)
@@ -172,3 +191,122 @@ def pledge():
         flash(_("Thank you. The date of your pledge has been recorded."), "success")
         return redirect(safe_next(request.args.get("next")) or url_for("main.home"))
     return render_template("accounts/pledge.html", form=form)
+
+
+# --- two-step login (TOTP) ---------------------------------------------------------------------------
+
+@bp.route("/two-step", methods=["GET", "POST"])
+@rule(public=True)
+def two_step():
+    """The second step after a correct password: a code from the authenticator app or a recovery code."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    user, nxt = totp.pending_user()
+    if user is None:
+        flash(_("Please log in again."), "info")
+        return redirect(url_for("accounts.login"))
+    form = TotpCodeForm()
+    if form.validate_on_submit():
+        ip = client_ip() or "-"
+        buckets = (f"totp:acct:{user.id}", f"login:ip:{ip}")
+        if _locked_buckets(buckets):
+            record(None, "login_locked", "user", user.id, detail="two-step")
+            db.session.commit()
+            flash(_("Too many failed attempts. Try again in %(m)d minutes.",
+                    m=int(settings.get("login.lock_minutes"))), "error")
+            return render_template("accounts/two_step.html", form=form), 429
+        how = totp.check(user, form.code.data)
+        if how is None:
+            for bucket in buckets:
+                throttle.hit(bucket)
+            record(None, "login_failed", "user", user.id, detail="two-step")
+            db.session.commit()
+            flash(_("The code is wrong or has been used already. Wait for a new code and try again."), "error")
+            return render_template("accounts/two_step.html", form=form), 200
+        session.clear()  # a new session at login
+        login_user(user)
+        sessions.start(user)
+        user.last_login_at = clock.now()
+        throttle.clear(f"totp:acct:{user.id}")
+        throttle.clear(f"login:acct:{user.login_id.lower()}")
+        record(user, "login", "user", user.id, detail=f"two-step={how}")
+        db.session.commit()
+        if how == "recovery":
+            flash(_("You used a recovery code. %(n)d codes are left.", n=len(user.recovery_codes or [])), "warning")
+        return redirect(safe_next(nxt) or url_for("main.home"))
+    return render_template("accounts/two_step.html", form=form)
+
+
+@bp.route("/two-step/setup", methods=["GET", "POST"])
+@rule(ANY_USER, pledge=False)
+def totp_setup():
+    """Enrolment: scan the QR code, type the first code, keep the recovery codes."""
+    user = current_user._get_current_object()
+    if user.role not in TOTP_ROLES:
+        abort(404)
+    if user.totp_secret:
+        return render_template("accounts/two_step_status.html", form=TotpDisableForm(),
+                               required=totp.required_for(user), left=len(user.recovery_codes or []))
+    form = TotpSetupForm()
+    secret = session.get(totp.ENROL_KEY)
+    if request.method == "GET" or not secret:
+        secret = totp.new_secret()
+        session[totp.ENROL_KEY] = secret
+    if form.validate_on_submit():
+        codes = totp.enable(user, secret, form.code.data)
+        if codes is None:
+            form.code.errors.append(_("The code does not match. Check the time on your phone and try again."))
+        else:
+            session.pop(totp.ENROL_KEY, None)
+            user.end_all_sessions()  # other sessions end; this one continues with the new version
+            record(user, "totp_enabled", "user", user.id)
+            db.session.commit()
+            login_user(user)
+            sessions.start(user)
+            return render_template("accounts/two_step_codes.html", codes=codes)
+    uri = totp.provisioning_uri(user, secret)
+    return render_template("accounts/two_step_setup.html", form=form, qr_svg=totp.qr_svg(uri), secret=secret,
+                           required=totp.required_for(user)), (400 if request.method == "POST" else 200)
+
+
+@bp.route("/two-step/disable", methods=["POST"])
+@rule(ANY_USER, pledge=False)
+def totp_disable():
+    user = current_user._get_current_object()
+    if user.role not in TOTP_ROLES or not user.totp_secret:
+        abort(404)
+    form = TotpDisableForm()
+    if totp.required_for(user):
+        flash(_("Two-step login is required for your role and cannot be turned off."), "error")
+        return redirect(url_for("accounts.totp_setup"))
+    if not form.validate_on_submit() or not user.check_password(form.password.data) \
+            or totp.check(user, form.code.data) is None:
+        db.session.commit()  # a used code step stays used
+        flash(_("The password or code is wrong."), "error")
+        return redirect(url_for("accounts.totp_setup"))
+    totp.disable(user)
+    user.end_all_sessions()
+    record(user, "totp_disabled", "user", user.id)
+    db.session.commit()
+    login_user(user)
+    sessions.start(user)
+    flash(_("Two-step login has been turned off."), "success")
+    return redirect(url_for("accounts.totp_setup"))
+
+
+@bp.route("/two-step/recovery-codes", methods=["POST"])
+@rule(ANY_USER, pledge=False)
+def totp_new_codes():
+    user = current_user._get_current_object()
+    if user.role not in TOTP_ROLES or not user.totp_secret:
+        abort(404)
+    form = TotpDisableForm()
+    if not form.validate_on_submit() or not user.check_password(form.password.data) \
+            or totp.verify_code(user, form.code.data) is False:
+        db.session.commit()
+        flash(_("The password or code is wrong."), "error")
+        return redirect(url_for("accounts.totp_setup"))
+    codes = totp.new_recovery_codes(user)
+    record(user, "totp_recovery_codes", "user", user.id)
+    db.session.commit()
+    return render_template("accounts/two_step_codes.html", codes=codes)

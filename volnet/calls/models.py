@@ -23,7 +23,7 @@ TIERS = {
     "intensive": _l("Intensive management"),
     "daily_risk": _l("Daily-risk isolated"),
     "relationship": _l("Relationship support"),
-    "daily_support": _l("Daily-life support"),
+    "daily_life": _l("Daily-life support"),
     "unassessed": _l("Unassessed"),
 }
 

@@ -35,7 +35,7 @@ from volnet.households.models import Household
 from volnet.settings import services as settings
 
 settings.DEFAULTS.setdefault("calls.cadence_days", {
-    "emergency": 1, "intensive": 2, "daily_risk": 7, "relationship": 10, "daily_support": 14, "unassessed": 7,
+    "emergency": 1, "intensive": 2, "daily_risk": 7, "relationship": 10, "daily_life": 14, "unassessed": 7,
 })
 settings.DEFAULTS.setdefault("calls.top_tiers", ["emergency", "intensive"])
 settings.DEFAULTS.setdefault("calls.retry_after", "15m")

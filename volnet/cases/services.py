@@ -317,7 +317,7 @@ def record_emergency(case: Case, actor, kind: str, reported_at: datetime | None 
                           decision_due_at=settings.add_duration(reported_at, settings.get("emergency.decision")),
                           note=note, created_by_id=actor.id)
     db.session.add(es)
-    _event(case, "emergency", actor, kind=kind)
+    _event(case, "emergency", actor, support=kind)
     return es
 
 

@@ -3,13 +3,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ForeignKey, Index, String, Text, text
+from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from volnet.core import clock
 from volnet.core.types import JSONType, UTCDateTime
 from volnet.extensions import db
 from volnet.households.models import Household
+from volnet.security.crypto import EncryptedText
 
 STATUSES = {
     "new": _l("New"),
@@ -127,7 +128,7 @@ class ConcernEvent(db.Model):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     observation_id: Mapped[int | None] = mapped_column(ForeignKey("observations.id"))
     data: Mapped[dict] = mapped_column(JSONType, default=dict)
-    note: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(EncryptedText, default="")  # sensitive: encrypted at rest
 
     actor = relationship("User")
     observation = relationship("Observation")

@@ -47,6 +47,7 @@ def access_of(view) -> dict | None:
 
 
 EXEMPT_ENDPOINTS = {"static"}
+_TOTP_ROLES = ("admin", "team_lead", "caseworker")  # volnet.accounts.roles.TOTP_ROLES
 
 
 def enforce_route_rules():
@@ -70,6 +71,12 @@ def enforce_route_rules():
         record_denied(current_user, "route", endpoint)
         db.session.commit()
         abort(404)
+    if current_user.role in _TOTP_ROLES:
+        from volnet.security.totp import enrolment_redirect
+
+        enrol = enrolment_redirect(current_user)  # security.totp_required: enrol before anything else
+        if enrol is not None:
+            return enrol
     if decl["pledge"] and current_user.pledge_accepted_at is None:
         from flask import redirect, url_for
 

@@ -10,6 +10,10 @@ def after_create_all() -> None:
     if db.engine.dialect.name == "sqlite":
         with db.engine.begin() as conn:
             conn.execute(text("PRAGMA journal_mode=WAL"))
+    from volnet.audit.guard import install_audit_guard
+
+    with db.engine.begin() as conn:
+        install_audit_guard(conn)  # audit_log is append-only (the migration calls this too)
 
 
 def configure_engine(app) -> None:

@@ -116,9 +116,12 @@ def _after_commit(obs: Observation) -> None:
     """Hook for notifications (new emergency concern etc.); enqueued only after commit."""
     try:
         from volnet.notifications import hooks
-    except ModuleNotFoundError:
-        return
-    hooks.observation_submitted(obs.id)
+
+        hooks.observation_submitted(obs.id)
+    except Exception:  # noqa: BLE001 - the report is saved; the periodic sweep sends what is due
+        import logging
+
+        logging.getLogger(__name__).exception("after-commit notification failed for observation %s", obs.id)
 
 
 @bp.route("/report/sent/<int:obs_id>")

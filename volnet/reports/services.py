@@ -101,46 +101,30 @@ def figures(dong_id: int, start: date, end: date) -> dict:
 
 
 def shift_figures(dong_id: int, start: date, end: date, lo: datetime, hi: datetime) -> dict | None:
-    """Shifts delivered and volunteer hours, or None when the shifts domain is not installed."""
+    """Shifts delivered and volunteer hours, or None when the shifts domain is not installed.
+
+    Delivered: occurrences of the dong's programmes starting in the period, not cancelled, already ended,
+    with at least one volunteer marked present. Hours: the attended minutes of confirmed sign-ups / 60.
+    """
     try:
-        from volnet.shifts import reporting
-    except ImportError:
-        reporting = None
-    if reporting is not None and hasattr(reporting, "figures"):
-        return reporting.figures(dong_id, start, end)
-    try:
-        from volnet.shifts import models as shifts
+        from volnet.shifts.models import Program, ShiftOccurrence, Signup
     except ImportError:
         return None
-    return _shift_figures_from_models(shifts, dong_id, lo, hi)
-
-
-def _shift_figures_from_models(shifts, dong_id: int, lo: datetime, hi: datetime) -> dict | None:
-    """Best effort over the shifts models: a Shift with dong_id/starts_at/ends_at and a sign-up table."""
-    Shift = getattr(shifts, "Shift", None)
-    if Shift is None or not all(hasattr(Shift, a) for a in ("dong_id", "starts_at", "ends_at")):
+    try:
+        occ_cond = and_(Program.dong_id == dong_id, ShiftOccurrence.starts_at >= lo, ShiftOccurrence.starts_at < hi,
+                        ShiftOccurrence.status != "cancelled", ShiftOccurrence.ends_at <= clock.now())
+        attended = and_(Signup.status == "confirmed", Signup.attended.is_(True))
+        delivered = _count(
+            select(func.count(func.distinct(ShiftOccurrence.id)))
+            .select_from(ShiftOccurrence).join(Program, Program.id == ShiftOccurrence.program_id)
+            .join(Signup, Signup.occurrence_id == ShiftOccurrence.id).where(occ_cond, attended))
+        minutes = _count(
+            select(func.coalesce(func.sum(Signup.minutes), 0))
+            .select_from(ShiftOccurrence).join(Program, Program.id == ShiftOccurrence.program_id)
+            .join(Signup, Signup.occurrence_id == ShiftOccurrence.id).where(occ_cond, attended))
+    except AttributeError:  # the shifts models changed shape: say "not available" rather than guess
         return None
-    cond = [Shift.dong_id == dong_id, Shift.starts_at >= lo, Shift.starts_at < hi]
-    if hasattr(Shift, "status"):
-        cond.append(Shift.status.notin_(("cancelled", "canceled", "draft")))
-    cond.append(Shift.ends_at <= clock.now())
-    delivered = _count(select(func.count()).select_from(Shift).where(*cond))
-    signup = None
-    for name in ("ShiftSignup", "Signup", "ShiftAssignment", "Assignment"):
-        signup = getattr(shifts, name, None)
-        if signup is not None and hasattr(signup, "shift_id"):
-            break
-        signup = None
-    hours = None
-    if signup is not None:
-        scond = list(cond)
-        if hasattr(signup, "status"):
-            scond.append(signup.status.notin_(("cancelled", "canceled", "no_show", "withdrawn")))
-        seconds = db.session.execute(
-            select(Shift.starts_at, Shift.ends_at).join(signup, signup.shift_id == Shift.id).where(*scond)
-        ).all()
-        hours = round(sum((b - a).total_seconds() for a, b in seconds) / 3600, 1)
-    return {"delivered": delivered, "volunteer_hours": hours}
+    return {"delivered": delivered, "volunteer_hours": round(minutes / 60, 1)}
 
 
 # ---------------------------------------------------------------- CSV

@@ -413,7 +413,7 @@ class Importer:
                 matched += 1
                 continue
             # Same person twice in this batch: one new household.
-            k = (p.rrn_hash and "r:" + p.rrn_hash) or (p.addr_key and "a:" + p.addr_key) or f"n:{p.name}|{p.birth}"
+            k = (p.addr_key and "a:" + p.addr_key) or (p.rrn_hash and "r:" + p.rrn_hash) or f"n:{p.name}|{p.birth}"
             first = new_by_key.get(k)
             if first is None:
                 new_by_key[k] = p

@@ -317,7 +317,7 @@ def _store_scores(updates: list[dict]) -> None:
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(text("UPDATE households AS h SET risk_score = u.s FROM unnest(CAST(:ids AS integer[]), "
                                 "CAST(:scores AS double precision[])) AS u(id, s) WHERE h.id = u.id"),
-                           {"ids": [u["hid"] for u in updates], "scores": [u["score"] for u in updates]})
+                           {"ids": [u["hid"] for u in updates], "scores": [float(u["score"]) for u in updates]})
     else:
         db.session.connection().execute(
             update(Household.__table__).where(Household.__table__.c.id == bindparam("hid"))

@@ -41,3 +41,25 @@ def allow(bucket: str, limit: int, window: timedelta) -> bool:
 def purge(older_than: timedelta = timedelta(days=2)) -> int:
     res = db.session.execute(delete(ThrottleEvent).where(ThrottleEvent.at < clock.now() - older_than))
     return res.rowcount or 0
+
+
+EXPORT_LIMIT = 30
+EXPORT_WINDOW = timedelta(hours=1)
+
+
+def throttle_export(user) -> bool:
+    """Count one export (CSV, JSON, ZIP download) by ``user``; False when over 30 per hour.
+
+    Export views call it first and answer 429 when it says no::
+
+        if not throttle.throttle_export(current_user):
+            abort(429)
+
+    The count is committed at the end of the request even by read-only views (``g.audit_dirty``).
+    """
+    from flask import g, has_request_context
+
+    ok = allow(f"export:{getattr(user, 'id', 0)}", EXPORT_LIMIT, EXPORT_WINDOW)
+    if has_request_context():
+        g.audit_dirty = True
+    return ok

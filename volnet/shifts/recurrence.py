@@ -68,6 +68,8 @@ def parse(text: str, dtstart_local: datetime):
         raise RuleError(_l("The repeat rule is empty or too long."))
     if not value.startswith("FREQ=") and ";FREQ=" not in value:
         raise RuleError(_l("The repeat rule needs FREQ (for example FREQ=WEEKLY;BYDAY=TU)."))
+    if any(part.startswith("UNTIL=") and part.endswith("Z") for part in value.split(";")):
+        raise RuleError(_l("Give UNTIL as a local date and time without Z."))
     if dtstart_local.tzinfo is not None:
         dtstart_local = clock.to_seoul(dtstart_local).replace(tzinfo=None)
     try:
@@ -76,9 +78,6 @@ def parse(text: str, dtstart_local: datetime):
         raise RuleError(_l("The repeat rule could not be read.")) from exc
     if getattr(rule, "_freq", None) not in ALLOWED_FREQS:
         raise RuleError(_l("Shifts can repeat daily, weekly, monthly or yearly, not more often."))
-    until = getattr(rule, "_until", None)
-    if until is not None and until.tzinfo is not None:
-        raise RuleError(_l("Give UNTIL as a local date and time without Z."))
     try:
         first = rule.after(dtstart_local, inc=True)
     except (ValueError, OverflowError) as exc:

@@ -80,8 +80,8 @@ def _notifications():
     global _registered
     try:
         from volnet.notifications import services as notes
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("volnet.notifications", "volnet.notifications.services"):
+    except ImportError as exc:  # not built yet (an empty package folder raises ImportError, not ModuleNotFound)
+        if getattr(exc, "name", None) not in (None, "volnet.notifications", "volnet.notifications.services"):
             raise
         return None
     if not _registered:

@@ -404,7 +404,7 @@ def stop_outcome(stop_id: int):
 def _after_observation(obs) -> None:
     try:
         from volnet.notifications import hooks
-    except ModuleNotFoundError:
+    except ImportError:
         return
     fn = getattr(hooks, "observation_submitted", None)
     if fn is not None:

@@ -1,0 +1,250 @@
+"""Safety calls: cadence by tier, the missed-call chain, the sweep and what a volunteer caller sees."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from tests import builders as b
+from tests.calls.builders import enrolled
+from volnet.calls import services as svc
+from volnet.calls.models import CallRecord, CallTask
+from volnet.concerns.models import Concern
+from volnet.core import clock
+from volnet.extensions import db
+from volnet.observations.models import Observation
+
+T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # Monday 10:00 in Seoul
+
+
+@pytest.fixture
+def world(app):
+    clock.freeze(T0)
+    d = b.dong()
+    return {"dong": d, "cw": b.user("caseworker", [d], name="김민수"), "lead": b.user("team_lead", [d]),
+            "tong": b.user("tong_leader", [d], name="한상철"), "vol": b.user("volunteer", [d], name="서하늘")}
+
+
+def _open(kind=None):
+    stmt = select(CallTask).where(CallTask.status == "open")
+    if kind:
+        stmt = stmt.where(CallTask.kind == kind)
+    return list(db.session.scalars(stmt.order_by(CallTask.id)))
+
+
+@pytest.mark.parametrize("tier,days", [("emergency", 1), ("intensive", 2), ("daily_risk", 7), ("relationship", 10),
+                                       ("daily_life", 14)])
+def test_cadence_follows_the_tier(world, tier, days):
+    h, enr = enrolled(world["dong"], world["cw"], tier=tier, caller=world["vol"])
+    assert svc.ensure_tasks() == 1
+    assert svc.ensure_tasks() == 0  # safe to run twice
+    (task,) = _open()
+    assert task.due_on == clock.seoul_today() and task.assignee_id == world["vol"].id
+    assert enr.next_due_on == clock.seoul_today() + timedelta(days=days)
+
+
+def test_only_callers_and_backups_of_the_right_roles(world):
+    h = b.household(world["dong"])
+    with pytest.raises(svc.CallError):
+        svc.enroll(world["cw"], h, world["tong"], None)  # a tong leader is a backup, not a caller
+    with pytest.raises(svc.CallError):
+        svc.enroll(world["cw"], h, world["vol"], world["cw"])  # a caseworker is not a backup
+    other = b.user("volunteer", [b.dong()])
+    with pytest.raises(svc.CallError):
+        svc.enroll(world["cw"], h, other, None)  # another dong's volunteer
+    svc.enroll(world["cw"], h, world["vol"], world["tong"])
+    with pytest.raises(svc.CallError):
+        svc.enroll(world["cw"], h, world["vol"], None)  # already enrolled
+
+
+def test_missed_calls_retry_alert_the_backup_then_a_visit(world):
+    h, enr = enrolled(world["dong"], world["cw"], tier="daily_risk", caller=world["vol"], backup=world["tong"])
+    svc.ensure_tasks()
+    (task,) = _open()
+    r1 = svc.record(task, world["vol"], "no_answer")
+    retry1 = r1["retry"]
+    assert retry1.attempt == 1 and retry1.due_at == T0 + timedelta(minutes=15)
+    assert [t.id for t in db.session.scalars(svc.tasks_for(world["vol"]))] == [retry1.id]
+    clock.advance(timedelta(minutes=15))
+    r2 = svc.record(retry1, world["vol"], "busy")
+    assert r2["retry"].attempt == 2 and r2["retry"].due_at == T0 + timedelta(minutes=30)
+    assert not r2["alerts"]
+    clock.advance(timedelta(minutes=15))
+    r3 = svc.record(r2["retry"], world["vol"], "no_answer")
+    assert r3["retry"] is None
+    assert [(a["user"], a["kind"]) for a in r3["alerts"]] == [(world["tong"].id, "safety_call_missed")]
+    assert enr.consecutive_misses == 1 and r3["visit"] is None  # one miss, not a top tier: no visit yet
+    assert db.session.get(CallTask, task.id).status == "missed"
+    assert not _open()
+
+    # A week later the next scheduled call is missed too: a visit is due and the concern opens.
+    clock.advance(timedelta(days=7))
+    assert svc.ensure_tasks() == 1
+    (task2,) = _open()
+    t = task2
+    for _ in range(3):
+        res = svc.record(t, world["vol"], "no_answer")
+        t = res["retry"]
+        clock.advance(timedelta(minutes=15))
+    assert enr.consecutive_misses == 2
+    visit = res["visit"]
+    assert visit is not None and visit.kind == "visit" and visit.assignee_id == world["tong"].id
+    seoul_due = clock.to_seoul(visit.due_at)
+    assert (seoul_due.date() - clock.to_seoul(clock.now()).date()).days in (0, 1) and seoul_due.hour == 18
+    obs = db.session.scalar(select(Observation).where(Observation.source == "safety_call"))
+    assert obs.signals == ["unreachable"] and obs.urgency == "urgent" and obs.household_id == h.id
+    concern = db.session.get(Concern, obs.concern_id)
+    assert concern.is_open and concern.urgency == "urgent" and concern.source == "safety_call"
+    kinds = {(a["user"], a["kind"]) for a in res["alerts"]}
+    assert (world["tong"].id, "safety_call_visit_due") in kinds and (world["cw"].id, "safety_call_visit_due") in kinds
+
+
+def test_a_top_tier_household_gets_a_visit_after_one_missed_call(world):
+    h, enr = enrolled(world["dong"], world["cw"], tier="intensive", caller=world["vol"])
+    svc.ensure_tasks()
+    (task,) = _open()
+    res = svc.record(task, world["vol"], "invalid_number")  # no retries for a wrong number
+    assert res["retry"] is None and res["visit"] is not None
+    # No backup: the caseworker responsible is alerted.
+    assert (world["cw"].id, "safety_call_missed") in {(a["user"], a["kind"]) for a in res["alerts"]}
+
+
+def test_an_answered_retry_resets_the_run(world):
+    h, enr = enrolled(world["dong"], world["cw"], caller=world["vol"], backup=world["tong"])
+    enr.consecutive_misses = 1
+    svc.ensure_tasks()
+    (task,) = _open()
+    retry = svc.record(task, world["vol"], "no_answer")["retry"]
+    res = svc.record(retry, world["vol"], "connected_fine")
+    assert not res["alerts"] and enr.consecutive_misses == 0
+    assert db.session.get(CallTask, task.id).status == "done" and not _open()
+
+
+def test_a_worrying_answer_reaches_the_concern_queue(world):
+    h, enr = enrolled(world["dong"], world["cw"], caller=world["vol"])
+    svc.ensure_tasks()
+    (task,) = _open()
+    svc.record(task, world["vol"], "connected_concern", meals="poor", arrears_2m=True, support_network=False,
+               note="끼니를 거르신다고 함")
+    obs = db.session.scalar(select(Observation).where(Observation.source == "safety_call"))
+    assert set(obs.signals) == {"arrears", "no_support"} and obs.meals == "poor"
+
+
+def test_the_sweep_ends_stale_retries_and_uncalled_days(world):
+    h, enr = enrolled(world["dong"], world["cw"], tier="daily_risk", caller=world["vol"], backup=world["tong"])
+    h2, enr2 = enrolled(world["dong"], world["cw"], tier="daily_risk", caller=world["vol"], name="박말순")
+    svc.process_missed_calls(clock.now())
+    t1, t2 = _open()
+    retry = svc.record(t1, world["vol"], "no_answer")["retry"]
+    clock.advance(timedelta(minutes=15 + 59))
+    out = svc.process_missed_calls(clock.now())
+    assert out["retries_expired"] == 0  # still within the grace period
+    clock.advance(timedelta(minutes=2))
+    out = svc.process_missed_calls(clock.now())
+    assert out["retries_expired"] == 1
+    assert db.session.get(CallTask, retry.id).status == "missed" and enr.consecutive_misses == 1
+    assert (world["tong"].id, "safety_call_missed") in {(a["user"], a["kind"]) for a in out["alerts"]}
+    # Nobody called 박말순 all day: after midnight the scheduled call counts as missed.
+    clock.advance(timedelta(days=1))
+    out = svc.process_missed_calls(clock.now())
+    assert out["scheduled_expired"] == 1 and enr2.consecutive_misses == 1
+    assert db.session.get(CallTask, t2.id).status == "missed"
+    again = svc.process_missed_calls(clock.now())
+    assert again["retries_expired"] == again["scheduled_expired"] == 0 and not again["alerts"]
+
+
+def test_a_volunteer_sees_only_their_list_and_the_minimum(world, client):
+    h, enr = enrolled(world["dong"], world["cw"], tier="intensive", caller=world["vol"], name="이순자")
+    other_vol = b.user("volunteer", [world["dong"]])
+    h2, enr2 = enrolled(world["dong"], world["cw"], caller=other_vol, name="박말순", phone="01099998888")
+    svc.ensure_tasks()
+    t_mine = db.session.scalar(select(CallTask).where(CallTask.household_id == h.id))
+    t_other = db.session.scalar(select(CallTask).where(CallTask.household_id == h2.id))
+    # A staff-only note from an earlier visit, and a case.
+    db.session.add(CallRecord(household_id=h.id, dong_id=h.dong_id, caller_id=world["cw"].id, outcome="visit_safe",
+                              note="아들과 갈등, 알코올 의존 의심", at=clock.now() - timedelta(days=3)))
+    from tests.cases.builders import case as make_case
+    make_case(world["cw"], h, summary="알코올 의존 사례")
+    db.session.commit()
+    b.login(client, world["vol"])
+    page = client.get("/calls/").get_data(as_text=True)
+    assert "이순자" in page and "tel:01055556666" in page and h.road_address in page
+    assert "박말순" not in page
+    for secret in ("Intensive management", "알코올", "갈등", "/cases/"):
+        assert secret not in page
+    task_page = client.get(f"/calls/tasks/{t_mine.id}").get_data(as_text=True)
+    assert "이순자" in task_page and "알코올" not in task_page and "Intensive" not in task_page
+    assert client.get(f"/calls/tasks/{t_other.id}").status_code == 404
+    assert client.post(f"/calls/tasks/{t_other.id}", data={"outcome": "connected_fine"}).status_code == 404
+    for url in ("/calls/manage", f"/calls/enrollments/{enr.id}", "/calls/enroll", "/reports/", "/cases/"):
+        assert client.get(url).status_code == 404, url
+
+
+def test_recording_through_the_page(world, client):
+    h, enr = enrolled(world["dong"], world["cw"], caller=world["vol"], backup=world["tong"])
+    svc.ensure_tasks()
+    (task,) = _open()
+    db.session.commit()
+    b.login(client, world["vol"])
+    r = client.post(f"/calls/tasks/{task.id}", data={"outcome": "hacked"})
+    assert r.status_code == 200 and "Choose one of the offered options" in r.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(CallRecord)) == 0
+    r = client.post(f"/calls/tasks/{task.id}", data={"outcome": "no_answer", "client_token": "tok-1"},
+                    follow_redirects=True)
+    page = r.get_data(as_text=True)
+    assert "10:15" in page  # the retry and its time are on the list
+    # The same form posted twice stays one record.
+    client.post(f"/calls/tasks/{task.id}", data={"outcome": "no_answer", "client_token": "tok-1"})
+    assert db.session.scalar(select(func.count()).select_from(CallRecord)) == 1
+
+
+def test_no_response_at_the_door_shows_the_112_119_guidance(world, client):
+    h, enr = enrolled(world["dong"], world["cw"], tier="emergency", caller=world["vol"], backup=world["tong"])
+    svc.ensure_tasks()
+    (task,) = _open()
+    res = svc.record(task, world["vol"], "no_answer")
+    for _ in range(2):
+        res = svc.record(res["retry"], world["vol"], "no_answer")
+    visit = res["visit"]
+    db.session.commit()
+    b.login(client, world["tong"])
+    assert "이순자" in client.get("/calls/").get_data(as_text=True)
+    r = client.post(f"/calls/tasks/{visit.id}", data={"outcome": "visit_no_response"})
+    page = r.get_data(as_text=True)
+    assert r.status_code == 200 and "alert-critical" in page and 'href="tel:119"' in page and 'href="tel:112"' in page
+    obs = db.session.scalars(select(Observation).where(Observation.source == "safety_call")
+                             .order_by(Observation.id.desc())).first()
+    assert obs.urgency == "emergency"
+    assert db.session.get(Concern, obs.concern_id).urgency == "emergency"
+
+
+def test_missed_call_alerts_write_outbox_rows(world):
+    from tests.conftest import need
+    from volnet.cases import alerting
+
+    if not alerting.available():
+        need("volnet.notifications.services (notify) is not installed yet")
+    from volnet.notifications import models as nmodels
+
+    outbox = next(getattr(nmodels, n) for n in dir(nmodels) if n.lower() in ("outbox", "outboxmessage", "notification"))
+    h, enr = enrolled(world["dong"], world["cw"], tier="emergency", caller=world["vol"], backup=world["tong"])
+    svc.ensure_tasks()
+    (task,) = _open()
+    svc.record(task, world["vol"], "invalid_number")
+    db.session.flush()
+    assert db.session.scalar(select(func.count()).select_from(outbox)) >= 2
+
+
+def test_staff_enroll_through_the_page(world, client):
+    h = b.household(world["dong"], name="최복순", tier="daily_risk")
+    db.session.commit()
+    b.login(client, world["cw"])
+    r = client.post(f"/calls/enroll?household_id={h.id}",
+                    data={"household_id": h.id, "caller_id": world["vol"].id, "backup_id": world["tong"].id},
+                    follow_redirects=True)
+    assert "Enrolled" in r.get_data(as_text=True)
+    assert len(_open()) == 1
+    other = b.household(b.dong())
+    db.session.commit()
+    assert client.get(f"/calls/enroll?household_id={other.id}").status_code == 404

@@ -1,0 +1,333 @@
+"""Importing public crisis lists: encodings, bad rows, truncation, duplicates, size."""
+import io
+import time
+import zipfile
+
+import pytest
+from sqlalchemy import func, select
+
+from tests import builders as b
+from tests.risk import builders as rb
+from volnet.core import clock
+from volnet.extensions import db
+from volnet.households.models import Household
+from volnet.risk import importer
+from volnet.risk.models import BadRow, CrisisRound, CrisisRow, HouseholdIndicator, UploadChunk
+
+
+@pytest.fixture
+def staff(app, client):
+    d = b.dong()
+    u = b.user("caseworker", dongs=[d])
+    rb.seed_types()
+    db.session.commit()
+    b.login(client, u)
+    return d, u
+
+
+def count(model):
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-8", "cp949", "euc-kr"])
+def test_encodings_seen_in_korean_public_data(client, staff, encoding):
+    d, _u = staff
+    rows = [rb.person(1, name="김영희"), rb.person(2, name="박말순", codes="전기요금 체납"),
+            rb.person(3, name="이철수", codes="단수;가스요금 체납")]
+    r = rb.import_file(client, d, rb.csv_bytes(rows, encoding=encoding, title="2026년 1차 발굴 대상자"))
+    assert r.status == "done"
+    assert (r.good_rows, r.bad_rows, r.header_row) == (3, 0, 2)
+    names = set(db.session.scalars(select(Household.name)))
+    assert names == {"김영희", "박말순", "이철수"}
+    assert set(db.session.scalars(select(Household.status))) == {"to_locate"}
+    assert count(HouseholdIndicator) == 4
+    page = client.get(f"/risk/rounds/{r.id}").get_data(as_text=True)
+    assert "김영희" in page and "박말순" in page
+
+
+def test_xlsx_with_date_cells_and_indicator_columns(client, staff):
+    from datetime import date
+
+    d, _u = staff
+    header = ["성명", "생년월일", "주소", "동호", "단전", "전기요금 체납", "실직"]
+    rows = [["최복순", date(1941, 5, 2), "경기도 의정부시 민락로 12", "지하 1층", "Y", "", ""],
+            ["정광호", "19600101", "경기도 의정부시 민락로 14", "2층", "", "O", "1"],
+            ["한정숙", "1970.01.01", "경기도 의정부시 민락로 16", "", "N", "", ""]]  # no indicator
+    r = rb.import_file(client, d, rb.xlsx_bytes(rows, header=header), filename="명단.xlsx")
+    assert r.status == "done" and r.file_kind == "xlsx"
+    assert (r.good_rows, r.bad_rows) == (2, 1)
+    h = db.session.scalar(select(Household).where(Household.name == "최복순"))
+    assert h.birth_date == date(1941, 5, 2) and h.unit == "지하 1층" and h.age_band == "80p"
+    codes = set(db.session.scalars(select(CrisisRow.codes)))
+    assert codes == {"cutoff_power", "arrears_electricity,job_loss"}
+    bad = db.session.scalar(select(BadRow))
+    assert bad.row_number == 5 and bad.reason == "no_indicator"
+
+
+def test_wrong_columns_get_a_clear_message(client, staff):
+    d, _u = staff
+    data = rb.csv_bytes([["a", "b", "c"], ["d", "e", "f"]], header=["품목", "수량", "비고"])
+    resp = rb.upload(client, d, data)
+    assert resp.status_code == 302
+    page = client.get(resp.headers["Location"])
+    form = {f"col_{i}": "" for i in range(3)}
+    resp = client.post(resp.headers["Location"], data=form)
+    assert resp.status_code == 400
+    html = resp.get_data(as_text=True)
+    assert "Choose the column for the name" in html or "성명" in html
+    assert count(CrisisRow) == 0 and count(Household) == 0
+    assert db.session.scalar(select(CrisisRound.status)) == "uploaded"
+
+
+def test_rows_with_wrong_cell_counts_are_reported(client, staff):
+    d, _u = staff
+    text = ("성명,생년월일,도로명주소,상세주소,연락처,위기지표\r\n"
+            "김하나,1950-01-01,송산로 1,,010-1111-2222,단전\r\n"
+            "김둘,1950-01-01,송산로 2\r\n"
+            "김셋,1950-01-01,송산로 3,,010-1111-2222,단전,,엉뚱한값\r\n").encode("utf-8")
+    r = rb.import_file(client, d, text)
+    reasons = dict(db.session.execute(select(BadRow.row_number, BadRow.reason)).all())
+    assert r.good_rows == 1
+    assert reasons == {3: "missing_cells", 4: "extra_cells"}
+
+
+def test_empty_and_duplicate_rows(client, staff):
+    d, _u = staff
+    rows = [rb.person(1), ["", "", "", "", "", "", ""], rb.person(2), rb.person(1), rb.person(2), rb.person(3)]
+    r = rb.import_file(client, d, rb.csv_bytes(rows))
+    assert (r.good_rows, r.duplicate_rows, r.empty_rows, r.bad_rows) == (3, 2, 1, 0)
+    assert count(Household) == 3
+
+
+def test_birth_date_formats(client, staff):
+    from datetime import date
+
+    d, _u = staff
+    rows = [rb.person(1, birth="2024-02-30"), rb.person(2, birth="19900101"), rb.person(3, birth="1990.01.01"),
+            rb.person(4, birth="1990. 1. 2."), rb.person(5, birth="어제"), rb.person(6, birth="9999-01-01"),
+            rb.person(7, birth="")]
+    r = rb.import_file(client, d, rb.csv_bytes(rows))
+    assert r.good_rows == 4
+    births = sorted(filter(None, db.session.scalars(select(Household.birth_date))))
+    assert births == [date(1990, 1, 1), date(1990, 1, 1), date(1990, 1, 2)]
+    reasons = dict(db.session.execute(select(BadRow.row_number, BadRow.reason)).all())
+    assert reasons == {2: "impossible_birth_date", 6: "bad_birth_date", 7: "impossible_birth_date"}
+    page = client.get(f"/risk/rounds/{r.id}").get_data(as_text=True)
+    assert "2024-02-30" in page
+
+
+def test_csv_cut_mid_row_keeps_good_rows_and_reports_the_last(client, staff):
+    d, _u = staff
+    data = rb.csv_bytes([rb.person(i) for i in range(1, 6)])
+    cut = data[: data.rindex(b"\r\n") - 12]  # inside the last row
+    r = rb.import_file(client, d, cut)
+    assert r.good_rows == 4 and r.bad_rows == 1
+    bad = db.session.scalar(select(BadRow))
+    assert (bad.row_number, bad.reason) == (6, "cut_off")
+
+
+def test_csv_cut_inside_a_multibyte_character(client, staff):
+    d, _u = staff
+    data = rb.csv_bytes([rb.person(i, name="홍길동" if i == 3 else None) for i in range(1, 4)], encoding="cp949")
+    cut = data[: data.index("홍".encode("cp949")) + 1]
+    r = rb.import_file(client, d, cut)
+    assert r.encoding == "cp949"
+    assert r.good_rows == 2 and r.bad_rows == 1
+
+
+def test_xlsx_cut_in_half_gives_a_clear_error_and_saves_nothing(client, staff):
+    d, _u = staff
+    data = rb.xlsx_bytes([rb.person(i) for i in range(1, 200)])
+    resp = rb.upload(client, d, data[: len(data) // 2], filename="list.xlsx")
+    assert resp.status_code == 400
+    assert "damaged or incomplete" in resp.get_data(as_text=True) or "손상" in resp.get_data(as_text=True)
+    assert count(CrisisRound) == 0 and count(UploadChunk) == 0
+
+
+def test_old_xls_and_empty_files_are_refused(client, staff):
+    d, _u = staff
+    assert rb.upload(client, d, b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100, "a.xls").status_code == 400
+    assert rb.upload(client, d, b"", "a.csv").status_code == 400
+    assert rb.upload(client, d, rb.csv_bytes([]), "a.csv").status_code == 400
+    assert rb.upload(client, d, "\ufffe\x00garbage".encode("utf-16") * 3, "a.csv").status_code == 400
+    assert count(CrisisRound) == 0
+
+
+def test_same_file_twice_changes_nothing(client, staff):
+    d, _u = staff
+    data = rb.csv_bytes([rb.person(i) for i in range(1, 8)])
+    r = rb.import_file(client, d, data)
+    before = (count(Household), count(CrisisRow), count(HouseholdIndicator), count(CrisisRound))
+    resp = rb.upload(client, d, data)
+    assert resp.status_code == 302 and f"/risk/rounds/{r.id}" in resp.headers["Location"]
+    # The job delivered twice (RQ is at-least-once) changes nothing either.
+    r.status = "queued"
+    r.done_rows = 0
+    db.session.commit()
+    importer.run_import(r.id)
+    assert (count(Household), count(CrisisRow), count(HouseholdIndicator), count(CrisisRound)) == before
+
+
+def test_interrupted_job_resumes_without_duplicates(client, staff, monkeypatch):
+    d, _u = staff
+    monkeypatch.setattr(importer, "BATCH", 3)
+    rows = [rb.person(i) for i in range(1, 11)]
+    resp = rb.upload(client, d, rb.csv_bytes(rows))
+    loc = resp.headers["Location"]
+    calls = {"n": 0}
+    real = importer.Importer.process
+
+    def flaky(self, batch):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("worker killed")
+        return real(self, batch)
+
+    monkeypatch.setattr(importer.Importer, "process", flaky)
+    monkeypatch.setattr(importer.Importer.__init__, "__defaults__", (3,))
+    html = client.get(loc).get_data(as_text=True)
+    form = {n: v for n, v in zip(rb.COLS.findall(html), ["", "name", "birth_date", "address", "unit", "phone",
+                                                             "indicator_code"], strict=True)}
+    client.post(loc, data=form)
+    r = db.session.scalar(select(CrisisRound))
+    db.session.refresh(r)
+    assert r.status == "failed" and r.done_rows == 6
+    r.status = "queued"
+    db.session.commit()
+    importer.run_import(r.id)
+    db.session.refresh(r)
+    assert r.status == "done" and r.good_rows == 10 and count(Household) == 10 and count(CrisisRow) == 10
+
+
+def test_matching_by_address_name_birth_and_rrn(client, staff):
+    from datetime import date
+
+    d, u = staff
+    h1 = b.household(d, road="경기도 의정부시 호국로 1234번길 12", unit="2층", name="김영희")
+    h2 = b.household(d, road="경기도 의정부시 송산로 9", unit="101호", name="박철수", birth_date=date(1944, 4, 4))
+    db.session.commit()
+    header = ["성명", "생년월일", "주소", "상세주소", "주민등록번호", "지표"]
+    rows = [["김영희", "", "경기도 의정부시 호국로1234길 12", "2 층", "", "단전"],      # address, spacing forgiven
+            ["박철수", "1944-04-04", "다른 주소 1", "", "", "단수"],                 # name + birth date
+            ["이순자", "", "경기도 의정부시 민락로 3", "", "500505-2123456", "실직"],  # new household, RRN hashed
+            ["이순자", "", "", "", "500505-2123456", "단가스"]]                      # same RRN: same household
+    r = rb.import_file(client, d, rb.csv_bytes(rows, header=header))
+    assert r.good_rows == 4, db.session.execute(select(BadRow.reason)).all()
+    got = dict(db.session.execute(select(CrisisRow.row_number, CrisisRow.household_id)).all())
+    match = dict(db.session.execute(select(CrisisRow.row_number, CrisisRow.match)).all())
+    assert got[2] == h1.id and match[2] == "address"
+    assert got[3] == h2.id and match[3] == "name_birth"
+    assert match[4] == "created" and got[5] == got[4] and match[5] == "rrn"
+    new = db.session.get(Household, got[4])
+    assert new.status == "to_locate" and new.birth_date == date(1950, 5, 5)
+
+
+def test_mapping_is_remembered_for_the_same_layout(client, staff):
+    d, _u = staff
+    header = ["이름칸", "태어난날", "사는곳", "위험"]
+    mapping = {"col_0": "name", "col_1": "birth_date", "col_2": "address", "col_3": "indicator_code"}
+    rb.import_file(client, d, rb.csv_bytes([["김일", "1950-01-01", "송산로 1", "단전"]], header=header),
+                   mapping=mapping)
+    resp = rb.upload(client, d, rb.csv_bytes([["김이", "1950-01-01", "송산로 2", "단수"]], header=header))
+    html = client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "used last time" in html or "지난번" in html
+    r = rb.import_file(client, d, rb.csv_bytes([["김삼", "1950-01-01", "송산로 3", "단수"]], header=header))
+    assert r.good_rows == 1
+
+
+def test_progress_page_refreshes_while_running_and_bad_rows_download(client, staff):
+    d, _u = staff
+    rows = [rb.person(1), rb.person(2, birth="2024-02-30"), rb.person(3, codes="없는지표")]
+    r = rb.import_file(client, d, rb.csv_bytes(rows))
+    resp = client.get(f"/risk/rounds/{r.id}/bad-rows.csv")
+    body = resp.get_data()
+    assert body.startswith(b"\xef\xbb\xbf")
+    text = body.decode("utf-8-sig")
+    assert "2024-02-30" in text and "없는지표" in text
+    assert 'http-equiv="refresh"' not in client.get(f"/risk/rounds/{r.id}").get_data(as_text=True)
+    r.status = "running"
+    r.done_rows, r.total_rows = 1, 3
+    db.session.commit()
+    html = client.get(f"/risk/rounds/{r.id}").get_data(as_text=True)
+    assert 'http-equiv="refresh" content="2"' in html and "<progress" in html
+
+
+def test_round_due_date_and_check_results(client, staff):
+    from datetime import date
+
+    d, _u = staff
+    r = rb.import_file(client, d, rb.csv_bytes([rb.person(1), rb.person(2)]), received="2026-01-31")
+    assert r.due_on == date(2026, 3, 31)
+    row = db.session.scalar(select(CrisisRow).order_by(CrisisRow.row_number))
+    resp = client.post(f"/risk/rounds/{r.id}/rows/{row.id}/check", data={"result": "supported", "note": "긴급지원"})
+    assert resp.status_code == 302
+    resp = client.post(f"/risk/rounds/{r.id}/rows/{row.id}/check", data={"result": "bogus"})
+    db.session.expire_all()
+    assert db.session.get(CrisisRow, row.id).check_result == "supported"
+    page = client.get("/risk/rounds").get_data(as_text=True)
+    assert "1 of 2 checked" in page or "2건 중 1건" in page
+
+
+def test_other_dong_and_other_roles_get_404(app, client, staff):
+    d, _u = staff
+    r = rb.import_file(client, d, rb.csv_bytes([rb.person(1)]))
+    row = db.session.scalar(select(CrisisRow))
+    client.post("/account/logout")
+    other = b.user("caseworker", dongs=[b.dong()])
+    vol = b.user("volunteer", dongs=[d])
+    db.session.commit()
+    b.login(client, other)
+    assert client.get(f"/risk/rounds/{r.id}").status_code == 404
+    assert client.get(f"/risk/rounds/{r.id}/bad-rows.csv").status_code == 404
+    assert client.post(f"/risk/rounds/{r.id}/rows/{row.id}/check", data={"result": "no_need"}).status_code == 404
+    client.post("/account/logout")
+    b.login(client, vol)
+    assert client.get("/risk/rounds/new").status_code == 404
+    assert client.get(f"/risk/rounds/{r.id}").status_code == 404
+
+
+def test_upload_needs_csrf(client, staff, csrf_on):
+    d, _u = staff
+    resp = rb.upload(client, d, rb.csv_bytes([rb.person(1)]))
+    assert resp.status_code == 400
+    assert count(CrisisRound) == 0
+
+
+def test_upload_never_spills_to_a_temp_file(client, staff, monkeypatch):
+    import tempfile
+
+    d, _u = staff
+    made = []
+    real = tempfile.TemporaryFile
+
+    def spy(*a, **k):
+        made.append(1)
+        return real(*a, **k)
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", spy)
+    import werkzeug.formparser as fp
+
+    monkeypatch.setattr(fp, "SpooledTemporaryFile", lambda *a, **k: made.append(1) or real(), raising=False)
+    data = rb.csv_bytes([rb.person(i, phone="x" * 300) for i in range(3000)])  # > 500 KB
+    assert len(data) > 600_000
+    assert rb.upload(client, d, data).status_code == 302
+    assert made == []
+
+
+@pytest.mark.slow
+def test_fifty_megabyte_file(client, staff):
+    d, _u = staff
+    filler = "비고" * 480  # wide unmapped column: 50 MB in ~35k rows
+    lines = ["성명,생년월일,도로명주소,상세주소,위기지표,비고"]
+    for i in range(36_000):
+        lines.append(f"김{i},1950-01-01,경기도 의정부시 송산로 {i},{i % 9}층,단전,{filler}")
+    lines.append("김끝,1950-01-01,송산로 끝,,단전,짧")
+    data = ("\r\n".join(lines) + "\r\n").encode("utf-8")
+    assert len(data) > 50_000_000
+    start = time.monotonic()
+    r = rb.import_file(client, d, data)
+    took = time.monotonic() - start
+    assert r.status == "done" and r.good_rows == 36_001 and r.bad_rows == 0
+    assert count(Household) == 36_001
+    assert count(UploadChunk) == 0
+    assert took < 30, took

@@ -1,0 +1,124 @@
+"""No overbooking and exactly-once promotion, with real threads against the real database.
+
+Each thread has its own app context and session (its own connection). PostgreSQL runs with a pool
+large enough for every thread at once; SQLite serialises writers with BEGIN IMMEDIATE.
+"""
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.conftest import base_config
+from tests.shifts import builders as sb
+from volnet import create_app
+from volnet.accounts.models import User
+from volnet.extensions import db
+from volnet.shifts import services as svc
+from volnet.shifts.models import ShiftOccurrence, Signup
+
+N = 50
+
+
+@pytest.fixture
+def wide_app(app):
+    """A second app on the same database whose pool lets all 50 threads hold a connection at once."""
+    cfg = base_config(app.config["DATABASE_URL"])
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_size": N + 5, "max_overflow": 0, "pool_timeout": 30}
+    other = create_app(cfg)
+    yield other
+    with other.app_context():
+        db.engine.dispose()
+
+
+def _run(wide_app, fn, ids):
+    barrier = threading.Barrier(len(ids))
+    results, errors = {}, []
+
+    def worker(i):
+        try:
+            with wide_app.app_context():
+                fn(i, barrier, results)
+                db.session.remove()
+        except Exception as exc:  # noqa: BLE001 - reported below
+            import traceback
+
+            errors.append(traceback.format_exc()[-2500:])
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors[:3]
+    return results
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("waitlist", [True, False])
+def test_fifty_people_for_the_last_place(app, wide_app, waitlist):
+    d, org, coord, p = sb.world()
+    o = sb.occurrence(p, capacity=5)
+    for _ in range(4):
+        sb.signed(o, sb.volunteer(d))
+    people = [sb.volunteer(d).id for _ in range(N)]
+    db.session.commit()
+    occ_id = o.id
+
+    def sign(vid, barrier, results):
+        occ, v = db.session.get(ShiftOccurrence, occ_id), db.session.get(User, vid)
+        occ.program  # noqa: B018 - load before the race
+        db.session.commit()  # end the read transaction (on SQLite it would hold the write lock)
+        barrier.wait()
+        try:
+            s = svc.sign_up(occ, v, waitlist=waitlist)
+            db.session.commit()
+            results[vid] = s.status
+        except svc.ShiftError as exc:
+            db.session.rollback()
+            results[vid] = "refused: " + str(exc.args[0])
+
+    results = _run(wide_app, sign, people)
+    values = list(results.values())
+    assert values.count("confirmed") == 1
+    if waitlist:
+        assert values.count("waitlisted") == N - 1
+    else:
+        assert sum(v.startswith("refused: Sorry, the last place was just taken") for v in values) == N - 1
+    db.session.expire_all()
+    occ = db.session.get(ShiftOccurrence, occ_id)
+    confirmed = db.session.scalar(select(func.count()).select_from(Signup).where(
+        Signup.occurrence_id == occ_id, Signup.status == "confirmed"))
+    assert occ.filled == confirmed == 5
+
+
+@pytest.mark.slow
+def test_concurrent_cancellations_promote_each_waiting_person_once(app, wide_app):
+    d, org, coord, p = sb.world()
+    o = sb.occurrence(p, capacity=5)
+    placed = [sb.signed(o, sb.volunteer(d)).id for _ in range(5)]
+    waiting = [sb.signed(o, sb.volunteer(d)).id for _ in range(10)]
+    db.session.commit()
+    leaving = placed + waiting[:2]  # all five with a place, and the first two waiting, at once
+
+    def cancel(sid, barrier, results):
+        s = db.session.get(Signup, sid)
+        s.occurrence.program  # noqa: B018
+        db.session.commit()
+        barrier.wait()
+        s = db.session.get(Signup, sid)
+        promoted = svc.cancel_signup(s, s.volunteer)
+        db.session.commit()
+        results[sid] = promoted.id if promoted else None
+
+    results = _run(wide_app, cancel, leaving)
+    promoted = [v for v in results.values() if v]
+    assert len(promoted) == len(set(promoted))  # nobody promoted twice
+    db.session.expire_all()
+    status = dict(db.session.execute(select(Signup.id, Signup.status)).all())
+    assert [sid for sid in waiting if status[sid] == "confirmed"] == waiting[2:7]
+    assert [sid for sid in waiting if status[sid] == "waitlisted"] == waiting[7:]
+    assert all(status[sid] == "cancelled" for sid in leaving)
+    assert db.session.get(ShiftOccurrence, o.id).filled == 5

@@ -1,0 +1,1 @@
+"""Notifications: a durable outbox in the database, delivered by RQ jobs (or in-process without Redis)."""

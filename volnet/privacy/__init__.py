@@ -1,0 +1,1 @@
+"""Privacy: retention, access and deletion requests, the monthly audit review, security settings."""

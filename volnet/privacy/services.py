@@ -1,0 +1,342 @@
+"""Personal-data lifecycle: retention, access and deletion requests, and the monthly audit review.
+
+Scheduling: ``run_retention(now)`` is safe to run any number of times (it only acts on what is due and
+marks what it has done). The lead wires it into the periodic sweep (once a day is plenty); by hand:
+``flask volnet retention --dry-run`` shows the counts, ``flask volnet retention`` applies them.
+
+Other domains whose records keep a household "open" (integrated cases, safety-call plans ...) register
+a check with ``open_record_check(fn)``: ``fn(household_id) -> bool``; a household with any open record
+keeps its personal fields when its old concerns are anonymised.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import delete, func, or_, select, update
+
+from volnet.audit.models import AuditLog
+from volnet.audit.services import record
+from volnet.concerns.models import OPEN_STATUSES, Concern, ConcernEvent
+from volnet.core import clock
+from volnet.extensions import db
+from volnet.households.models import Household
+from volnet.observations.models import Observation
+from volnet.privacy.models import PrivacyRequest, RetentionMark
+from volnet.settings import services as settings
+
+settings.DEFAULTS.setdefault("privacy.closed_concern_years", 5)
+settings.DEFAULTS.setdefault("audit.retention_years", 2)
+settings.DEFAULTS.setdefault("audit.review_daily_households", 50)
+settings.DEFAULTS.setdefault("audit.offhours_start", 22)
+settings.DEFAULTS.setdefault("audit.offhours_end", 7)
+
+MIN_AUDIT_YEARS = 2
+_open_checks: list[Callable[[int], bool]] = []
+
+
+def open_record_check(fn: Callable[[int], bool]) -> Callable[[int], bool]:
+    _open_checks.append(fn)
+    return fn
+
+
+def household_has_open_records(household_id: int) -> bool:
+    if db.session.scalar(select(Concern.id).where(Concern.household_id == household_id,
+                                                   Concern.status.in_(OPEN_STATUSES)).limit(1)):
+        return True
+    return any(fn(household_id) for fn in _open_checks)
+
+
+# --- anonymising ------------------------------------------------------------------------------------
+
+def blank_household(h: Household) -> None:
+    """Clear the fields that identify a person; the address stays (it is the place, not the person)."""
+    h.name = None
+    h.alias = None
+    h.phone = None
+    h.birth_date = None
+    h.sex = "unknown"
+    h.lives_alone = None
+    h.delivery_note = ""
+    h.landmark = ""
+    h.unit = ""
+    h.refresh_keys()
+
+
+def _blank_concern_details(concern_ids: list[int]) -> None:
+    if not concern_ids:
+        return
+    # ORM updates, one object at a time, keep the encrypted columns' types in play.
+    for obs in db.session.scalars(select(Observation).where(Observation.concern_id.in_(concern_ids))):
+        obs.note, obs.contact, obs.location_text = "", "", ""
+    for ev in db.session.scalars(select(ConcernEvent).where(ConcernEvent.concern_id.in_(concern_ids))):
+        if ev.note:
+            ev.note = ""
+
+
+def due_concerns(now: datetime, limit: int = 500) -> list[Concern]:
+    years = max(int(settings.get("privacy.closed_concern_years") or 5), 1)
+    cutoff = now - timedelta(days=365 * years)
+    marked = select(RetentionMark.concern_id)
+    return list(db.session.scalars(
+        select(Concern).where(Concern.status.in_(("closed", "merged")), Concern.closed_at.is_not(None),
+                              Concern.closed_at < cutoff, Concern.id.not_in(marked))
+        .order_by(Concern.closed_at).limit(limit)))
+
+
+def run_retention(now: datetime | None = None, dry_run: bool = False) -> dict[str, int]:
+    """Anonymise concerns closed longer than ``privacy.closed_concern_years`` ago, clear the household's
+    personal fields when nothing about it is open, purge audit rows past ``audit.retention_years`` (at
+    least 2) and old throttle counters. Does not commit (the job/CLI does)."""
+    from volnet.audit.guard import purge_before
+    from volnet.security import throttle
+
+    now = now or clock.now()
+    stats = {"concerns": 0, "households": 0, "audit_rows": 0, "throttle_rows": 0}
+    concerns = due_concerns(now, limit=100_000 if dry_run else 500)
+    stats["concerns"] = len(concerns)
+    household_ids = {c.household_id for c in concerns if c.household_id}
+    if not dry_run:
+        _blank_concern_details([c.id for c in concerns])
+        for c in concerns:
+            db.session.add(RetentionMark(concern_id=c.id, at=now))
+        db.session.flush()
+    for hid in household_ids:
+        if household_has_open_records(hid):
+            continue
+        recent_open = db.session.scalar(select(func.count()).select_from(Concern).where(
+            Concern.household_id == hid, or_(Concern.closed_at.is_(None),
+                                             Concern.closed_at >= now - timedelta(
+                                                 days=365 * int(settings.get("privacy.closed_concern_years"))))))
+        if recent_open:
+            continue  # a more recent concern keeps the household's details for now
+        stats["households"] += 1
+        if not dry_run:
+            h = db.session.get(Household, hid)
+            if h is not None and (h.name or h.alias or h.phone or h.birth_date):
+                blank_household(h)
+    years = max(int(settings.get("audit.retention_years") or MIN_AUDIT_YEARS), MIN_AUDIT_YEARS)
+    stats["audit_rows"] = purge_before(now - timedelta(days=365 * years), dry_run=dry_run)
+    if dry_run:
+        from volnet.security.models import ThrottleEvent
+
+        stats["throttle_rows"] = db.session.scalar(select(func.count()).select_from(ThrottleEvent).where(
+            ThrottleEvent.at < clock.now() - timedelta(days=2))) or 0
+    else:
+        stats["throttle_rows"] = throttle.purge()
+        record(None, "retention", None, None,
+               detail=" ".join(f"{k}={v}" for k, v in stats.items()))
+    return stats
+
+
+# --- access request ---------------------------------------------------------------------------------
+
+def _iso(value):
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def _row(obj, fields) -> dict:
+    return {f: _iso(getattr(obj, f)) for f in fields}
+
+
+HOUSEHOLD_FIELDS = ("id", "dong_id", "tong", "ban", "road_address", "unit", "jibun_address", "landmark", "name",
+                    "alias", "phone", "birth_date", "sex", "age_band", "lives_alone", "status", "delivery_note",
+                    "tier", "created_at", "updated_at")
+OBSERVATION_FIELDS = ("id", "concern_id", "source", "urgency", "signals", "meals", "hygiene", "note", "seen_at",
+                      "created_at", "location_text", "subject_sex", "subject_age_band", "contact")
+CONCERN_FIELDS = ("id", "status", "urgency", "source", "opened_at", "acknowledged_at", "closed_at", "outcome",
+                  "summary")
+EVENT_FIELDS = ("id", "concern_id", "kind", "at", "data", "note")
+
+# Other domains add their records about a household: fn(household_id) -> (section name, list of dicts).
+_export_sections: list[Callable[[int], tuple[str, list[dict]]]] = []
+
+
+def export_section(fn):
+    _export_sections.append(fn)
+    return fn
+
+
+def household_export(h: Household, actor) -> dict:
+    """Everything volnet holds about one household, as plain JSON-ready data (the caller audits)."""
+    concerns = list(db.session.scalars(select(Concern).where(Concern.household_id == h.id).order_by(Concern.id)))
+    cids = [c.id for c in concerns] or [-1]
+    observations = list(db.session.scalars(
+        select(Observation).where(or_(Observation.household_id == h.id, Observation.concern_id.in_(cids)))
+        .order_by(Observation.id)))
+    events = list(db.session.scalars(
+        select(ConcernEvent).where(or_(ConcernEvent.household_id == h.id, ConcernEvent.concern_id.in_(cids)))
+        .order_by(ConcernEvent.id)))
+    data = {
+        "format": "volnet-household-export/1",
+        "exported_at": clock.now().isoformat(),
+        "exported_by": actor.login_id,
+        "household": _row(h, HOUSEHOLD_FIELDS),
+        "concerns": [_row(c, CONCERN_FIELDS) for c in concerns],
+        "observations": [_row(o, OBSERVATION_FIELDS) for o in observations],
+        "concern_events": [_row(e, EVENT_FIELDS) for e in events],
+    }
+    for fn in _export_sections:
+        name, rows = fn(h.id)
+        data[name] = rows
+    return data
+
+
+# --- deletion request -------------------------------------------------------------------------------
+
+def anonymise_household(h: Household) -> None:
+    concern_ids = list(db.session.scalars(select(Concern.id).where(Concern.household_id == h.id)))
+    _blank_concern_details(concern_ids)
+    for obs in db.session.scalars(select(Observation).where(Observation.household_id == h.id)):
+        obs.note, obs.contact, obs.location_text = "", "", ""
+    for ev in db.session.scalars(select(ConcernEvent).where(ConcernEvent.household_id == h.id)):
+        ev.note = ""
+    blank_household(h)
+
+
+def erase_household(h: Household) -> str:
+    """Delete the household and its observations, concerns and timeline. When other records still refer
+    to it (an integrated case, a safety-call plan ...), anonymise instead. Returns 'erased' or
+    'anonymised_instead'. Does not commit."""
+    from sqlalchemy.exc import IntegrityError
+
+    hid = h.id
+    try:
+        with db.session.begin_nested():
+            cids = list(db.session.scalars(select(Concern.id).where(Concern.household_id == hid))) or [-1]
+            db.session.execute(update(Concern).where(Concern.merged_into_id.in_(cids)).values(merged_into_id=None))
+            db.session.execute(delete(ConcernEvent).where(
+                or_(ConcernEvent.household_id == hid, ConcernEvent.concern_id.in_(cids))))
+            db.session.execute(delete(Observation).where(
+                or_(Observation.household_id == hid, Observation.concern_id.in_(cids))))
+            db.session.execute(delete(Concern).where(Concern.id.in_(cids)))
+            db.session.execute(delete(Household).where(Household.id == hid))
+            db.session.flush()
+    except IntegrityError:
+        h = db.session.get(Household, hid)
+        anonymise_household(h)
+        return "anonymised_instead"
+    return "erased"
+
+
+def handle_request(kind: str, h: Household, actor, reason: str) -> PrivacyRequest:
+    """Record and carry out an access ('access'), 'anonymise' or 'erase' request. The caller commits."""
+    result = "done"
+    hid = h.id
+    if kind == "anonymise":
+        anonymise_household(h)
+    elif kind == "erase":
+        result = erase_household(h)
+    req = PrivacyRequest(kind=kind, household_id=hid, reason=reason,
+                         result=result, handled_by_id=actor.id, at=clock.now())
+    db.session.add(req)
+    db.session.flush()
+    record(actor, f"privacy_{kind}", "households", req.household_id, detail=f"request={req.id} result={result}")
+    return req
+
+
+# --- monthly audit review ---------------------------------------------------------------------------
+
+READ_SUBJECTS = ("households", "concerns", "observations")
+
+
+def month_bounds(month: str) -> tuple[datetime, datetime]:
+    """'2026-11' -> [start, end) in UTC for that month in Asia/Seoul. ValueError on a bad month."""
+    y, m = (int(p) for p in month.split("-", 1))
+    if not (2000 <= y <= 2200 and 1 <= m <= 12) or len(month) != 7:
+        raise ValueError(month)
+    start = datetime(y, m, 1, tzinfo=clock.SEOUL)
+    end = datetime(y + (m == 12), (m % 12) + 1, 1, tzinfo=clock.SEOUL)
+    return start.astimezone(clock.now().tzinfo), end.astimezone(clock.now().tzinfo)
+
+
+def current_month() -> str:
+    return clock.now().astimezone(clock.SEOUL).strftime("%Y-%m")
+
+
+def previous_month() -> str:
+    first = clock.now().astimezone(clock.SEOUL).replace(day=1)
+    return (first - timedelta(days=1)).strftime("%Y-%m")
+
+
+def reviewable_actor_ids(reviewer) -> list[int] | None:
+    """None: everyone (admin). A team lead reviews the people who work in their dongs."""
+    from volnet.accounts.models import user_dongs
+
+    if reviewer.role == "admin":
+        return None
+    ids = reviewer.dong_ids or {-1}
+    return list(set(db.session.scalars(select(user_dongs.c.user_id).where(user_dongs.c.dong_id.in_(ids)))))
+
+
+def unusual_access(reviewer, month: str, max_rows: int = 200_000) -> list[dict]:
+    """Findings for one month: off-hours reads, many households read in a day, reads outside one's
+    dongs, and denied accesses. Each: {actor_id, kind, day, count, detail}."""
+    from volnet.accounts.models import User
+
+    start, end = month_bounds(month)
+    actor_ids = reviewable_actor_ids(reviewer)
+    stmt = (select(AuditLog.actor_id, AuditLog.at, AuditLog.action, AuditLog.subject_type, AuditLog.subject_id)
+            .where(AuditLog.at >= start, AuditLog.at < end, AuditLog.actor_id.is_not(None),
+                   AuditLog.action.in_(("view", "denied"))))
+    if actor_ids is not None:
+        stmt = stmt.where(AuditLog.actor_id.in_(actor_ids or [-1]))
+    rows = db.session.execute(stmt.order_by(AuditLog.at).limit(max_rows)).all()
+    off_start = int(settings.get("audit.offhours_start"))
+    off_end = int(settings.get("audit.offhours_end"))
+    threshold = int(settings.get("audit.review_daily_households"))
+
+    offhours: dict[tuple[int, date], int] = defaultdict(int)
+    per_day: dict[tuple[int, date], set] = defaultdict(set)
+    denied: dict[int, int] = defaultdict(int)
+    reads: dict[str, set[int]] = defaultdict(set)
+    read_by: dict[tuple[str, int], set[int]] = defaultdict(set)
+    for actor_id, at, action, stype, sid in rows:
+        if action == "denied":
+            denied[actor_id] += 1
+            continue
+        local = clock.to_seoul(at)
+        if local.hour >= off_start or local.hour < off_end:
+            offhours[(actor_id, local.date())] += 1
+        if stype == "households":
+            per_day[(actor_id, local.date())].add(sid)
+        if stype in READ_SUBJECTS and sid and sid.isdigit():
+            reads[stype].add(int(sid))
+            read_by[(stype, int(sid))].add(actor_id)
+
+    dong_of: dict[tuple[str, int], int] = {}
+    for stype, model in (("households", Household), ("concerns", Concern), ("observations", Observation)):
+        ids = list(reads.get(stype, ()))
+        for chunk in range(0, len(ids), 900):
+            for ident, dong_id in db.session.execute(
+                    select(model.id, model.dong_id).where(model.id.in_(ids[chunk:chunk + 900]))):
+                dong_of[(stype, ident)] = dong_id
+    actors_needed = {a for a, _d in offhours} | {a for a, _d in per_day} | set(denied) | {
+        a for ids in read_by.values() for a in ids}
+    actors = {u.id: u for u in db.session.scalars(select(User).where(User.id.in_(actors_needed or [-1])))}
+    outside: dict[int, int] = defaultdict(int)
+    for (stype, ident), who in read_by.items():
+        dong_id = dong_of.get((stype, ident))
+        for actor_id in who:
+            u = actors.get(actor_id)
+            if u is not None and u.role != "admin" and dong_id is not None and dong_id not in u.dong_ids:
+                outside[actor_id] += 1
+
+    findings = []
+    for (actor_id, day), n in sorted(offhours.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        findings.append({"actor": actors.get(actor_id), "actor_id": actor_id, "kind": "offhours", "day": day,
+                         "count": n})
+    for (actor_id, day), subjects in sorted(per_day.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        if len(subjects) > threshold:
+            findings.append({"actor": actors.get(actor_id), "actor_id": actor_id, "kind": "volume", "day": day,
+                             "count": len(subjects)})
+    for actor_id, n in sorted(outside.items()):
+        findings.append({"actor": actors.get(actor_id), "actor_id": actor_id, "kind": "outside", "day": None,
+                         "count": n})
+    for actor_id, n in sorted(denied.items()):
+        findings.append({"actor": actors.get(actor_id), "actor_id": actor_id, "kind": "denied", "day": None,
+                         "count": n})
+    return findings

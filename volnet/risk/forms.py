@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import DateField, FloatField, RadioField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from volnet.core.forms import ChoiceField, clean_filter
+from volnet.risk.indicators import CATEGORIES
+from volnet.risk.models import CHECK_RESULTS
+from volnet.risk.tiers import TIERS
+
+CHECK_LABELS = {
+    "pending": _l("Not checked yet"),
+    "supported": _l("Supported"),
+    "no_need": _l("No need"),
+    "not_located": _l("Could not be located"),
+}
+
+
+class UploadForm(FlaskForm):
+    dong_id = ChoiceField(_l("Dong"), coerce=int, validators=[InputRequired()])
+    received_on = DateField(_l("Date the list arrived"), validators=[InputRequired()])
+    file = FileField(_l("List file (.xlsx or .csv)"), validators=[FileRequired(_l("Choose a file."))])
+
+
+class CsrfForm(FlaskForm):
+    """A form with only its CSRF token (buttons that change state)."""
+
+
+class CheckForm(FlaskForm):
+    result = ChoiceField(_l("Check result"), choices=[(k, CHECK_LABELS[k]) for k in CHECK_RESULTS])
+    note = StringField(_l("Note"), validators=[Optional(), Length(max=300)], filters=[clean_filter])
+
+
+class TierForm(FlaskForm):
+    tier = ChoiceField(_l("Tier"), choices=list(TIERS.items()))
+    reason = TextAreaField(_l("Reason"), validators=[Optional(), Length(max=2000)], filters=[clean_filter])
+
+
+class IndicatorTypeForm(FlaskForm):
+    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=40)], filters=[clean_filter])
+    label = StringField(_l("Korean label"), validators=[DataRequired(), Length(max=100)], filters=[clean_filter])
+    label_en = StringField(_l("English label"), validators=[Optional(), Length(max=100)], filters=[clean_filter])
+    category = ChoiceField(_l("Category"), choices=list(CATEGORIES.items()))
+    weight = FloatField(_l("Weight"), validators=[InputRequired(), NumberRange(min=0, max=100)])
+    aliases = StringField(_l("Other spellings (comma-separated)"), validators=[Optional(), Length(max=500)],
+                          filters=[clean_filter])
+    signal = ChoiceField(_l("Signal for the concern"), choices=[])
+    active = ChoiceField(_l("Status"), choices=[("1", _l("Active")), ("0", _l("Inactive"))], default="1")
+
+
+def screening_form(items, data=None):
+    """A form with one radio group per item."""
+
+    class F(FlaskForm):
+        note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=2000)], filters=[clean_filter])
+
+    for key, _domain, question, choices in items:
+        setattr(F, "q_" + key, RadioField(question, choices=[(str(v), label) for v, label in choices],
+                                          validators=[InputRequired(_l("Answer this question."))]))
+    return F(data=data)
+
+
+def mapping_form(header, choices, initial):
+    class F(FlaskForm):
+        pass
+
+    for i, _h in enumerate(header):
+        setattr(F, f"col_{i}", ChoiceField(str(i), choices=choices, default=initial.get(str(i), "")))
+    return F()
+
+
+def settings_form(keys, labels, values):
+    class F(FlaskForm):
+        pass
+
+    for k in keys:
+        setattr(F, k.replace(".", "__"), FloatField(labels[k], validators=[InputRequired(), NumberRange(min=0,
+                                                                                                       max=10000)],
+                                                    default=values[k]))
+    return F()
