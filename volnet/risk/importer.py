@@ -412,15 +412,18 @@ class Importer:
                 p.household_id, p.match = hid, how
                 matched += 1
                 continue
-            # Same person twice in this batch: one new household.
-            k = (p.addr_key and "a:" + p.addr_key) or (p.rrn_hash and "r:" + p.rrn_hash) or f"n:{p.name}|{p.birth}"
-            first = new_by_key.get(k)
+            # Same person or address twice in this batch: one new household (any shared key).
+            keys = [k for k in ((p.rrn_hash and "r:" + p.rrn_hash), (p.addr_key and "a:" + p.addr_key),
+                                (p.name and p.birth and f"n:{p.name}|{p.birth}")) if k]
+            first = next((new_by_key[k] for k in keys if k in new_by_key), None)
             if first is None:
-                new_by_key[k] = p
                 to_create.append(p)
+                first = p
             else:
-                p.match = "created"
+                p.match = "rrn" if keys[0].startswith("r:") and keys[0] in new_by_key else "created"
                 p.household_id = -id(first)  # resolved below
+            for k in keys:
+                new_by_key.setdefault(k, first)
         if to_create:
             now = clock.now()
             today = clock.to_seoul(now).date()
