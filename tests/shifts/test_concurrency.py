@@ -64,8 +64,8 @@ def test_fifty_people_for_the_last_place(app, wide_app, waitlist):
     for _ in range(4):
         sb.signed(o, sb.volunteer(d))
     people = [sb.volunteer(d).id for _ in range(N)]
-    db.session.commit()
     occ_id = o.id
+    db.session.commit()  # and touch nothing until the threads are done (SQLite: no open write lock here)
 
     def sign(vid, barrier, results):
         occ, v = db.session.get(ShiftOccurrence, occ_id), db.session.get(User, vid)
@@ -100,8 +100,9 @@ def test_concurrent_cancellations_promote_each_waiting_person_once(app, wide_app
     o = sb.occurrence(p, capacity=5)
     placed = [sb.signed(o, sb.volunteer(d)).id for _ in range(5)]
     waiting = [sb.signed(o, sb.volunteer(d)).id for _ in range(10)]
-    db.session.commit()
     leaving = placed + waiting[:2]  # all five with a place, and the first two waiting, at once
+    occ_id = o.id
+    db.session.commit()
 
     def cancel(sid, barrier, results):
         s = db.session.get(Signup, sid)
@@ -121,4 +122,4 @@ def test_concurrent_cancellations_promote_each_waiting_person_once(app, wide_app
     assert [sid for sid in waiting if status[sid] == "confirmed"] == waiting[2:7]
     assert [sid for sid in waiting if status[sid] == "waitlisted"] == waiting[7:]
     assert all(status[sid] == "cancelled" for sid in leaving)
-    assert db.session.get(ShiftOccurrence, o.id).filled == 5
+    assert db.session.get(ShiftOccurrence, occ_id).filled == 5

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from io import BytesIO
 
 from flask import flash, redirect, render_template, request, url_for
@@ -10,8 +10,8 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from volnet.accounts.models import Invitation, Organization, User
-from volnet.accounts.roles import ADMIN, ROLE_LABELS
+from volnet.accounts.models import Invitation, Organization, User, user_dongs
+from volnet.accounts.roles import ADMIN, ROLE_LABELS, TEAM_LEAD
 from volnet.admin.forms import (
     ORG_KIND_LABELS,
     DongForm,
@@ -298,16 +298,38 @@ def settings_page():
 
 
 @bp.route("/audit")
-@rule(ADMIN)
+@rule(ADMIN, TEAM_LEAD)
 def audit():
+    """Search the audit log. Team leads see what the people of their dongs did."""
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     stmt = select(AuditLog).order_by(AuditLog.at.desc(), AuditLog.id.desc())
+    if current_user.role == TEAM_LEAD:
+        colleagues = select(user_dongs.c.user_id).where(user_dongs.c.dong_id.in_(current_user.dong_ids or {-1}))
+        stmt = stmt.where(AuditLog.actor_id.in_(colleagues))
     action = request.args.get("action", "")[:40]
     if action:
         stmt = stmt.where(AuditLog.action == action)
     actor = request.args.get("actor", type=int)
     if actor and 0 < actor < 2**31:
         stmt = stmt.where(AuditLog.actor_id == actor)
+    subject_type = request.args.get("subject_type", "")[:40]
+    if subject_type:
+        stmt = stmt.where(AuditLog.subject_type == subject_type)
+    subject_id = request.args.get("subject_id", "")[:20]
+    if subject_id:
+        stmt = stmt.where(AuditLog.subject_id == subject_id)
+    for name, op in (("since", ">="), ("until", "<")):
+        value = request.args.get(name, "")
+        try:
+            day = date.fromisoformat(value) if value else None
+        except ValueError:
+            day = None
+            flash(_("Enter a real date."), "error")
+        if day is not None:
+            start = clock.from_seoul_naive(datetime(day.year, day.month, day.day))
+            if op == "<":
+                start += timedelta(days=1)
+            stmt = stmt.where(AuditLog.at >= start if op == ">=" else AuditLog.at < start)
     pagination = db.paginate(stmt, page=page, per_page=50, error_out=False, count=False)
     actors = {u.id: u for u in db.session.scalars(
         select(User).where(User.id.in_({a.actor_id for a in pagination.items if a.actor_id} or {-1})))}

@@ -1,0 +1,693 @@
+"""Messages to people: a durable outbox, delivered exactly once as far as the channel allows.
+
+How it works
+- ``notify()`` adds one ``Outbox`` row per channel to ``db.session`` (never commits): the message exists
+  if and only if the change that caused it was committed. ``dedupe_key`` + channel is unique, so calling
+  ``notify`` again with the same key does nothing.
+- ``after_commit_dispatch()`` (views call it after their commit) hands the rows due now to RQ, or delivers
+  them in-process when there is no Redis (``volnet.core.queue.inline_mode()``).
+- ``deliver(id)`` claims the row with a guarded UPDATE (pending/retrying and due, or 'sending' with an
+  expired lease); only the winner sends. Transient errors retry with exponential backoff
+  (``next_attempt_at``); permanent errors (and too many attempts) end in 'failed', visible to admins.
+- ``sweep()`` runs periodically (RQ scheduler, ``flask volnet run-sweeps`` or after requests at most once a
+  minute): concern escalations, the morning digest, other domains' periodic checks, then every due or
+  stuck row is dispatched again. Redis holds nothing that cannot be rebuilt from the outbox.
+- Quiet hours (default 21:00-08:00 Asia/Seoul): SMS and KakaoTalk wait until the end, unless urgent.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, time as dtime, timedelta
+
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, func, inspect, or_, select, text, update
+from sqlalchemy.exc import IntegrityError
+
+from volnet.core import clock
+from volnet.extensions import db
+from volnet.notifications.models import DUE_STATES_SQL, NotificationClock, Outbox
+from volnet.settings import services as settings
+
+log = logging.getLogger(__name__)
+
+settings.DEFAULTS.setdefault("notify.quiet_start", "21:00")  # no SMS/KakaoTalk from ... (Asia/Seoul)
+settings.DEFAULTS.setdefault("notify.quiet_end", "08:00")  # ... until, except urgent messages
+settings.DEFAULTS.setdefault("notify.max_attempts", 8)  # then 'failed' (1+2+4+...+60 min, about 2 h)
+settings.DEFAULTS.setdefault("notify.escalate_lead_after_hours", 2)  # overdue concern -> team lead
+settings.DEFAULTS.setdefault("notify.digest_time", "08:30")  # morning digest for staff (Asia/Seoul)
+
+SMS_LIKE = ("sms", "kakao")
+ALL_CHANNELS = ("inapp", "email", "sms", "kakao")
+_PENDING = "volnet_outbox_new"
+
+
+def _cfg(key: str, default):
+    value = current_app.config.get(key)
+    return default if value in (None, "") else value
+
+
+def lease() -> timedelta:
+    """How long a claim holds; longer than any send (SMTP timeout) so a slow send is never doubled."""
+    return timedelta(seconds=float(_cfg("NOTIFY_LEASE_SECONDS", 300)))
+
+
+def requeue_after() -> timedelta:
+    """A row handed to RQ that is still due after this long is handed over again (Redis lost it)."""
+    return timedelta(seconds=float(_cfg("NOTIFY_REQUEUE_SECONDS", 120)))
+
+
+def sweep_interval() -> float:
+    return float(_cfg("NOTIFY_SWEEP_SECONDS", 60))
+
+
+# ------------------------------------------------------------------------------------------------ kinds
+
+@dataclass
+class Kind:
+    subject: object
+    body: object
+    urgent: bool = False
+
+
+KINDS: dict[str, Kind] = {}
+
+
+def register_kind(kind: str, subject, body, *, urgent: bool = False) -> None:
+    """Declare a message kind: lazy_gettext subject and body with %(name)s placeholders."""
+    KINDS[kind] = Kind(subject, body, urgent)
+
+
+register_kind("concern_emergency", _l("Emergency report in %(dong)s"),
+              _l("An emergency report came in for concern #%(concern)s in %(dong)s. Please check on the "
+                 "household now."), urgent=True)
+register_kind("concern_urgent", _l("Urgent report in %(dong)s"),
+              _l("An urgent report came in for concern #%(concern)s in %(dong)s. Please acknowledge it soon."))
+register_kind("concern_overdue_ack", _l("Concern #%(concern)s is not yet acknowledged"),
+              _l("Concern #%(concern)s in %(dong)s had to be acknowledged by %(due)s."))
+register_kind("concern_overdue_action", _l("Concern #%(concern)s: first contact overdue"),
+              _l("Concern #%(concern)s in %(dong)s needed a first contact or visit by %(due)s."))
+register_kind("concern_overdue_lead", _l("Overdue concern #%(concern)s (team lead)"),
+              _l("Concern #%(concern)s in %(dong)s (owner: %(owner)s) passed its due time %(due)s without "
+                 "the action it needed."))
+register_kind("staff_digest", _l("Morning summary: %(new)s new, %(overdue)s overdue"),
+              _l("Good morning. In your dongs on %(date)s: %(new)s new concerns waiting for acknowledgement "
+                 "and %(overdue)s overdue concerns."))
+
+
+class _Params(dict):
+    def __missing__(self, key):
+        return ""
+
+
+def _locale_of(user) -> str:
+    from volnet.core.i18n import LANGUAGES
+
+    loc = getattr(user, "locale", None)
+    return loc if loc in LANGUAGES else "ko"
+
+
+def render(kind: str, params: dict, user, fallback: tuple[str, str] = ("", "")) -> tuple[str, str]:
+    """Subject and body in the recipient's language. Unknown kinds keep the text stored at notify()."""
+    spec = KINDS.get(kind)
+    if spec is None:
+        return fallback if any(fallback) else (kind, "")
+    values = _Params(params or {})
+    with force_locale(_locale_of(user)):
+        out = []
+        for template in (spec.subject, spec.body):
+            raw = str(template)
+            try:
+                out.append(raw % values)
+            except (TypeError, ValueError):
+                out.append(raw)
+    return out[0][:300], out[1]
+
+
+def _jsonable(params: dict | None) -> dict:
+    out = {}
+    for k, v in (params or {}).items():
+        if v is None or isinstance(v, (bool, int, float, str)):
+            out[str(k)] = v
+        elif isinstance(v, datetime):
+            out[str(k)] = clock.to_seoul(v).strftime("%Y-%m-%d %H:%M")
+        else:
+            out[str(k)] = str(v)
+    return out
+
+
+# ------------------------------------------------------------------------------------------------ quiet hours
+
+def _parse_hhmm(value, default: str) -> dtime:
+    for candidate in (value, default):
+        try:
+            h, m = str(candidate).strip().split(":")
+            return dtime(int(h), int(m))
+        except (ValueError, AttributeError):
+            continue
+    return dtime(0, 0)
+
+
+def quiet_window() -> tuple[dtime, dtime]:
+    return (_parse_hhmm(settings.get("notify.quiet_start"), "21:00"),
+            _parse_hhmm(settings.get("notify.quiet_end"), "08:00"))
+
+
+def quiet_until(at: datetime) -> datetime | None:
+    """The end of the quiet hours ``at`` falls in (aware UTC), or None when ``at`` is not quiet."""
+    start, end = quiet_window()
+    if start == end:
+        return None
+    local = at.astimezone(clock.SEOUL)
+    t = local.time()
+    if start > end:  # overnight, e.g. 21:00-08:00
+        if t >= start:
+            day = local.date() + timedelta(days=1)
+        elif t < end:
+            day = local.date()
+        else:
+            return None
+    elif start <= t < end:
+        day = local.date()
+    else:
+        return None
+    return datetime.combine(day, end, tzinfo=clock.SEOUL).astimezone(at.tzinfo)
+
+
+def adjust_for_quiet(at: datetime, channel: str, urgent: bool) -> datetime:
+    if urgent or channel not in SMS_LIKE:
+        return at
+    return quiet_until(at) or at
+
+
+# ------------------------------------------------------------------------------------------------ notify
+
+def channels_for(user, channels: list[str] | None = None) -> list[str]:
+    """In-app always; then the person's choice (or ``channels``), where they have an address."""
+    from volnet.notifications.providers import CHANNELS
+
+    wanted = list(channels) if channels is not None else list(user.channels or ["inapp"])
+    out = ["inapp"]
+    for ch in wanted:
+        if ch in ALL_CHANNELS and ch not in out and CHANNELS[ch].address(user):
+            out.append(ch)
+    return out
+
+
+def _key(dedupe_key: str | None) -> str:
+    if not dedupe_key:
+        return f"auto:{uuid.uuid4().hex}"
+    if len(dedupe_key) <= 200:
+        return dedupe_key
+    return dedupe_key[:150] + ":" + hashlib.sha256(dedupe_key.encode()).hexdigest()[:40]
+
+
+def notify(recipient, kind: str, params: dict | None = None, *, send_at: datetime | None = None,
+           dedupe_key: str | None = None, urgent: bool | None = None, channels: list[str] | None = None,
+           link: str | None = None) -> list:
+    """Add the message's outbox rows (one per channel) to db.session. Never commits.
+
+    Calling again with the same ``dedupe_key`` does nothing and returns the existing rows.
+    """
+    if recipient is None:
+        return []
+    key = _key(dedupe_key)
+    existing = list(db.session.scalars(select(Outbox).where(Outbox.dedupe_key == key)))
+    if existing:
+        return existing
+    spec = KINDS.get(kind)
+    if urgent is None:
+        urgent = bool(spec.urgent) if spec else False
+    now = clock.now()
+    when = send_at or now
+    if when.tzinfo is None:
+        raise ValueError("send_at must be timezone-aware")
+    values = _jsonable(params)
+    subject, body = render(kind, values, recipient)
+    rows = [Outbox(recipient_id=recipient.id, kind=kind[:60], channel=ch, params=values, link=(link or "")[:500],
+                   dedupe_key=key, urgent=bool(urgent), state="pending", attempts=0, send_at=when,
+                   next_attempt_at=adjust_for_quiet(when, ch, bool(urgent)), subject=subject, body=body,
+                   created_at=now)
+            for ch in channels_for(recipient, channels)]
+    try:
+        with db.session.begin_nested():
+            db.session.add_all(rows)
+            db.session.flush()
+    except IntegrityError:  # the same key written at the same moment by another transaction
+        return list(db.session.scalars(select(Outbox).where(Outbox.dedupe_key == key)))
+    db.session.info.setdefault(_PENDING, []).extend((r, r.next_attempt_at) for r in rows)
+    return rows
+
+
+def _like_prefix(prefix: str) -> str:
+    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def cancel(dedupe_key_prefix: str) -> int:
+    """Pending/retrying rows whose key starts with the prefix become cancelled. Never commits."""
+    if not dedupe_key_prefix:
+        return 0
+    res = db.session.execute(
+        update(Outbox)
+        .where(text(DUE_STATES_SQL), Outbox.dedupe_key.like(_like_prefix(dedupe_key_prefix), escape="\\"))
+        .values(state="cancelled", last_error="cancelled")
+        .execution_options(synchronize_session="fetch"))
+    return res.rowcount or 0
+
+
+# ------------------------------------------------------------------------------------------------ dispatch
+
+def after_commit_dispatch() -> None:
+    """Hand the rows written in this session and due now to the workers (inline: deliver them now)."""
+    pending = db.session.info.pop(_PENDING, [])
+    if not pending:
+        return
+    now = clock.now()
+    ids = []
+    for obj, due in pending:
+        ident = inspect(obj).identity
+        if ident and due <= now:
+            ids.append(ident[0])
+    try:
+        dispatch(ids)
+    except Exception:  # noqa: BLE001 - the rows stay due; the sweep sends them
+        db.session.rollback()
+        log.exception("dispatch after commit failed; the sweep will retry")
+
+
+def dispatch(ids: list[int]) -> int:
+    """Deliver (inline) or enqueue the given rows. Returns how many were handed over."""
+    from volnet.core import queue
+
+    ids = list(dict.fromkeys(ids))
+    if not ids:
+        return 0
+    if queue.inline_mode():
+        n = 0
+        for row_id in ids:
+            try:
+                if deliver(row_id) == "sent":
+                    n += 1
+            except Exception:  # noqa: BLE001 - one bad row must not stop the others
+                db.session.rollback()
+                log.exception("delivery of outbox row %s failed", row_id)
+        return n
+    return enqueue_rows(ids)
+
+
+def _chunks(seq, n):
+    for i in range(0, len(seq), n):
+        yield seq[i:i + n]
+
+
+def enqueue_rows(ids: list[int]) -> int:
+    """Mark the rows handed over (enqueued_at) and enqueue delivery jobs. Redis down: unmark, return 0."""
+    from rq import Queue
+
+    from volnet.core import queue
+    from volnet.notifications import tasks
+
+    now = clock.now()
+    for chunk in _chunks(ids, 1000):
+        db.session.execute(update(Outbox).where(Outbox.id.in_(chunk)).values(enqueued_at=now)
+                           .execution_options(synchronize_session=False))
+    db.session.commit()
+    batch = int(_cfg("NOTIFY_BATCH_SIZE", 20))
+    try:
+        conn = queue.redis_conn()
+        q = Queue(_cfg("NOTIFY_QUEUE", "default"), connection=conn)
+        jobs = [Queue.prepare_data(tasks.deliver_job, args=(chunk,), result_ttl=0, failure_ttl=300,
+                                   timeout=int(lease().total_seconds()) + 60)
+                for chunk in _chunks(ids, batch)]
+        with conn.pipeline() as pipe:
+            q.enqueue_many(jobs, pipeline=pipe)
+            pipe.execute()
+        return len(ids)
+    except Exception as exc:  # noqa: BLE001 - Redis down: the database still holds the work
+        log.warning("could not enqueue %d notifications: %s", len(ids), type(exc).__name__)
+        db.session.rollback()
+        for chunk in _chunks(ids, 1000):
+            db.session.execute(update(Outbox).where(Outbox.id.in_(chunk), Outbox.enqueued_at == now)
+                               .values(enqueued_at=None).execution_options(synchronize_session=False))
+        db.session.commit()
+        return 0
+
+
+# ------------------------------------------------------------------------------------------------ deliver
+
+def _claim(row_id: int, now: datetime) -> str | None:
+    token = uuid.uuid4().hex
+    res = db.session.execute(
+        update(Outbox)
+        .where(Outbox.id == row_id,
+               or_(and_(text(DUE_STATES_SQL), Outbox.next_attempt_at <= now),
+                   and_(Outbox.state == "sending", Outbox.claimed_at < now - lease())))
+        .values(state="sending", claimed_at=now, claim_token=token, attempts=Outbox.attempts + 1)
+        .execution_options(synchronize_session=False))
+    db.session.commit()
+    return token if res.rowcount == 1 else None
+
+
+def _finish(row_id: int, token: str, **values) -> bool:
+    res = db.session.execute(update(Outbox).where(Outbox.id == row_id, Outbox.state == "sending",
+                                                  Outbox.claim_token == token)
+                             .values(**values).execution_options(synchronize_session=False))
+    if res.rowcount != 1:
+        db.session.rollback()  # the lease ran out and someone else holds the row: record nothing
+        log.warning("outbox row %s: claim lost before finishing", row_id)
+        return False
+    db.session.commit()
+    return True
+
+
+def backoff(attempts: int) -> timedelta:
+    base = float(_cfg("NOTIFY_BACKOFF_SECONDS", 60))
+    cap = float(_cfg("NOTIFY_BACKOFF_MAX_SECONDS", 3600))
+    return timedelta(seconds=min(base * (2 ** max(attempts - 1, 0)), cap))
+
+
+def deliver(row_id: int) -> str:
+    """Claim, send and record one row. Returns sent, retrying, failed, deferred, cancelled or skipped."""
+    from volnet.notifications.providers import CHANNELS, DeliveryError
+
+    token = _claim(row_id, clock.now())
+    if token is None:
+        return "skipped"
+    row = db.session.get(Outbox, row_id, populate_existing=True)
+    user = row.recipient
+    now = clock.now()
+    if user is None or not user.active:
+        _finish(row_id, token, state="cancelled", last_error="recipient inactive", claimed_at=None)
+        return "cancelled"
+    if not row.urgent and row.channel in SMS_LIKE:
+        until = quiet_until(now)
+        if until is not None:  # quiet hours began since it was written: wait, without using an attempt
+            _finish(row_id, token, state="pending", next_attempt_at=until, attempts=Outbox.attempts - 1,
+                    claimed_at=None, enqueued_at=None)
+            return "deferred"
+    channel = CHANNELS.get(row.channel)
+    subject, body = render(row.kind, row.params, user, (row.subject, row.body))
+    delay = float(_cfg("NOTIFY_SEND_DELAY", 0))  # test hook: a slow provider, to kill a worker mid-send
+    if delay and row.channel != "inapp":
+        time.sleep(delay)
+    try:
+        if channel is None:
+            from volnet.notifications.providers import PermanentError
+
+            raise PermanentError(f"unknown channel {row.channel}")
+        ref = channel.send(row, user, subject, body)
+    except DeliveryError as exc:
+        db.session.rollback()
+        max_attempts = int(settings.get("notify.max_attempts") or 8)
+        err = str(exc)[:500] or type(exc).__name__
+        if exc.transient and row.attempts < max_attempts:
+            nxt = adjust_for_quiet(clock.now() + backoff(row.attempts), row.channel, row.urgent)
+            _finish(row_id, token, state="retrying", next_attempt_at=nxt, last_error=err, claimed_at=None,
+                    enqueued_at=None)
+            return "retrying"
+        _finish(row_id, token, state="failed", last_error=err, claimed_at=None)
+        return "failed"
+    except Exception as exc:  # noqa: BLE001 - unexpected: treat as transient, keep the trace in the log
+        db.session.rollback()
+        log.exception("outbox row %s: unexpected error", row_id)
+        max_attempts = int(settings.get("notify.max_attempts") or 8)
+        state = "retrying" if row.attempts < max_attempts else "failed"
+        _finish(row_id, token, state=state, next_attempt_at=clock.now() + backoff(row.attempts),
+                last_error=type(exc).__name__, claimed_at=None, enqueued_at=None)
+        return state
+    ok = _finish(row_id, token, state="sent", sent_at=clock.now(), subject=subject, body=body, last_error="",
+                 to_address=(channel.address(user) or "")[:254], provider_ref=(ref or "")[:100])
+    return "sent" if ok else "skipped"
+
+
+def resend(row: Outbox) -> bool:
+    """A failed (or cancelled) message goes out again: fresh attempts, due now. Never commits."""
+    if row.state not in ("failed", "cancelled"):
+        return False
+    row.state = "pending"
+    row.attempts = 0
+    row.next_attempt_at = clock.now()
+    row.enqueued_at = None
+    row.claimed_at = None
+    row.last_error = ""
+    db.session.info.setdefault(_PENDING, []).append((row, row.next_attempt_at))
+    return True
+
+
+# ------------------------------------------------------------------------------------------------ sweep
+
+def due_ids(now: datetime, limit: int = 5000, *, for_queue: bool = True) -> list[int]:
+    """Rows due now, and rows whose claim expired (the worker died). Uses the partial indexes."""
+    due = select(Outbox.id).where(text(DUE_STATES_SQL), Outbox.next_attempt_at <= now)
+    stuck = select(Outbox.id).where(Outbox.state == "sending", Outbox.claimed_at < now - lease())
+    if for_queue:
+        fresh = or_(Outbox.enqueued_at.is_(None), Outbox.enqueued_at < now - requeue_after())
+        due = due.where(fresh)
+        stuck = stuck.where(fresh)
+    ids = list(db.session.scalars(due.order_by(Outbox.next_attempt_at).limit(limit)))
+    ids += list(db.session.scalars(stuck.order_by(Outbox.claimed_at).limit(limit)))
+    return ids
+
+
+def claim_clock(name: str, now: datetime, min_gap: timedelta) -> bool:
+    """True for exactly one caller per ``min_gap`` across all processes (DB-held timestamp)."""
+    res = db.session.execute(update(NotificationClock)
+                             .where(NotificationClock.name == name,
+                                    or_(NotificationClock.last_run_at.is_(None),
+                                        NotificationClock.last_run_at <= now - min_gap))
+                             .values(last_run_at=now).execution_options(synchronize_session=False))
+    if res.rowcount == 1:
+        db.session.commit()
+        return True
+    exists = db.session.scalar(select(NotificationClock.name).where(NotificationClock.name == name))
+    if exists:
+        db.session.rollback()
+        return False
+    try:
+        db.session.add(NotificationClock(name=name, last_run_at=now))
+        db.session.commit()
+        return True
+    except IntegrityError:
+        db.session.rollback()
+        return False
+
+
+def last_sweep_at() -> datetime | None:
+    return db.session.scalar(select(NotificationClock.last_run_at).where(NotificationClock.name == "sweep"))
+
+
+PERIODIC: list[str] = [
+    "volnet.notifications.services:escalate_concerns",
+    "volnet.notifications.services:morning_digest",
+    # Other domains' periodic checks, run when those domains are installed.
+    "volnet.shifts.services:check_unfilled",
+    "volnet.cases.services:escalate_overdue",
+    "volnet.calls.services:process_missed_calls",
+]
+
+
+def register_periodic(path: str) -> None:
+    """Add a "module:function(now)" check to the sweep (it may call notify(); the sweep commits)."""
+    if path not in PERIODIC:
+        PERIODIC.append(path)
+
+
+def _periodic_functions():
+    for path in PERIODIC:
+        module, _sep, name = path.partition(":")
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name and module.startswith(exc.name):
+                continue
+            raise
+        fn = getattr(mod, name, None)
+        if fn is not None:
+            yield path, fn
+
+
+def sweep(now: datetime | None = None, *, limit: int | None = None, guard: bool = False) -> dict:
+    """Periodic checks, then dispatch every due or stuck row. Commits. Safe to run twice at once.
+
+    ``guard=True`` skips the run when another process swept less than half an interval ago.
+    """
+    from volnet.core import queue
+
+    now = now or clock.now()
+    if guard and not claim_clock("sweep", now, timedelta(seconds=sweep_interval() / 2)):
+        return {"skipped": True}
+    if not guard:
+        claim_clock("sweep", now, timedelta(0))
+    result: dict = {"skipped": False, "checks": {}}
+    for path, fn in _periodic_functions():
+        try:
+            out = fn(now)
+            db.session.commit()
+            result["checks"][path] = out if isinstance(out, int) else (len(out) if hasattr(out, "__len__") else 1)
+        except Exception:  # noqa: BLE001 - one domain's bug must not stop the deliveries
+            db.session.rollback()
+            log.exception("periodic check %s failed", path)
+            result["checks"][path] = "error"
+    inline = queue.inline_mode()
+    if limit is None:
+        limit = int(_cfg("NOTIFY_SWEEP_LIMIT", 500 if inline else 10000))
+    ids = due_ids(clock.now() if now is None else now, limit, for_queue=not inline)
+    db.session.rollback()  # end the read transaction (SQLite: release the write lock)
+    result["due"] = len(ids)
+    result["dispatched"] = dispatch(ids)
+    return result
+
+
+# ------------------------------------------------------------------------------------------------ concerns
+
+def _dong_staff(dong_id: int, roles: tuple[str, ...]):
+    from volnet.accounts.models import User, user_dongs
+
+    return list(db.session.scalars(
+        select(User).join(user_dongs, user_dongs.c.user_id == User.id)
+        .where(user_dongs.c.dong_id == dong_id, User.role.in_(roles), User.active.is_(True))
+        .order_by(User.id)))
+
+
+def _existing_keys(keys: list[str]) -> set[str]:
+    found: set[str] = set()
+    for chunk in _chunks(list(keys), 500):
+        found.update(db.session.scalars(select(Outbox.dedupe_key).where(Outbox.dedupe_key.in_(chunk),
+                                                                       Outbox.channel == "inapp")))
+    return found
+
+
+def _seoul_text(value: datetime) -> str:
+    return clock.to_seoul(value).strftime("%Y-%m-%d %H:%M")
+
+
+def escalate_concerns(now: datetime | None = None) -> int:
+    """Open concerns past their due time: the owner (or the dong's caseworkers) once per due time, then
+    the team leads once the grace period has also passed. Returns how many messages were written."""
+    from volnet.accounts.models import User
+    from volnet.concerns.models import OPEN_STATUSES, Concern
+
+    now = now or clock.now()
+    grace = timedelta(hours=float(settings.get("notify.escalate_lead_after_hours") or 2))
+    concerns = list(db.session.scalars(
+        select(Concern).where(Concern.status.in_(OPEN_STATUSES), Concern.next_due_at.is_not(None),
+                              Concern.next_due_at < now).order_by(Concern.next_due_at).limit(2000)))
+    if not concerns:
+        return 0
+    plans = []  # (user, kind, params, key, urgent, link)
+    staff_cache: dict[tuple, list] = {}
+
+    def staff(dong_id, roles):
+        k = (dong_id, roles)
+        if k not in staff_cache:
+            staff_cache[k] = _dong_staff(dong_id, roles)
+        return staff_cache[k]
+
+    for c in concerns:
+        which = "ack" if c.acknowledged_at is None else "action"
+        stamp = int(c.next_due_at.timestamp())
+        base = f"concern:{c.id}:due:{which}:{stamp}"
+        owner = db.session.get(User, c.owner_id) if c.owner_id else None
+        params = {"concern": c.id, "dong": c.dong.name if c.dong else "", "due": _seoul_text(c.next_due_at),
+                  "owner": owner.name if owner else "-"}
+        urgent = c.urgency == "emergency"
+        link = f"/concerns/{c.id}"
+        first = [owner] if owner is not None and owner.active else staff(c.dong_id, ("caseworker",))
+        for u in first:
+            plans.append((u, f"concern_overdue_{which}", params, f"{base}:owner:{u.id}", urgent, link))
+        if now >= c.next_due_at + grace:
+            for u in staff(c.dong_id, ("team_lead",)):
+                plans.append((u, "concern_overdue_lead", params, f"{base}:lead:{u.id}", urgent, link))
+    done = _existing_keys([p[3] for p in plans])
+    n = 0
+    for u, kind, params, key, urgent, link in plans:
+        if key in done:
+            continue
+        notify(u, kind, params, dedupe_key=key, urgent=urgent, link=link)
+        n += 1
+    return n
+
+
+def morning_digest(now: datetime | None = None) -> int:
+    """Once a day after the digest time (Asia/Seoul): each caseworker and team lead gets the counts of new
+    and overdue concerns in their dongs. Nothing when both are zero."""
+    from volnet.accounts.models import User, user_dongs
+    from volnet.concerns.models import OPEN_STATUSES, Concern
+
+    now = now or clock.now()
+    local = now.astimezone(clock.SEOUL)
+    if local.time() < _parse_hhmm(settings.get("notify.digest_time"), "08:30"):
+        return 0
+    day: date = local.date()
+    staff = list(db.session.execute(
+        select(User.id, user_dongs.c.dong_id).join(user_dongs, user_dongs.c.user_id == User.id)
+        .where(User.role.in_(("caseworker", "team_lead")), User.active.is_(True))))
+    if not staff:
+        return 0
+    dongs_of: dict[int, set[int]] = {}
+    for uid, did in staff:
+        dongs_of.setdefault(uid, set()).add(did)
+    keys = {uid: f"digest:{day.isoformat()}:{uid}" for uid in dongs_of}
+    done = _existing_keys(list(keys.values()))
+    todo = [uid for uid, k in keys.items() if k not in done]
+    if not todo:
+        return 0
+    all_dongs = set().union(*(dongs_of[u] for u in todo))
+    new = dict(db.session.execute(select(Concern.dong_id, func.count()).where(
+        Concern.dong_id.in_(all_dongs), Concern.status == "new").group_by(Concern.dong_id)).all())
+    overdue = dict(db.session.execute(select(Concern.dong_id, func.count()).where(
+        Concern.dong_id.in_(all_dongs), Concern.status.in_(OPEN_STATUSES), Concern.next_due_at.is_not(None),
+        Concern.next_due_at < now).group_by(Concern.dong_id)).all())
+    n = 0
+    for uid in todo:
+        n_new = sum(new.get(d, 0) for d in dongs_of[uid])
+        n_over = sum(overdue.get(d, 0) for d in dongs_of[uid])
+        if not n_new and not n_over:
+            continue
+        u = db.session.get(User, uid)
+        notify(u, "staff_digest", {"new": n_new, "overdue": n_over, "date": day.isoformat()},
+               dedupe_key=keys[uid], link="/concerns/")
+        n += 1
+    return n
+
+
+# ------------------------------------------------------------------------------------------------ reading
+
+def unread_count(user) -> int:
+    return db.session.scalar(select(func.count()).select_from(Outbox).where(
+        Outbox.recipient_id == user.id, Outbox.channel == "inapp", Outbox.state == "sent",
+        Outbox.read_at.is_(None))) or 0
+
+
+def inbox_query(user):
+    return (select(Outbox).where(Outbox.recipient_id == user.id, Outbox.channel == "inapp",
+                                 Outbox.state == "sent")
+            .order_by(Outbox.sent_at.desc(), Outbox.id.desc()))
+
+
+def mark_read(user, row: Outbox | None = None) -> int:
+    """Mark one (or every) in-app notification of ``user`` read. Never commits."""
+    stmt = update(Outbox).where(Outbox.recipient_id == user.id, Outbox.channel == "inapp",
+                                Outbox.state == "sent", Outbox.read_at.is_(None))
+    if row is not None:
+        stmt = stmt.where(Outbox.id == row.id)
+    res = db.session.execute(stmt.values(read_at=clock.now()).execution_options(synchronize_session="fetch"))
+    return res.rowcount or 0
+
+
+def state_counts() -> dict[str, int]:
+    return dict(db.session.execute(select(Outbox.state, func.count()).group_by(Outbox.state)).all())
+
+
+def oldest_due_age(now: datetime | None = None) -> timedelta | None:
+    now = now or clock.now()
+    oldest = db.session.scalar(select(func.min(Outbox.next_attempt_at)).where(text(DUE_STATES_SQL)))
+    if oldest is None or oldest > now:
+        return None
+    return now - oldest
