@@ -182,3 +182,14 @@ def test_no_state_change_on_get(app):
         if rule.endpoint.endswith(("logout", "acknowledge", "assign", "contact", "close", "merge", "link",
                                    "urgency", "revoke_invitation", "reset_password", "set_language")):
             assert "GET" not in rule.methods, rule.rule
+
+
+def test_temporary_password_must_be_changed_first(app, client):
+    u = b.user("caseworker", must_change_password=True)
+    db.session.commit()
+    b.login(client, u)
+    r = client.get("/concerns/")
+    assert r.status_code == 302 and r.headers["Location"].endswith("/account/password")
+    client.post("/account/password", data={"current_password": b.PASSWORD, "new_password": "완전히 새 비밀번호",
+                                           "confirm": "완전히 새 비밀번호"})
+    assert client.get("/concerns/").status_code == 200

@@ -77,6 +77,11 @@ def enforce_route_rules():
         enrol = enrolment_redirect(current_user)  # security.totp_required: enrol before anything else
         if enrol is not None:
             return enrol
+    if getattr(current_user, "must_change_password", False) and endpoint not in (
+            "accounts.password", "accounts.logout", "main.set_language"):
+        from flask import redirect, url_for
+
+        return redirect(url_for("accounts.password"))
     if decl["pledge"] and current_user.pledge_accepted_at is None:
         from flask import redirect, url_for
 

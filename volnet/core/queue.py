@@ -63,6 +63,10 @@ def health() -> dict:
         conn = redis_conn()
         conn.ping()
         workers = Worker.all(connection=conn)
-        return {"redis": "ok", "workers": len(workers) if workers else "none"}
+        from rq import Queue
+
+        q = Queue(current_app.config.get("NOTIFY_QUEUE") or "default", connection=conn)
+        return {"redis": "ok", "workers": len(workers) if workers else "none",
+                "queued": q.count, "scheduled": q.scheduled_job_registry.count}
     except Exception:  # noqa: BLE001
         return {"redis": "down", "workers": "unknown"}

@@ -128,7 +128,9 @@ def preferences():
                     "can go there."), "warning")
         return redirect(url_for("notifications.preferences"), 303)
     status = 400 if request.method == "POST" else 200
-    return render_template("notifications/preferences.html", form=form, has=has, channels=CHANNELS), status
+    start, end = services.quiet_window()
+    return render_template("notifications/preferences.html", form=form, has=has, channels=CHANNELS,
+                           quiet_start=start.strftime("%H:%M"), quiet_end=end.strftime("%H:%M")), status
 
 
 # ------------------------------------------------------------------------------------------------ admin
