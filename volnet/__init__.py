@@ -1,6 +1,8 @@
 """volnet: community care network for Korean neighbourhoods."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import Flask
 
 from volnet.config import load_config
@@ -14,7 +16,7 @@ def create_app(config: dict | None = None) -> Flask:
     from volnet import models  # noqa: F401  (every model registered before migrate/create_all)
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(__import__("pathlib").Path(app.root_path).parent / "migrations"),
+    migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"),
                      render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     from volnet.core.dbsetup import configure_engine

@@ -70,7 +70,7 @@ def demo(reset: bool):
 
     logins = demo_mod.build(reset=reset)
     db.session.commit()
-    click.echo("\nDemo logins (password for all: %s)" % demo_mod.DEMO_PASSWORD)
+    click.echo(f"\nDemo logins (password for all: {demo_mod.DEMO_PASSWORD})")
     for role, login in logins:
         click.echo(f"  {role:<28} {login}")
 

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.browser
 
 def test_tong_leader_reports_and_caseworker_acknowledges(app, live_server, phone, desktop):
     d = b.dong(name="송산3동")
-    tl = b.user("tong_leader", [d], name="한상철", login_id="tongleader")
+    b.user("tong_leader", [d], name="한상철", login_id="tongleader")
     cw = b.user("caseworker", [d], name="김민수", login_id="caseworker")
     db.session.commit()
     cw_id = cw.id

@@ -68,12 +68,15 @@ def test_volunteer_on_the_shift_only_within_the_window(client):
     assert client.get(f"/shifts/{o.id}/manage").status_code == 404
     start, end = o.starts_at, o.ends_at
     clock.freeze(start - timedelta(hours=2, minutes=1))
+    b.login(client, w["on"])  # the clock jumped past the idle timeout: a new session
     assert client.get(f"/shifts/{o.id}/route").status_code == 404
     clock.freeze(end + timedelta(hours=6, minutes=1))
+    b.login(client, w["on"])
     assert client.get(f"/shifts/{o.id}/route").status_code == 404
     assert client.post(f"/shifts/stops/{w['st'].id}/outcome", data={"outcome": "delivered"}).status_code == 404
     assert_no_household(client, w)
     clock.freeze(end + timedelta(hours=5))
+    b.login(client, w["on"])
     assert client.get(f"/shifts/{o.id}/route").status_code == 200
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import timedelta
 from urllib.parse import urlsplit
 
+from flask import Blueprint as _Blueprint  # noqa: E402
 from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
@@ -22,12 +23,11 @@ from volnet.accounts.models import Invitation, User
 from volnet.accounts.roles import TOTP_ROLES
 from volnet.audit.services import client_ip, record
 from volnet.core import clock
-from volnet.core.access import ANY_USER, PUBLIC, rule
+from volnet.core.access import ANY_USER, rule
 from volnet.core.korean import normalize_phone
 from volnet.extensions import db
 from volnet.security import throttle, totp
 from volnet.settings import services as settings
-from flask import Blueprint as _Blueprint  # noqa: E402
 
 bp = _Blueprint("accounts", __name__, url_prefix="/account")
 

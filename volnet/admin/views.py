@@ -4,6 +4,7 @@ import secrets
 from datetime import date, datetime, timedelta
 from io import BytesIO
 
+from flask import Blueprint as _Blueprint  # noqa: E402
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -30,7 +31,6 @@ from volnet.extensions import db
 from volnet.places import services as places
 from volnet.places.models import Dong, Tong
 from volnet.settings import services as settings
-from flask import Blueprint as _Blueprint  # noqa: E402
 
 bp = _Blueprint("admin", __name__, url_prefix="/admin")
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from flask import Blueprint as _Blueprint  # noqa: E402
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -10,7 +11,15 @@ from volnet.accounts.models import User, user_dongs
 from volnet.accounts.roles import CASEWORKER, NURSE, STAFF, TEAM_LEAD
 from volnet.audit.services import record
 from volnet.concerns import services as svc
-from volnet.concerns.forms import ActionForm, AssignForm, CloseForm, ContactForm, LinkForm, MergeForm, UrgencyForm
+from volnet.concerns.forms import (
+    ActionForm,
+    AssignForm,
+    CloseForm,
+    ContactForm,
+    LinkForm,
+    MergeForm,
+    UrgencyForm,
+)
 from volnet.concerns.models import (
     CONTACT_OUTCOMES,
     OPEN_STATUSES,
@@ -26,7 +35,6 @@ from volnet.households import services as households
 from volnet.households.models import Household
 from volnet.observations.models import Observation
 from volnet.observations.signals import LEVELS, SIGNALS, SOURCES, URGENCIES
-from flask import Blueprint as _Blueprint  # noqa: E402
 
 bp = _Blueprint("concerns", __name__, url_prefix="/concerns")
 

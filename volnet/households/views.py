@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from flask import Blueprint as _Blueprint  # noqa: E402
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -17,7 +18,6 @@ from volnet.households import services as svc
 from volnet.households.forms import AGE_BAND_CHOICES, SEX_CHOICES, STATUS_CHOICES, HouseholdForm
 from volnet.households.models import Household
 from volnet.observations.signals import LEVELS, SIGNALS, URGENCIES
-from flask import Blueprint as _Blueprint  # noqa: E402
 
 bp = _Blueprint("households", __name__, url_prefix="/households")
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from flask import jsonify, make_response, redirect, request, url_for
+from flask import Blueprint as _Blueprint  # noqa: E402
+from flask import current_app, jsonify, make_response, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import text
 
@@ -8,7 +9,6 @@ from volnet.accounts.roles import ADMIN, COORDINATOR, STAFF, TEAM_LEAD
 from volnet.core.access import ANY_USER, rule
 from volnet.core.i18n import COOKIE, LANGUAGES
 from volnet.extensions import db
-from flask import Blueprint as _Blueprint  # noqa: E402
 
 bp = _Blueprint("main", __name__)
 
@@ -31,7 +31,7 @@ def home():
         return redirect(url_for("concerns.team"))
     if role in STAFF:
         return redirect(url_for("concerns.queue"))
-    if role == COORDINATOR and "shifts" in __import__("flask").current_app.blueprints:
+    if role == COORDINATOR and "shifts" in current_app.blueprints:
         return redirect(url_for("shifts.coordinator_home"))
     return redirect(url_for("observations.mine"))
 

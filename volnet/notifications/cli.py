@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 
 import click
@@ -33,7 +34,37 @@ def worker(queues, burst: bool, name: str | None):
     # SimpleWorker: the app is built once and jobs run in this process (no fork per job). A killed worker
     # loses nothing: claims expire after NOTIFY_LEASE_SECONDS and the sweep hands the rows out again.
     w = SimpleWorker([Queue(n, connection=conn) for n in names], connection=conn, name=name)
+    if not burst:
+        _start_ticker(current_app._get_current_object())
     w.work(burst=burst, with_scheduler=True, logging_level="INFO")
+
+
+def _start_ticker(app) -> threading.Thread:
+    """Keep the sweep going even when the RQ scheduler is not (its lock outlives a killed worker by a
+    minute, and a Redis restart drops the scheduled chain): when the database says no sweep ran for two
+    intervals, enqueue one. The sweep's own guard keeps several workers from sweeping twice."""
+    from datetime import timedelta
+
+    from volnet.core import clock
+    from volnet.notifications import services, tasks
+
+    def loop():
+        while True:
+            with app.app_context():
+                interval = services.sweep_interval()
+                try:
+                    last = services.last_sweep_at()
+                    if last is None or last < clock.now() - timedelta(seconds=2 * interval):
+                        tasks.ensure_sweep()
+                except Exception:  # noqa: BLE001 - database or Redis briefly away: try next time
+                    db.session.rollback()
+                finally:
+                    db.session.remove()
+            time.sleep(interval)
+
+    t = threading.Thread(target=loop, name="volnet-sweep-ticker", daemon=True)
+    t.start()
+    return t
 
 
 @click.command("run-sweeps")

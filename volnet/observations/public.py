@@ -13,11 +13,11 @@ from volnet.audit.services import client_ip
 from volnet.concerns.models import COARSE_STATUS, Concern
 from volnet.core.access import rule
 from volnet.extensions import db
-from volnet.observations.views import bp
 from volnet.observations import services as observations
 from volnet.observations.forms import CitizenReportForm, StatusLookupForm
 from volnet.observations.models import Observation
 from volnet.observations.signals import WARNING_SIGNS
+from volnet.observations.views import bp
 from volnet.places.models import Dong
 from volnet.security import throttle
 from volnet.settings import services as settings

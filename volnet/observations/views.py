@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
+from flask import Blueprint as _Blueprint  # noqa: E402
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -21,7 +23,6 @@ from volnet.observations.models import Observation
 from volnet.observations.signals import SIGNALS, URGENCIES, WARNING_SIGNS
 from volnet.places.models import Dong
 from volnet.security import throttle
-from flask import Blueprint as _Blueprint  # noqa: E402
 
 bp = _Blueprint("observations", __name__)
 
@@ -78,7 +79,7 @@ def new():
     if household is not None:
         form.dong_id.data = household.dong_id
     if form.validate_on_submit():
-        if not throttle.allow(f"obs:{current_user.id}", 30, __import__("datetime").timedelta(minutes=10)):
+        if not throttle.allow(f"obs:{current_user.id}", 30, timedelta(minutes=10)):
             flash(_("Too many reports in a short time. Please wait a few minutes."), "error")
             db.session.commit()
             return render_template("observations/form.html", form=form, household=household,

@@ -1,0 +1,43 @@
+"""Demo safety calls: households enrolled by tier, today's lists, a missed chain and a visit due."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from volnet.calls import services as svc
+from volnet.calls.models import CallTask
+from volnet.core import clock
+from volnet.extensions import db
+
+
+def build(context):
+    users = context["users"]
+    cw, vol, corps, tong = users["caseworker"], users["volunteer"], users["carecorps"], users["tongleader"]
+    hh = [h for h in context["households"] if h.phone][:12]
+    tiers = ["emergency", "intensive", "intensive", "daily_risk", "daily_risk", "daily_risk", "relationship",
+             "daily_life", "daily_risk", "daily_risk", "intensive", "relationship"]
+    now = clock.now()
+    enrollments = []
+    for i, (h, tier) in enumerate(zip(hh, tiers)):
+        if h.tier in (None, "", "unassessed"):
+            h.tier = tier
+        caller = vol if i % 3 == 0 else corps if i % 3 == 1 else cw
+        enrollments.append(svc.enroll(cw, h, caller, tong if caller is not vol else None))
+    db.session.flush()
+    # Last week: calls made, one household not answering.
+    clock.freeze(now - timedelta(days=7))
+    try:
+        svc.ensure_tasks()
+        for t in list(db.session.scalars(select(CallTask).where(CallTask.status == "open"))):
+            res = svc.record(t, db.session.get(type(cw), t.assignee_id),
+                             "no_answer" if t.enrollment_id == enrollments[3].id else "connected_fine",
+                             meals="good", hygiene="good", support_network=True, contact_frequency="weekly")
+            while res["retry"] is not None:
+                res = svc.record(res["retry"], db.session.get(type(cw), t.assignee_id), "no_answer")
+    finally:
+        clock.reset()
+    for e in enrollments:
+        e.next_due_on = clock.seoul_today()
+    svc.ensure_tasks()
+    db.session.flush()
