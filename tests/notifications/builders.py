@@ -9,7 +9,7 @@ from volnet.notifications.models import Outbox, SentMessage
 
 
 def person(role="volunteer", dongs=(), channels=("inapp",), phone="01012345678", email=None, locale="ko", **kw):
-    return b.user(role, dongs=dongs, channels=list(channels), phone=phone, email=email, locale=locale, **kw)
+    return b.user(role, dongs=dongs, channels=list(channels) if channels is not None else None, phone=phone, email=email, locale=locale, **kw)
 
 
 def rows(**where):

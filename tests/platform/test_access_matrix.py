@@ -29,7 +29,7 @@ VIEWS = [
     ("/admin/organizations", {"admin"}),
     ("/admin/invitations", {"admin"}),
     ("/admin/settings", {"admin"}),
-    ("/admin/audit", {"admin"}),
+    ("/admin/audit", {"admin", "team_lead"}),
     ("/account/password", set(ROLES)),
 ]
 

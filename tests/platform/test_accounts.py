@@ -165,7 +165,8 @@ def test_csrf_is_enforced(app, client, csrf_on):
     from tests.conftest import csrf_token_from
 
     token = csrf_token_from(page)
-    assert client.post("/account/login", data={"login_id": tl.login_id, "password": b.PASSWORD}).status_code == 200
+    assert client.post("/account/login", data={"login_id": tl.login_id, "password": b.PASSWORD}).status_code == 400
+    assert client.get("/report").status_code == 302  # not logged in
     r = client.post("/account/login", data={"login_id": tl.login_id, "password": b.PASSWORD, "csrf_token": token})
     assert r.status_code == 302
     r = client.post("/report/new", data={"dong_id": d.id, "road_address": "송산로 1", "urgency": "routine",

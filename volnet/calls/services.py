@@ -216,7 +216,8 @@ def record(task: CallTask, actor, outcome: str, *, meals: str = "", hygiene: str
     db.session.add(rec)
     task.outcome = outcome
     task.closed_at = now
-    result = {"record": rec, "retry": None, "visit": None, "emergency": False, "alerts": [], "duplicate": False}
+    result = {"record": rec, "retry": None, "visit": None, "emergency": False, "alerts": [], "duplicate": False,
+              "observations": []}
 
     if outcome in REACHED:
         task.status = "done"
@@ -230,12 +231,14 @@ def record(task: CallTask, actor, outcome: str, *, meals: str = "", hygiene: str
             urgency = "emergency" if outcome == "emergency_requested" else "routine"
             obs = _observe(enr, actor, urgency, _signals_from(rec), note, meals, hygiene)
             rec.observation_id = obs.id
+            result["observations"].append(obs.id)
     elif outcome == "visit_no_response":
         task.status = "done"
         _close_chain(task, now, "done")
         result["emergency"] = True
         obs = _observe(enr, actor, "emergency", ["unreachable"], note)
         rec.observation_id = obs.id
+        result["observations"].append(obs.id)
         params = {"household": _label(enr)}
         for u in _staff_recipients(enr) + ([enr.backup] if enr.backup else []):
             key = f"safetycall:{enr.id}:noresponse:{task.id}:{u.id}"
@@ -336,8 +339,9 @@ def _visit_due(enr: CallEnrollment, now: datetime, params: dict, result: dict) -
                      status="open", created_at=now)
     db.session.add(visit)
     db.session.flush()
-    _observe(enr, None, "urgent", ["unreachable"],
-             str(_l("%(n)s safety calls in a row were not answered.", n=enr.consecutive_misses)))
+    obs = _observe(enr, None, "urgent", ["unreachable"],
+                   str(_l("%(n)s safety calls in a row were not answered.", n=enr.consecutive_misses)))
+    result.setdefault("observations", []).append(obs.id)
     params = dict(params, due=clock.to_seoul(due).strftime("%Y-%m-%d %H:%M"))
     recipients = {u.id: u for u in staff + [assignee]}
     for u in recipients.values():

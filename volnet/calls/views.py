@@ -14,6 +14,7 @@ from volnet.accounts.models import User, user_dongs
 from volnet.accounts.roles import CARE_CORPS, CASEWORKER, NURSE, STAFF, TEAM_LEAD, TONG_LEADER, VOLUNTEER
 from volnet.audit.services import record
 from volnet.calls import forms as F
+from volnet.cases import alerting
 from volnet.calls import services as svc
 from volnet.calls.models import (
     CONTACT_FREQUENCIES,
@@ -74,6 +75,7 @@ def task(task_id: int):
                 return redirect(url_for("calls.mine"))
             record(current_user, "create", "call_record", t.household_id)
             db.session.commit()
+            alerting.after_commit(result.get("observations", []))
             if result["emergency"]:
                 return render_template("calls/no_response.html", t=t, h=t.household)
             if result["retry"] is not None:

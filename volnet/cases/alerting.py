@@ -88,3 +88,16 @@ def send(user, kind: str, params: dict, *, dedupe_key: str, urgent: bool | None 
         return False
     services.notify(user, kind, params, dedupe_key=dedupe_key, urgent=urgent, link=link)
     return True
+
+
+def after_commit(observation_ids=()) -> None:
+    """After the caller's commit: hand queued messages to the workers; alert staff about urgent observations."""
+    try:
+        from volnet.notifications import hooks, services
+    except ImportError:
+        return
+    for obs_id in observation_ids:
+        if obs_id and hasattr(hooks, "observation_submitted"):
+            hooks.observation_submitted(obs_id)
+    if hasattr(services, "after_commit_dispatch"):
+        services.after_commit_dispatch()

@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms.widgets import TextInput
 
 from volnet.cases.models import (
     AFTERCARE_OUTCOMES,
@@ -41,7 +42,9 @@ class KDateField(DateField):
 
 
 class WonField(IntegerField):
-    """Won as a whole number; "1,250,000" and "1250000원" are accepted."""
+    """Won as a whole number; "1,250,000" and "1250000원" are accepted (a text box, not type=number)."""
+
+    widget = TextInput()
 
     def process_formdata(self, valuelist):
         if valuelist:

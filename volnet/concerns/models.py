@@ -68,6 +68,13 @@ class Concern(db.Model):
     __table_args__ = (
         Index("ix_concerns_queue", "dong_id", "status", "urgency_rank", "next_due_at"),
         Index("ix_concerns_owner_due", "owner_id", "next_due_at"),
+        # The open queue in its sort order (bench/platform_bench.py): page 1 reads 25 index entries
+        # instead of joining and sorting every open concern of the dong (22 ms -> 0.4 ms at city scale).
+        Index(
+            "ix_concerns_open_queue", "dong_id", "urgency_rank", "next_due_at", "id",
+            sqlite_where=text("status IN ('new','acknowledged','in_progress','monitoring')"),
+            postgresql_where=text("status IN ('new','acknowledged','in_progress','monitoring')"),
+        ),
         # At most one open concern per household, on SQLite and PostgreSQL alike.
         Index(
             "uq_concerns_open_household", "household_id", unique=True,

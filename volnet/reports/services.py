@@ -152,11 +152,11 @@ def to_csv(rows: list[list]) -> bytes:
 
 # ---------------------------------------------------------------- charts
 
-def bars(items: list[tuple[str, int]], width: int = 360, bar_height: int = 22, gap: int = 8,
-         label_width: int = 150) -> dict:
+def bars(items: list[tuple[str, int]], width: int = 400, bar_height: int = 22, gap: int = 8,
+         label_width: int = 160) -> dict:
     """Geometry of a horizontal SVG bar chart (rendered by the template; no style attributes)."""
     top = max([v for _k, v in items] + [1])
-    span = width - label_width - 60
+    span = width - label_width - 90
     out = []
     for i, (label, value) in enumerate(items):
         w = 0 if value <= 0 else max(2, round(span * value / top))

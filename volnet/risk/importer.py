@@ -24,6 +24,7 @@ from volnet.core.korean import address_key, chosung, clean_text, normalize_phone
 from volnet.extensions import db
 from volnet.households.models import Household
 from volnet.risk import rrn, staging
+from volnet.risk.sqlutil import member, new_ids
 from volnet.risk.indicators import ensure_seeded, fold, lookup
 from volnet.risk.models import (
     BadRow,
@@ -336,7 +337,7 @@ class Importer:
                 unique[p.key] = p
         if unique:
             stored = set(db.session.scalars(select(CrisisRow.natural_key).where(
-                CrisisRow.round_id == r.id, CrisisRow.natural_key.in_(list(unique)))))
+                CrisisRow.round_id == r.id, member(CrisisRow.natural_key, unique, "str"))))
             for k in stored:
                 unique.pop(k, None)
                 dup += 1
@@ -376,7 +377,7 @@ class Importer:
         linked: set[tuple[int, str]] = set()
         if hashes:
             for hid, hsh in db.session.execute(select(HouseholdRrnHash.household_id, HouseholdRrnHash.rrn_hash)
-                                               .where(HouseholdRrnHash.rrn_hash.in_(hashes),
+                                               .where(member(HouseholdRrnHash.rrn_hash, hashes, "str"),
                                                       HouseholdRrnHash.dong_id == r.dong_id)
                                                .order_by(HouseholdRrnHash.id)):
                 by_hash.setdefault(hsh, hid)
@@ -385,7 +386,7 @@ class Importer:
         by_addr: dict[str, int] = {}
         if keys:
             for hid, key in db.session.execute(select(Household.id, Household.address_key).where(
-                    Household.dong_id == r.dong_id, Household.address_key.in_(keys),
+                    Household.dong_id == r.dong_id, member(Household.address_key, keys, "str"),
                     Household.status != "deceased").order_by(Household.id)):
                 by_addr.setdefault(key, hid)
         nbs = {(p.name, p.birth) for p in goods if p.name and p.birth and (p.name, p.birth) not in self.pre_nb}
@@ -437,9 +438,11 @@ class Importer:
                     "delivery_note": "", "tier": "unassessed", "created_by_id": r.uploaded_by_id,
                     "created_at": now, "updated_at": now,
                 })
-            table = Household.__table__
-            ids = [row[0] for row in db.session.execute(
-                insert(table).returning(table.c.id, sort_by_parameter_order=True), values)]
+            ids = new_ids("households", len(to_create))
+            for v, hid in zip(values, ids, strict=True):
+                v["id"] = hid
+            cols = list(values[0])
+            self._bulk(Household.__table__, cols, [tuple(v[c] for c in cols) for v in values])
             firsts = {}
             for p, hid in zip(to_create, ids, strict=True):
                 p.household_id = hid
@@ -472,7 +475,7 @@ class Importer:
         hids = list({h for h, _t in pairs})
         existing = set(db.session.execute(select(HouseholdIndicator.household_id, HouseholdIndicator.indicator_type_id)
                                           .where(HouseholdIndicator.round_id == r.id,
-                                                 HouseholdIndicator.household_id.in_(hids))).all())
+                                                 member(HouseholdIndicator.household_id, hids))).all())
         rows = [(h, t, r.id, r.received_on) for h, t in sorted(pairs) if (h, t) not in existing]
         self._bulk(HouseholdIndicator.__table__, ["household_id", "indicator_type_id", "round_id", "observed_on"],
                    rows)

@@ -25,6 +25,7 @@ from volnet.households.models import Household
 from volnet.observations.models import Observation
 from volnet.observations.signals import URGENT_SIGNALS
 from volnet.risk.models import HouseholdIndicator, IndicatorType, Screening
+from volnet.risk.sqlutil import member
 from volnet.risk.tiers import TIER_RANK, TIERS, higher, num, thresholds, tier_for_score
 from volnet.settings import services as settings
 
@@ -200,7 +201,7 @@ def load_inputs(ids: list[int], now: datetime | None = None) -> dict[int, tuple[
     today = clock.to_seoul(now).date()
     out: dict[int, Inputs] = {}
     rows = db.session.execute(select(Household.id, Household.birth_date, Household.age_band, Household.lives_alone)
-                              .where(Household.id.in_(ids)))
+                              .where(member(Household.id, ids)))
     for hid, birth, band, alone in rows:
         out[hid] = Inputs(birth_date=birth, age_band=band or "unknown", lives_alone=alone)
     if not out:
@@ -210,20 +211,20 @@ def load_inputs(ids: list[int], now: datetime | None = None) -> dict[int, tuple[
             select(HouseholdIndicator.household_id, IndicatorType.code, IndicatorType.label, IndicatorType.weight,
                    HouseholdIndicator.observed_on)
             .join(IndicatorType, IndicatorType.id == HouseholdIndicator.indicator_type_id)
-            .where(HouseholdIndicator.household_id.in_(ids), HouseholdIndicator.observed_on >= since_ind,
+            .where(member(HouseholdIndicator.household_id, ids), HouseholdIndicator.observed_on >= since_ind,
                    IndicatorType.active.is_(True))):
         out[hid].indicators.append((code, label, weight, observed_on))
     since_obs = now - timedelta(days=num("risk.observation.window_days"))
     for hid, signals, seen_at, token in db.session.execute(
             select(Observation.household_id, Observation.signals, Observation.seen_at, Observation.client_token)
-            .where(Observation.household_id.in_(ids), Observation.seen_at >= since_obs)):
+            .where(member(Observation.household_id, ids), Observation.seen_at >= since_obs)):
         if token and token.startswith(RISK_TOKEN_PREFIX):
             continue
         out[hid].observations.append((signals or [], seen_at))
     since_scr = now - timedelta(days=num("risk.screening.window_days"))
     for hid, kind, level, answers, at in db.session.execute(
             select(Screening.household_id, Screening.kind, Screening.level, Screening.answers, Screening.at)
-            .where(Screening.household_id.in_(ids), Screening.at >= since_scr).order_by(Screening.at)):
+            .where(member(Screening.household_id, ids), Screening.at >= since_scr).order_by(Screening.at)):
         out[hid].screenings[kind] = (level, answers, at)  # ordered by time: the latest wins
     since_calls = now - timedelta(days=num("risk.missed_call.window_days"))
     for hid, n in _missed_call_counts(ids, since_calls).items():
@@ -239,10 +240,14 @@ def evaluate(h: Household, now: datetime | None = None) -> Result:
 
 # --- refreshing stored scores and raising concerns ---------------------------------------------
 
-def crossing_reason(old_score: float | None, new_score: float, old_tier: str, new_tier: str) -> str | None:
+def concern_rule() -> tuple[float, str]:
+    return num("risk.concern.score"), settings.get("risk.concern.tier") or "intensive"
+
+
+def crossing_reason(old_score: float | None, new_score: float, old_tier: str, new_tier: str,
+                    rule: tuple[float, str] | None = None) -> str | None:
     """Why this change should open or raise a concern, or None."""
-    thr = num("risk.concern.score")
-    tier_thr = settings.get("risk.concern.tier") or "intensive"
+    thr, tier_thr = rule or concern_rule()
     if new_score >= thr and (old_score is None or old_score < thr):
         return _("Risk score %(score)s reached the threshold %(thr)s; suggested tier: %(tier)s.",
                  score=_fmt(new_score), thr=_fmt(thr), tier=TIERS.get(new_tier, new_tier))
@@ -282,9 +287,10 @@ def refresh(ids: list[int], actor=None, source: str = "staff", signals_by_househ
         return 0
     now = now or clock.now()
     old = {hid: score for hid, score in db.session.execute(
-        select(Household.id, Household.risk_score).where(Household.id.in_(ids)))}
+        select(Household.id, Household.risk_score).where(member(Household.id, ids)))}
     inputs = load_inputs(ids, now)
     weights = current_weights()
+    rule = concern_rule()
     updates = []
     crossings = []
     for hid, inp in inputs.items():
@@ -293,7 +299,7 @@ def refresh(ids: list[int], actor=None, source: str = "staff", signals_by_househ
         if old_score != res.score:
             updates.append({"hid": hid, "score": res.score})
         old_tier = higher(tier_for_score(old_score, weights["cuts"]) if old_score else "unassessed", res.floor)
-        reason = crossing_reason(old_score, res.score, old_tier, res.suggested)
+        reason = crossing_reason(old_score, res.score, old_tier, res.suggested, rule)
         if reason:
             crossings.append((hid, reason, res))
     _store_scores(updates)

@@ -9,7 +9,7 @@ of one shift; on SQLite every write transaction is BEGIN IMMEDIATE (volnet.core.
 
 Messages go through volnet.notifications.services (outbox rows in the caller's transaction). Dedupe
 keys all start with ``shift:{occurrence id}:`` so ``cancel(f"shift:{occ.id}:")`` drops every pending
-reminder of an occurrence; one volunteer's reminders are ``shift:{occ.id}:u{user id}:r{hours}``.
+reminder of an occurrence; one volunteer's reminders are ``shift:{occ.id}:u{user id}:r{hours}:{version}``.
 ``check_unfilled(now)`` is the periodic check for the 48-hour "places still open" alert: the
 notifications sweep (or ``flask volnet shifts-check``) calls it; it notifies at send time, once.
 """
@@ -143,6 +143,8 @@ def reminder_link(signup: Signup) -> str:
 def schedule_reminders(signup: Signup) -> None:
     occ = signup.occurrence
     now = clock.now()
+    # The version makes a new key after a re-sign-up or a time change (old keys stay cancelled).
+    version = f"{occ.sequence or 0}.{signup.sequence or 0}"
     for hours in settings.get("shifts.reminders") or []:
         try:
             hours = int(hours)
@@ -152,7 +154,7 @@ def schedule_reminders(signup: Signup) -> None:
         if send_at <= now:
             continue
         _notify(signup.volunteer, "shift_reminder", _params(occ, link=reminder_link(signup)), send_at=send_at,
-                dedupe_key=f"shift:{occ.id}:u{signup.volunteer_id}:r{hours}", link=f"/shifts/{occ.id}")
+                dedupe_key=f"shift:{occ.id}:u{signup.volunteer_id}:r{hours}:{version}", link=f"/shifts/{occ.id}")
 
 
 def cancel_reminders(signup: Signup) -> None:

@@ -1,0 +1,264 @@
+"""The outbox rules, in-process (no Redis): one delivery per message, backoff, quiet hours, cancel, locale."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import update
+
+from tests import builders as b
+from tests.notifications.builders import person, recorded, rows
+from volnet.core import clock
+from volnet.extensions import db
+from volnet.notifications import services
+from volnet.notifications.models import Outbox
+from volnet.settings import services as settings
+
+SEOUL = clock.SEOUL
+
+
+def seoul(y, mo, d, h, mi=0):
+    return datetime(y, mo, d, h, mi, tzinfo=SEOUL).astimezone(UTC)
+
+
+def test_notify_writes_rows_in_the_callers_transaction_only(app):
+    u = person(channels=["sms"])
+    db.session.commit()
+    out = services.notify(u, "shift_x", {"a": 1}, dedupe_key="t:1")
+    assert {r.channel for r in out} == {"inapp", "sms"}
+    db.session.rollback()  # the change that caused it failed: no message either
+    assert rows() == []
+
+
+def test_same_dedupe_key_does_nothing_and_returns_the_existing_rows(app):
+    u = person(channels=["sms", "email"], email="a@example.kr")
+    first = services.notify(u, "k", {}, dedupe_key="same")
+    db.session.commit()
+    again = services.notify(u, "k", {"other": 2}, dedupe_key="same", channels=["kakao"])
+    assert sorted(r.id for r in again) == sorted(r.id for r in first)
+    db.session.commit()
+    assert len(rows()) == 3
+
+
+def test_inapp_always_and_channels_without_an_address_are_skipped(app):
+    u = person(channels=["email", "sms"], phone=None, email=None)
+    out = services.notify(u, "k", {}, dedupe_key="x")
+    assert [r.channel for r in out] == ["inapp"]
+    v = person(channels=None)
+    assert [r.channel for r in services.notify(v, "k", {}, dedupe_key="y")] == ["inapp"]
+
+
+def test_due_message_is_delivered_once_even_if_dispatched_again(app):
+    u = person(channels=["sms"])
+    services.notify(u, "k", {}, dedupe_key="once")
+    db.session.commit()
+    services.after_commit_dispatch()
+    sms = rows(channel="sms")[0]
+    assert sms.state == "sent" and recorded(sms.id) == 1
+    assert services.deliver(sms.id) == "skipped"
+    services.dispatch([sms.id, sms.id])
+    services.sweep()
+    assert recorded(sms.id) == 1
+    assert rows(channel="inapp")[0].state == "sent"
+
+
+def test_reminder_goes_out_at_its_time_not_before(app):
+    clock.freeze(seoul(2026, 3, 2, 10))
+    u = person(channels=["sms"])
+    services.notify(u, "k", {}, send_at=clock.now() + timedelta(hours=24), dedupe_key="shift:7:u1:r24")
+    db.session.commit()
+    services.after_commit_dispatch()
+    services.sweep()
+    assert {r.state for r in rows()} == {"pending"}
+    clock.advance(timedelta(hours=23, minutes=59))
+    services.sweep()
+    assert recorded() == 0
+    clock.advance(timedelta(minutes=1))
+    services.sweep()
+    services.sweep()
+    assert {r.state for r in rows()} == {"sent"}
+    assert recorded() == 1
+
+
+def test_cancelled_shift_reminders_are_not_sent(app):
+    clock.freeze(seoul(2026, 3, 2, 10))
+    u = person(channels=["sms"])
+    for hours in (24, 2):
+        services.notify(u, "shift_reminder", {}, send_at=clock.now() + timedelta(hours=30 - hours),
+                        dedupe_key=f"shift:1:u{u.id}:r{hours}")
+    services.notify(u, "shift_reminder", {}, send_at=clock.now() + timedelta(hours=6),
+                    dedupe_key=f"shift:10:u{u.id}:r24")  # another shift whose id starts the same
+    services.notify(u, "shift_reminder", {}, send_at=clock.now() + timedelta(hours=6),
+                    dedupe_key="shift_1_x")  # LIKE wildcards in the prefix are literal
+    db.session.commit()
+    assert services.cancel("shift:1:") == 4  # 2 reminders x (inapp + sms)
+    db.session.commit()
+    clock.advance(timedelta(days=2))
+    services.sweep()
+    states = {(r.dedupe_key, r.channel): r.state for r in rows()}
+    assert states[(f"shift:1:u{u.id}:r24", "sms")] == "cancelled"
+    assert states[(f"shift:1:u{u.id}:r2", "inapp")] == "cancelled"
+    assert states[(f"shift:10:u{u.id}:r24", "sms")] == "sent"
+    assert states[("shift_1_x", "sms")] == "sent"
+    assert recorded() == 2
+
+
+def test_quiet_hours_hold_sms_until_morning_but_not_urgent_ones(app):
+    clock.freeze(seoul(2026, 3, 2, 22))
+    u = person(channels=["sms", "kakao", "email"], email="v@example.kr")
+    services.notify(u, "k", {}, dedupe_key="night")
+    services.notify(u, "k", {}, dedupe_key="fire", urgent=True)
+    db.session.commit()
+    services.after_commit_dispatch()
+    night = {r.channel: r for r in rows(dedupe_key="night")}
+    assert night["sms"].state == "pending" and night["kakao"].state == "pending"
+    assert night["sms"].next_attempt_at == seoul(2026, 3, 3, 8)
+    assert night["inapp"].state == "sent"
+    assert night["email"].state == "failed"  # email is not held (and no mail server in tests)
+    fire = {r.channel: r for r in rows(dedupe_key="fire")}
+    assert fire["sms"].state == "sent" and fire["kakao"].state == "sent"
+    clock.freeze(seoul(2026, 3, 3, 7, 59))
+    services.sweep()
+    assert recorded(night["sms"].id) == 0
+    clock.freeze(seoul(2026, 3, 3, 8, 0))
+    services.sweep()
+    assert recorded(night["sms"].id) == 1 and recorded(night["kakao"].id) == 1
+
+
+def test_quiet_hours_are_a_setting(app):
+    settings.put("notify.quiet_start", "23:00")
+    settings.put("notify.quiet_end", "06:30")
+    assert services.quiet_until(seoul(2026, 3, 2, 22)) is None
+    assert services.quiet_until(seoul(2026, 3, 3, 1)) == seoul(2026, 3, 3, 6, 30)
+    settings.put("notify.quiet_start", "nonsense")
+    assert services.quiet_until(seoul(2026, 3, 2, 21, 30)) == seoul(2026, 3, 3, 6, 30)
+
+
+def test_a_message_held_at_night_by_a_retry_waits_for_morning(app):
+    clock.freeze(seoul(2026, 3, 2, 20, 59))
+    u = person(channels=["sms"])
+    services.notify(u, "k", {}, dedupe_key="late")
+    db.session.commit()
+    sms = rows(channel="sms")[0]
+    clock.freeze(seoul(2026, 3, 2, 21, 1))  # the worker only got to it after 21:00
+    assert services.deliver(sms.id) == "deferred"
+    db.session.refresh(sms)
+    assert sms.state == "pending" and sms.attempts == 0 and sms.next_attempt_at == seoul(2026, 3, 3, 8)
+
+
+def test_transient_failures_back_off_then_fail_and_can_be_resent(app):
+    app.config["SMS_PROVIDER"] = "volnet.notifications.providers:FailingProvider"
+    settings.put("notify.max_attempts", 3)
+    try:
+        clock.freeze(seoul(2026, 3, 2, 10))
+        u = person(channels=["sms"])
+        services.notify(u, "k", {}, dedupe_key="gw")
+        db.session.commit()
+        services.after_commit_dispatch()
+        sms = rows(channel="sms")[0]
+        assert (sms.state, sms.attempts) == ("retrying", 1)
+        assert sms.next_attempt_at == clock.now() + timedelta(seconds=60)
+        assert "gateway unavailable" in sms.last_error
+        clock.advance(timedelta(seconds=59))
+        services.sweep()
+        db.session.refresh(sms)
+        assert sms.attempts == 1  # not before its time
+        clock.advance(timedelta(seconds=1))
+        services.sweep()
+        db.session.refresh(sms)
+        assert (sms.state, sms.attempts) == ("retrying", 2)
+        assert sms.next_attempt_at == clock.now() + timedelta(seconds=120)  # exponential
+        clock.advance(timedelta(minutes=2))
+        services.sweep()
+        db.session.refresh(sms)
+        assert (sms.state, sms.attempts) == ("failed", 3)
+        clock.advance(timedelta(hours=5))
+        services.sweep()
+        db.session.refresh(sms)
+        assert sms.state == "failed" and sms.attempts == 3
+        app.config["SMS_PROVIDER"] = "volnet.notifications.providers:RecordingSmsProvider"
+        assert services.resend(sms)
+        db.session.commit()
+        services.after_commit_dispatch()
+        db.session.refresh(sms)
+        assert sms.state == "sent" and recorded(sms.id) == 1
+    finally:
+        app.config["SMS_PROVIDER"] = "volnet.notifications.providers:RecordingSmsProvider"
+
+
+def test_a_claim_of_a_dead_worker_is_taken_over_after_the_lease_only(app):
+    app.config["NOTIFY_LEASE_SECONDS"] = 300
+    try:
+        clock.freeze(seoul(2026, 3, 2, 10))
+        u = person(channels=["sms"])
+        services.notify(u, "k", {}, dedupe_key="lease", channels=["sms"])
+        db.session.commit()
+        sms = rows(channel="sms")[0]
+        # A worker claimed it and died before sending.
+        db.session.execute(update(Outbox).where(Outbox.id == sms.id).values(
+            state="sending", claimed_at=clock.now(), attempts=1, claim_token="dead"))
+        db.session.commit()
+        clock.advance(timedelta(seconds=299))
+        services.sweep()
+        assert recorded(sms.id) == 0
+        clock.advance(timedelta(seconds=2))
+        services.sweep()
+        services.sweep()
+        db.session.refresh(sms)
+        assert sms.state == "sent" and sms.attempts == 2 and recorded(sms.id) == 1
+    finally:
+        app.config.pop("NOTIFY_LEASE_SECONDS", None)
+
+
+def test_messages_are_rendered_in_the_recipients_language(app):
+    # A subject that shows the language it is rendered in (the catalogue is compiled by the lead).
+    from flask_babel import get_locale
+    from flask_babel.speaklater import LazyString
+
+    services.register_kind("test_locale", LazyString(lambda: f"lang={get_locale()}"), _l("%(n)s Households"))
+    en = person(locale="en")
+    ko = person(locale=None)
+    services.notify(en, "test_locale", {"n": 3}, dedupe_key="en")
+    services.notify(ko, "test_locale", {"n": 3}, dedupe_key="ko")
+    db.session.commit()
+    services.after_commit_dispatch()
+    assert rows(dedupe_key="en")[0].subject == "lang=en"
+    assert rows(dedupe_key="en")[0].body == "3 Households"
+    assert rows(dedupe_key="ko")[0].subject == "lang=ko"
+    # The person changes language before a later message is delivered: delivery uses the new one.
+    services.notify(en, "test_locale", {"n": 1}, dedupe_key="later", send_at=clock.now() + timedelta(hours=1))
+    db.session.commit()
+    en.locale = "ko"
+    db.session.commit()
+    clock.advance(timedelta(hours=1))
+    services.sweep()
+    assert rows(dedupe_key="later")[0].subject == "lang=ko"
+
+
+def test_missing_or_bad_params_do_not_break_delivery(app):
+    services.register_kind("test_params", _l("Hello %(name)s"), _l("100% sure %(x)s"))
+    u = person()
+    services.notify(u, "test_params", None, dedupe_key="p")
+    services.notify(u, "unknown_kind", {"x": object()}, dedupe_key="q")
+    db.session.commit()
+    services.after_commit_dispatch()
+    assert {r.state for r in rows()} == {"sent"}
+    assert rows(dedupe_key="p")[0].subject == "Hello "
+
+
+def test_inactive_recipient_gets_nothing(app):
+    u = person(channels=["sms"])
+    services.notify(u, "k", {}, dedupe_key="gone", send_at=clock.now() + timedelta(minutes=5))
+    u.active = False
+    db.session.commit()
+    clock.advance(timedelta(minutes=6))
+    services.sweep()
+    assert {r.state for r in rows()} == {"cancelled"} and recorded() == 0
+
+
+def test_sweep_uses_a_db_clock_so_guarded_sweeps_run_once_per_interval(app):
+    now = clock.now()
+    assert services.claim_clock("t", now, timedelta(seconds=60))
+    assert not services.claim_clock("t", now + timedelta(seconds=30), timedelta(seconds=60))
+    assert services.claim_clock("t", now + timedelta(seconds=61), timedelta(seconds=60))
+    b.user("caseworker")  # nothing else needed

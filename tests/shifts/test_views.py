@@ -1,0 +1,173 @@
+"""Pages: the coordinator schedules, the volunteer signs up; bad input gets a clear message, nothing half-saved."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from tests import builders as b
+from tests.conftest import csrf_token_from
+from tests.shifts import builders as sb
+from volnet.core import clock
+from volnet.extensions import db
+from volnet.shifts.models import Program, ShiftOccurrence, ShiftSeries, Signup
+
+
+def count(model):
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def shift_data(**kw):
+    day = clock.seoul_today() + timedelta(days=10)
+    data = {"date": day.isoformat(), "start_time": "10:00", "end_time": "12:00", "repeat": "once",
+            "meeting_place": "복지관 1층", "capacity": "3", "note": ""}
+    data.update(kw)
+    return data
+
+
+def test_coordinator_creates_program_and_shifts(client):
+    d, org, coord, p = sb.world()
+    db.session.commit()
+    b.login(client, coord)
+    assert client.get("/home").headers["Location"].endswith("/shifts/coordinator")
+    r = client.post("/shifts/programs/new", data={"name": "목요일 도시락", "service": "lunch_boxes", "dong_id": d.id,
+                                                  "cancel_cutoff_hours": "12", "route_before_hours": "2",
+                                                  "route_after_hours": "6", "active": "y"})
+    assert r.status_code == 302
+    new = db.session.scalar(select(Program).where(Program.name == "목요일 도시락"))
+    assert new.organization_id == org.id and new.cancel_cutoff_hours == 12
+    r = client.post(f"/shifts/programs/{new.id}/shifts/new", data=shift_data(requirements=["car"]))
+    assert r.status_code == 302
+    r = client.post(f"/shifts/programs/{new.id}/shifts/new", data=shift_data(repeat="monthly_nth", start_time="14:00",
+                                                                              end_time="16:00"))
+    assert r.status_code == 302
+    series = db.session.scalar(select(ShiftSeries))
+    assert series.rrule.startswith("FREQ=MONTHLY;BYDAY=")
+    occs = list(db.session.scalars(select(ShiftOccurrence).where(ShiftOccurrence.series_id == series.id)))
+    assert len(occs) >= 3 and all(clock.to_seoul(o.starts_at).hour == 14 for o in occs)
+    page = client.get(f"/shifts/programs/{new.id}").get_data(as_text=True)
+    assert "목요일 도시락" in page
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"date": (clock.seoul_today() - timedelta(days=1)).isoformat()}, "past"),
+    ({"date": "2024-02-30"}, "real date"),
+    ({"date": "9999-12-31"}, "too far"),
+    ({"start_time": "25:00"}, "09:30"),
+    ({"end_time": "09:00"}, "after the start"),
+    ({"capacity": "0"}, "Places"),
+    ({"capacity": "abc"}, "Places"),
+    ({"repeat": "custom", "rrule": "FREQ=SOMETIMES"}, "could not be read"),
+    ({"repeat": "custom", "rrule": "FREQ=MINUTELY"}, "not more often"),
+    ({"repeat": "sometimes"}, "offered options"),
+    ({"repeat": "weekly", "until": "2020-01-01"}, "before the first date"),
+])
+def test_bad_shift_input_is_refused_clearly(client, changes, message):
+    d, org, coord, p = sb.world()
+    db.session.commit()
+    b.login(client, coord)
+    client.get("/", headers={"Accept-Language": "en"})
+    client.post("/lang", data={"lang": "en"})
+    r = client.post(f"/shifts/programs/{p.id}/shifts/new", data=shift_data(**changes))
+    assert r.status_code == 400
+    body = r.get_data(as_text=True)
+    assert message in body, body[body.find("alert"):][:500]
+    assert count(ShiftOccurrence) == 0 and count(ShiftSeries) == 0
+
+
+def test_editing_one_date_with_slots_below_sign_ups_keeps_everything(client):
+    d, org, coord, p = sb.world()
+    o = sb.occurrence(p, capacity=2)
+    sb.signed(o, sb.volunteer(d))
+    sb.signed(o, sb.volunteer(d))
+    db.session.commit()
+    b.login(client, coord)
+    client.post("/lang", data={"lang": "en"})
+    local = clock.to_seoul(o.starts_at)
+    data = {"date": local.date().isoformat(), "start_time": local.strftime("%H:%M"),
+            "end_time": clock.to_seoul(o.ends_at).strftime("%H:%M"), "meeting_place": "바뀐 장소", "capacity": "1"}
+    r = client.post(f"/shifts/{o.id}/edit", data=data)
+    assert r.status_code == 400 and "cannot go below" in r.get_data(as_text=True)
+    db.session.expire_all()
+    o = db.session.get(ShiftOccurrence, o.id)
+    assert o.capacity == 2 and o.filled == 2 and o.meeting_place == "복지관 1층" and o.sequence == 0
+
+
+def test_volunteer_flow_browse_sign_up_waitlist_mine(client):
+    d, org, coord, p = sb.world()
+    other = sb.program(org, d, service="haircuts", name="이미용 봉사")
+    o = sb.occurrence(p, capacity=1, requirements=["car"])
+    sb.occurrence(other, in_hours=90)
+    first = sb.volunteer(d, car=True)
+    sb.signed(o, first)
+    v = sb.volunteer(d, car=True)
+    db.session.commit()
+    b.login(client, v)
+    client.post("/lang", data={"lang": "en"})
+    page = client.get("/shifts/?service=haircuts").get_data(as_text=True)
+    assert "이미용 봉사" in page and "화요일 반찬 배달" not in page
+    page = client.get("/shifts/?need=no_car").get_data(as_text=True)
+    assert "화요일 반찬 배달" not in page
+    assert client.get("/shifts/?from=2024-02-30&page=abc&dong=x").status_code == 200
+    r = client.post(f"/shifts/{o.id}/signup", follow_redirects=True)
+    assert "waiting list" in r.get_data(as_text=True)
+    assert db.session.scalar(select(Signup.status).where(Signup.volunteer_id == v.id)) == "waitlisted"
+    mine = client.get("/shifts/mine").get_data(as_text=True)
+    assert "화요일 반찬 배달" in mine
+
+
+def test_csrf_is_required(client, csrf_on):
+    d, org, coord, p = sb.world()
+    o = sb.occurrence(p)
+    v = sb.volunteer(d)
+    db.session.commit()
+    page = client.get("/account/login").get_data(as_text=True)
+    client.post("/account/login", data={"login_id": v.login_id, "password": b.PASSWORD,
+                                        "csrf_token": csrf_token_from(page)})
+    r = client.post(f"/shifts/{o.id}/signup")
+    assert r.status_code in (302, 400)
+    assert count(Signup) == 0
+    page = client.get(f"/shifts/{o.id}").get_data(as_text=True)
+    r = client.post(f"/shifts/{o.id}/signup", data={"csrf_token": csrf_token_from(page)}, follow_redirects=True)
+    assert count(Signup) == 1, r.get_data(as_text=True)[-3000:]
+
+
+def test_coordinator_dashboard_attendance_and_hours_export(client):
+    clock.freeze(sb.seoul(2026, 3, 2, 9))
+    d, org, coord, p = sb.world()
+    v = sb.volunteer(d, name="=HYPERLINK(\"x\")", phone="01012345678")
+    late = sb.volunteer(d, name="늦은사람")
+    o = sb.occurrence(p, starts_at=sb.seoul(2026, 3, 3, 10), hours=2, capacity=2)
+    s1, s2 = sb.signed(o, v), sb.signed(o, late)
+    db.session.commit()
+    b.login(client, coord)
+    page = client.get("/shifts/coordinator").get_data(as_text=True)
+    assert "늦은사람" in page  # unconfirmed place within 48 h
+    clock.freeze(sb.seoul(2026, 3, 3, 13))
+    b.login(client, coord)
+    r = client.post(f"/shifts/{o.id}/attendance", data={f"a-{s1.id}": "yes", f"a-{s2.id}": "no"})
+    assert r.status_code == 302
+    page = client.get("/shifts/coordinator").get_data(as_text=True)
+    assert "늦은사람" in page  # the no-show
+    r = client.get("/shifts/coordinator/hours.csv?month=2026-03")
+    text = r.data.decode("utf-8")
+    assert text.startswith("\ufeff") and "'=HYPERLINK" in text and "2.0" in text and "늦은사람" not in text
+    assert client.get("/shifts/coordinator/hours.csv?month=2026-13").status_code == 302
+    client.post("/account/logout")
+    b.login(client, v)
+    mine = client.get("/shifts/hours.csv").data.decode("utf-8")
+    assert mine.startswith("\ufeff") and "2026-03-03" in mine
+
+
+def test_other_organizations_coordinator_gets_404(client):
+    d, org, coord, p = sb.world()
+    o = sb.occurrence(p)
+    other = b.user("coordinator", dongs=[d], org=b.organization("food_bank", d))
+    db.session.commit()
+    b.login(client, other)
+    for url in (f"/shifts/programs/{p.id}", f"/shifts/programs/{p.id}/edit", f"/shifts/{o.id}/manage",
+                f"/shifts/programs/{p.id}/shifts/new"):
+        assert client.get(url).status_code == 404, url
+    assert client.post(f"/shifts/{o.id}/cancel").status_code == 404
+    assert client.post(f"/shifts/{o.id}/message", data={"message": "x"}).status_code == 404

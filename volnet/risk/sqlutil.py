@@ -1,0 +1,32 @@
+"""Bulk helpers: large IN lists as one array parameter on PostgreSQL (psycopg parses a 5,000-parameter
+statement slowly), plain IN elsewhere."""
+from __future__ import annotations
+
+from sqlalchemy import Integer, String, any_, bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY
+
+from volnet.extensions import db
+
+
+def is_pg() -> bool:
+    return db.session.get_bind().dialect.name == "postgresql"
+
+
+def member(col, values, kind: str = "int"):
+    values = list(values)
+    if is_pg():
+        typ = ARRAY(Integer) if kind == "int" else ARRAY(String)
+        return col == any_(bindparam(None, value=values, type_=typ))
+    return col.in_(values)
+
+
+def new_ids(table: str, n: int) -> list[int]:
+    """Reserve n primary keys: the sequence on PostgreSQL; on SQLite the write lock is already held
+    (BEGIN IMMEDIATE), so max(id)+1 ... is safe."""
+    if n <= 0:
+        return []
+    if is_pg():
+        return list(db.session.scalars(text(f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "
+                                            "FROM generate_series(1, :n)"), {"n": n}))
+    start = db.session.scalar(text(f"SELECT COALESCE(MAX(id), 0) FROM {table}")) or 0  # noqa: S608
+    return list(range(start + 1, start + 1 + n))
