@@ -321,6 +321,13 @@ def dataset_info(url: str) -> dict:
     return out
 
 
+def _execute(url: str, sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        conn.execute(sql)
+
+
 def _count(url: str, table: str) -> int:
     import psycopg
 
@@ -484,6 +491,12 @@ def bare_scenario(path: str, label: str):
 
 # ----------------------------------------------------------------------------------------------- main
 
+def _cpu(r: Result) -> float | None:
+    if r.server_cpu_ms_per_req is None or r.server_cpu_ms_per_req <= 0:
+        return None
+    return r.server_cpu_ms_per_req + max(r.db_cpu_ms_per_req or 0.0, 0.0)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--duration", type=float, default=20.0, help="measured seconds per scenario")
@@ -512,7 +525,8 @@ def main(argv=None) -> int:
     results: list[Result] = []
     try:
         if args.reuse and database_exists(DB_NAME):
-            print(f"reusing database {DB_NAME}")
+            print(f"reusing database {DB_NAME} (throttle counters cleared)")
+            _execute(url, "DELETE FROM throttle_events")
         else:
             print(f"building {DB_NAME}: {args.dongs} dongs, {args.households:,} households, "
                   f"{args.observations:,} observations ...", flush=True)
@@ -530,8 +544,12 @@ def main(argv=None) -> int:
         report["queue_profile"] = profile_queue(url)
         print(f"  {report['queue_profile']}  (details: bench/out/queue_profile.txt)", flush=True)
 
+        # The notifications sweep runs inside a request worker once a minute in embedded mode (no Redis);
+        # on this dataset one sweep takes longer than gunicorn's timeout (see README), so it is off here
+        # and the figures are those of the requests alone.
         common_env = {"VOLNET_SECRET_KEY": SECRET, "VOLNET_WTF_CSRF_ENABLED": "false",
-                      "VOLNET_DATABASE_URL": url, "BENCH_DATABASE_URL": url, "VOLNET_REDIS_URL": '""'}
+                      "VOLNET_DATABASE_URL": url, "BENCH_DATABASE_URL": url, "VOLNET_REDIS_URL": '""',
+                      "VOLNET_NOTIFY_OPPORTUNISTIC_SWEEP": "false"}
         log = OUT / "gunicorn.log"
         kw = {"duration": args.duration, "warmup": args.warmup, "clients": args.clients,
               "db_pids": lambda: backend_pids(url)}
@@ -576,6 +594,19 @@ def main(argv=None) -> int:
     if "submit" in by and "bare_hello" in by and by["bare_hello"].rps:
         ratio = by["submit"].rps / by["bare_hello"].rps
         goals["submit_at_least_quarter_of_bare"] = {"ratio": round(ratio, 3), "met": ratio >= 0.25}
+        cpu_s, cpu_b = _cpu(by["submit"]), _cpu(by["bare_hello"])
+        if cpu_s and cpu_b:
+            # The same comparison from CPU per request, which other work on the machine disturbs less.
+            goals["submit_at_least_quarter_of_bare"]["cpu_ratio"] = round(cpu_b / cpu_s, 3)
+    if "queue" in by and _cpu(by["queue"]):
+        # 16 closed-loop clients: p95 < 100 ms needs roughly 16 / 0.1 s = 160 requests/s, i.e. at most
+        # cores * 1000 / 160 ms of CPU (app + database) per request.
+        goals["queue_p95_under_100ms"]["cpu_ms_per_req"] = round(_cpu(by["queue"]), 2)
+        goals["queue_p95_under_100ms"]["cpu_budget_ms_per_req"] = round(cores() * 1000 / (args.clients / 0.1), 2)
+    for r in results:
+        if _cpu(r):
+            r.notes.append(f"idle-machine ceiling ~{cores() * 1000 / _cpu(r):.0f} req/s "
+                           f"({_cpu(r):.2f} ms app+db CPU per request, client excluded)")
     report["results"] = [r.as_dict() for r in results]
     report["goals"] = goals
     report["machine"]["loadavg_after"] = os.getloadavg()

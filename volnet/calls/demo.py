@@ -19,7 +19,7 @@ def build(context):
              "daily_life", "daily_risk", "daily_risk", "intensive", "relationship"]
     now = clock.now()
     enrollments = []
-    for i, (h, tier) in enumerate(zip(hh, tiers)):
+    for i, (h, tier) in enumerate(zip(hh, tiers, strict=False)):
         if h.tier in (None, "", "unassessed"):
             h.tier = tier
         caller = vol if i % 3 == 0 else corps if i % 3 == 1 else cw

@@ -26,7 +26,7 @@ from sqlalchemy import and_, select, update
 
 from volnet.accounts.models import User
 from volnet.accounts.roles import CARE_CORPS, CASEWORKER, TEAM_LEAD, TONG_LEADER, VOLUNTEER
-from volnet.calls.models import MISSED, REACHED, CallEnrollment, CallRecord, CallTask
+from volnet.calls.models import REACHED, CallEnrollment, CallRecord, CallTask
 from volnet.cases import alerting
 from volnet.concerns.models import CONTACT_OUTCOMES
 from volnet.core import clock

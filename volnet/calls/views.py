@@ -14,7 +14,6 @@ from volnet.accounts.models import User, user_dongs
 from volnet.accounts.roles import CARE_CORPS, CASEWORKER, NURSE, STAFF, TEAM_LEAD, TONG_LEADER, VOLUNTEER
 from volnet.audit.services import record
 from volnet.calls import forms as F
-from volnet.cases import alerting
 from volnet.calls import services as svc
 from volnet.calls.models import (
     CONTACT_FREQUENCIES,
@@ -24,6 +23,7 @@ from volnet.calls.models import (
     CallRecord,
     CallTask,
 )
+from volnet.cases import alerting
 from volnet.concerns.models import CONTACT_OUTCOMES
 from volnet.core import access, clock, nav
 from volnet.core.access import rule, visible

@@ -22,7 +22,7 @@ def build(context):
     plans = [
         (18, "service", cw), (12, "planning", cw2), (6, "selection", cw), (2, "assessment", cw2), (40, "closed", cw),
     ]
-    for concern, (days_ago, target, owner) in zip(open_concerns, plans):
+    for concern, (days_ago, target, owner) in zip(open_concerns, plans, strict=False):
         clock.freeze(now - timedelta(days=days_ago))
         try:
             case = svc.open_case(concern, owner, concern.summary or "고독사 위험 1인 가구")

@@ -22,6 +22,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
+from types import SimpleNamespace
 from datetime import date, datetime, time as dtime, timedelta
 
 from flask import current_app
@@ -393,6 +394,12 @@ def deliver(row_id: int) -> str:
             return "deferred"
     channel = CHANNELS.get(row.channel)
     subject, body = render(row.kind, row.params, user, (row.subject, row.body))
+    # Plain snapshots, then end the read transaction: no database lock is held while the provider
+    # talks to the outside world (on SQLite every transaction holds the write lock).
+    row = SimpleNamespace(id=row.id, channel=row.channel, link=row.link, kind=row.kind, urgent=row.urgent,
+                          attempts=row.attempts)
+    user = SimpleNamespace(id=user.id, name=user.name, email=user.email, phone=user.phone)
+    db.session.rollback()
     delay = float(_cfg("NOTIFY_SEND_DELAY", 0))  # test hook: a slow provider, to kill a worker mid-send
     if delay and row.channel != "inapp":
         time.sleep(delay)

@@ -149,6 +149,11 @@ def stage(data: bytes, filename: str, round_id_cb) -> StagedUpload:
             raise UploadError("empty")
         out.encoding = detect_encoding(data)
         rows = _csv_rows(data, out.encoding)
+    return stage_rows(out, rows, round_id_cb)
+
+
+def stage_rows(out: StagedUpload, rows, round_id_cb) -> StagedUpload:
+    """Sanitize and store rows given as (row number, cells, cut_off); used by stage() and the bench."""
     san = rrn.Sanitizer()
     comp = zlib.compressobj(1)
     buf = io.StringIO()

@@ -35,7 +35,7 @@ OUTCOMES = {
     "delivered": _l("Delivered"),
     "no_answer": _l("No answer"),
     "refused": _l("Refused"),
-    "concern": _l("Concern"),
+    "concern": _l("Worried: tell the centre"),
 }
 
 SIGNUP_STATUSES = {

@@ -1,0 +1,69 @@
+"""A volunteer signs up on a phone, sees the shift in "my shifts", marks a stop "no answer",
+and the caseworker finds the new concern in the queue."""
+import pytest
+from sqlalchemy import select
+
+from tests import builders as b
+from tests.browser.conftest import login, shot
+from tests.shifts import builders as sb
+from volnet.concerns.models import Concern
+from volnet.extensions import db
+
+pytestmark = pytest.mark.browser
+
+
+def test_volunteer_signs_up_and_reports_no_answer(app, live_server, phone, desktop):
+    d = b.dong(name="송산3동")
+    org = b.organization("welfare_centre", d, name="송산종합사회복지관")
+    b.user("coordinator", [d], org=org, name="권미경", login_id="coordinator")
+    b.user("caseworker", [d], name="김민수", login_id="caseworker")
+    sb.volunteer(d, name="서하늘", login_id="volunteer")
+    p = sb.program(org, d, name="화요일 반찬 배달")
+    o = sb.occurrence(p, in_hours=1, hours=2, capacity=3, meeting_place="송산종합사회복지관 1층 조리실")
+    h = b.household(d, road="경기도 의정부시 송산로 547번길 12", unit="지하 1층", name="김영희",
+                    delivery_note="문 앞에 두고 벨 두 번")
+    sb.stop(o, h)
+    db.session.commit()
+    occ_id, household_id = o.id, h.id
+    db.session.close()
+
+    login(phone, live_server, "volunteer", b.PASSWORD)
+    phone.goto(f"{live_server}/shifts/")
+    shot(phone, "shifts-01-open-shifts")
+    phone.click(f"a[href='/shifts/{occ_id}']")
+    phone.wait_for_load_state("networkidle")
+    phone.click(f"form[action='/shifts/{occ_id}/signup'] button[type=submit]")
+    phone.wait_for_load_state("networkidle")
+    assert phone.is_visible(".alert-success")
+    shot(phone, "shifts-02-signed-up")
+
+    phone.goto(f"{live_server}/shifts/mine")
+    assert "화요일 반찬 배달" in phone.inner_text("main")
+    shot(phone, "shifts-03-my-shifts")
+
+    phone.click(f"a[href='/shifts/{occ_id}/route']")
+    phone.wait_for_load_state("networkidle")
+    assert "김영희" in phone.inner_text("main") and "문 앞에 두고 벨 두 번" in phone.inner_text("main")
+    shot(phone, "shifts-04-route")
+    phone.click("button[name=outcome][value=no_answer]")
+    phone.wait_for_load_state("networkidle")
+    assert phone.is_visible(".alert-success")
+    shot(phone, "shifts-05-no-answer")
+
+    concern = db.session.scalar(select(Concern).where(Concern.household_id == household_id))
+    assert concern is not None and concern.source == "shift"
+    concern_id = concern.id
+    db.session.close()
+
+    login(desktop, live_server, "caseworker", b.PASSWORD)
+    desktop.goto(f"{live_server}/concerns/")
+    assert desktop.is_visible(f"a[href='/concerns/{concern_id}']")
+    shot(desktop, "shifts-06-caseworker-queue")
+
+    desktop.context.clear_cookies()
+    login(desktop, live_server, "coordinator", b.PASSWORD)
+    desktop.goto(f"{live_server}/shifts/{occ_id}/manage")
+    assert "서하늘" in desktop.inner_text("main")
+    shot(desktop, "shifts-07-coordinator-manage")
+    desktop.goto(f"{live_server}/shifts/coordinator")
+    shot(desktop, "shifts-08-coordinator-home")

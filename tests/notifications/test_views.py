@@ -1,0 +1,182 @@
+"""What people see: in-app list with the unread count, mark as read, channel choice, the admin page;
+mail through a real local SMTP server (aiosmtpd), and mail with the server down."""
+from __future__ import annotations
+
+import re
+import socket
+from datetime import timedelta
+
+import pytest
+
+from tests import builders as b
+from tests.conftest import csrf_token_from
+from tests.notifications.builders import person, rows
+from volnet.core import clock
+from volnet.extensions import db
+from volnet.notifications import services
+from volnet.settings import services as settings
+
+
+def _deliver_now(u, key, **kw):
+    services.notify(u, "concern_urgent", {"concern": 7, "dong": "송산3동"}, dedupe_key=key, link="/concerns/7", **kw)
+    db.session.commit()
+    services.after_commit_dispatch()
+
+
+@pytest.fixture
+def csrf_after_login(app):
+    yield lambda: app.config.update(WTF_CSRF_ENABLED=True)
+    app.config["WTF_CSRF_ENABLED"] = False
+
+
+def test_inbox_unread_count_and_mark_as_read(app, client, csrf_after_login):
+    u = person("caseworker", locale="en")
+    other = person("caseworker")
+    _deliver_now(u, "a")
+    _deliver_now(u, "b")
+    _deliver_now(other, "c")
+    b.login(client, u)
+    csrf_after_login()
+    page = client.get("/notifications").get_data(as_text=True)
+    assert "Urgent report in 송산3동" in page
+    assert re.search(r'nav-count[^>]*>2<', page), "unread count in the header"
+    mine = rows(recipient_id=u.id)
+    theirs = rows(recipient_id=other.id)[0]
+    token = csrf_token_from(page)
+    assert client.post(f"/notifications/{mine[0].id}/read", data={}).status_code == 400  # no CSRF: refused
+    db.session.refresh(mine[0])
+    assert mine[0].read_at is None
+    # Someone else's notification answers 404 and stays unread.
+    assert client.post(f"/notifications/{theirs.id}/read", data={"csrf_token": token}).status_code == 404
+    assert client.post("/notifications/abc/read", data={"csrf_token": token}).status_code == 404
+    resp = client.post(f"/notifications/{mine[0].id}/read", data={"csrf_token": token, "go": "1"})
+    assert resp.status_code == 303 and resp.headers["Location"].endswith("/concerns/7")
+    page = client.get("/notifications").get_data(as_text=True)
+    assert re.search(r'nav-count[^>]*>1<', page)
+    client.post("/notifications/read-all", data={"csrf_token": token})
+    page = client.get("/notifications").get_data(as_text=True)
+    assert "nav-count" not in page and "No unread notifications." in page
+    db.session.expire_all()
+    assert rows(recipient_id=other.id)[0].read_at is None
+    assert client.get("/notifications?page=999").status_code == 200
+
+
+def test_channel_choice_is_saved_and_used(app, client):
+    u = person("volunteer", channels=None, phone="01055556666", email=None, locale="en")
+    b.login(client, u)
+    assert "No email address on your account." in client.get("/notifications/settings").get_data(as_text=True)
+    resp = client.post("/notifications/settings", data={"sms": "y", "kakao": "y", "role": "admin"})
+    assert resp.status_code == 303
+    db.session.refresh(u)
+    assert u.channels == ["inapp", "sms", "kakao"] and u.role == "volunteer"
+    out = services.notify(u, "k", {}, dedupe_key="pref")
+    assert sorted(r.channel for r in out) == ["inapp", "kakao", "sms"]
+
+
+def test_admin_sees_messages_and_queue_health_others_do_not(app, client):
+    admin = b.user("admin", locale="en")
+    cw = person("caseworker")
+    _deliver_now(cw, "x")
+    b.login(client, cw)
+    assert client.get("/admin/notifications").status_code == 404
+    client.post("/account/logout")
+    b.login(client, admin)
+    page = client.get("/admin/notifications").get_data(as_text=True)
+    assert "Queue health" in page and "In-process (no Redis)" in page
+    assert client.get("/admin/notifications?state=bogus&channel=<script>&page=-3").status_code == 200
+    assert client.post("/admin/notifications/sweep").status_code == 303
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class _Collect:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's name
+        self.messages.append(envelope)
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_port():
+    return _free_port()
+
+
+def test_mail_is_retried_while_the_server_is_down_then_failed_shown_and_resent(app, client, smtp_port):
+    aiosmtpd = pytest.importorskip("aiosmtpd.controller")
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_port, MAIL_TIMEOUT=2)
+    settings.put("notify.max_attempts", 3)
+    admin = b.user("admin", locale="en")
+    u = person("caseworker", channels=["email"], email="kim@example.kr", locale="en")
+    db.session.commit()
+    try:
+        _deliver_now(u, "mail-down")
+        mail = rows(channel="email")[0]
+        assert mail.state == "retrying" and "ConnectionRefused" in mail.last_error
+        for _ in range(4):
+            clock.advance(timedelta(minutes=10))
+            services.sweep()
+        db.session.refresh(mail)
+        assert mail.state == "failed" and mail.attempts == 3
+        b.login(client, admin)
+        page = client.get("/admin/notifications?state=failed").get_data(as_text=True)
+        assert "ConnectionRefusedError" in page and "Send again" in page
+        # The mail server is back: the admin sends it again; it arrives exactly once.
+        handler = _Collect()
+        ctl = aiosmtpd.Controller(handler, hostname="127.0.0.1", port=smtp_port)
+        ctl.start()
+        try:
+            resp = client.post(f"/admin/notifications/{mail.id}/resend", data={})
+            assert resp.status_code == 303
+            services.sweep()
+            db.session.refresh(mail)
+            assert mail.state == "sent"
+            assert len(handler.messages) == 1
+            assert handler.messages[0].rcpt_tos == ["kim@example.kr"]
+            content = handler.messages[0].content.decode()
+            assert "Urgent report in" in content and "/concerns/7" in content
+            assert client.post(f"/admin/notifications/{mail.id}/resend", data={}).status_code == 303
+            services.sweep()
+            assert len(handler.messages) == 1  # a sent message cannot be re-sent
+        finally:
+            ctl.stop()
+    finally:
+        app.config.update(MAIL_SERVER="", MAIL_PORT=25)
+
+
+def test_opportunistic_sweep_after_a_request_sends_due_reminders(app, client):
+    app.config["NOTIFY_OPPORTUNISTIC_SWEEP"] = True
+    try:
+        from volnet.notifications import views
+
+        views._last_check[0] = 0.0
+        u = person("volunteer", channels=["sms"])
+        services.notify(u, "k", {}, dedupe_key="r", send_at=clock.now() + timedelta(minutes=5))
+        db.session.commit()
+        clock.advance(timedelta(minutes=6))
+        client.get("/account/login").close()
+        db.session.expire_all()
+        assert {r.state for r in rows()} == {"sent"}
+        assert services.last_sweep_at() == clock.now()
+    finally:
+        app.config["NOTIFY_OPPORTUNISTIC_SWEEP"] = None
+
+
+def test_reporting_an_emergency_alerts_the_caseworker(app, client):
+    d = b.dong()
+    cw = person("caseworker", dongs=[d], channels=["sms"])
+    rep = b.user("honorary", dongs=[d])
+    h = b.household(d)
+    db.session.commit()
+    b.login(client, rep)
+    resp = client.post("/report/new", data={
+        "household_id": str(h.id), "dong_id": str(d.id), "urgency": "emergency", "signals": ["unreachable"],
+        "note": "문을 두드려도 대답이 없어요", "client_token": "tok-emergency-1"})
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:300]
+    sms = rows(recipient_id=cw.id, channel="sms")
+    assert len(sms) == 1 and sms[0].state == "sent" and sms[0].urgent

@@ -1,0 +1,127 @@
+"""Overview, export, household risk page, screening access and audit, admin pages."""
+from datetime import date
+
+from sqlalchemy import select
+
+from tests import builders as b
+from volnet.audit.models import AuditLog
+from volnet.extensions import db
+from volnet.households.models import Household
+from volnet.risk import indicators
+from volnet.risk.models import IndicatorType, Screening
+from volnet.settings import services as settings
+
+
+def _setup():
+    d = b.dong()
+    cw = b.user("caseworker", dongs=[d])
+    for i in range(30):
+        h = b.household(d, road=f"송산로 {i}", name=f"주민{i}", tong=i % 3 + 1)
+        h.risk_score = float(i)
+        h.tier = "intensive" if i >= 25 else "daily_life"
+    b.household(d, road="송산로 99", name="=HYPERLINK(\"x\")", tong=1).risk_score = 99.0
+    b.household(b.dong(), road="남의동 1", name="다른동").risk_score = 100.0
+    db.session.commit()
+    return d, cw
+
+
+def test_overview_filters_paginates_and_exports(client, app):
+    d, cw = _setup()
+    b.login(client, cw)
+    html = client.get("/risk/").get_data(as_text=True)
+    assert "다른동" not in html and "주민29" in html and "주민0<" not in html  # page 1 of 2, highest first
+    html = client.get("/risk/?tier=intensive").get_data(as_text=True)
+    assert "주민25" in html and "주민24" not in html
+    html = client.get("/risk/?tong=2&min_score=20").get_data(as_text=True)
+    assert "주민28" in html and "주민27" not in html
+    assert client.get("/risk/?page=2").status_code == 200
+    assert client.get("/risk/?tong=abc&page=-1&min_score=x").status_code == 200
+    resp = client.get("/risk/export.csv")
+    body = resp.get_data()
+    assert body.startswith(b"\xef\xbb\xbf") and resp.headers["Cache-Control"] == "no-store"
+    text = body.decode("utf-8-sig")
+    assert "'=HYPERLINK" in text and "다른동" not in text and text.count("\n") == 32
+    assert db.session.scalar(select(AuditLog).where(AuditLog.action == "export")) is not None
+
+
+def test_household_risk_page_screening_and_audit(client, app):
+    d, cw = _setup()
+    nurse = b.user("nurse", dongs=[d])
+    h = db.session.scalar(select(Household).where(Household.name == "주민3"))
+    h.lives_alone, h.birth_date = True, date(1940, 1, 1)
+    indicators.seed()
+    db.session.commit()
+    b.login(client, nurse)
+    form = {f"q_{k}": "0" for k in ("meals_skip", "meals_help", "illness_care", "illness_alone", "contact_freq",
+                                    "no_help", "no_talk", "suicidal_thought", "suicidal_plan")}
+    form["q_meals_skip"] = "2"
+    form["q_no_help"] = "1"
+    form["q_contact_freq"] = "2"
+    bad = dict(form, q_meals_skip="7")
+    assert client.post(f"/risk/households/{h.id}/screen/mohw", data=bad).status_code == 400
+    assert client.post(f"/risk/households/{h.id}/screen/nope", data=form).status_code == 404
+    resp = client.post(f"/risk/households/{h.id}/screen/mohw", data=form)
+    assert resp.status_code == 302
+    s = db.session.scalar(select(Screening))
+    assert (s.total, s.level) == (5, "medium")
+    html = client.get(f"/risk/households/{h.id}").get_data(as_text=True)
+    # lives alone 5 + 80+ 5 + medium 10 = 20
+    assert ">20<" in html and "Lives alone" in html or "혼자" in html
+    reads = db.session.scalars(select(AuditLog).where(AuditLog.subject_type == "risk_screenings",
+                                                      AuditLog.action == "view")).all()
+    assert [r.subject_id for r in reads] == [str(s.id)]
+    assert client.get(f"/risk/screenings/{s.id}").status_code == 200
+    # another dong's nurse, or a volunteer of this dong: 404
+    client.post("/account/logout")
+    b.login(client, b.user("nurse", dongs=[b.dong()]))
+    db.session.commit()
+    assert client.get(f"/risk/screenings/{s.id}").status_code == 404
+    assert client.get(f"/risk/households/{h.id}").status_code == 404
+    client.post("/account/logout")
+    vol = b.user("volunteer", dongs=[d])
+    db.session.commit()
+    b.login(client, vol)
+    assert client.get(f"/risk/screenings/{s.id}").status_code == 404
+    assert client.get("/risk/").status_code == 404
+
+
+def test_tier_form(client, app):
+    d, cw = _setup()
+    h = db.session.scalar(select(Household).where(Household.name == "주민3"))
+    b.login(client, cw)
+    resp = client.post(f"/risk/households/{h.id}/tier", data={"tier": "emergency", "reason": ""})
+    assert resp.status_code == 302
+    db.session.refresh(h)
+    assert h.tier == "daily_life"  # refused: override needs a reason
+    client.post(f"/risk/households/{h.id}/tier", data={"tier": "emergency", "reason": "단전 확인"})
+    db.session.refresh(h)
+    assert h.tier == "emergency"
+    assert client.post(f"/risk/households/{h.id}/tier", data={"tier": "bogus", "reason": "x"}).status_code == 302
+
+
+def test_admin_indicator_crud_and_settings(client, app):
+    admin = b.user("admin")
+    db.session.commit()
+    b.login(client, admin)
+    assert client.post("/risk/admin/indicators/seed").status_code == 302
+    assert db.session.scalar(select(db.func.count()).select_from(IndicatorType)) == len(indicators.SEED)
+    html = client.get("/risk/admin/indicators").get_data(as_text=True)
+    assert "단가스" in html
+    resp = client.post("/risk/admin/indicators/new", data={
+        "code": "heat_cut", "label": "난방비 체납", "label_en": "Heating arrears", "category": "arrears",
+        "weight": "7", "aliases": "난방비, 지역난방", "signal": "arrears", "active": "1"})
+    assert resp.status_code == 302
+    t = db.session.scalar(select(IndicatorType).where(IndicatorType.code == "heat_cut"))
+    assert t.aliases == ["난방비", "지역난방"] and t.weight == 7
+    assert client.post("/risk/admin/indicators/new", data={
+        "code": "heat_cut", "label": "x", "category": "arrears", "weight": "7", "signal": "arrears",
+        "active": "1"}).status_code == 400
+    assert client.post(f"/risk/admin/indicators/{t.id}", data={
+        "code": "heat_cut", "label": "난방비 체납", "category": "arrears", "weight": "-3", "signal": "arrears",
+        "active": "1"}).status_code == 400
+    form = {k.replace(".", "__"): str(v) for k, v in settings.DEFAULTS.items() if k.startswith("risk.")
+            and isinstance(v, int | float)}
+    form["risk__w__lives_alone"] = "9"
+    assert client.post("/risk/admin/settings", data=form).status_code == 302
+    assert settings.get("risk.w.lives_alone") == 9
+    assert client.get("/risk/admin/settings").status_code == 200

@@ -1,0 +1,112 @@
+"""Sessions end everywhere at logout, password change and disable; idle/absolute timeouts; cookie flags."""
+from datetime import timedelta
+
+from tests import builders as b
+from volnet import create_app
+from volnet.core import clock
+from volnet.extensions import db
+
+
+def _signed_in(client):
+    return client.get("/account/password").status_code == 200
+
+
+def test_logout_ends_the_second_clients_session_too(app):
+    u = b.user("caseworker")
+    db.session.commit()
+    phone, desktop = app.test_client(), app.test_client()
+    b.login(phone, u)
+    b.login(desktop, u)
+    assert _signed_in(phone) and _signed_in(desktop)
+    phone.post("/account/logout")
+    assert not _signed_in(phone)
+    r = desktop.get("/account/password")
+    assert r.status_code == 302 and "/account/login" in r.headers["Location"]
+
+
+def test_password_change_keeps_this_session_and_ends_the_other(app):
+    u = b.user("caseworker")
+    db.session.commit()
+    here, there = app.test_client(), app.test_client()
+    b.login(here, u)
+    b.login(there, u)
+    r = here.post("/account/password", data={"current_password": b.PASSWORD,
+                                             "new_password": "아주 긴 새 비밀번호 2026", "confirm": "아주 긴 새 비밀번호 2026"})
+    assert r.status_code == 302
+    assert _signed_in(here) and not _signed_in(there)
+
+
+def test_admin_disabling_an_account_ends_its_sessions(app):
+    d = b.dong()
+    u = b.user("caseworker", [d])
+    admin = b.user("admin")
+    db.session.commit()
+    worker, boss = app.test_client(), app.test_client()
+    b.login(worker, u)
+    b.login(boss, admin)
+    assert _signed_in(worker)
+    boss.post(f"/admin/users/{u.id}", data={"name": u.name, "role": "caseworker", "organization_id": 0,
+                                            "dong_ids": [d.id]})  # "active" left unchecked
+    assert not _signed_in(worker)
+    assert worker.post("/account/login", data={"login_id": u.login_id, "password": b.PASSWORD}).status_code == 200
+
+
+def test_idle_timeout_after_30_minutes(app, client):
+    u = b.user("caseworker")
+    db.session.commit()
+    clock.freeze(clock.now())
+    b.login(client, u)
+    clock.advance(timedelta(minutes=29))
+    assert _signed_in(client)  # activity resets the idle clock
+    clock.advance(timedelta(minutes=29))
+    assert _signed_in(client)
+    clock.advance(timedelta(minutes=31))
+    r = client.get("/account/password")
+    assert r.status_code == 302 and "/account/login" in r.headers["Location"]
+    assert not _signed_in(client)
+
+
+def test_absolute_timeout_after_12_hours_even_when_active(app, client):
+    u = b.user("caseworker")
+    db.session.commit()
+    clock.freeze(clock.now())
+    b.login(client, u)
+    app.config["IDLE_TIMEOUT_MINUTES"] = 24 * 60  # isolate the absolute limit
+    try:
+        for _ in range(11):
+            clock.advance(timedelta(hours=1))
+            assert _signed_in(client)
+        clock.advance(timedelta(hours=1, minutes=1))
+        assert not _signed_in(client)
+    finally:
+        app.config["IDLE_TIMEOUT_MINUTES"] = 30
+
+
+def test_a_new_session_at_login(app, client):
+    u = b.user("caseworker")
+    db.session.commit()
+    with client.session_transaction() as s:
+        s["planted"] = "by an attacker"
+    b.login(client, u)
+    with client.session_transaction() as s:
+        assert "planted" not in s and "login_at" in s
+
+
+def test_cookie_flags(app, client):
+    u = b.user("caseworker")
+    db.session.commit()
+    r = b.login(client, u)
+    cookie = r.headers.get("Set-Cookie", "")
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "Secure" not in cookie  # development over plain HTTP
+
+
+def test_secure_cookie_and_no_debug_in_production(monkeypatch):
+    monkeypatch.setenv("VOLNET_ENV_MODE", "production")
+    monkeypatch.setenv("VOLNET_SECRET_KEY", "a-long-random-production-secret")
+    monkeypatch.setenv("VOLNET_DATA_KEY", "k1:" + "B" * 43)
+    monkeypatch.setenv("VOLNET_DEBUG", "1")
+    prod = create_app({"DATABASE_URL": "sqlite://"})
+    assert prod.config["SESSION_COOKIE_SECURE"] is True and prod.config["SESSION_COOKIE_HTTPONLY"] is True
+    assert prod.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+    assert prod.debug is False
