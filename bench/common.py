@@ -160,7 +160,7 @@ class Gunicorn:
 
     def __init__(self, app_spec: str, env: dict | None = None, workers: int | None = None,
                  port: int | None = None, log_path: Path | None = None, ready_path: str = "/",
-                 cwd: Path = ROOT, timeout: float = 30.0):
+                 cwd: Path = ROOT, timeout: float = 120.0):
         self.app_spec = app_spec
         self.env = {**os.environ, **(env or {})}
         self.workers = workers or 2 * cores() + 1
@@ -232,18 +232,28 @@ def _children(pid: int) -> list[int]:
         return []
 
 
-def cpu_seconds(pids: Iterable[int]) -> float:
-    """utime + stime of the given processes, in seconds (Linux /proc)."""
+def cpu_by_pid(pids: Iterable[int]) -> dict[int, float]:
+    """utime + stime of each process, in seconds (Linux /proc); vanished processes are left out."""
     tick = os.sysconf("SC_CLK_TCK")
-    total = 0
+    out = {}
     for pid in pids:
         try:
             with open(f"/proc/{pid}/stat") as fh:
                 parts = fh.read().rsplit(")", 1)[1].split()
-            total += int(parts[11]) + int(parts[12])
+            out[pid] = (int(parts[11]) + int(parts[12])) / tick
         except (OSError, IndexError, ValueError):
             pass
-    return total / tick
+    return out
+
+
+def cpu_seconds(pids: Iterable[int]) -> float:
+    return sum(cpu_by_pid(pids).values())
+
+
+def _cpu_delta(before: dict[int, float], after: dict[int, float]) -> tuple[float, bool]:
+    """CPU used between two snapshots; new processes count from zero. True if some process vanished."""
+    used = sum(v - before.get(pid, 0.0) for pid, v in after.items())
+    return used, any(pid not in after for pid in before)
 
 
 def backend_pids(url: str) -> list[int]:
@@ -448,7 +458,8 @@ def run_load(name: str, port: int, setup: Callable, step: Callable, clients: int
              max_requests_per_client: int = 1_000_000) -> Result:
     """Run ``clients`` concurrent clients against 127.0.0.1:``port``.
 
-    ``setup(client, idx, state)`` runs once per client before the clock starts (log in there);
+    ``server_pids`` and ``db_pids`` may be lists or functions returning the pids (called at both ends
+    of the window, so restarted workers are noticed). ``setup(client, idx, state)`` runs once per client before the clock starts (log in there);
     ``step(client, idx, n, state)`` makes one request and returns ``(label, ok)`` or ``(label, ok, note)``;
     it may raise StopIteration to end that client early. Only requests that start after the warm-up
     and finish before the end count. ``server_pids`` (gunicorn workers) and ``db_pids`` (database
@@ -474,15 +485,19 @@ def run_load(name: str, port: int, setup: Callable, step: Callable, clients: int
     start = time.time() + 0.05
     times[0], times[1], times[2] = start, start + warmup, start + warmup + duration
     go.set()
-    pids = list(server_pids)
+    def _pids(src):
+        return list(src() if callable(src) else src)
+
     # CPU counters around the measured window
     time.sleep(max(0.0, times[1] - time.time()))
-    dpids = list(db_pids() if callable(db_pids) else db_pids)
-    srv0, busy0, client0 = cpu_seconds(pids), machine_busy_seconds(), cpu_seconds(p.pid for p in procs)
-    db0 = cpu_seconds(dpids)
+    srv0, busy0, client0 = cpu_by_pid(_pids(server_pids)), machine_busy_seconds(), cpu_seconds(p.pid for p in procs)
+    db0 = cpu_by_pid(_pids(db_pids))
     time.sleep(max(0.0, times[2] - time.time()))
-    srv1, busy1, client1 = cpu_seconds(pids), machine_busy_seconds(), cpu_seconds(p.pid for p in procs)
-    db1 = cpu_seconds(dpids)
+    srv1, busy1, client1 = cpu_by_pid(_pids(server_pids)), machine_busy_seconds(), cpu_seconds(p.pid for p in procs)
+    db1 = cpu_by_pid(list(db0) + _pids(db_pids))
+    srv_used, srv_lost = _cpu_delta(srv0, srv1)
+    db_used, _db_lost = _cpu_delta(db0, db1)
+    pids = list(srv0)
     rows, cpu_total = [], 0.0
     for _ in procs:
         try:
@@ -513,15 +528,17 @@ def run_load(name: str, port: int, setup: Callable, step: Callable, clients: int
     if len(labels) > 1:
         res.by_label = {lab: _summary([r[2] for r in window if r[0] == lab and r[1]]) for lab in labels}
     if pids and ok_lat:
-        res.server_cpu_ms_per_req = (srv1 - srv0) * 1000 / len(ok_lat)
-    if dpids and ok_lat:
-        res.db_cpu_ms_per_req = (db1 - db0) * 1000 / len(ok_lat)
+        res.server_cpu_ms_per_req = srv_used * 1000 / len(ok_lat)
+        if srv_lost:
+            res.notes.append("a server worker exited during the window (timeout?): its CPU is not counted")
+    if db0 and ok_lat:
+        res.db_cpu_ms_per_req = db_used * 1000 / len(ok_lat)
     busy = busy1[0] - busy0[0]
     total = busy1[1] - busy0[1]
     res.machine_busy = busy / total if total else None
     if total:
         res.client_cpu_share = (client1 - client0) / total
-        res.others_share = max(0.0, busy - (client1 - client0) - (srv1 - srv0) - (db1 - db0)) / total
+        res.others_share = max(0.0, busy - (client1 - client0) - srv_used - db_used) / total
     if setup_errors:
         res.notes.append(f"{len(setup_errors)} clients failed to set up: {setup_errors[:3]}")
     stopped = [r for r in rows if r[0] == "_stopped"]

@@ -239,7 +239,7 @@ def build(url: str, dongs_n: int, households_n: int, observations_n: int, report
             "opened_at", "last_signal_at", "acknowledged_at", "first_action_at", "ack_due_at", "action_due_at",
             "next_due_at", "closed_at", "outcome", "summary", "signal_count"], concerns)
         counts["open_concerns"] = len(open_hh)
-        del concerns
+        concerns.clear()
 
         def observations():
             for c, h, times, urgency, sig in obs_plan:
@@ -253,7 +253,7 @@ def build(url: str, dongs_n: int, households_n: int, observations_n: int, report
             "dong_id", "household_id", "concern_id", "reporter_id", "source", "urgency", "signals", "meals",
             "hygiene", "note", "seen_at", "created_at", "location_text", "subject_sex", "subject_age_band",
             "contact"], observations())
-        del obs_plan
+        obs_plan.clear()
 
         # the timeline, written by the database from what is already there
         ev = tables["concern_events"]
@@ -515,6 +515,7 @@ def main(argv=None) -> int:
     if args.clients > args.dongs:
         ap.error("each client needs its own dong: --clients must not exceed --dongs")
     OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "gunicorn.log").unlink(missing_ok=True)
     url = db_url(DB_NAME)
     wanted = [s for s in (args.only or "bare_hello,bare_query,queue,submit").split(",") if s]
     started = time.time()
@@ -559,20 +560,20 @@ def main(argv=None) -> int:
                     if name in wanted:
                         print(f"running {name} ...", flush=True)
                         results.append(run_load(name, srv.port, *bare_scenario(path, name),
-                                                server_pids=srv.worker_pids(), **kw))
+                                                server_pids=srv.worker_pids, **kw))
         if {"queue", "submit"} & set(wanted):
             with Gunicorn("wsgi:app", env=common_env, workers=args.workers, log_path=log,
                           ready_path="/account/login") as srv:
                 if "queue" in wanted:
                     print("running queue ...", flush=True)
                     results.append(run_load("queue", srv.port, *queue_scenario(info),
-                                            server_pids=srv.worker_pids(), **kw))
+                                            server_pids=srv.worker_pids, **kw))
                 if "submit" in wanted:
                     print(f"running submit (logging in {args.clients * args.reporters} reporters first) ...",
                           flush=True)
                     before = _count(url, "observations")
                     results.append(run_load("submit", srv.port, *submit_scenario(info, args.reporters),
-                                            server_pids=srv.worker_pids(), **kw))
+                                            server_pids=srv.worker_pids, **kw))
                     created = _count(url, "observations") - before
                     results[-1].notes.append(f"{created} observations saved during warm-up + run")
     finally:

@@ -149,7 +149,7 @@ def test_a_reminder_is_delivered_once_at_its_time(app, workers):
     sms = rows(channel="sms")[0]
     assert sms.sent_at >= send_at
     db.session.rollback()
-    time.sleep(2.5)  # a few more sweeps of the real worker
+    time.sleep(1.5)  # more sweeps of the real worker
     assert recorded(sms.id) == 1 and recorded() == 1
 
 

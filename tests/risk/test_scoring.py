@@ -163,3 +163,18 @@ def test_screening_raises_concern_and_is_kept_with_who_and_when(app):
     assert (s.total, s.level, s.by_id, s.at) == (3, "low", nurse.id, NOW)
     assert res.suggested == "emergency"
     assert db.session.scalar(select(Concern)).urgency == "urgent"
+
+
+def test_missed_calls_count_when_the_calls_module_exists(app):
+    # missed calls (4 each): 2 no-answers in the window = 8 -> 일상지원군; the factor is 0 without volnet.calls
+    inp = Inputs(missed_calls=2)
+    assert compute(inp, NOW).score == 8
+    d = b.dong()
+    h = b.household(d)
+    try:
+        from volnet.calls import models as cm
+    except ImportError:
+        assert scoring._missed_call_counts([h.id], NOW) == {}
+        return
+    counts = scoring._missed_call_counts([h.id], NOW - timedelta(days=30))
+    assert counts in ({}, {h.id: 0})

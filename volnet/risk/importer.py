@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
@@ -137,6 +138,13 @@ def parse_date(value: str) -> date | str:
     return result
 
 
+def _clean(value: str) -> str:
+    """clean_text with a fast path for the common case (printable text)."""
+    if value.isprintable():
+        return unicodedata.normalize("NFC", value).strip()
+    return clean_text(value)
+
+
 # --- one row --------------------------------------------------------------------------------------
 
 @dataclass
@@ -179,7 +187,7 @@ def parse_row(number: int, cells: list[str], cut: bool, mapping: dict, width: in
     for col, target in mapping.items():
         value = cells[int(col)].strip()
         if target == "name":
-            p.name = clean_text(value)
+            p.name = _clean(value)
             if len(p.name) > 60:
                 raise Bad("name_too_long")
         elif target == "birth_date" and value:
@@ -188,11 +196,11 @@ def parse_row(number: int, cells: list[str], cut: bool, mapping: dict, width: in
                 raise Bad(parsed, rrn.display(value)[:40])
             p.birth = parsed
         elif target == "address":
-            p.address = clean_text(value)
+            p.address = _clean(value)
             if len(p.address) > 200:
                 raise Bad("address_too_long")
         elif target == "unit":
-            p.unit = clean_text(value)
+            p.unit = _clean(value)
             if len(p.unit) > 60:
                 raise Bad("unit_too_long")
         elif target == "phone":

@@ -170,23 +170,27 @@ def current_weights() -> dict:
 # --- loading the inputs ---------------------------------------------------------------------------
 
 def _missed_call_counts(ids: list[int], since: datetime) -> dict[int, int]:
-    """Missed safety calls per household, if volnet.calls exists (built by another team); else nothing."""
+    """Missed safety calls per household, if volnet.calls exists (built by another team); else nothing.
+    Uses the model of call attempts (household_id, outcome and a time column "at"/"called_at") and the
+    module's MISSED outcome set when it has one."""
     try:
         from volnet.calls import models as calls_models  # noqa: PLC0415
     except ImportError:
         return {}
     from sqlalchemy import func
 
+    missed = set(getattr(calls_models, "MISSED", None) or {"no_answer", "missed", "unreachable"})
+    candidates = []
     for obj in vars(calls_models).values():
         table = getattr(obj, "__table__", None)
         if table is None or "household_id" not in table.c or "outcome" not in table.c:
             continue
-        when = next((table.c[n] for n in ("called_at", "at", "scheduled_at", "due_at", "created_at") if n in table.c),
-                    None)
-        stmt = (select(table.c.household_id, func.count()).where(table.c.household_id.in_(ids))
-                .where(table.c.outcome.in_(("no_answer", "missed", "unreachable"))).group_by(table.c.household_id))
+        when = next((table.c[n] for n in ("at", "called_at") if n in table.c), None)
         if when is not None:
-            stmt = stmt.where(when >= since)
+            candidates.append((table, when))
+    for table, when in candidates[:1]:
+        stmt = (select(table.c.household_id, func.count()).where(member(table.c.household_id, ids))
+                .where(table.c.outcome.in_(sorted(missed)), when >= since).group_by(table.c.household_id))
         try:
             with db.session.begin_nested():
                 return {hid: n for hid, n in db.session.execute(stmt)}

@@ -1,0 +1,144 @@
+"""Personal-data lifecycle: retention then anonymisation, access requests (export) and deletion requests."""
+import json
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from tests import builders as b
+from volnet.audit.models import AuditLog
+from volnet.concerns import services as concerns
+from volnet.concerns.models import Concern, ConcernEvent
+from volnet.core import clock
+from volnet.extensions import db
+from volnet.households.models import Household
+from volnet.observations.models import Observation
+from volnet.privacy.models import PrivacyRequest
+from volnet.privacy.services import run_retention
+
+
+def _closed_case(d, actor, name, closed_years_ago, clock_now):
+    h = b.household(d, name=name, phone="01012345678", road=f"경기도 의정부시 {name}로 1")
+    clock.freeze(clock_now - timedelta(days=365 * closed_years_ago + 30))
+    obs = b.observation(h, actor, note=f"{name} 메모: 우울감 호소", contact="010-1111-2222")
+    c = db.session.get(Concern, obs.concern_id)
+    concerns.close(c, actor, "no_concern", f"{name} 종결 메모")
+    clock.freeze(clock_now)
+    return h, obs, c
+
+
+def test_retention_anonymises_old_closed_concerns_only(app):
+    now = clock.now()
+    d = b.dong()
+    cw = b.user("caseworker", [d])
+    old_h, old_obs, old_c = _closed_case(d, cw, "오래된", 6, now)
+    new_h, new_obs, _new_c = _closed_case(d, cw, "최근", 1, now)
+    # an old closed concern whose household has an open concern again keeps the household details
+    busy_h, busy_obs, _busy_c = _closed_case(d, cw, "다시열림", 6, now)
+    b.observation(busy_h, cw, note="새 신고")
+    db.session.commit()
+
+    dry = run_retention(now, dry_run=True)
+    db.session.rollback()
+    assert dry["concerns"] == 2 and dry["households"] == 1
+    db.session.expire_all()
+    assert db.session.get(Observation, old_obs.id).note.startswith("오래된")  # a dry run changes nothing
+
+    stats = run_retention(now)
+    db.session.commit()
+    assert stats["concerns"] == 2 and stats["households"] == 1
+    db.session.expire_all()
+    o = db.session.get(Observation, old_obs.id)
+    assert o.note == "" and o.contact == ""
+    assert all(e.note == "" for e in db.session.scalars(select(ConcernEvent).where(ConcernEvent.concern_id == old_c.id)))
+    h = db.session.get(Household, old_h.id)
+    assert h.name is None and h.phone is None and h.name_chosung == ""
+    assert db.session.get(Observation, new_obs.id).note.startswith("최근")
+    assert db.session.get(Household, new_h.id).name == "최근"
+    assert db.session.get(Household, busy_h.id).name == "다시열림"
+    assert db.session.get(Observation, busy_obs.id).note == ""
+    # running again does nothing more
+    assert run_retention(now)["concerns"] == 0
+
+
+def test_retention_cli_dry_run(app):
+    now = clock.now()
+    d = b.dong()
+    cw = b.user("caseworker", [d])
+    _h, obs, _c = _closed_case(d, cw, "명령줄", 6, now)
+    db.session.commit()
+    clock.reset()
+    res = app.test_cli_runner().invoke(args=["volnet", "retention", "--dry-run"])
+    assert res.exit_code == 0 and "concerns=1" in res.output, res.output
+    db.session.expire_all()
+    assert db.session.get(Observation, obs.id).note != ""
+    res = app.test_cli_runner().invoke(args=["volnet", "retention"])
+    assert res.exit_code == 0 and "concerns=1" in res.output
+    db.session.expire_all()
+    assert db.session.get(Observation, obs.id).note == ""
+
+
+def _request(client, h, kind, reason="본인이 방문하여 신분증 확인"):
+    return client.post("/privacy/requests", data={"household_id": h.id, "kind": kind, "reason": reason,
+                                                  "confirm": "y"})
+
+
+def test_access_request_downloads_everything_and_is_audited(app, client):
+    d = b.dong()
+    cw = b.user("caseworker", [d])
+    admin = b.user("admin")
+    h = b.household(d, name="김순자", phone="01055556666")
+    b.observation(h, cw, note="반찬 지원 필요", contact="딸 010-2222-3333")
+    db.session.commit()
+    b.login(client, admin)
+    r = _request(client, h, "access")
+    assert r.status_code == 200 and r.mimetype == "application/json"
+    assert "attachment" in r.headers["Content-Disposition"] and "no-store" in r.headers["Cache-Control"]
+    data = json.loads(r.get_data(as_text=True))
+    assert data["household"]["name"] == "김순자" and data["observations"][0]["note"] == "반찬 지원 필요"
+    assert data["concerns"] and data["concern_events"]
+    assert db.session.scalar(select(AuditLog).where(AuditLog.action == "privacy_access",
+                                                    AuditLog.subject_id == str(h.id), AuditLog.actor_id == admin.id))
+    assert db.session.scalar(select(PrivacyRequest)).kind == "access"
+
+
+def test_deletion_request_anonymises_or_erases(app, client):
+    d = b.dong()
+    cw = b.user("caseworker", [d])
+    admin = b.user("admin")
+    h1 = b.household(d, name="이말순", road="경기도 의정부시 가로 1")
+    o1 = b.observation(h1, cw, note="치매 의심")
+    h2 = b.household(d, name="박영수", road="경기도 의정부시 나로 2")
+    b.observation(h2, cw, note="지워질 메모")
+    db.session.commit()
+    b.login(client, admin)
+    assert _request(client, h1, "anonymise").status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Household, h1.id).name is None and db.session.get(Observation, o1.id).note == ""
+    assert _request(client, h2, "erase").status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Household, h2.id) is None
+    assert db.session.scalar(select(func.count()).select_from(Observation).where(Observation.household_id == h2.id)) == 0
+    kinds = sorted(r.kind for r in db.session.scalars(select(PrivacyRequest)))
+    assert kinds == ["anonymise", "erase"]
+    assert db.session.scalar(select(func.count()).select_from(AuditLog).where(AuditLog.action.like("privacy_%"))) == 2
+    # a missing reason or confirmation changes nothing
+    h3 = b.household(d, name="최옥순", road="경기도 의정부시 다로 3")
+    db.session.commit()
+    r = client.post("/privacy/requests", data={"household_id": h3.id, "kind": "erase", "reason": "", "confirm": "y"})
+    assert r.status_code == 400
+    r = client.post("/privacy/requests", data={"household_id": h3.id, "kind": "erase", "reason": "요청"})
+    assert r.status_code == 400
+    db.session.expire_all()
+    assert db.session.get(Household, h3.id).name == "최옥순"
+
+
+def test_only_admins_handle_requests(app, client):
+    d = b.dong()
+    lead = b.user("team_lead", [d])
+    h = b.household(d)
+    db.session.commit()
+    b.login(client, lead)
+    assert client.get("/privacy/requests").status_code == 404
+    assert _request(client, h, "access").status_code == 404
+    assert client.get("/privacy/security").status_code == 404
+    assert client.get("/privacy/retention").status_code == 404
