@@ -187,7 +187,10 @@ def main():
             copy_rows(pg, Outbox.__table__, COLS, outbox_rows(uids, n_due, now, start_id=nid))
             pg.commit()
             load_s = time.monotonic() - t0
+            pg.commit()
+            pg.autocommit = True
             pg.execute("VACUUM ANALYZE notification_outbox")
+            pg.autocommit = False
             print(f"loaded {n} rows in {load_s:.1f}s", flush=True)
 
             def timed(fn, runs=20):

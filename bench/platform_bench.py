@@ -23,6 +23,7 @@ import argparse
 import cProfile
 import io
 import json
+import math
 import os
 import platform
 import pstats
@@ -446,13 +447,13 @@ def queue_scenario(info: dict):
     return setup, step
 
 
-def submit_scenario(info: dict, per_client: int):
+def submit_scenario(info: dict, per_client: int, first: int = 0):
     dongs = sorted(info["household_ranges"])
 
     def setup(client, idx, state):
         d = dongs[idx % len(dongs)]
         jars = []
-        for k in range(per_client):  # reporters of this dong; each sends at most 29 reports
+        for k in range(first, first + per_client):  # reporters of this dong; each sends at most 29 reports
             client.login(f"hon{d:02d}_{k:02d}", PASSWORD)
             jars.append(dict(client.cookies))
         state.update(dong=d, jars=jars, used=0, current=0, rng=random.Random(1000 + idx))
@@ -506,8 +507,9 @@ def main(argv=None) -> int:
     ap.add_argument("--dongs", type=int, default=20)
     ap.add_argument("--households", type=int, default=50_000)
     ap.add_argument("--observations", type=int, default=500_000)
-    ap.add_argument("--reporters", type=int, default=24,
-                    help="reporter logins per submit client (each may send 29 reports per 10 minutes)")
+    ap.add_argument("--reporters", type=int, default=0,
+                    help="reporter logins per submit client (each may send 29 reports per 10 minutes); "
+                         "0: sized from a 3 s probe")
     ap.add_argument("--keep", action="store_true", help="keep the database afterwards")
     ap.add_argument("--reuse", action="store_true", help="reuse an existing database (no rebuild)")
     ap.add_argument("--only", default="", help="comma-separated scenarios: bare_hello,bare_query,queue,submit")
@@ -533,12 +535,12 @@ def main(argv=None) -> int:
                   f"{args.observations:,} observations ...", flush=True)
             create_database(DB_NAME)
             report["build"] = build(url, args.dongs, args.households, args.observations,
-                                    max(args.reporters, 1) + 1)
+                                    max(args.reporters + 1, 25))
             print(f"  built in {report['build']['build_seconds']} s: {report['build']}", flush=True)
         info = dataset_info(url)
         report["dataset"] = {k: v for k, v in info.items() if k != "household_ranges"}
         print(f"dataset: {report['dataset']}", flush=True)
-        if args.reporters > info["reporters"]:
+        if args.reporters + 1 > info["reporters"]:
             raise SystemExit(f"--reporters {args.reporters} > {info['reporters']} reporters per dong in the database")
 
         print("profiling the queue page in-process ...", flush=True)
@@ -569,10 +571,21 @@ def main(argv=None) -> int:
                     results.append(run_load("queue", srv.port, *queue_scenario(info),
                                             server_pids=srv.worker_pids, **kw))
                 if "submit" in wanted:
-                    print(f"running submit (logging in {args.clients * args.reporters} reporters first) ...",
+                    per_client = args.reporters
+                    if not per_client:  # a short probe with one reporter per client sizes the login pool
+                        probe = run_load("submit_probe", srv.port, *submit_scenario(info, 1, first=0),
+                                         clients=args.clients, warmup=0.5, duration=3.0,
+                                         max_requests_per_client=REPORTS_PER_LOGIN)
+                        expected = probe.rps * 1.6 * (args.warmup + args.duration)
+                        per_client = min(info["reporters"] - 1,
+                                         max(2, math.ceil(expected / REPORTS_PER_LOGIN / args.clients) + 1))
+                        if probe.rps * 3.5 >= 0.8 * args.clients * REPORTS_PER_LOGIN:  # the probe hit its cap
+                            per_client = info["reporters"] - 1
+                        report["submit_probe_rps"] = round(probe.rps, 1)
+                    print(f"running submit (logging in {args.clients * per_client} reporters first) ...",
                           flush=True)
                     before = _count(url, "observations")
-                    results.append(run_load("submit", srv.port, *submit_scenario(info, args.reporters),
+                    results.append(run_load("submit", srv.port, *submit_scenario(info, per_client, first=1),
                                             server_pids=srv.worker_pids, **kw))
                     created = _count(url, "observations") - before
                     results[-1].notes.append(f"{created} observations saved during warm-up + run")

@@ -95,7 +95,8 @@ class Client(FlaskClient):
     def open(self, *args, **kwargs):
         from flask import g
 
-        g.pop("_login_user", None)
+        for key in list(g):  # Flask-Login's user, Flask-Babel's locale ...
+            g.pop(key, None)
         return super().open(*args, **kwargs)
 
 

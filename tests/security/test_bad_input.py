@@ -54,6 +54,12 @@ def _login(app, u):
     return c
 
 
+@pytest.fixture
+def clients(app, world):
+    """One signed-in client per role, made once per test (not per Hypothesis example)."""
+    return {k: _login(app, world[k]) for k in ("honorary", "cw_a", "admin")}
+
+
 @HSET
 @given(login_id=text_values, password=text_values)
 def test_login_form(app, client, login_id, password):
@@ -81,8 +87,8 @@ def test_join_form(app, client, name, login_id, phone, password):
 @HSET
 @given(note=text_values, road=text_values, name=text_values, seen=dates, signal=st.sampled_from(
     ["mail_piling", "unknown_signal", "", "<b>"]), hid=ids)
-def test_observation_form(app, world, note, road, name, seen, signal, hid):
-    c = _login(app, world["honorary"])
+def test_observation_form(app, world, clients, note, road, name, seen, signal, hid):
+    c = clients["honorary"]
     before = db.session.scalar(select(func.count()).select_from(Observation))
     r = c.post("/report/new", data={"household_id": hid, "dong_id": world["a"].id, "urgency": "routine",
                                     "signals": [signal], "note": note, "road_address": road, "name": name,
@@ -92,22 +98,22 @@ def test_observation_form(app, world, note, road, name, seen, signal, hid):
     assert after - before in ((1, 0) if r.status_code == 302 else (0,))
 
 
-def test_impossible_dates_get_a_message(app, world):
-    c = _login(app, world["honorary"])
+def test_impossible_dates_get_a_message(app, world, clients):
+    c = clients["honorary"]
     h = world["h_a"]
     for seen in ("2024-02-30T10:00", "9999-12-31T10:00"):
         r = c.post("/report/new", data={"household_id": h.id, "dong_id": world["a"].id, "urgency": "routine",
                                         "signals": ["mail_piling"], "seen_at": seen, "client_token": ""})
         assert r.status_code == 400 and 'class="form-error"' in r.get_data(as_text=True), seen
-    cw = _login(app, world["cw_a"])
+    cw = clients["cw_a"]
     r = cw.post("/households/new", data={"dong_id": world["a"].id, "road_address": "경기도 의정부시 송산로 1",
                                          "birth_date": "2024-02-30", "sex": "unknown", "age_band": "unknown",
                                          "status": "active"})
     assert r.status_code == 400 and 'class="form-error"' in r.get_data(as_text=True)
 
 
-def test_text_is_kept_exactly(app, world):
-    c = _login(app, world["honorary"])
+def test_text_is_kept_exactly(app, world, clients):
+    c = clients["honorary"]
     note = "할머니가 🙂 웃으셨음 — مرحبا — שלום <b>굵게</b> ' OR 1=1"
     r = c.post("/report/new", data={"household_id": world["h_a"].id, "dong_id": world["a"].id, "urgency": "routine",
                                     "signals": ["mail_piling"], "note": note, "client_token": "exact-1"})
@@ -136,8 +142,8 @@ def test_public_report_form(app, world, location, note, contact, dong, sex):
 
 @HSET
 @given(name=text_values, phone=text_values, road=text_values, birth=dates, tong=ids, sex=text_values)
-def test_household_form(app, world, name, phone, road, birth, tong, sex):
-    c = _login(app, world["cw_a"])
+def test_household_form(app, world, clients, name, phone, road, birth, tong, sex):
+    c = clients["cw_a"]
     before = db.session.scalar(select(func.count()).select_from(Household))
     r = c.post("/households/new", data={"dong_id": world["a"].id, "road_address": road, "name": name,
                                         "phone": phone, "birth_date": birth, "tong": tong, "sex": sex,
@@ -149,8 +155,8 @@ def test_household_form(app, world, name, phone, road, birth, tong, sex):
 
 @HSET
 @given(note=text_values, outcome=text_values, at=dates, reason=text_values, target=ids, hid=ids)
-def test_concern_action_forms(app, world, note, outcome, at, reason, target, hid):
-    c = _login(app, world["cw_a"])
+def test_concern_action_forms(app, world, clients, note, outcome, at, reason, target, hid):
+    c = clients["cw_a"]
     cid = world["c_a"].id
     for path, data in (
         ("contact", {"outcome": outcome, "note": note, "at": at}),
@@ -166,8 +172,8 @@ def test_concern_action_forms(app, world, note, outcome, at, reason, target, hid
 
 @HSET
 @given(name=text_values, code=text_values, number=ids, note=text_values, role=text_values)
-def test_admin_forms(app, world, name, code, number, note, role):
-    c = _login(app, world["admin"])
+def test_admin_forms(app, world, clients, name, code, number, note, role):
+    c = clients["admin"]
     d = world["a"]
     for path, data in (
         ("/admin/dongs", {"new-code": code, "new-sido": name, "new-sigungu": name, "new-name": name}),
@@ -193,29 +199,37 @@ def test_admin_forms(app, world, name, code, number, note, role):
 
 @HSET
 @given(bad=st.sampled_from(["abc", "-1", "0", "99999999999999999999999", "1e3", "%00", "１", "9223372036854775808"]))
-def test_bad_ids_in_urls_answer_404(app, world, bad):
-    c = _login(app, world["cw_a"])
-    for pattern in ("/households/{}", "/households/{}/edit", "/concerns/{}", "/report/sent/{}",
-                    "/report/new?household_id={}"):
+def test_bad_ids_in_urls_answer_404(app, world, clients, bad):
+    c = clients["cw_a"]
+    for pattern in ("/households/{}", "/households/{}/edit", "/concerns/{}", "/report/sent/{}"):
         r = c.get(pattern.format(bad))
         assert r.status_code == 404, (pattern, bad, r.status_code)
-    a = _login(app, world["admin"])
+    a = clients["admin"]
     for pattern in ("/admin/users/{}", "/admin/dongs/{}", "/admin/organizations/{}", "/privacy/requests?household_id={}"):
         r = a.get(pattern.format(bad))
         assert r.status_code in (200, 404), (pattern, bad, r.status_code)
 
 
-def test_bad_csrf_is_refused_with_a_message(app, world, csrf_on):
-    c = _login(app, world["honorary"])
+@pytest.mark.parametrize("bad", ["abc", "-1", "99999999999999999999999", "9223372036854775808"])
+def test_bad_household_id_on_the_report_form_answers_404(app, world, clients, bad):
+    r = clients["honorary"].get(f"/report/new?household_id={bad}")
+    assert r.status_code == 404, (bad, r.status_code)
+
+
+def test_bad_csrf_is_refused_with_a_message(app, world, clients):
+    c = clients["honorary"]
+    app.config["WTF_CSRF_ENABLED"] = True
     before = db.session.scalar(select(func.count()).select_from(Observation))
     r = c.post("/report/new", data={"household_id": world["h_a"].id, "dong_id": world["a"].id,
                                     "urgency": "routine", "signals": ["mail_piling"], "csrf_token": "forged"})
+    app.config["WTF_CSRF_ENABLED"] = False
     assert r.status_code in (400, 200) and r.status_code != 500
+    assert "Go back and try again" in r.get_data(as_text=True) or "expired" in r.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(Observation)) == before
 
 
-def test_extra_fields_are_ignored(app, world):
-    c = _login(app, world["cw_a"])
+def test_extra_fields_are_ignored(app, world, clients):
+    c = clients["cw_a"]
     r = c.post("/households/new", data={"dong_id": world["a"].id, "road_address": "경기도 의정부시 추가로 5",
                                         "sex": "unknown", "age_band": "unknown", "status": "active",
                                         "tier": "emergency_crisis", "created_by_id": world["admin"].id,

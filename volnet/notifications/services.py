@@ -291,13 +291,12 @@ def dispatch(ids: list[int]) -> int:
         return 0
     if queue.inline_mode():
         n = 0
-        for row_id in ids:
+        for chunk in _chunks(ids, int(_cfg("NOTIFY_BATCH_SIZE", 20))):
             try:
-                if deliver(row_id) == "sent":
-                    n += 1
-            except Exception:  # noqa: BLE001 - one bad row must not stop the others
+                n += sum(1 for state in deliver_many(chunk).values() if state == "sent")
+            except Exception:  # noqa: BLE001 - the rows stay due or claimed; the sweep retries them
                 db.session.rollback()
-                log.exception("delivery of outbox row %s failed", row_id)
+                log.exception("delivery of outbox rows %s failed", chunk)
         return n
     return enqueue_rows(ids)
 
@@ -342,17 +341,19 @@ def enqueue_rows(ids: list[int]) -> int:
 
 # ------------------------------------------------------------------------------------------------ deliver
 
-def _claim(row_id: int, now: datetime) -> str | None:
+def _claim(ids: list[int], now: datetime) -> tuple[str, list[int]]:
+    """One guarded UPDATE for a batch: rows due (or whose claim expired) become 'sending' with our token."""
     token = uuid.uuid4().hex
-    res = db.session.execute(
+    claimed = list(db.session.scalars(
         update(Outbox)
-        .where(Outbox.id == row_id,
+        .where(Outbox.id.in_(ids),
                or_(and_(text(DUE_STATES_SQL), Outbox.next_attempt_at <= now),
                    and_(Outbox.state == "sending", Outbox.claimed_at < now - lease())))
         .values(state="sending", claimed_at=now, claim_token=token, attempts=Outbox.attempts + 1)
-        .execution_options(synchronize_session=False))
+        .returning(Outbox.id)
+        .execution_options(synchronize_session=False)))
     db.session.commit()
-    return token if res.rowcount == 1 else None
+    return token, claimed
 
 
 def _finish(row_id: int, token: str, **values) -> bool:
@@ -375,38 +376,59 @@ def backoff(attempts: int) -> timedelta:
 
 def deliver(row_id: int) -> str:
     """Claim, send and record one row. Returns sent, retrying, failed, deferred, cancelled or skipped."""
-    from volnet.notifications.providers import CHANNELS, DeliveryError
+    return deliver_many([row_id]).get(row_id, "skipped")
 
-    token = _claim(row_id, clock.now())
-    if token is None:
-        return "skipped"
-    row = db.session.get(Outbox, row_id, populate_existing=True)
-    user = row.recipient
-    now = clock.now()
+
+def deliver_many(ids: list[int]) -> dict[int, str]:
+    """Claim a batch in one statement, then send and record each row in its own transaction."""
+    from sqlalchemy.orm import joinedload
+
+    out = {int(i): "skipped" for i in ids}
+    if not out:
+        return out
+    token, claimed = _claim(list(out), clock.now())
+    if not claimed:
+        return out
+    loaded = list(db.session.scalars(select(Outbox).options(joinedload(Outbox.recipient))
+                                     .where(Outbox.id.in_(claimed)).order_by(Outbox.id)
+                                     .execution_options(populate_existing=True)))
+    items = []
+    for row in loaded:
+        user = row.recipient
+        subject, body = render(row.kind, row.params, user, (row.subject, row.body)) if user else ("", "")
+        # Plain snapshots, then end the read transaction: no database lock is held while the provider
+        # talks to the outside world (on SQLite every transaction holds the write lock).
+        items.append((
+            SimpleNamespace(id=row.id, channel=row.channel, link=row.link, kind=row.kind, urgent=row.urgent,
+                            attempts=row.attempts),
+            SimpleNamespace(id=user.id, name=user.name, email=user.email, phone=user.phone, active=user.active)
+            if user is not None else None,
+            subject, body))
+    db.session.rollback()
+    for row, user, subject, body in items:
+        out[row.id] = _send_one(row, user, subject, body, token)
+    return out
+
+
+def _send_one(row, user, subject: str, body: str, token: str) -> str:
+    from volnet.notifications.providers import CHANNELS, DeliveryError, PermanentError
+
+    row_id = row.id
     if user is None or not user.active:
         _finish(row_id, token, state="cancelled", last_error="recipient inactive", claimed_at=None)
         return "cancelled"
     if not row.urgent and row.channel in SMS_LIKE:
-        until = quiet_until(now)
+        until = quiet_until(clock.now())
         if until is not None:  # quiet hours began since it was written: wait, without using an attempt
             _finish(row_id, token, state="pending", next_attempt_at=until, attempts=Outbox.attempts - 1,
                     claimed_at=None, enqueued_at=None)
             return "deferred"
     channel = CHANNELS.get(row.channel)
-    subject, body = render(row.kind, row.params, user, (row.subject, row.body))
-    # Plain snapshots, then end the read transaction: no database lock is held while the provider
-    # talks to the outside world (on SQLite every transaction holds the write lock).
-    row = SimpleNamespace(id=row.id, channel=row.channel, link=row.link, kind=row.kind, urgent=row.urgent,
-                          attempts=row.attempts)
-    user = SimpleNamespace(id=user.id, name=user.name, email=user.email, phone=user.phone)
-    db.session.rollback()
     delay = float(_cfg("NOTIFY_SEND_DELAY", 0))  # test hook: a slow provider, to kill a worker mid-send
     if delay and row.channel != "inapp":
         time.sleep(delay)
     try:
         if channel is None:
-            from volnet.notifications.providers import PermanentError
-
             raise PermanentError(f"unknown channel {row.channel}")
         ref = channel.send(row, user, subject, body)
     except DeliveryError as exc:

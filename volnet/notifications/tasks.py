@@ -46,13 +46,13 @@ def deliver_job(ids: list[int]) -> dict:
 
     out: dict[str, int] = {}
     with app_context():
-        for row_id in ids:
-            try:
-                state = services.deliver(int(row_id))
-            except Exception:  # noqa: BLE001 - the row stays claimed; the lease lets the sweep retry it
-                db.session.rollback()
-                log.exception("delivery of outbox row %s failed", row_id)
-                state = "error"
+        try:
+            states = services.deliver_many([int(i) for i in ids])
+        except Exception:  # noqa: BLE001 - claimed rows stay claimed; the lease lets the sweep retry them
+            db.session.rollback()
+            log.exception("delivery of outbox rows %s failed", ids)
+            states = {}
+        for state in states.values():
             out[state] = out.get(state, 0) + 1
     return out
 

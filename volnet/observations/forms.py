@@ -90,7 +90,7 @@ class ObservationForm(ObservationFields, FlaskForm):
     household_id = HiddenField()
     client_token = HiddenField()
     dong_id = ChoiceField(_l("Dong"), coerce=int, validators=[DataRequired()])
-    road_address = StringField(_l("Road-name address"), validators=[Optional(), Length(max=200)],
+    road_address = StringField(_l("Road-name address"), validators=[Length(max=200)],
                                filters=[clean_filter])
     unit = StringField(_l("Building / unit (동·호, floor)"), validators=[Optional(), Length(max=60)],
                        filters=[clean_filter])
@@ -109,7 +109,7 @@ class ObservationForm(ObservationFields, FlaskForm):
 
     def validate(self, extra_validators=None):
         ok = super().validate(extra_validators)
-        if ok and not self.signals.data and not (self.note.data or "").strip() \
+        if not self.signals.data and not (self.note.data or "").strip() \
                 and not self.meals.data and not self.hygiene.data:
             self.signals.errors = list(self.signals.errors) + [_l("Choose at least one sign or describe what you saw.")]
             return False
@@ -130,7 +130,7 @@ class CitizenReportForm(ObservationFields, FlaskForm):
 
     def validate(self, extra_validators=None):
         ok = super().validate(extra_validators)
-        if ok and not self.signals.data and not (self.note.data or "").strip():
+        if not self.signals.data and not (self.note.data or "").strip():
             self.signals.errors = list(self.signals.errors) + [_l("Choose at least one sign or describe what you saw.")]
             return False
         return ok
