@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ROOT, copy_rows, create_database, db_url, drop_database, free_port  # noqa: E402
+from bench.common import ROOT, copy_rows, create_database, drop_database, free_port  # noqa: E402
 
 DB = "volnet_bench_notifications"
 FLASK = str(Path(sys.executable).parent / "flask")

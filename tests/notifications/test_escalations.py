@@ -60,7 +60,7 @@ def test_overdue_concern_goes_to_the_caseworkers_then_the_team_lead_once_each(ap
     services.sweep()
     assert _kinds(cw2) == ["concern_overdue_ack", "concern_overdue_action"]
     assert _kinds(cw1) == ["concern_overdue_ack"]
-    assert "#%d" % c.id in rows(recipient_id=cw2.id, kind="concern_overdue_action")[0].subject
+    assert f"#{c.id}" in rows(recipient_id=cw2.id, kind="concern_overdue_action")[0].subject
     # A contact made: nothing more is due, nothing more is sent.
     concerns.record_contact(c, cw2, "connected_fine", "")
     db.session.commit()

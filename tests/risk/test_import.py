@@ -1,14 +1,11 @@
 """Importing public crisis lists: encodings, bad rows, truncation, duplicates, size."""
-import io
 import time
-import zipfile
 
 import pytest
 from sqlalchemy import func, select
 
 from tests import builders as b
 from tests.risk import builders as rb
-from volnet.core import clock
 from volnet.extensions import db
 from volnet.households.models import Household
 from volnet.risk import importer
@@ -69,7 +66,7 @@ def test_wrong_columns_get_a_clear_message(client, staff):
     data = rb.csv_bytes([["a", "b", "c"], ["d", "e", "f"]], header=["품목", "수량", "비고"])
     resp = rb.upload(client, d, data)
     assert resp.status_code == 302
-    page = client.get(resp.headers["Location"])
+    assert client.get(resp.headers["Location"]).status_code == 200
     form = {f"col_{i}": "" for i in range(3)}
     resp = client.post(resp.headers["Location"], data=form)
     assert resp.status_code == 400
@@ -84,7 +81,7 @@ def test_rows_with_wrong_cell_counts_are_reported(client, staff):
     text = ("성명,생년월일,도로명주소,상세주소,연락처,위기지표\r\n"
             "김하나,1950-01-01,송산로 1,,010-1111-2222,단전\r\n"
             "김둘,1950-01-01,송산로 2\r\n"
-            "김셋,1950-01-01,송산로 3,,010-1111-2222,단전,,엉뚱한값\r\n").encode("utf-8")
+            "김셋,1950-01-01,송산로 3,,010-1111-2222,단전,,엉뚱한값\r\n").encode()
     r = rb.import_file(client, d, text)
     reasons = dict(db.session.execute(select(BadRow.row_number, BadRow.reason)).all())
     assert r.good_rows == 1

@@ -3,12 +3,12 @@ import logging
 import re
 from pathlib import Path
 
-from sqlalchemy import String, Text, select, text
+from sqlalchemy import String, Text, select
 
 from tests import builders as b
 from tests.risk import builders as rb
 from volnet.extensions import db
-from volnet.risk.models import BadRow, HouseholdRrnHash
+from volnet.risk.models import HouseholdRrnHash
 
 RRNS = ["500505-2123456", "4401011234567", "0101013123456"]
 DIGITS = [r.replace("-", "") for r in RRNS]

@@ -129,7 +129,7 @@ def load(model: type, ident: Any, action: str = "view", audit: bool = True):
         ident = int(ident)
     except (TypeError, ValueError):
         abort(404)
-    if ident <= 0 or ident > 2**62:
+    if ident <= 0 or ident > 2**31 - 1:  # primary keys are 32-bit integers; PostgreSQL refuses more
         abort(404)
     obj = db.session.get(model, ident)
     if obj is None:

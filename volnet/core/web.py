@@ -8,7 +8,7 @@ from flask import g, render_template, request
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from markupsafe import Markup
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from volnet.core import access, clock
@@ -65,6 +65,16 @@ def init_app(app):
             message=_("The service is busy or briefly unavailable. Nothing was lost; please try again.")), 503))
         resp.headers["Retry-After"] = "5"
         return resp
+
+    @app.errorhandler(DataError)
+    @app.errorhandler(OverflowError)
+    def bad_value(e):
+        # A number too large for a column (an id typed into a URL, a huge form value): the thing asked
+        # for cannot exist. Answer like any missing page instead of failing with a 500.
+        db.session.rollback()
+        app.logger.warning("value out of range for the database: %s %s", request.method, request.path)
+        return render_template("errors/error.html", code=404, title=_("Page not found"),
+                               message=_("The page does not exist or you may not see it.")), 404
 
     @app.errorhandler(500)
     def server_error(e):

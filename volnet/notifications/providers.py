@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import importlib
 import smtplib
-import socket
 from email.message import EmailMessage
 from email.utils import formataddr
 
@@ -101,7 +100,7 @@ class EmailChannel:
             if exc.smtp_code >= 500:
                 raise PermanentError(f"SMTP refused ({exc.smtp_code})") from exc
             raise TransientError(f"SMTP deferred ({exc.smtp_code})") from exc
-        except (smtplib.SMTPException, OSError, socket.timeout) as exc:
+        except (TimeoutError, smtplib.SMTPException, OSError) as exc:
             raise TransientError(f"SMTP unavailable: {type(exc).__name__}") from exc
         if refused:
             raise TransientError("recipient deferred")

@@ -22,8 +22,9 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from datetime import time as dtime
 from types import SimpleNamespace
-from datetime import date, datetime, time as dtime, timedelta
 
 from flask import current_app
 from flask_babel import force_locale
@@ -566,7 +567,8 @@ def sweep(now: datetime | None = None, *, limit: int | None = None, guard: bool 
     inline = queue.inline_mode()
     if limit is None:
         limit = int(_cfg("NOTIFY_SWEEP_LIMIT", 500 if inline else 10000))
-    ids = due_ids(clock.now() if now is None else now, limit, for_queue=not inline)
+    # Rows the checks just wrote are due "now" by the (possibly later) clock: include them.
+    ids = due_ids(max(now, clock.now()), limit, for_queue=not inline)
     db.session.rollback()  # end the read transaction (SQLite: release the write lock)
     result["due"] = len(ids)
     result["dispatched"] = dispatch(ids)

@@ -25,7 +25,6 @@ from volnet.core.korean import address_key, chosung, clean_text, normalize_phone
 from volnet.extensions import db
 from volnet.households.models import Household
 from volnet.risk import rrn, staging
-from volnet.risk.sqlutil import member, new_ids
 from volnet.risk.indicators import ensure_seeded, fold, lookup
 from volnet.risk.models import (
     BadRow,
@@ -37,6 +36,7 @@ from volnet.risk.models import (
     IndicatorType,
     UploadChunk,
 )
+from volnet.risk.sqlutil import member, new_ids
 from volnet.risk.tiers import num
 
 log = logging.getLogger(__name__)

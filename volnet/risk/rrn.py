@@ -16,7 +16,7 @@ from flask import current_app
 
 # YYMMDD, optional hyphen/space, gender-century digit 1-8, six more digits; not inside a longer number.
 RRN_RE = re.compile(r"(?<!\d)(\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])\s?-?\s?([1-8])(\d{6})(?!\d)")
-TOKEN_PREFIX = "RRNH:"
+TOKEN_PREFIX = "RRNH:"  # noqa: S105 - a marker, not a secret
 _CENTURY = {"1": 1900, "2": 1900, "5": 1900, "6": 1900, "3": 2000, "4": 2000, "7": 2000, "8": 2000}
 
 

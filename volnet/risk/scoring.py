@@ -29,7 +29,7 @@ from volnet.risk.sqlutil import member
 from volnet.risk.tiers import TIER_RANK, TIERS, higher, num, thresholds, tier_for_score
 from volnet.settings import services as settings
 
-RISK_TOKEN_PREFIX = "risk:"  # observations the risk module writes itself (never fed back into the score)
+RISK_TOKEN_PREFIX = "risk:"  # noqa: S105 - observations the risk module writes itself (never fed back into the score)
 
 
 @dataclass
