@@ -212,7 +212,11 @@ def bench_pages(url: str) -> dict:
     finally:
         for p in (app_proc, triv_proc):
             p.terminate()
-            p.wait(10)
+            try:
+                p.wait(30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait(10)
     return {"open_shifts_page": shifts, "open_shifts_page50_filtered": shifts_p50, "trivial_flask": bare,
             "rps_ratio_trivial_over_shifts": round(bare["rps"] / shifts["rps"], 1)}
 
@@ -223,7 +227,7 @@ def main():
     args = ap.parse_args()
     url = make_db(args.pg, "volnet_bench_shifts")
     print("cores:", os.cpu_count())
-    print("sign-ups:", bench_signups(url))
+    print("sign-ups:", bench_signups(url), flush=True)
     print("pages:", bench_pages(url))
 
 

@@ -156,6 +156,9 @@ def app(request):
         ctx.pop()
         clock.reset()
         wipe(a)
+        from volnet.settings import services as settings_services
+
+        settings_services.clear_cache()
 
 
 @pytest.fixture

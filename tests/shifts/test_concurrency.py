@@ -42,7 +42,7 @@ def _run(wide_app, fn, ids):
             with wide_app.app_context():
                 fn(i, barrier, results)
                 db.session.remove()
-        except Exception as exc:  # noqa: BLE001 - reported below
+        except Exception:  # noqa: BLE001 - reported below
             import traceback
 
             errors.append(traceback.format_exc()[-2500:])

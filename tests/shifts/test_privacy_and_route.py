@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select
 
 from tests import builders as b
@@ -36,7 +35,7 @@ def setup_route():
 
 
 def urls(w):
-    o, st = w["o"], w["st"]
+    o = w["o"]
     return [f"/shifts/{o.id}/route", f"/shifts/{o.id}/manage", f"/shifts/{o.id}/edit"]
 
 

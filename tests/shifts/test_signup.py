@@ -1,8 +1,6 @@
 """Sign-up rules: places, waiting list, promotion, cut-off, offering a place, overlaps, requirements."""
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from sqlalchemy import select
 

@@ -81,8 +81,8 @@ def queue_statement(user, args):
         stmt = stmt.where(Concern.next_due_at < clock.now())
     if args.get("unlinked") == "1":
         stmt = stmt.where(Concern.household_id.is_(None))
-    return stmt.order_by(Concern.urgency_rank, Concern.next_due_at.is_(None), Concern.next_due_at,
-                         Concern.id)
+    # Matches the index order (PostgreSQL sorts NULLs last by default), so a page is an index scan.
+    return stmt.order_by(Concern.urgency_rank, Concern.next_due_at.asc().nulls_last(), Concern.id)
 
 
 def _colleagues(dong_id: int):

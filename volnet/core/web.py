@@ -156,23 +156,33 @@ def _commit_audit(exc):
             db.session.rollback()
 
 
+_WEEKDAYS = {"ko": "월화수목금토일", "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")}
+
+
+def _weekday(local: datetime) -> str:
+    from flask_babel import get_locale
+
+    names = _WEEKDAYS["en"] if str(get_locale() or "ko").startswith("en") else _WEEKDAYS["ko"]
+    return names[local.weekday()]
+
+
 def seoul_datetime(value: datetime | None, fmt: str = "short") -> str:
+    """'2026. 11. 22.(일) 14:05' in Asia/Seoul, as Korean locale formatting gives (fast path, no CLDR)."""
     if value is None:
         return ""
-    if fmt == "short":
-        local = clock.to_seoul(value)
-        return format_datetime(value, "yyyy. M. d.(E) HH:mm") if local else ""
-    return format_datetime(value, fmt)
+    if fmt != "short":
+        return format_datetime(value, fmt)
+    local = clock.to_seoul(value)
+    return f"{local.year}. {local.month}. {local.day}.({_weekday(local)}) {local.hour:02d}:{local.minute:02d}"
 
 
 def seoul_date(value) -> str:
     if value is None:
         return ""
-    from flask_babel import format_date
-
     if isinstance(value, datetime):
-        return format_datetime(value, "yyyy. M. d.(E)")
-    return format_date(value, "yyyy. M. d.(E)")
+        value = clock.to_seoul(value)
+        return f"{value.year}. {value.month}. {value.day}.({_weekday(value)})"
+    return f"{value.year}. {value.month}. {value.day}.({_weekday(value)})"
 
 
 def tel_link(number: str | None) -> Markup:

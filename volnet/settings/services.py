@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import copy
 import re
+import time
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 import holidays
 
@@ -29,14 +31,35 @@ DEFAULTS: dict[str, object] = {
 _DURATION = re.compile(r"^\s*(\d{1,4})\s*(h|d|wd|m)\s*$")
 
 
+# A short per-process cache: every process re-reads a changed setting within CACHE_SECONDS.
+CACHE_SECONDS = 5.0
+_cache: dict[tuple, tuple[float, object]] = {}
+
+
+def _cache_key(key: str) -> tuple:
+    from flask import current_app
+
+    return (current_app.config.get("SQLALCHEMY_DATABASE_URI"), key)
+
+
 def get(key: str):
+    ck = _cache_key(key)
+    hit = _cache.get(ck)
+    now = time.monotonic()
+    if hit is not None and now - hit[0] < CACHE_SECONDS:
+        return copy.deepcopy(hit[1])
     row = db.session.get(Setting, key)
-    if row is not None and row.value is not None:
-        return copy.deepcopy(row.value)
-    return copy.deepcopy(DEFAULTS.get(key))
+    value = row.value if row is not None and row.value is not None else DEFAULTS.get(key)
+    _cache[ck] = (now, copy.deepcopy(value))
+    return copy.deepcopy(value)
+
+
+def clear_cache() -> None:
+    _cache.clear()
 
 
 def put(key: str, value, user=None) -> None:
+    _cache.pop(_cache_key(key), None)
     row = db.session.get(Setting, key)
     if row is None:
         row = Setting(key=key)
@@ -56,8 +79,9 @@ def parse_duration(text: str) -> tuple[int, str]:
     return n, unit
 
 
-def _kr_holidays(years):
-    return holidays.country_holidays("KR", years=years)
+@lru_cache(maxsize=8)
+def _kr_holidays(first_year: int):
+    return holidays.country_holidays("KR", years=range(first_year, first_year + 2))
 
 
 def add_duration(start: datetime, text: str) -> datetime:
@@ -70,7 +94,7 @@ def add_duration(start: datetime, text: str) -> datetime:
     if unit == "d":
         return start + timedelta(days=n)
     local = start.astimezone(clock.SEOUL)
-    hol = _kr_holidays(range(local.year, local.year + 2))
+    hol = _kr_holidays(local.year)
     day = local
     added = 0
     while added < n:

@@ -17,9 +17,8 @@ from volnet.core.access import rule, visible
 from volnet.extensions import db
 from volnet.households.models import Household
 from volnet.places.models import Dong
-from volnet.shifts import ical
+from volnet.shifts import ical, recurrence
 from volnet.shifts import policy as _policy  # noqa: F401  (registers the access rules)
-from volnet.shifts import recurrence
 from volnet.shifts import services as svc
 from volnet.shifts.forms import (
     ActionForm,
