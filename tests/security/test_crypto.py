@@ -75,3 +75,22 @@ def test_production_needs_a_data_key(monkeypatch):
     monkeypatch.delenv("VOLNET_DATA_KEY", raising=False)
     with pytest.raises(ConfigError):
         create_app({"DATABASE_URL": "sqlite://"})
+
+
+def test_encrypted_json_round_trip(app):
+    from sqlalchemy import Column, Integer, MetaData, Table, insert, select
+
+    from volnet.security.crypto import EncryptedJSON
+
+    meta = MetaData()
+    t = Table("tmp_encrypted_json", meta, Column("id", Integer, primary_key=True), Column("answers", EncryptedJSON))
+    answers = {"q1": 3, "식사": "불량", "자살생각": True}
+    with db.engine.begin() as conn:
+        meta.create_all(conn)
+        try:
+            conn.execute(insert(t).values(id=1, answers=answers))
+            assert conn.execute(select(t.c.answers)).scalar() == answers
+            raw = conn.execute(text("SELECT answers FROM tmp_encrypted_json")).scalar()
+            assert raw.startswith("v1:") and "식사" not in raw
+        finally:
+            meta.drop_all(conn)

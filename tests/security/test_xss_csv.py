@@ -5,7 +5,6 @@ import io
 
 import pytest
 from flask_babel import refresh
-from sqlalchemy import select
 
 from tests import builders as b
 from tests.security.builders import english
@@ -46,7 +45,7 @@ def test_payloads_are_escaped_on_lists_and_details(app):
     pages = {}
     staff = _client(app, cw)
     for path in ("/concerns/?status=all", f"/concerns/{c.id}", "/households/", f"/households/{h.id}",
-                 f"/households/?q=김", f"/households/{h.id}/edit", "/report?q=의정부시"):
+                 "/households/?q=김", f"/households/{h.id}/edit", "/report?q=의정부시"):
         r = staff.get(path)
         assert r.status_code == 200, path
         pages[path] = r.get_data(as_text=True)

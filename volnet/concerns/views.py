@@ -104,15 +104,21 @@ def queue():
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     owners = _colleagues_of_user()
     return render_template("concerns/queue.html", pagination=pagination, args=args, now=clock.now(),
-                           statuses=STATUSES, urgencies=URGENCIES, sources=SOURCES, owners=owners)
+                           statuses=_plain(STATUSES), urgencies=_plain(URGENCIES), sources=_plain(SOURCES),
+                           owners=owners, open_statuses=OPEN_STATUSES)
+
+
+def _plain(labels: dict) -> dict:
+    """Lazy labels resolved once for this request's language."""
+    return {k: str(v) for k, v in labels.items()}
 
 
 def _colleagues_of_user():
     ids = current_user.dong_ids or {-1}
-    return list(db.session.scalars(
-        select(User).join(user_dongs, user_dongs.c.user_id == User.id)
-        .where(user_dongs.c.dong_id.in_(ids), User.role.in_(STAFF), User.active.is_(True))
-        .distinct().order_by(User.name)
+    colleague_ids = select(user_dongs.c.user_id).where(user_dongs.c.dong_id.in_(ids))
+    return list(db.session.execute(
+        select(User.id, User.name).where(User.id.in_(colleague_ids), User.role.in_(STAFF), User.active.is_(True))
+        .order_by(User.name)
     ))
 
 

@@ -133,6 +133,27 @@ class EncryptedText(TypeDecorator):
         return decrypt(value)
 
 
+class EncryptedJSON(TypeDecorator):
+    """A JSON value (dict, list ...) encrypted at rest, e.g. screening answers. Not queryable in SQL."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        import json
+
+        if value is None:
+            return None
+        return encrypt(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
+
+    def process_result_value(self, value, dialect):
+        import json
+
+        if value is None or value == "":
+            return None
+        return json.loads(decrypt(value))
+
+
 def reencrypt(model, column_name: str, batch: int = 500) -> int:
     """Re-save every value of ``model.column_name`` under the current key (after a key rotation).
     Returns the number of rows changed. The caller commits."""
