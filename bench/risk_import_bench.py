@@ -53,6 +53,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--existing", type=int, default=20_000)
+    ap.add_argument("--profile", metavar="FILE", help="write cProfile stats of the import job to FILE")
     args = ap.parse_args()
     from tests.conftest import make_pg_database
 
@@ -111,7 +112,13 @@ def main():
         r.status = "queued"
         db.session.commit()
         t2 = time.monotonic()
-        importer.run_import(r.id)
+        if args.profile:
+            import cProfile
+
+            cProfile.runctx("importer.run_import(r.id)", globals(), {"importer": importer, "r": r},
+                            filename=args.profile)
+        else:
+            importer.run_import(r.id)
         t3 = time.monotonic()
         db.session.expire_all()
         r = db.session.get(CrisisRound, r.id)

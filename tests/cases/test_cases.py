@@ -50,7 +50,7 @@ def test_caseworker_opens_a_case_from_a_concern(dong_staff, client):
     assert "김영희" in page and "고독사 위험" in page
     # Opening again from the (now closed) concern is refused with a message, nothing new saved.
     r = client.post(f"/cases/from-concern/{concern.id}", data={}, follow_redirects=True)
-    assert "already closed" in r.get_data(as_text=True)
+    assert "이미 종결된 건입니다" in r.get_data(as_text=True)  # Korean first
     assert db.session.scalar(select(func.count()).select_from(Case)) == 1
 
 
@@ -207,6 +207,7 @@ def test_linkage_value_is_validated(dong_staff, client, app):
     page = f"/cases/{case.id}"
     base = {"sector": "private", "service_type": "food_bank", "provider": "의정부 푸드뱅크", "status": "active",
             "start_on": "2026-03-02", "end_on": "", "note": ""}
+    client.set_cookie("volnet_lang", "en")  # the messages checked below in English; Korean is tested elsewhere
     for bad, message in (("-5000", "cannot be negative"), ("abc", "whole number"), ("1.5", "whole number"),
                          ("", "Enter the value"), ("99999999999999", "too large")):
         r = _form_post(client, f"/cases/{case.id}/linkages", page, {**base, "value_won": bad})
@@ -281,6 +282,7 @@ def test_case_walkthrough_through_the_pages(dong_staff, client):
     case = cb.case(s["cw"], s["household"])
     db.session.commit()
     b.login(client, s["cw"])
+    client.set_cookie("volnet_lang", "en")  # the walkthrough reads the English texts
     url = f"/cases/{case.id}"
     r = client.post(url + "/assessment", data={"crisis_level": "high"}, follow_redirects=True)
     assert "at least one need" in r.get_data(as_text=True)

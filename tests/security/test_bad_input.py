@@ -200,30 +200,25 @@ def test_admin_forms(app, world, clients, name, code, number, note, role):
 BAD_IDS = ["abc", "-1", "0", "99999999999999999999999", "1e3", "%00", "9223372036854775808", "2147483648"]
 
 
-@pytest.mark.parametrize("bad", BAD_IDS)
-def test_bad_ids_in_urls_answer_404(app, world, clients, bad):
+def test_bad_ids_in_urls_answer_404(app, world, clients):
     c = clients["cw_a"]
-    for pattern in ("/households/{}", "/households/{}/edit", "/concerns/{}", "/report/sent/{}"):
-        r = c.get(pattern.format(bad))
-        assert r.status_code == 404, (pattern, bad, r.status_code)
-    r = clients["admin"].get(f"/privacy/requests?household_id={bad}")
-    assert r.status_code == 200  # a message, not an error
+    for bad in BAD_IDS:
+        for pattern in ("/households/{}", "/households/{}/edit", "/concerns/{}", "/report/sent/{}",
+                        "/report/new?household_id={}"):
+            r = c.get(pattern.format(bad))
+            assert r.status_code == 404, (pattern, bad, r.status_code)
+        r = clients["admin"].get(f"/privacy/requests?household_id={bad}")
+        assert r.status_code == 200  # a message, not an error
 
 
-@pytest.mark.parametrize("bad", BAD_IDS)
-def test_bad_ids_in_admin_urls_answer_404(app, world, clients, bad):
-    for pattern in ("/admin/users/{}", "/admin/dongs/{}", "/admin/organizations/{}"):
+def test_bad_ids_in_admin_urls_answer_404(app, world, clients):
+    for bad, pattern in ((bad, p) for bad in BAD_IDS
+                         for p in ("/admin/users/{}", "/admin/dongs/{}", "/admin/organizations/{}")):
         r = clients["admin"].get(pattern.format(bad))
         if pattern.startswith("/admin/organizations/") and bad == "0":
             assert r.status_code == 200  # organizations/0 is the "new organization" form
             continue
         assert r.status_code == 404, (pattern, bad, r.status_code)
-
-
-@pytest.mark.parametrize("bad", ["abc", "-1", "99999999999999999999999", "9223372036854775808"])
-def test_bad_household_id_on_the_report_form_answers_404(app, world, clients, bad):  # huge ids: see report
-    r = clients["honorary"].get(f"/report/new?household_id={bad}")
-    assert r.status_code == 404, (bad, r.status_code)
 
 
 def test_bad_csrf_is_refused_with_a_message(app, world, clients):

@@ -39,7 +39,9 @@ def _run(wide_app, fn, ids):
 
     def worker(i):
         try:
-            with wide_app.app_context():
+            from flask_babel import force_locale
+
+            with wide_app.app_context(), force_locale("en"):
                 fn(i, barrier, results)
                 db.session.remove()
         except Exception:  # noqa: BLE001 - reported below

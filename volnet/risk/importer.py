@@ -15,7 +15,7 @@ import re
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from dateutil.relativedelta import relativedelta
 from sqlalchemy import delete, insert, select, tuple_
@@ -124,6 +124,9 @@ def parse_date(value: str) -> date | str:
     text = value.strip()
     if len(text) == 8 and text.isdigit():
         y, m, d = int(text[:4]), int(text[4:6]), int(text[6:])
+    elif (len(text) == 10 and text[4] in "-./" and text[7] in "-./" and text[:4].isdecimal()
+          and text[5:7].isdecimal() and text[8:].isdecimal()):  # the common 1990-01-01: what _DATE_RE reads
+        y, m, d = int(text[:4]), int(text[5:7]), int(text[8:])
     else:
         mt = _DATE_RE.match(text)
         if not mt:
@@ -173,69 +176,117 @@ class Bad(Exception):
 def parse_row(number: int, cells: list[str], cut: bool, mapping: dict, width: int,
               types: dict[str, IndicatorType]) -> Parsed | None:
     """A good row, None for an empty row, or raises Bad."""
-    if not any(c.strip() for c in cells):
-        return None
-    if cut:
-        raise Bad("cut_off")
-    if len(cells) < width:
-        raise Bad("missing_cells", f"{len(cells)}/{width}")
-    if len(cells) > width and any(c.strip() for c in cells[width:]):
-        raise Bad("extra_cells", f"{len(cells)}/{width}")
-    p = Parsed(number=number)
-    codes: list[str] = []
-    unknown: list[str] = []
-    for col, target in mapping.items():
-        value = cells[int(col)].strip()
-        if target == "name":
-            p.name = _clean(value)
-            if len(p.name) > 60:
-                raise Bad("name_too_long")
-        elif target == "birth_date" and value:
-            parsed = parse_date(value)
-            if isinstance(parsed, str):
-                raise Bad(parsed, rrn.display(value)[:40])
-            p.birth = parsed
-        elif target == "address":
-            p.address = _clean(value)
-            if len(p.address) > 200:
-                raise Bad("address_too_long")
-        elif target == "unit":
-            p.unit = _clean(value)
-            if len(p.unit) > 60:
-                raise Bad("unit_too_long")
-        elif target == "phone":
-            p.phone = normalize_phone(value)
-        elif target == "rrn" and value:
-            tok = rrn.parse_token(value)
-            if tok is None:
-                raise Bad("bad_rrn", rrn.display(value)[:20] if len(value) < 40 else "")
-            p.rrn_hash = tok[0]
-            rrn_birth = tok[1]
-            if rrn_birth and p.birth is None:
-                p.birth = rrn_birth
-        elif target == "indicator_code" and value:
-            for part in re.split(r"[,;|/\n]+", value):
+    return RowParser(mapping, width, types).parse(number, cells, cut)
+
+
+_SPLIT_CODES = re.compile(r"[,;|/\n]+")
+_CACHE_MAX = 50_000  # entries per cache: memory stays bounded whatever the file size
+
+
+class RowParser:
+    """parse_row for many rows with one mapping: the mapping and the indicator spellings are prepared once,
+    and repeated cell values (birth dates, indicator cells) are parsed once (bounded caches)."""
+
+    def __init__(self, mapping: dict, width: int, types: dict[str, IndicatorType]):
+        self.width = width
+        self.cols = [(int(col), target) for col, target in mapping.items()]
+        # Plain strings: the ORM objects expire at every batch commit (one query each to reload them).
+        self.code_of = {k: t.code for k, t in types.items()}
+        self.codes = set(self.code_of.values())
+        self._dates: dict[str, date | str] = {}
+        self._dates_day = None
+        self._indicators: dict[str, tuple[tuple, tuple]] = {}
+
+    def _date(self, value: str) -> date | str:
+        today = clock.seoul_today()
+        if today != self._dates_day or len(self._dates) > _CACHE_MAX:
+            self._dates = {}
+            self._dates_day = today
+        got = self._dates.get(value)
+        if got is None:
+            got = self._dates[value] = parse_date(value)
+        return got
+
+    def _indicator_cell(self, value: str) -> tuple[tuple, tuple]:
+        got = self._indicators.get(value)
+        if got is None:
+            codes, unknown = [], []
+            for part in _SPLIT_CODES.split(value):
                 k = fold(part)
                 if not k:
                     continue
-                t = types.get(k)
-                if t is None:
+                code = self.code_of.get(k)
+                if code is None:
                     unknown.append(part.strip()[:20])
                 else:
-                    codes.append(t.code)
-        elif target.startswith("ind:") and value.lower() not in TRUTHY_NO:
-            if target[4:] in {t.code for t in types.values()}:
-                codes.append(target[4:])
-    if not codes:
-        raise Bad("no_indicator", rrn.display(", ".join(unknown))[:150])
-    if not (p.address or p.rrn_hash or (p.name and p.birth)):
-        raise Bad("no_identity")
-    p.codes = sorted(set(codes))
-    p.addr_key = address_key(p.address, p.unit)[:420] if p.address else ""
-    ident = "\x1f".join([p.name, p.birth.isoformat() if p.birth else "", p.addr_key, p.rrn_hash or "",
-                         p.phone or "", ",".join(p.codes)])
-    p.key = hashlib.sha256(ident.encode("utf-8")).hexdigest()[:32]
-    return p
+                    codes.append(code)
+            if len(self._indicators) > _CACHE_MAX:
+                self._indicators = {}
+            got = self._indicators[value] = (tuple(codes), tuple(unknown))
+        return got
+
+    def parse(self, number: int, cells: list[str], cut: bool) -> Parsed | None:
+        if not any(c.strip() for c in cells):
+            return None
+        if cut:
+            raise Bad("cut_off")
+        width = self.width
+        if len(cells) < width:
+            raise Bad("missing_cells", f"{len(cells)}/{width}")
+        if len(cells) > width and any(c.strip() for c in cells[width:]):
+            raise Bad("extra_cells", f"{len(cells)}/{width}")
+        p = Parsed(number=number)
+        codes: list[str] = []
+        unknown: list[str] = []
+        for col, target in self.cols:
+            value = cells[col].strip()
+            if target == "name":
+                p.name = _clean(value)
+                if len(p.name) > 60:
+                    raise Bad("name_too_long")
+            elif target == "birth_date":
+                if value:
+                    parsed = self._date(value)
+                    if isinstance(parsed, str):
+                        raise Bad(parsed, rrn.display(value)[:40])
+                    p.birth = parsed
+            elif target == "address":
+                p.address = _clean(value)
+                if len(p.address) > 200:
+                    raise Bad("address_too_long")
+            elif target == "unit":
+                p.unit = _clean(value)
+                if len(p.unit) > 60:
+                    raise Bad("unit_too_long")
+            elif target == "phone":
+                p.phone = normalize_phone(value)
+            elif target == "rrn":
+                if value:
+                    tok = rrn.parse_token(value)
+                    if tok is None:
+                        raise Bad("bad_rrn", rrn.display(value)[:20] if len(value) < 40 else "")
+                    p.rrn_hash = tok[0]
+                    rrn_birth = tok[1]
+                    if rrn_birth and p.birth is None:
+                        p.birth = rrn_birth
+            elif target == "indicator_code":
+                if value:
+                    found, missing = self._indicator_cell(value)
+                    codes.extend(found)
+                    unknown.extend(missing)
+            elif target.startswith("ind:") and value.lower() not in TRUTHY_NO:
+                if target[4:] in self.codes:
+                    codes.append(target[4:])
+        if not codes:
+            raise Bad("no_indicator", rrn.display(", ".join(unknown))[:150])
+        if not (p.address or p.rrn_hash or (p.name and p.birth)):
+            raise Bad("no_identity")
+        p.codes = sorted(set(codes))
+        p.addr_key = address_key(p.address, p.unit)[:420] if p.address else ""
+        ident = "\x1f".join([p.name, p.birth.isoformat() if p.birth else "", p.addr_key, p.rrn_hash or "",
+                             p.phone or "", ",".join(p.codes)])
+        p.key = hashlib.sha256(ident.encode("utf-8")).hexdigest()[:32]
+        return p
 
 
 # --- the job --------------------------------------------------------------------------------------
@@ -284,8 +335,10 @@ class Importer:
         self.types = lookup()
         self.type_ids = {t.code: t.id for t in self.types.values()}
         self.type_signal = {t.code: t.signal for t in self.types.values()}
+        self.type_info = {t.code: (t.label, t.weight) for t in self.types.values()}
         self.mapping = dict(r.mapping or {})
         self.width = len(r.header or [])
+        self.parser = RowParser(self.mapping, self.width, self.types)
         self.dialect = db.session.get_bind().dialect.name
         self._preload()
 
@@ -326,7 +379,7 @@ class Importer:
         empty = 0
         for number, cut, cells in rows:
             try:
-                p = parse_row(number, cells, cut, self.mapping, self.width, self.types)
+                p = self.parser.parse(number, cells, cut)
             except Bad as b:
                 bads.append({"round_id": r.id, "row_number": number, "reason": b.reason, "detail": b.detail[:200],
                              "content": rrn.display(",".join(cells))[:2000]})
@@ -355,18 +408,21 @@ class Importer:
                 BadRow.round_id == r.id, BadRow.row_number.in_([b["row_number"] for b in bads]))))
             bads = [b for b in bads if b["row_number"] not in existing_bad]
             if bads:
-                db.session.execute(insert(BadRow), bads)
-        created, matched, affected = self._match_and_create(goods)
+                cols = ["round_id", "row_number", "reason", "detail", "content"]
+                self._bulk(BadRow.__table__, cols, [tuple(b[c] for c in cols) for b in bads])
+        created, matched, affected, fresh = self._match_and_create(goods)
         self._store_rows(goods)
-        self._store_indicators(goods)
+        self._store_indicators(goods, fresh)
         from volnet.risk import scoring
 
         signals = defaultdict(set)
         for p in goods:
             for c in p.codes:
                 signals[p.household_id].add(self.type_signal.get(c) or "other")
-        raised = scoring.refresh(sorted(affected), actor=None, source="crisis_list",
-                                 signals_by_household={k: sorted(v) for k, v in signals.items()})
+        # Households that existed before this batch are rescored from the database; the ones it created
+        # were scored when inserted (their inputs are all in this batch): only their concern rule is checked.
+        raised = scoring.refresh(sorted(affected - fresh.keys()), actor=None, source="crisis_list",
+                                 signals_by_household={k: sorted(v) for k, v in signals.items()}, fresh=fresh)
         r.done_rows += len(rows)
         r.good_rows += len(goods)
         r.bad_rows += len(bads)
@@ -379,7 +435,7 @@ class Importer:
     def _match_and_create(self, goods: list[Parsed]):
         r = self.r
         if not goods:
-            return 0, 0, set()
+            return 0, 0, set(), {}
         hashes = {p.rrn_hash for p in goods if p.rrn_hash}
         by_hash: dict[str, int] = {}
         linked: set[tuple[int, str]] = set()
@@ -433,18 +489,27 @@ class Importer:
                 p.household_id = -id(first)  # resolved below
             for k in keys:
                 new_by_key.setdefault(k, first)
+        fresh: dict[int, object] = {}
+        now = clock.now()
         if to_create:
-            now = clock.now()
             today = clock.to_seoul(now).date()
+            # Every row of this batch that lands on a new household gives it indicators (and nothing else).
+            codes_of: dict[int, set] = defaultdict(set)
+            for p in goods:
+                if p.household_id is None:
+                    codes_of[-id(p)].update(p.codes)
+                elif p.household_id < 0:
+                    codes_of[p.household_id].update(p.codes)
+            results = self._score_new(to_create, codes_of, now)
             values = []
-            for p in to_create:
+            for p, res in zip(to_create, results, strict=True):
                 values.append({
                     "dong_id": r.dong_id, "road_address": p.address[:200], "unit": p.unit[:60],
                     "jibun_address": "", "landmark": "", "address_key": p.addr_key, "name": p.name or None,
                     "name_chosung": chosung(p.name)[:60], "phone": p.phone, "birth_date": p.birth,
                     "sex": "unknown", "age_band": _age_band(p.birth, today), "status": "to_locate",
-                    "delivery_note": "", "tier": "unassessed", "created_by_id": r.uploaded_by_id,
-                    "created_at": now, "updated_at": now,
+                    "delivery_note": "", "tier": "unassessed", "risk_score": res.score,
+                    "created_by_id": r.uploaded_by_id, "created_at": now, "updated_at": now,
                 })
             ids = new_ids("households", len(to_create))
             for v, hid in zip(values, ids, strict=True):
@@ -452,9 +517,10 @@ class Importer:
             cols = list(values[0])
             self._bulk(Household.__table__, cols, [tuple(v[c] for c in cols) for v in values])
             firsts = {}
-            for p, hid in zip(to_create, ids, strict=True):
+            for p, hid, res in zip(to_create, ids, results, strict=True):
                 p.household_id = hid
                 firsts[-id(p)] = hid
+                fresh[hid] = res
             for p in goods:
                 if p.household_id is not None and p.household_id < 0:
                     p.household_id = firsts[p.household_id]
@@ -462,11 +528,31 @@ class Importer:
         for p in goods:
             if p.rrn_hash and (p.household_id, p.rrn_hash) not in linked:
                 linked.add((p.household_id, p.rrn_hash))
-                links.append({"household_id": p.household_id, "dong_id": r.dong_id, "rrn_hash": p.rrn_hash,
-                              "created_at": clock.now()})
-        if links:
-            db.session.execute(insert(HouseholdRrnHash), links)
-        return len(to_create), matched, {p.household_id for p in goods}
+                links.append((p.household_id, r.dong_id, p.rrn_hash, now))
+        self._bulk(HouseholdRrnHash.__table__, ["household_id", "dong_id", "rrn_hash", "created_at"], links)
+        return len(to_create), matched, {p.household_id for p in goods}, fresh
+
+    def _score_new(self, to_create: list[Parsed], codes_of: dict[int, set], now) -> list:
+        """The score of each new household, from what this batch knows of it: its indicators (within the
+        window), its birth date. The same result as scoring.load_inputs + compute once it is stored: a new
+        household has no reports, screenings, calls or earlier indicators, and lives_alone is unknown."""
+        from volnet.risk import scoring
+
+        today = clock.to_seoul(now).date()
+        counted = self.r.received_on >= today - timedelta(days=int(num("risk.indicator.window_days")))
+        weights = scoring.current_weights()
+        out = []
+        for p in to_create:
+            indicators = []
+            if counted:
+                for code in sorted(codes_of[-id(p)]):
+                    if code in self.type_info:
+                        label, weight = self.type_info[code]
+                        indicators.append((code, label, weight, self.r.received_on))
+            inp = scoring.Inputs(birth_date=p.birth, age_band=_age_band(p.birth, today), lives_alone=None,
+                                 indicators=indicators)
+            out.append(scoring.compute(inp, now, weights))
+        return out
 
     def _store_rows(self, goods: list[Parsed]):
         cols = ["round_id", "row_number", "natural_key", "household_id", "match", "name", "birth_date", "address",
@@ -475,15 +561,18 @@ class Importer:
                  p.unit[:60], p.phone, ",".join(p.codes)[:400], "pending", "") for p in goods]
         self._bulk(CrisisRow.__table__, cols, rows)
 
-    def _store_indicators(self, goods: list[Parsed]):
+    def _store_indicators(self, goods: list[Parsed], fresh: dict):
         r = self.r
         pairs = {(p.household_id, self.type_ids[c]) for p in goods for c in p.codes if c in self.type_ids}
         if not pairs:
             return
-        hids = list({h for h, _t in pairs})
-        existing = set(db.session.execute(select(HouseholdIndicator.household_id, HouseholdIndicator.indicator_type_id)
-                                          .where(HouseholdIndicator.round_id == r.id,
-                                                 member(HouseholdIndicator.household_id, hids))).all())
+        # Households created by this batch have no indicators yet: only the others are looked up.
+        hids = list({h for h, _t in pairs if h not in fresh})
+        existing = set()
+        if hids:
+            existing = set(db.session.execute(
+                select(HouseholdIndicator.household_id, HouseholdIndicator.indicator_type_id)
+                .where(HouseholdIndicator.round_id == r.id, member(HouseholdIndicator.household_id, hids))).all())
         rows = [(h, t, r.id, r.received_on) for h, t in sorted(pairs) if (h, t) not in existing]
         self._bulk(HouseholdIndicator.__table__, ["household_id", "indicator_type_id", "round_id", "observed_on"],
                    rows)

@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import (
-    JSON,
     Date,
     Float,
     ForeignKey,
@@ -22,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from volnet.core import clock
-from volnet.core.types import UTCDateTime
+from volnet.core.types import JSONType, UTCDateTime
 from volnet.extensions import db
 from volnet.households.models import Household
 
@@ -39,7 +38,7 @@ class IndicatorType(db.Model):
     label_en: Mapped[str] = mapped_column(String(100), default="")
     weight: Mapped[float] = mapped_column(Float, default=5.0)
     # Other spellings seen in files (codes or labels), matched without spaces.
-    aliases: Mapped[list] = mapped_column(JSON, default=list)
+    aliases: Mapped[list] = mapped_column(JSONType, default=list)
     # Observation signal used when this indicator opens a concern (volnet.observations.signals).
     signal: Mapped[str] = mapped_column(String(30), default="other")
     active: Mapped[bool] = mapped_column(default=True)
@@ -59,7 +58,7 @@ class ImportMapping(db.Model):
     dong_id: Mapped[int | None] = mapped_column(ForeignKey("dongs.id"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     header_signature: Mapped[str] = mapped_column(String(64))
-    mapping: Mapped[dict] = mapped_column(JSON, default=dict)
+    mapping: Mapped[dict] = mapped_column(JSONType, default=dict)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, onupdate=clock.now)
 
 
@@ -80,11 +79,11 @@ class CrisisRound(db.Model):
     due_on: Mapped[date] = mapped_column(Date)
     # uploaded -> queued -> running -> done | failed
     status: Mapped[str] = mapped_column(String(12), default="uploaded")
-    header: Mapped[list] = mapped_column(JSON, default=list)
+    header: Mapped[list] = mapped_column(JSONType, default=list)
     header_row: Mapped[int] = mapped_column(Integer, default=1)
     header_signature: Mapped[str] = mapped_column(String(64), default="")
-    preview: Mapped[list] = mapped_column(JSON, default=list)  # a few sanitized rows for the mapping page
-    mapping: Mapped[dict | None] = mapped_column(JSON)
+    preview: Mapped[list] = mapped_column(JSONType, default=list)  # a few sanitized rows for the mapping page
+    mapping: Mapped[dict | None] = mapped_column(JSONType)
     total_rows: Mapped[int] = mapped_column(Integer, default=0)
     done_rows: Mapped[int] = mapped_column(Integer, default=0)
     good_rows: Mapped[int] = mapped_column(Integer, default=0)
@@ -213,7 +212,7 @@ class Screening(db.Model):
     household_id: Mapped[int] = mapped_column(ForeignKey("households.id"))
     dong_id: Mapped[int] = mapped_column(ForeignKey("dongs.id"))
     kind: Mapped[str] = mapped_column(String(10))
-    answers: Mapped[dict] = mapped_column(JSON, default=dict)
+    answers: Mapped[dict] = mapped_column(JSONType, default=dict)
     total: Mapped[int] = mapped_column(Integer)
     level: Mapped[str] = mapped_column(String(12))
     by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -25,7 +25,7 @@ from volnet.households.models import Household
 from volnet.observations.models import Observation
 from volnet.observations.signals import URGENT_SIGNALS
 from volnet.risk.models import HouseholdIndicator, IndicatorType, Screening
-from volnet.risk.sqlutil import member
+from volnet.risk.sqlutil import member, pg_array
 from volnet.risk.tiers import TIER_RANK, TIERS, higher, num, thresholds, tier_for_score
 from volnet.settings import services as settings
 
@@ -284,19 +284,27 @@ def raise_concern(h: Household, reason: str, actor=None, source: str = "staff", 
 
 
 def refresh(ids: list[int], actor=None, source: str = "staff", signals_by_household: dict | None = None,
-            now: datetime | None = None) -> int:
+            now: datetime | None = None, fresh: dict[int, Result] | None = None) -> int:
     """Recompute and store the scores of these households; open/raise concerns on a crossing.
-    Returns the number of concerns opened or raised. Bulk: a few queries per call."""
-    if not ids:
+    Returns the number of concerns opened or raised. Bulk: a few queries per call.
+
+    ``fresh``: {household id: Result} of households just created (no score before) whose score was computed
+    from inputs known in full and stored with them; only their crossing is checked, without a query."""
+    if not ids and not fresh:
         return 0
     now = now or clock.now()
+    ids = list(ids)
     old = {hid: score for hid, score in db.session.execute(
-        select(Household.id, Household.risk_score).where(member(Household.id, ids)))}
-    inputs = load_inputs(ids, now)
+        select(Household.id, Household.risk_score).where(member(Household.id, ids)))} if ids else {}
+    inputs = load_inputs(ids, now) if ids else {}
     weights = current_weights()
     rule = concern_rule()
     updates = []
     crossings = []
+    for hid, res in (fresh or {}).items():
+        reason = crossing_reason(None, res.score, higher("unassessed", res.floor), res.suggested, rule)
+        if reason:
+            crossings.append((hid, reason, res))
     for hid, inp in inputs.items():
         res = compute(inp, now, weights)
         old_score = old.get(hid)
@@ -327,7 +335,8 @@ def _store_scores(updates: list[dict]) -> None:
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(text("UPDATE households AS h SET risk_score = u.s FROM unnest(CAST(:ids AS integer[]), "
                                 "CAST(:scores AS double precision[])) AS u(id, s) WHERE h.id = u.id"),
-                           {"ids": [u["hid"] for u in updates], "scores": [float(u["score"]) for u in updates]})
+                           {"ids": pg_array([u["hid"] for u in updates]),
+                            "scores": pg_array([u["score"] for u in updates], "float")})
     else:
         db.session.connection().execute(
             update(Household.__table__).where(Household.__table__.c.id == bindparam("hid"))

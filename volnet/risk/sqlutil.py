@@ -2,7 +2,7 @@
 statement slowly), plain IN elsewhere."""
 from __future__ import annotations
 
-from sqlalchemy import Integer, String, any_, bindparam, text
+from sqlalchemy import Integer, String, Text, any_, bindparam, cast, text
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from volnet.extensions import db
@@ -12,11 +12,21 @@ def is_pg() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
 
 
+def pg_array(values, kind: str = "int") -> str:
+    """An array literal ('{1,2}', '{"a","b"}'), sent as one text parameter and cast by the statement:
+    psycopg's list dumper costs ~1 ms per 1,000 items, this costs a tenth of that."""
+    if kind == "int":
+        return "{" + ",".join(str(int(v)) for v in values) + "}"
+    if kind == "float":
+        return "{" + ",".join(repr(float(v)) for v in values) + "}"
+    return "{" + ",".join('"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
+
+
 def member(col, values, kind: str = "int"):
     values = list(values)
     if is_pg():
         typ = ARRAY(Integer) if kind == "int" else ARRAY(String)
-        return col == any_(bindparam(None, value=values, type_=typ))
+        return col == any_(cast(bindparam(None, value=pg_array(values, kind), type_=Text), typ))
     return col.in_(values)
 
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from volnet.core import clock
-from volnet.core.types import UTCDateTime
+from volnet.core.types import JSONType, UTCDateTime
 from volnet.extensions import db
 
 SERVICES = {
@@ -78,9 +78,9 @@ class ShiftSeries(db.Model):
     duration_minutes: Mapped[int] = mapped_column(Integer)
     meeting_place: Mapped[str] = mapped_column(String(200), default="")
     capacity: Mapped[int] = mapped_column(Integer, default=1)
-    requirements: Mapped[list] = mapped_column(JSON, default=list)
+    requirements: Mapped[list] = mapped_column(JSONType, default=list)
     note: Mapped[str] = mapped_column(Text, default="")
-    route: Mapped[list] = mapped_column(JSON, default=list)  # [{"household_id": .., "note": ..}]
+    route: Mapped[list] = mapped_column(JSONType, default=list)  # [{"household_id": .., "note": ..}]
     generated_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
@@ -108,7 +108,7 @@ class ShiftOccurrence(db.Model):
     meeting_place: Mapped[str] = mapped_column(String(200), default="")
     capacity: Mapped[int] = mapped_column(Integer, default=1)
     filled: Mapped[int] = mapped_column(Integer, default=0)
-    requirements: Mapped[list] = mapped_column(JSON, default=list)
+    requirements: Mapped[list] = mapped_column(JSONType, default=list)
     note: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(12), default="scheduled")  # scheduled | cancelled
     is_exception: Mapped[bool] = mapped_column(default=False)
