@@ -7,6 +7,11 @@ Create Date: ${create_date}
 """
 from alembic import op
 import sqlalchemy as sa
+from sqlalchemy import Text  # noqa: F401 (alembic renders JSONB(astext_type=Text()))
+from sqlalchemy.dialects import postgresql
+
+import volnet.core.types
+import volnet.security.crypto
 ${imports if imports else ""}
 
 # revision identifiers, used by Alembic.
