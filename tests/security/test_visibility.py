@@ -38,3 +38,37 @@ def test_team_lead_counts_only_their_dong(app, client):
 
     numbers = [int(n) for n in re.findall(r'<span class="stat-value">(\d+)</span>', page)]
     assert numbers and sum(numbers) == 1, numbers  # dong A has one open concern; dong B has four
+
+
+def test_partner_pages_carry_no_caseworker_fields(app, client):
+    from volnet.concerns import services as concerns
+    from volnet.concerns.models import Concern
+
+    d = b.dong()
+    cw = b.user("caseworker", [d])
+    partner = b.user("partner", [d], org=b.organization("apartment_office", d))
+    h = b.household(d, name="박복순", phone="01077778888", delivery_note="현관 비밀번호 1234")
+    obs = b.observation(h, partner, note="우편물이 쌓여 있음")
+    concerns.record_contact(db.session.get(Concern, obs.concern_id), cw, "connected_concern", "우울감, 약 복용 중단", None)
+    db.session.commit()
+    b.login(client, partner)
+    for path in ("/my/reports", f"/report/sent/{obs.id}"):
+        page = client.get(path).get_data(as_text=True)
+        for secret in ("우울감", "박복순", "7777", "현관 비밀번호", cw.name):
+            assert secret not in page, (path, secret)
+    assert client.get(f"/households/{h.id}").status_code == 404
+    assert client.get(f"/concerns/{obs.concern_id}").status_code == 404
+
+
+def test_off_site_next_is_refused_after_two_step(app, client):
+    import pyotp
+
+    from volnet.core import clock
+    from volnet.security import totp
+
+    u = b.user("caseworker")
+    u.totp_secret = totp.new_secret()
+    db.session.commit()
+    client.post("/account/login?next=https://evil.example/", data={"login_id": u.login_id, "password": b.PASSWORD})
+    r = client.post("/account/two-step", data={"code": pyotp.TOTP(u.totp_secret).at(clock.now().timestamp())})
+    assert r.status_code == 302 and "evil.example" not in r.headers["Location"]

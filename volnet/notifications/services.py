@@ -519,6 +519,7 @@ PERIODIC: list[str] = [
     "volnet.shifts.services:check_unfilled",
     "volnet.cases.services:escalate_overdue",
     "volnet.calls.services:process_missed_calls",
+    "volnet.privacy.services:daily_retention",
 ]
 
 

@@ -340,3 +340,16 @@ def unusual_access(reviewer, month: str, max_rows: int = 200_000) -> list[dict]:
         findings.append({"actor": actors.get(actor_id), "actor_id": actor_id, "kind": "denied", "day": None,
                          "count": n})
     return findings
+
+
+def daily_retention(now: datetime | None = None) -> int:
+    """The sweep's hook: run the retention policy at most once a day across all processes."""
+    from datetime import timedelta
+
+    from volnet.notifications.services import claim_clock
+
+    now = now or clock.now()
+    if not claim_clock("retention", now, timedelta(hours=23)):
+        return 0
+    stats = run_retention(now)
+    return sum(stats.values())

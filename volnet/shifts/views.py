@@ -305,6 +305,10 @@ def occurrence_ics(occ_id: int):
 @bp.route("/hours.csv")
 @rule(VOLUNTEER)
 def my_hours_csv():
+    from volnet.security.throttle import throttle_export
+
+    if not throttle_export(current_user):
+        abort(429)
     rows = svc.attended_rows(volunteer_ids=[current_user.id])
     resp = make_response(svc.hours_csv(rows, with_person=False))
     resp.headers["Content-Type"] = "text/csv; charset=utf-8"
@@ -789,6 +793,10 @@ def copy_month():
 @bp.route("/coordinator/hours.csv")
 @rule(COORDINATOR)
 def org_hours_csv():
+    from volnet.security.throttle import throttle_export
+
+    if not throttle_export(current_user):
+        abort(429)
     month = request.args.get("month", "")
     try:
         y, m = (int(x) for x in month.split("-"))
