@@ -19,6 +19,9 @@ from volnet.shifts import services as svc
 from volnet.shifts.models import ShiftOccurrence, Signup
 
 N = 50
+# Both tests open ~50 connections at once: keep them on one xdist worker, one after the other, so two
+# of them never exhaust PostgreSQL's max_connections together.
+pytestmark = pytest.mark.xdist_group("many-connections")
 
 
 @pytest.fixture
@@ -34,7 +37,7 @@ def wide_app(app):
 
 
 def _run(wide_app, fn, ids):
-    barrier = threading.Barrier(len(ids))
+    barrier = threading.Barrier(len(ids), timeout=60)  # a thread that fails early breaks it, not hangs
     results, errors = {}, []
 
     def worker(i):

@@ -196,12 +196,16 @@ class RowParser:
         self._dates: dict[str, date | str] = {}
         self._dates_day = None
         self._indicators: dict[str, tuple[tuple, tuple]] = {}
+        self.new_batch()
 
-    def _date(self, value: str) -> date | str:
+    def new_batch(self) -> None:
+        """Call before each batch: parse_date's answer depends on the day ("not in the future")."""
         today = clock.seoul_today()
         if today != self._dates_day or len(self._dates) > _CACHE_MAX:
             self._dates = {}
             self._dates_day = today
+
+    def _date(self, value: str) -> date | str:
         got = self._dates.get(value)
         if got is None:
             got = self._dates[value] = parse_date(value)
@@ -377,6 +381,7 @@ class Importer:
         goods: list[Parsed] = []
         bads = []
         empty = 0
+        self.parser.new_batch()
         for number, cut, cells in rows:
             try:
                 p = self.parser.parse(number, cells, cut)
@@ -501,21 +506,16 @@ class Importer:
                 elif p.household_id < 0:
                     codes_of[p.household_id].update(p.codes)
             results = self._score_new(to_create, codes_of, now)
-            values = []
-            for p, res in zip(to_create, results, strict=True):
-                values.append({
-                    "dong_id": r.dong_id, "road_address": p.address[:200], "unit": p.unit[:60],
-                    "jibun_address": "", "landmark": "", "address_key": p.addr_key, "name": p.name or None,
-                    "name_chosung": chosung(p.name)[:60], "phone": p.phone, "birth_date": p.birth,
-                    "sex": "unknown", "age_band": _age_band(p.birth, today), "status": "to_locate",
-                    "delivery_note": "", "tier": "unassessed", "risk_score": res.score,
-                    "created_by_id": r.uploaded_by_id, "created_at": now, "updated_at": now,
-                })
             ids = new_ids("households", len(to_create))
-            for v, hid in zip(values, ids, strict=True):
-                v["id"] = hid
-            cols = list(values[0])
-            self._bulk(Household.__table__, cols, [tuple(v[c] for c in cols) for v in values])
+            dong_id, by = r.dong_id, r.uploaded_by_id
+            cols = ["id", "dong_id", "road_address", "unit", "jibun_address", "landmark", "address_key", "name",
+                    "name_chosung", "phone", "birth_date", "sex", "age_band", "status", "delivery_note", "tier",
+                    "risk_score", "created_by_id", "created_at", "updated_at"]
+            values = [(hid, dong_id, p.address[:200], p.unit[:60], "", "", p.addr_key, p.name or None,
+                       chosung(p.name)[:60], p.phone, p.birth, "unknown", _age_band(p.birth, today), "to_locate", "",
+                       "unassessed", res.score, by, now, now)
+                      for p, res, hid in zip(to_create, results, ids, strict=True)]
+            self._bulk(Household.__table__, cols, values)
             firsts = {}
             for p, hid, res in zip(to_create, ids, results, strict=True):
                 p.household_id = hid
@@ -540,18 +540,20 @@ class Importer:
 
         today = clock.to_seoul(now).date()
         counted = self.r.received_on >= today - timedelta(days=int(num("risk.indicator.window_days")))
+        received = self.r.received_on
         weights = scoring.current_weights()
+        # The result depends only on the indicator codes and the age band: computed once per combination.
+        memo: dict[tuple, object] = {}
         out = []
         for p in to_create:
-            indicators = []
-            if counted:
-                for code in sorted(codes_of[-id(p)]):
-                    if code in self.type_info:
-                        label, weight = self.type_info[code]
-                        indicators.append((code, label, weight, self.r.received_on))
-            inp = scoring.Inputs(birth_date=p.birth, age_band=_age_band(p.birth, today), lives_alone=None,
-                                 indicators=indicators)
-            out.append(scoring.compute(inp, now, weights))
+            codes = tuple(sorted(c for c in codes_of[-id(p)] if c in self.type_info)) if counted else ()
+            inp = scoring.Inputs(birth_date=p.birth, age_band=_age_band(p.birth, today), lives_alone=None)
+            key = (codes, scoring.band_of(inp, today))
+            res = memo.get(key)
+            if res is None:
+                inp.indicators = [(c, *self.type_info[c], received) for c in codes]
+                res = memo[key] = scoring.compute(inp, now, weights)
+            out.append(res)
         return out
 
     def _store_rows(self, goods: list[Parsed]):

@@ -2,8 +2,9 @@
 statement slowly), plain IN elsewhere."""
 from __future__ import annotations
 
-from sqlalchemy import Integer, String, Text, any_, bindparam, cast, text
+from sqlalchemy import Integer, String, any_, bindparam, cast, text
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.types import UserDefinedType
 
 from volnet.extensions import db
 
@@ -22,11 +23,21 @@ def pg_array(values, kind: str = "int") -> str:
     return "{" + ",".join('"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values) + "}"
 
 
+class _Untyped(UserDefinedType):
+    """A parameter sent without a type (psycopg: unknown), so that CAST(... AS integer[]) types it once.
+    A text-typed parameter would be cast again for every row the query reads."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw):
+        return "TEXT"
+
+
 def member(col, values, kind: str = "int"):
     values = list(values)
     if is_pg():
         typ = ARRAY(Integer) if kind == "int" else ARRAY(String)
-        return col == any_(cast(bindparam(None, value=pg_array(values, kind), type_=Text), typ))
+        return col == any_(cast(bindparam(None, value=pg_array(values, kind), type_=_Untyped()), typ))
     return col.in_(values)
 
 
