@@ -329,3 +329,30 @@ def test_fifty_megabyte_file(client, staff):
     assert count(Household) == 12_001
     assert count(UploadChunk) == 0
     assert took < 30, took
+
+
+def test_imported_scores_equal_a_full_rescore_and_crossings_raise_concerns(client, staff):
+    # New households are scored from the batch itself (no query); matched ones are rescored from the
+    # database. Both must store exactly what a full rescore gives, and a crossing opens a concern.
+    from volnet.concerns.models import Concern
+    from volnet.core import clock
+    from volnet.risk import scoring
+
+    d, _u = staff
+    old = b.household(d, road="경기도 의정부시 송산로 7", unit="", name="박옛집")
+    db.session.commit()
+    today = clock.seoul_today()
+    rows = [rb.person(1, birth="1940-01-01", codes="자해·자살 시도 응급실 내원"),        # 25 + 80+ 5 = 30: crossing
+            rb.person(2, birth="1980-01-01", codes="단전, 실직"),                        # 15 + 8
+            rb.person(3, birth="1940-01-01", road="경기도 의정부시 송산로 101", codes="단수"),  # same address as 1
+            rb.person(4, name="박옛집", road="경기도 의정부시 송산로 7", codes="단가스")]     # existing household
+    r = rb.import_file(client, d, rb.csv_bytes(rows), received=today.isoformat())
+    assert r.status == "done" and r.good_rows == 4 and r.created_households == 2 and r.matched_rows == 1
+    households = list(db.session.scalars(select(Household).order_by(Household.id)))
+    for h in households:
+        assert h.risk_score == scoring.evaluate(h).score, h.name
+    by_name = {h.name: h for h in households}
+    assert by_name["김순1"].risk_score == 45 and by_name["김순2"].risk_score == 23
+    assert by_name["박옛집"].id == old.id and by_name["박옛집"].risk_score >= 15
+    assert r.concerns_raised == 1
+    assert db.session.scalar(select(Concern.household_id)) == by_name["김순1"].id

@@ -9,13 +9,14 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Boolean, Date, ForeignKey, Index, String, Text, text
+from sqlalchemy import Boolean, Date, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from volnet.core import clock
 from volnet.core.types import UTCDateTime
 from volnet.extensions import db
 from volnet.households.models import Household
+from volnet.security.crypto import EncryptedText
 
 # Isolation tiers (DOMAIN.md). Household.tier holds one of these codes.
 TIERS = {
@@ -125,7 +126,7 @@ class CallRecord(db.Model):
     distress: Mapped[bool | None] = mapped_column(Boolean)
     support_network: Mapped[bool | None] = mapped_column(Boolean)
     contact_frequency: Mapped[str] = mapped_column(String(10), default="")
-    note: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(EncryptedText, default="")
     observation_id: Mapped[int | None] = mapped_column(ForeignKey("observations.id"))
     # The same form posted twice stays one record.
     client_token: Mapped[str | None] = mapped_column(String(64), unique=True)

@@ -16,6 +16,7 @@ from volnet.core import clock
 from volnet.core.types import JSONType, UTCDateTime
 from volnet.extensions import db
 from volnet.households.models import Household
+from volnet.security.crypto import EncryptedText
 
 STEPS = {
     "intake": _l("Intake"),
@@ -125,20 +126,20 @@ class Case(db.Model):
     assessment_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     assessed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     crisis_level: Mapped[str | None] = mapped_column(String(10))
-    assessment_note: Mapped[str] = mapped_column(Text, default="")
+    assessment_note: Mapped[str] = mapped_column(EncryptedText, default="")
     selection_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     selected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     selection: Mapped[str | None] = mapped_column(String(14))
     plan_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     planned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    plan_text: Mapped[str] = mapped_column(Text, default="")
+    plan_text: Mapped[str] = mapped_column(EncryptedText, default="")
     next_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Escalation of an overdue step: 1 = owner reminded, 2 = team lead alerted (for ``escalation_step``).
     escalation_step: Mapped[str | None] = mapped_column(String(12))
     escalation_level: Mapped[int] = mapped_column(default=0)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closure_reason: Mapped[str | None] = mapped_column(String(20))
-    closure_note: Mapped[str] = mapped_column(Text, default="")
+    closure_note: Mapped[str] = mapped_column(EncryptedText, default="")
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     household: Mapped[Household] = relationship()
@@ -199,7 +200,7 @@ class ServiceLinkage(db.Model):
     start_on: Mapped[date] = mapped_column(Date)
     end_on: Mapped[date | None] = mapped_column(Date)
     value_won: Mapped[int] = mapped_column(BigInteger, default=0)
-    note: Mapped[str] = mapped_column(String(500), default="")
+    note: Mapped[str] = mapped_column(EncryptedText, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
@@ -213,7 +214,7 @@ class CaseNote(db.Model):
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
-    text: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(EncryptedText)
 
     author = relationship("User")
 
@@ -257,7 +258,7 @@ class AftercareCheck(db.Model):
     due_on: Mapped[date] = mapped_column(Date)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     outcome: Mapped[str | None] = mapped_column(String(20))
-    note: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(EncryptedText, default="")
     done_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -277,7 +278,7 @@ class EmergencySupport(db.Model):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     decision: Mapped[str | None] = mapped_column(String(12))
     amount_won: Mapped[int] = mapped_column(BigInteger, default=0)
-    note: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(EncryptedText, default="")
     escalation_level: Mapped[int] = mapped_column(default=0)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 

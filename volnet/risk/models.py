@@ -24,6 +24,7 @@ from volnet.core import clock
 from volnet.core.types import JSONType, UTCDateTime
 from volnet.extensions import db
 from volnet.households.models import Household
+from volnet.security.crypto import EncryptedJSON, EncryptedText
 
 
 class IndicatorType(db.Model):
@@ -212,12 +213,12 @@ class Screening(db.Model):
     household_id: Mapped[int] = mapped_column(ForeignKey("households.id"))
     dong_id: Mapped[int] = mapped_column(ForeignKey("dongs.id"))
     kind: Mapped[str] = mapped_column(String(10))
-    answers: Mapped[dict] = mapped_column(JSONType, default=dict)
+    answers: Mapped[dict] = mapped_column(EncryptedJSON, default=dict)
     total: Mapped[int] = mapped_column(Integer)
     level: Mapped[str] = mapped_column(String(12))
     by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
-    note: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(EncryptedText, default="")
 
     household: Mapped[Household] = relationship()
     by = relationship("User")
@@ -235,7 +236,7 @@ class TierChange(db.Model):
     to_tier: Mapped[str] = mapped_column(String(30))
     suggested_tier: Mapped[str] = mapped_column(String(30), default="unassessed")
     score: Mapped[float | None] = mapped_column(Float)
-    reason: Mapped[str] = mapped_column(Text, default="")
+    reason: Mapped[str] = mapped_column(EncryptedText, default="")
     by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
