@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 4473d82e8f55
+Revision ID: 09341099fdfb
 Revises: 
-Create Date: 2026-11-23 20:58:34.342745
+Create Date: 2026-11-23 21:16:57.011929
 
 """
 from alembic import op
@@ -15,7 +15,7 @@ import volnet.security.crypto
 from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
-revision = '4473d82e8f55'
+revision = '09341099fdfb'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -545,12 +545,12 @@ def upgrade():
     sa.Column('household_id', sa.Integer(), nullable=False),
     sa.Column('dong_id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=10), nullable=False),
-    sa.Column('answers', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('answers', volnet.security.crypto.EncryptedJSON(), nullable=False),
     sa.Column('total', sa.Integer(), nullable=False),
     sa.Column('level', sa.String(length=12), nullable=False),
     sa.Column('by_id', sa.Integer(), nullable=True),
     sa.Column('at', volnet.core.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('note', sa.Text(), nullable=False),
+    sa.Column('note', volnet.security.crypto.EncryptedText(), nullable=False),
     sa.ForeignKeyConstraint(['by_id'], ['users.id'], name=op.f('fk_risk_screenings_by_id_users')),
     sa.ForeignKeyConstraint(['dong_id'], ['dongs.id'], name=op.f('fk_risk_screenings_dong_id_dongs')),
     sa.ForeignKeyConstraint(['household_id'], ['households.id'], name=op.f('fk_risk_screenings_household_id_households')),
@@ -566,7 +566,7 @@ def upgrade():
     sa.Column('to_tier', sa.String(length=30), nullable=False),
     sa.Column('suggested_tier', sa.String(length=30), nullable=False),
     sa.Column('score', sa.Float(), nullable=True),
-    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('reason', volnet.security.crypto.EncryptedText(), nullable=False),
     sa.Column('by_id', sa.Integer(), nullable=True),
     sa.Column('at', volnet.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['by_id'], ['users.id'], name=op.f('fk_risk_tier_changes_by_id_users')),
@@ -654,19 +654,19 @@ def upgrade():
     sa.Column('assessment_due_at', volnet.core.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('assessed_at', volnet.core.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('crisis_level', sa.String(length=10), nullable=True),
-    sa.Column('assessment_note', sa.Text(), nullable=False),
+    sa.Column('assessment_note', volnet.security.crypto.EncryptedText(), nullable=False),
     sa.Column('selection_due_at', volnet.core.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('selected_at', volnet.core.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('selection', sa.String(length=14), nullable=True),
     sa.Column('plan_due_at', volnet.core.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('planned_at', volnet.core.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('plan_text', sa.Text(), nullable=False),
+    sa.Column('plan_text', volnet.security.crypto.EncryptedText(), nullable=False),
     sa.Column('next_due_at', volnet.core.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('escalation_step', sa.String(length=12), nullable=True),
     sa.Column('escalation_level', sa.Integer(), nullable=False),
     sa.Column('closed_at', volnet.core.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('closure_reason', sa.String(length=20), nullable=True),
-    sa.Column('closure_note', sa.Text(), nullable=False),
+    sa.Column('closure_note', volnet.security.crypto.EncryptedText(), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['concern_id'], ['concerns.id'], name=op.f('fk_cases_concern_id_concerns')),
     sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_cases_created_by_id_users')),
@@ -748,7 +748,7 @@ def upgrade():
     sa.Column('due_on', sa.Date(), nullable=False),
     sa.Column('done_at', volnet.core.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('outcome', sa.String(length=20), nullable=True),
-    sa.Column('note', sa.Text(), nullable=False),
+    sa.Column('note', volnet.security.crypto.EncryptedText(), nullable=False),
     sa.Column('done_by_id', sa.Integer(), nullable=True),
     sa.Column('reminded_at', volnet.core.types.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_aftercare_checks_case_id_cases'), ondelete='CASCADE'),
@@ -773,7 +773,7 @@ def upgrade():
     sa.Column('distress', sa.Boolean(), nullable=True),
     sa.Column('support_network', sa.Boolean(), nullable=True),
     sa.Column('contact_frequency', sa.String(length=10), nullable=False),
-    sa.Column('note', sa.Text(), nullable=False),
+    sa.Column('note', volnet.security.crypto.EncryptedText(), nullable=False),
     sa.Column('observation_id', sa.Integer(), nullable=True),
     sa.Column('client_token', sa.String(length=64), nullable=True),
     sa.ForeignKeyConstraint(['caller_id'], ['users.id'], name=op.f('fk_call_records_caller_id_users')),
@@ -854,7 +854,7 @@ def upgrade():
     sa.Column('case_id', sa.Integer(), nullable=False),
     sa.Column('author_id', sa.Integer(), nullable=True),
     sa.Column('at', volnet.core.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('text', volnet.security.crypto.EncryptedText(), nullable=False),
     sa.ForeignKeyConstraint(['author_id'], ['users.id'], name=op.f('fk_case_notes_author_id_users')),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_case_notes_case_id_cases'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_case_notes'))
@@ -892,7 +892,7 @@ def upgrade():
     sa.Column('decided_at', volnet.core.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('decision', sa.String(length=12), nullable=True),
     sa.Column('amount_won', sa.BigInteger(), nullable=False),
-    sa.Column('note', sa.Text(), nullable=False),
+    sa.Column('note', volnet.security.crypto.EncryptedText(), nullable=False),
     sa.Column('escalation_level', sa.Integer(), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_emergency_supports_case_id_cases'), ondelete='CASCADE'),
@@ -916,7 +916,7 @@ def upgrade():
     sa.Column('start_on', sa.Date(), nullable=False),
     sa.Column('end_on', sa.Date(), nullable=True),
     sa.Column('value_won', sa.BigInteger(), nullable=False),
-    sa.Column('note', sa.String(length=500), nullable=False),
+    sa.Column('note', volnet.security.crypto.EncryptedText(), nullable=False),
     sa.Column('created_at', volnet.core.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
     sa.CheckConstraint('value_won >= 0', name=op.f('ck_service_linkages_value_not_negative')),
