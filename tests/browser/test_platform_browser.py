@@ -56,5 +56,6 @@ def test_tong_leader_reports_and_caseworker_acknowledges(app, live_server, phone
     db.session.expire_all()
     c = db.session.scalar(select(Concern))
     assert c.acknowledged_at is not None and c.owner_id == cw_id and c.urgency == "urgent"
+    db.session.close()  # release SQLite's lock before the server writes again
     phone.goto(f"{live_server}/my/reports")
     assert "확인 중" in phone.content()

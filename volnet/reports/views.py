@@ -22,7 +22,6 @@ from volnet.reports import services as svc
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 READERS = (TEAM_LEAD, CASEWORKER)
 nav.register(_l("Reports"), "reports.index", READERS)
-EXPORTS_PER_HOUR = 60
 
 
 def _parse_date(text: str) -> date | None:
@@ -152,7 +151,7 @@ def export():
     dong, start, end, month, errors, f = _context()
     if errors:
         abort(400)
-    if not throttle.allow(f"reports.export:{current_user.id}", EXPORTS_PER_HOUR, timedelta(hours=1)):
+    if not throttle.throttle_export(current_user):
         db.session.commit()
         abort(429)
     record(current_user, "export", "report", dong.id)

@@ -797,7 +797,7 @@ def org_hours_csv():
 
     if not throttle_export(current_user):
         abort(429)
-    month = request.args.get("month", "")
+    month = request.args.get("month", "") or clock.seoul_today().strftime("%Y-%m")  # default: this month
     try:
         y, m = (int(x) for x in month.split("-"))
         date(y, m, 1)
