@@ -425,6 +425,9 @@ def _send_one(row, user, subject: str, body: str, token: str) -> str:
                     claimed_at=None, enqueued_at=None)
             return "deferred"
     channel = CHANNELS.get(row.channel)
+    # Reading settings above may have opened a read transaction: end it, so no lock is held while the
+    # provider talks to the outside world (on SQLite every transaction holds the write lock).
+    db.session.rollback()
     delay = float(_cfg("NOTIFY_SEND_DELAY", 0))  # test hook: a slow provider, to kill a worker mid-send
     if delay and row.channel != "inapp":
         time.sleep(delay)
