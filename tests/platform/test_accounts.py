@@ -194,3 +194,12 @@ def test_temporary_password_must_be_changed_first(app, client):
     client.post("/account/password", data={"current_password": b.PASSWORD, "new_password": "완전히 새 비밀번호",
                                            "confirm": "완전히 새 비밀번호"})
     assert client.get("/concerns/").status_code == 200
+
+
+def test_admin_password_resets_are_throttled(app, client):
+    admin = b.user("admin")
+    targets = [b.user("volunteer") for _ in range(11)]
+    db.session.commit()
+    b.login(client, admin)
+    codes = [client.post(f"/admin/users/{t.id}/reset-password").status_code for t in targets]
+    assert codes[:10] == [200] * 10 and codes[10] == 429

@@ -5,7 +5,7 @@ from datetime import date, datetime, timedelta
 from io import BytesIO
 
 from flask import Blueprint as _Blueprint  # noqa: E402
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -211,6 +211,12 @@ def reset_password(user_id: int):
     if not ActionForm().validate_on_submit():
         flash(_("The form has expired. Please submit it again."), "error")
         return redirect(url_for("admin.user", user_id=u.id))
+    from volnet.security import throttle
+
+    # Counted in the database: 10 resets an hour per administrator, in every process.
+    if not throttle.allow(f"pwreset:{current_user.id}", 10, timedelta(hours=1)):
+        db.session.commit()
+        abort(429)
     temporary = "-".join(secrets.token_hex(2) for _ in range(4))
     u.set_password(temporary)
     u.must_change_password = True
