@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from flask import Blueprint as _Blueprint  # noqa: E402
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -30,7 +31,6 @@ from volnet.privacy.forms import (
 from volnet.privacy.models import PrivacyRequest
 from volnet.security import throttle, totp
 from volnet.settings import services as settings
-from flask import Blueprint as _Blueprint  # noqa: E402
 
 bp = _Blueprint("privacy", __name__, url_prefix="/privacy")
 
