@@ -7,5 +7,5 @@ export FLASK_APP=wsgi
 .venv/bin/flask db upgrade
 .venv/bin/flask volnet demo
 echo
-echo "volnet is starting at http://127.0.0.1:5000  (Ctrl+C to stop)"
+echo "volnet is starting at http://127.0.0.1:${PORT:-5000}  (Ctrl+C to stop)"
 exec .venv/bin/flask run --host 127.0.0.1 --port "${PORT:-5000}"
