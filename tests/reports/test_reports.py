@@ -133,12 +133,14 @@ def test_report_page_and_csv(data, client):
 
 
 def test_csv_cells_are_neutralised():
-    assert svc.safe_cell("=1+1") == "'=1+1"
-    assert svc.safe_cell("+82") == "'+82"
-    assert svc.safe_cell("@SUM(A1)") == "'@SUM(A1)"
-    assert svc.safe_cell("-3") == "'-3"
-    assert svc.safe_cell(-3) == "-3"
-    assert svc.safe_cell("송산3동") == "송산3동"
+    from volnet.core.csvutil import safe_cell  # the one shared writer
+
+    assert safe_cell("=1+1") == "'=1+1"
+    assert safe_cell("+82") == "'+82"
+    assert safe_cell("@SUM(A1)") == "'@SUM(A1)"
+    assert safe_cell("-3") == "'-3"
+    assert svc.to_csv([[-3]]).decode("utf-8-sig") == "-3\r\n"  # numbers are never prefixed
+    assert safe_cell("송산3동") == "송산3동"
     assert svc.to_csv([["=cmd", 1]]).decode("utf-8-sig") == "'=cmd,1\r\n"
 
 

@@ -125,9 +125,11 @@ def test_attendance_and_monthly_hours(app):
 
 
 def test_csv_cells_are_neutralised():
-    assert svc.csv_cell("=HYPERLINK(1)") == "'=HYPERLINK(1)"
-    assert svc.csv_cell("+82") == "'+82" and svc.csv_cell("@x") == "'@x" and svc.csv_cell("-1") == "'-1"
-    assert svc.csv_cell("김영희") == "김영희"
+    from volnet.core.csvutil import safe_cell as csv_cell  # the one shared writer
+
+    assert csv_cell("=HYPERLINK(1)") == "'=HYPERLINK(1)"
+    assert csv_cell("+82") == "'+82" and csv_cell("@x") == "'@x" and csv_cell("-1") == "'-1"
+    assert csv_cell("김영희") == "김영희"
     assert svc.to_csv(["a"], [["=1+1"]]).decode("utf-8") == "\ufeffa\r\n'=1+1\r\n"
 
 

@@ -14,8 +14,6 @@ Definitions (Asia/Seoul dates, the period includes its first and last day):
 from __future__ import annotations
 
 import calendar
-import csv
-import io
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import and_, func, select
@@ -129,25 +127,11 @@ def shift_figures(dong_id: int, start: date, end: date, lo: datetime, hi: dateti
 
 # ---------------------------------------------------------------- CSV
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def safe_cell(value) -> str:
-    """Text cells that a spreadsheet would run as a formula get a leading apostrophe."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value)
-    text = "" if value is None else str(value)
-    if text.startswith(FORMULA_START):
-        return "'" + text
-    return text
-
-
 def to_csv(rows: list[list]) -> bytes:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    for row in rows:
-        writer.writerow([safe_cell(c) for c in row])
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+    """UTF-8 with BOM, formula cells neutralised: the one shared writer (volnet.core.csvutil)."""
+    from volnet.core.csvutil import csv_bytes
+
+    return csv_bytes(rows)
 
 
 # ---------------------------------------------------------------- charts

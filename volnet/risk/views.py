@@ -1,12 +1,10 @@
 """Risk pages: overview, household risk, screening, tier decisions, public list rounds, admin."""
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
-from datetime import timedelta
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -153,38 +151,13 @@ def overview():
                            counts=counts, dongs=dongs, **_common())
 
 
-def _csv_cell(value) -> str:
-    text = "" if value is None else str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        text = "'" + text
-    return text
-
-
-def csv_response(header, rows, filename):
-    def gen():
-        buf = io.StringIO()
-        w = csv.writer(buf)
-        buf.write("\ufeff")
-        w.writerow([_csv_cell(h) for h in header])
-        for row in rows:
-            w.writerow([_csv_cell(c) for c in row])
-            if buf.tell() > 64 * 1024:
-                yield buf.getvalue()
-                buf.seek(0)
-                buf.truncate()
-        yield buf.getvalue()
-
-    return Response(gen(), mimetype="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f"attachment; filename={filename}",
-                             "Cache-Control": "no-store"})
-
-
 @bp.route("/export.csv")
 @rule(*STAFF)
 def export():
-    from volnet.security import throttle
+    from volnet.core.csvutil import csv_response
+    from volnet.security.throttle import throttle_export
 
-    if not throttle.allow(f"risk-export:{current_user.id}", 20, timedelta(hours=1)):
+    if not throttle_export(current_user):
         db.session.commit()
         abort(429)
     stmt, _filters = _overview_stmt(current_user)
@@ -195,7 +168,7 @@ def export():
              str(TIERS.get(h.tier, h.tier)), "" if h.risk_score is None else f"{h.risk_score:g}", h.status]
             for h in rows]
     header = [_("Dong"), _("Tong"), _("Ban"), _("Name"), _("Address"), _("Tier"), _("Risk score"), _("Status")]
-    return csv_response(header, data, "risk-overview.csv")
+    return csv_response([header, *data], "risk-overview.csv")
 
 
 # --- household risk page --------------------------------------------------------------------------
@@ -489,7 +462,9 @@ def bad_rows_csv(round_id: int):
     rows = db.session.execute(select(BadRow.row_number, BadRow.reason, BadRow.detail, BadRow.content)
                               .where(BadRow.round_id == r.id).order_by(BadRow.row_number))
     data = ([n, str(BAD_REASONS.get(reason, reason)), detail, content] for n, reason, detail, content in rows)
-    return csv_response([_("Row"), _("Reason"), _("Detail"), _("Row content")], data, f"bad-rows-{r.id}.csv")
+    from volnet.core.csvutil import csv_response
+
+    return csv_response([[_("Row"), _("Reason"), _("Detail"), _("Row content")], *data], f"bad-rows-{r.id}.csv")
 
 
 @bp.route("/rounds/<int:round_id>/rows/<int:row_id>/check", methods=["POST"])

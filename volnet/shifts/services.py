@@ -15,9 +15,7 @@ notifications sweep (or ``flask volnet shifts-check``) calls it; it notifies at 
 """
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import secrets
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
@@ -699,20 +697,11 @@ def monthly_hours(volunteer) -> list[tuple[str, float, int]]:
     return [(k, round(v[0] / 60, 1), v[1]) for k, v in sorted(agg.items(), reverse=True)]
 
 
-def csv_cell(value) -> str:
-    text = "" if value is None else str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + text
-    return text
-
-
 def to_csv(header: list[str], rows: list[list]) -> bytes:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow([csv_cell(h) for h in header])
-    for r in rows:
-        w.writerow([csv_cell(c) for c in r])
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+    """UTF-8 with BOM, formula cells neutralised: the one shared writer (volnet.core.csvutil)."""
+    from volnet.core.csvutil import csv_bytes
+
+    return csv_bytes([header, *rows])
 
 
 def hours_csv(rows: list[Signup], with_person: bool) -> bytes:
