@@ -177,6 +177,9 @@ def app(request):
         from volnet.settings import services as settings_services
 
         settings_services.clear_cache()
+        from volnet.places import services as places_services
+
+        places_services.forget_active_dongs()
 
 
 @pytest.fixture

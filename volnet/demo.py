@@ -120,7 +120,7 @@ def build(reset: bool = False, households: int = 120, seed: int = 7) -> list[tup
         )
         clock.freeze(now - timedelta(days=days_ago))
         try:
-            observations.submit(obs, reporter)
+            obs, _created = observations.submit(obs, reporter)
             c = db.session.get(concerns.Concern, obs.concern_id)
             state = i % 6
             cw = users["caseworker"] if i % 2 else users["caseworker2"]

@@ -1,5 +1,7 @@
 """Extensions, created unbound; create_app() binds them."""
-from flask_babel import Babel
+from functools import cached_property
+
+from flask_babel import Babel, Domain
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -24,4 +26,35 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
-babel = Babel()
+
+
+class RequestCachedDomain(Domain):
+    """Flask-Babel's domain, with the translations looked up once per request and language.
+
+    Flask-Babel finds the catalogue on every ``_()`` call (three context look-ups and a locale
+    formatted to a string); a busy page makes hundreds of calls. The cache lives in the request's
+    Babel context and is keyed by the locale object, so ``force_locale`` and ``refresh`` still work.
+    """
+
+    def get_translations(self):
+        from flask_babel import _get_current_context
+
+        ctx = _get_current_context()
+        if ctx is not None:
+            locale = getattr(ctx, "babel_locale", None)
+            hit = getattr(ctx, "volnet_translations", None)
+            if hit is not None and locale is not None and hit[0] is locale:
+                return hit[1]
+        translations = super().get_translations()
+        if ctx is not None and getattr(ctx, "babel_locale", None) is not None:
+            ctx.volnet_translations = (ctx.babel_locale, translations)
+        return translations
+
+
+class VolnetBabel(Babel):
+    @cached_property
+    def domain_instance(self):
+        return RequestCachedDomain(domain=self.domain)
+
+
+babel = VolnetBabel()

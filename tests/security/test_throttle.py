@@ -115,18 +115,28 @@ def test_public_page_fails_closed_when_the_count_fails(app, client, monkeypatch)
 
 
 def test_observation_submit_30_per_10_minutes(app, client):
+    clock.freeze(clock.now())
     d = b.dong()
     u = b.user("honorary", [d])
     h = b.household(d)
     db.session.commit()
     b.login(client, u)
-    for _ in range(30):
-        throttle.hit(f"obs:{u.id}")
-    db.session.commit()
-    r = client.post("/report/new", data={"household_id": h.id, "dong_id": d.id, "urgency": "routine",
-                                         "signals": ["mail_piling"], "client_token": "t" * 32})
+
+    def report(token):
+        return client.post("/report/new", data={"household_id": h.id, "dong_id": d.id, "urgency": "routine",
+                                                "signals": ["mail_piling"], "client_token": token})
+
+    for i in range(30):
+        assert report(f"tok{i:02d}" + "t" * 26).status_code == 302
+    r = report("over" + "t" * 28)
     assert r.status_code == 429
-    assert db.session.scalar(select(func.count()).select_from(Observation)) == 0
+    assert "Please wait a few minutes" in r.get_data(as_text=True) or "몇 분 뒤" in r.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(Observation)) == 30
+    # the same form sent again is not a new report and is not refused
+    assert report("tok00" + "t" * 26).status_code == 302
+    clock.advance(timedelta(minutes=10, seconds=1))
+    assert report("later" + "t" * 27).status_code == 302
+    assert db.session.scalar(select(func.count()).select_from(Observation)) == 31
 
 
 def test_export_helper_30_per_hour(app):

@@ -5,8 +5,8 @@ import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import BigInteger, Column, ForeignKey, Integer, String, Table, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import BigInteger, Column, ForeignKey, Integer, String, Table, Text, cast, func, select
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from volnet.core import clock
@@ -89,7 +89,11 @@ class User(UserMixin, db.Model):
     def dong_ids(self) -> set[int]:
         cached = self.__dict__.get("_dong_ids")
         if cached is None:
-            cached = {d.id for d in self.dongs}
+            if "dong_id_list" in self.__dict__:  # loaded with the row (sessions.load_user): no extra query
+                raw = self.__dict__["dong_id_list"]
+                cached = {int(x) for x in raw.split(",")} if raw else set()
+            else:
+                cached = {d.id for d in self.dongs}
             self.__dict__["_dong_ids"] = cached
         return cached
 
@@ -101,6 +105,15 @@ class User(UserMixin, db.Model):
 
     def end_all_sessions(self) -> None:
         self.session_version = (self.session_version or 0) + 1
+
+
+# Every request checks access by dong: sessions.load_user reads the user's dong ids in the same
+# statement as the user row ("1,4,7"; string_agg on PostgreSQL, group_concat on SQLite).
+User.dong_id_list = column_property(
+    select(func.aggregate_strings(cast(user_dongs.c.dong_id, String), ","))
+    .where(user_dongs.c.user_id == User.id).correlate_except(user_dongs).scalar_subquery(),
+    deferred=True,
+)
 
 
 class Invitation(db.Model):

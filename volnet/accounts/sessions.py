@@ -14,6 +14,9 @@ from flask_login import logout_user
 from volnet.core import clock
 from volnet.extensions import db, login_manager
 
+# The idle clock moves in steps of a minute, so most requests leave the session cookie as it is.
+SEEN_RESOLUTION_SECONDS = 60
+
 
 def init_app(app):
     login_manager.login_view = "accounts.login"
@@ -25,16 +28,47 @@ def init_app(app):
 
 
 def load_user(user_key: str):
-    from volnet.accounts.models import User
 
     try:
         uid, version = (int(p) for p in user_key.split(":", 1))
     except (ValueError, AttributeError):
         return None
-    user = db.session.get(User, uid)
+    user = db.session.execute(_user_statement(), {"uid": uid}).scalar_one_or_none()
     if user is None or not user.active or user.session_version != version:
         return None
     return user
+
+
+def request_user_options() -> list:
+    """Loader options for the signed-in user of a request: one statement brings the row, the dong ids
+    and what other domains register with ``undefer_for_requests`` (e.g. the unread-notification count)."""
+    from sqlalchemy.orm import undefer
+
+    from volnet.accounts.models import User
+
+    return [undefer(User.dong_id_list), *(undefer(attr) for attr in _REQUEST_UNDEFER)]
+
+
+_REQUEST_UNDEFER: list = []
+_user_stmt: list = []
+
+
+def _user_statement():
+    """Built once per process (every request runs it; building a select costs more than running it)."""
+    if not _user_stmt:
+        from sqlalchemy import bindparam, select
+
+        from volnet.accounts.models import User
+
+        _user_stmt.append(select(User).options(*request_user_options()).where(User.id == bindparam("uid")))
+    return _user_stmt[0]
+
+
+def undefer_for_requests(attr) -> None:
+    """Load a deferred ``column_property`` of ``User`` together with the signed-in user."""
+    if attr not in _REQUEST_UNDEFER:
+        _REQUEST_UNDEFER.append(attr)
+        _user_stmt.clear()
 
 
 def start(user) -> None:
@@ -61,7 +95,8 @@ def check_timeouts():
             return None  # e.g. the login form itself: carry on, logged out
         flash(_l("Your session has ended. Please log in again."), "info")
         return redirect(url_for("accounts.login"))
-    session["seen_at"] = now
+    if now - session.get("seen_at", 0) >= SEEN_RESOLUTION_SECONDS:
+        session["seen_at"] = now  # the cookie is re-signed (and sent) only when this moves
     return None
 
 

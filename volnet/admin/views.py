@@ -90,6 +90,7 @@ def dong(dong_id: int):
         d.active = not d.active
         record(current_user, "update", "dong", d.id)
         db.session.commit()
+        places.forget_active_dongs()
         return redirect(url_for("admin.dong", dong_id=d.id))
     if form.validate_on_submit():
         tong = db.session.scalar(select(Tong).where(Tong.dong_id == d.id, Tong.number == form.number.data))

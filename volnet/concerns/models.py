@@ -21,6 +21,8 @@ STATUSES = {
     "merged": _l("Merged"),
 }
 OPEN_STATUSES = ("new", "acknowledged", "in_progress", "monitoring")
+# The same, as literal SQL: partial indexes and ON CONFLICT inference need the predicate spelled out.
+OPEN_STATUSES_SQL = "status IN ('new','acknowledged','in_progress','monitoring')"
 
 # What a reporter may see of the concern their report joined.
 COARSE_STATUS = {
@@ -72,14 +74,12 @@ class Concern(db.Model):
         # instead of joining and sorting every open concern of the dong (22 ms -> 0.4 ms at city scale).
         Index(
             "ix_concerns_open_queue", "dong_id", "urgency_rank", "next_due_at", "id",
-            sqlite_where=text("status IN ('new','acknowledged','in_progress','monitoring')"),
-            postgresql_where=text("status IN ('new','acknowledged','in_progress','monitoring')"),
+            sqlite_where=text(OPEN_STATUSES_SQL), postgresql_where=text(OPEN_STATUSES_SQL),
         ),
         # At most one open concern per household, on SQLite and PostgreSQL alike.
         Index(
             "uq_concerns_open_household", "household_id", unique=True,
-            sqlite_where=text("status IN ('new','acknowledged','in_progress','monitoring')"),
-            postgresql_where=text("status IN ('new','acknowledged','in_progress','monitoring')"),
+            sqlite_where=text(OPEN_STATUSES_SQL), postgresql_where=text(OPEN_STATUSES_SQL),
         ),
     )
 

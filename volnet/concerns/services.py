@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, case, insert, select, text, update
 
-from volnet.concerns.models import OPEN_STATUSES, VISIT_OUTCOMES, Concern, ConcernEvent
+from volnet.concerns.models import OPEN_STATUSES, OPEN_STATUSES_SQL, VISIT_OUTCOMES, Concern, ConcernEvent
 from volnet.core import clock
+from volnet.core.sql import expire_cached, insert_ignoring, prebuilt
 from volnet.extensions import db
 from volnet.households.models import Household
 from volnet.observations.models import Observation
@@ -29,14 +29,8 @@ def due_times(urgency: str, start: datetime) -> tuple[datetime, datetime]:
 
 
 def refresh_next_due(concern: Concern) -> None:
-    if not concern.is_open:
-        concern.next_due_at = None
-    elif concern.acknowledged_at is None:
-        concern.next_due_at = concern.ack_due_at
-    elif concern.first_action_at is None:
-        concern.next_due_at = concern.action_due_at
-    else:
-        concern.next_due_at = None
+    concern.next_due_at = _next_due(concern.is_open, concern.acknowledged_at, concern.first_action_at,
+                                    concern.ack_due_at, concern.action_due_at)
 
 
 def set_urgency(concern: Concern, urgency: str, start: datetime | None = None) -> None:
@@ -69,44 +63,125 @@ def _summary(obs: Observation) -> str:
     return ", ".join(labels)[:300]
 
 
-def attach_observation(obs: Observation, actor=None) -> Concern:
-    """Join the observation to its household's one open concern, or open one.
+class ConcernJoin:
+    """Where a new observation goes: its concern and the timeline entries to write with it."""
 
-    Reports without a household open their own concern in the dong's queue (household unknown)
-    until a caseworker links it. Safe under concurrency: the partial unique index allows one
-    open concern per household; the loser of a race joins the winner's concern.
+    def __init__(self, concern_id: int, events: list[dict]):
+        self.concern_id = concern_id
+        self.events = events
+
+    def write(self, observation_id: int, actor_id, source: str, household_id) -> None:
+        """The observation is saved: write the timeline entries, the report's own last."""
+        self.events.append(_event(self.concern_id, household_id, actor_id, "observation", clock.now(),
+                                  {"source": source}, observation_id=observation_id))
+        db.session.execute(_INSERT_EVENTS, self.events)
+
+
+_C = Concern.__table__.c
+_INSERT_EVENTS = insert(ConcernEvent.__table__)
+# Count a report into the household's open concern (locking it until commit) ...
+_COUNT_INTO_OPEN = (
+    update(Concern.__table__)
+    .where(_C.household_id == bindparam("p_household"), _C.status.in_(OPEN_STATUSES))
+    .values(last_signal_at=bindparam("p_now"), signal_count=_C.signal_count + 1,
+            summary=case((_C.summary == "", bindparam("p_summary")), else_=_C.summary))
+    .returning(_C.id, _C.urgency, _C.urgency_rank, _C.acknowledged_at, _C.first_action_at)
+)
+# ... and raise it when the report is more urgent.
+_RAISE = (
+    update(Concern.__table__).where(_C.id == bindparam("p_id"))
+    .values(urgency=bindparam("p_urgency"), urgency_rank=bindparam("p_rank"), ack_due_at=bindparam("p_ack"),
+            action_due_at=bindparam("p_action"), next_due_at=bindparam("p_next"))
+)
+
+
+def _insert_concern(dialect: str, skip_if_open: bool):
+    table = Concern.__table__
+    if skip_if_open:
+        return insert_ignoring(table, ["household_id"], index_where=text(OPEN_STATUSES_SQL)).returning(table.c.id)
+    return insert(table).returning(table.c.id)
+
+
+def join_concern(obs: Observation, actor=None) -> ConcernJoin:
+    """Count the (not yet saved) observation into its household's one open concern, or open one.
+
+    Reports without a household open their own concern in the dong's queue (household unknown) until
+    a caseworker links it. Safe under concurrency: the UPDATE locks the open concern until commit, and
+    the partial unique index allows one open concern per household (an INSERT that loses the race
+    finds the winner's row on the second try). Plain statements, usually one: every report runs this.
     """
     now = clock.now()
-    concern = open_concern_for(obs.household_id) if obs.household_id else None
-    if concern is None:
-        concern = Concern(
-            dong_id=obs.dong_id, household_id=obs.household_id,
-            tong=obs.household.tong if obs.household else None,
-            status="new", source=obs.source, opened_at=now, last_signal_at=now,
-            summary=_summary(obs), signal_count=0,
-        )
-        set_urgency(concern, obs.urgency, now)
-        try:
-            with db.session.begin_nested():
-                db.session.add(concern)
-                db.session.flush()
-        except IntegrityError:
-            concern = open_concern_for(obs.household_id)
-            if concern is None:  # pragma: no cover - the index said otherwise
-                raise
-        else:
-            add_event(concern, "opened", actor, urgency=obs.urgency, source=obs.source)
-    if URGENCY_RANK[obs.urgency] < concern.urgency_rank:
-        old = concern.urgency
-        set_urgency(concern, obs.urgency, now)
-        add_event(concern, "urgency_raised", actor, old=old, new=obs.urgency, by_report=True)
-    concern.last_signal_at = now
-    concern.signal_count = (concern.signal_count or 0) + 1
-    if not concern.summary:
-        concern.summary = _summary(obs)
-    obs.concern_id = concern.id
-    add_event(concern, "observation", actor, observation=obs, source=obs.source)
-    return concern
+    actor_id = getattr(actor, "id", None)
+    events: list[dict] = []
+    if obs.household_id:
+        for _attempt in range(2):
+            joined = _count_into_open_concern(obs, now, actor_id, events)
+            if joined is not None:
+                return ConcernJoin(joined, events)
+            opened = _open_new_concern(obs, now, skip_if_open=True)
+            if opened is not None:
+                break
+        else:  # pragma: no cover - opened and closed by others twice in a row
+            raise RuntimeError("could not join or open a concern")
+    else:
+        opened = _open_new_concern(obs, now, skip_if_open=False)
+    events.append(_event(opened, obs.household_id, actor_id, "opened", now,
+                         {"urgency": obs.urgency, "source": obs.source}))
+    return ConcernJoin(opened, events)
+
+
+def _event(concern_id, household_id, actor_id, kind, at, data, observation_id=None, note="") -> dict:
+    return {"concern_id": concern_id, "household_id": household_id, "actor_id": actor_id, "kind": kind,
+            "at": at, "observation_id": observation_id, "data": data, "note": note}
+
+
+def _open_new_concern(obs: Observation, now: datetime, skip_if_open: bool) -> int | None:
+    """INSERT a new open concern for the observation; None when the household already has one."""
+    ack, action = due_times(obs.urgency, now)
+    household = obs.__dict__.get("household")
+    if household is not None:
+        tong = household.tong
+    elif obs.household_id:
+        tong = db.session.scalar(select(Household.tong).where(Household.id == obs.household_id))
+    else:
+        tong = None
+    values = {
+        "dong_id": obs.dong_id, "household_id": obs.household_id, "tong": tong,
+        "status": "new", "urgency": obs.urgency, "urgency_rank": URGENCY_RANK[obs.urgency],
+        "source": obs.source, "opened_at": now, "last_signal_at": now, "ack_due_at": ack,
+        "action_due_at": action, "next_due_at": ack, "summary": _summary(obs), "signal_count": 1,
+    }
+    stmt = prebuilt(f"concerns.insert.{skip_if_open}", lambda d: _insert_concern(d, skip_if_open))
+    return db.session.execute(stmt, values).scalar()
+
+
+def _count_into_open_concern(obs: Observation, now: datetime, actor_id, events: list) -> int | None:
+    """The household's open concern counts the report (and is locked until commit); None if it has none.
+    A report more urgent than the concern raises it, with new due times and a timeline entry."""
+    row = db.session.execute(_COUNT_INTO_OPEN, {"p_household": obs.household_id, "p_now": now,
+                                                "p_summary": _summary(obs)}).first()
+    if row is None:
+        return None
+    if URGENCY_RANK[obs.urgency] < row.urgency_rank:
+        ack, action = due_times(obs.urgency, now)
+        db.session.execute(_RAISE, {
+            "p_id": row.id, "p_urgency": obs.urgency, "p_rank": URGENCY_RANK[obs.urgency], "p_ack": ack,
+            "p_action": action, "p_next": _next_due(True, row.acknowledged_at, row.first_action_at, ack, action)})
+        events.append(_event(row.id, obs.household_id, actor_id, "urgency_raised", now,
+                             {"old": row.urgency, "new": obs.urgency, "by_report": True}))
+    expire_cached(Concern, row.id)
+    return row.id
+
+
+def _next_due(is_open: bool, acknowledged_at, first_action_at, ack_due_at, action_due_at):
+    """The next due time of a concern (the rule refresh_next_due applies to entities)."""
+    if not is_open:
+        return None
+    if acknowledged_at is None:
+        return ack_due_at
+    if first_action_at is None:
+        return action_due_at
+    return None
 
 
 def _require_open(concern: Concern):

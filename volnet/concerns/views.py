@@ -4,8 +4,8 @@ from flask import Blueprint as _Blueprint  # noqa: E402
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import and_, case, func, or_, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import and_, bindparam, case, func, or_, select
+from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from volnet.accounts.models import User, user_dongs
 from volnet.accounts.roles import CASEWORKER, NURSE, STAFF, TEAM_LEAD
@@ -30,6 +30,8 @@ from volnet.concerns.models import (
 )
 from volnet.core import access, clock
 from volnet.core.access import rule, visible
+from volnet.core.i18n import labels
+from volnet.core.paging import RowPage, count_of, page_of_rows
 from volnet.extensions import db
 from volnet.households import services as households
 from volnet.households.models import Household
@@ -50,39 +52,66 @@ def _int_arg(name):
     return n if 0 < n < 2**31 else None
 
 
-def queue_statement(user, args):
-    """The dong queue: urgency first, then the nearest due time; filters from the query string."""
-    stmt = select(Concern).where(visible(user, Concern))
+def queue_conditions(user, args) -> list:
+    """The dong queue's filters from the query string, as SQL conditions (visibility first)."""
+    conds = [visible(user, Concern)]
     status = args.get("status", "open")
     if status == "open":
-        stmt = stmt.where(Concern.status.in_(OPEN_STATUSES))
+        conds.append(Concern.status.in_(OPEN_STATUSES))
     elif status in STATUSES:
-        stmt = stmt.where(Concern.status == status)
+        conds.append(Concern.status == status)
     elif status != "all":
-        stmt = stmt.where(Concern.status.in_(OPEN_STATUSES))
+        conds.append(Concern.status.in_(OPEN_STATUSES))
     if args.get("urgency") in URGENCIES:
-        stmt = stmt.where(Concern.urgency == args["urgency"])
+        conds.append(Concern.urgency == args["urgency"])
     if args.get("source") in SOURCES:
-        stmt = stmt.where(Concern.source == args["source"])
+        conds.append(Concern.source == args["source"])
     tong = _int_arg("tong")
     if tong:
-        stmt = stmt.where(Concern.tong == tong)
+        conds.append(Concern.tong == tong)
     owner = args.get("owner", "")
     if owner == "me":
-        stmt = stmt.where(Concern.owner_id == user.id)
+        conds.append(Concern.owner_id == user.id)
     elif owner == "none":
-        stmt = stmt.where(Concern.owner_id.is_(None))
-    elif owner.isdigit():
-        stmt = stmt.where(Concern.owner_id == int(owner))
+        conds.append(Concern.owner_id.is_(None))
+    elif owner.isdigit() and len(owner) < 10:
+        conds.append(Concern.owner_id == int(owner))
     dong = _int_arg("dong")
     if dong:
-        stmt = stmt.where(Concern.dong_id == dong)
+        conds.append(Concern.dong_id == dong)
     if args.get("overdue") == "1":
-        stmt = stmt.where(Concern.next_due_at < clock.now())
+        conds.append(Concern.next_due_at < clock.now())
     if args.get("unlinked") == "1":
-        stmt = stmt.where(Concern.household_id.is_(None))
-    # Matches the index order (PostgreSQL sorts NULLs last by default), so a page is an index scan.
-    return stmt.order_by(Concern.urgency_rank, Concern.next_due_at.asc().nulls_last(), Concern.id)
+        conds.append(Concern.household_id.is_(None))
+    return conds
+
+
+# Urgency first, then the nearest due time. Matches the index order (PostgreSQL sorts NULLs last by
+# default), so a page is an index scan.
+QUEUE_ORDER = (Concern.urgency_rank, Concern.next_due_at.asc().nulls_last(), Concern.id)
+
+
+def queue_statement(user, args):
+    """Concern entities in queue order (the team view and tests use it)."""
+    return select(Concern).where(*queue_conditions(user, args)).order_by(*QUEUE_ORDER)
+
+
+_OWNER = aliased(User)
+# The page's columns and joins, built once: building a select costs more than running this one.
+QUEUE_ROWS = (
+    select(Concern.id, Concern.urgency, Concern.status, Concern.tong, Concern.summary, Concern.signal_count,
+           Concern.next_due_at, Concern.household_id, Household.road_address, Household.unit,
+           Household.name.label("household_name"), Household.alias, _OWNER.name.label("owner_name"))
+    .select_from(Concern)
+    .outerjoin(Household, Household.id == Concern.household_id)
+    .outerjoin(_OWNER, _OWNER.id == Concern.owner_id)
+)
+
+
+def queue_rows(user, args, page: int) -> RowPage:
+    """One page of the queue as rows of exactly the columns the page shows (no entities)."""
+    conds = queue_conditions(user, args)
+    return page_of_rows(QUEUE_ROWS.where(*conds).order_by(*QUEUE_ORDER), count_of(Concern, *conds), page, PER_PAGE)
 
 
 def _colleagues(dong_id: int):
@@ -97,29 +126,27 @@ def _colleagues(dong_id: int):
 @bp.route("/")
 @rule(*STAFF)
 def queue():
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
-    stmt = queue_statement(current_user, request.args).options(
-        joinedload(Concern.household), joinedload(Concern.owner), joinedload(Concern.dong))
-    pagination = db.paginate(stmt, page=page, per_page=PER_PAGE, error_out=False)
+    page = request.args.get("page", 1, type=int) or 1
+    pagination = queue_rows(current_user, request.args, page)
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     owners = _colleagues_of_user()
     return render_template("concerns/queue.html", pagination=pagination, args=args, now=clock.now(),
-                           statuses=_plain(STATUSES), urgencies=_plain(URGENCIES), sources=_plain(SOURCES),
+                           statuses=labels(STATUSES), urgencies=labels(URGENCIES), sources=labels(SOURCES),
                            owners=owners, open_statuses=OPEN_STATUSES)
 
 
-def _plain(labels: dict) -> dict:
-    """Lazy labels resolved once for this request's language."""
-    return {k: str(v) for k, v in labels.items()}
+_COLLEAGUES = (
+    select(User.id, User.name).distinct()
+    .join(user_dongs, user_dongs.c.user_id == User.id)
+    .where(user_dongs.c.dong_id.in_(bindparam("dong_ids", expanding=True)), User.role.in_(STAFF),
+           User.active.is_(True))
+    .order_by(User.name, User.id)
+)
 
 
 def _colleagues_of_user():
-    ids = current_user.dong_ids or {-1}
-    colleague_ids = select(user_dongs.c.user_id).where(user_dongs.c.dong_id.in_(ids))
-    return list(db.session.execute(
-        select(User.id, User.name).where(User.id.in_(colleague_ids), User.role.in_(STAFF), User.active.is_(True))
-        .order_by(User.name)
-    ))
+    """Staff of the user's dongs, for the owner filter."""
+    return list(db.session.execute(_COLLEAGUES, {"dong_ids": sorted(current_user.dong_ids) or [-1]}))
 
 
 @bp.route("/<int:concern_id>")

@@ -18,3 +18,22 @@ def select_locale() -> str:
     if lang in LANGUAGES:
         return lang
     return "ko"
+
+
+_label_cache: dict[tuple[int, str], dict[str, str]] = {}
+
+
+def labels(mapping: dict) -> dict[str, str]:
+    """``{key: lazy label}`` resolved for this request's language, once per process and language.
+
+    For the fixed label tables of the code (statuses, urgencies, ...), which busy pages show on every
+    row. The translations are part of the release, so nothing here goes stale.
+    """
+    from flask_babel import get_locale
+
+    key = (id(mapping), str(get_locale() or "ko"))
+    hit = _label_cache.get(key)
+    if hit is None or len(hit) != len(mapping):
+        hit = {k: str(v) for k, v in mapping.items()}
+        _label_cache[key] = hit
+    return hit

@@ -76,6 +76,15 @@ def init_app(app):
         return render_template("errors/error.html", code=404, title=_("Page not found"),
                                message=_("The page does not exist or you may not see it.")), 404
 
+    from volnet.observations.services import DuplicateReport
+
+    @app.errorhandler(DuplicateReport)
+    def duplicate_report(e):
+        # The same report was saved by a parallel request (a double tap): keep that one, change nothing.
+        db.session.rollback()
+        return render_template("errors/error.html", code=409, title=_("Already received"),
+                               message=_("This report was already received. Nothing else was changed.")), 409
+
     @app.errorhandler(500)
     def server_error(e):
         db.session.rollback()

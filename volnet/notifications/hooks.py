@@ -8,6 +8,10 @@ from volnet.extensions import db
 log = logging.getLogger(__name__)
 
 
+# Reports of these urgencies alert staff at once (the views call observation_submitted only for them).
+ALERT_URGENCIES = ("emergency", "urgent")
+
+
 def observation_submitted(obs_id: int) -> None:
     """An emergency or urgent report: the concern's owner (or every caseworker of the dong) hears now.
 
@@ -22,7 +26,7 @@ def observation_submitted(obs_id: int) -> None:
 
     try:
         obs = db.session.get(Observation, obs_id)
-        if obs is None or obs.urgency not in ("emergency", "urgent") or obs.concern_id is None:
+        if obs is None or obs.urgency not in ALERT_URGENCIES or obs.concern_id is None:
             return
         concern = db.session.get(Concern, obs.concern_id)
         if concern is None or not concern.is_open:

@@ -83,6 +83,26 @@ class Outbox(db.Model):
     recipient = relationship("User")
 
 
+def _register_unread_count() -> None:
+    """The header shows the unread in-app count on every page: read it with the signed-in user."""
+    from sqlalchemy import func, select
+    from sqlalchemy.orm import column_property
+
+    from volnet.accounts.models import User
+    from volnet.accounts.sessions import undefer_for_requests
+
+    User.unread_inapp_count = column_property(
+        select(func.count(Outbox.id)).where(
+            Outbox.recipient_id == User.id, Outbox.channel == "inapp", Outbox.state == "sent",
+            Outbox.read_at.is_(None)).correlate_except(Outbox).scalar_subquery(),
+        deferred=True,
+    )
+    undefer_for_requests(User.unread_inapp_count)
+
+
+_register_unread_count()
+
+
 class SentMessage(db.Model):
     """What the recording SMS/KakaoTalk providers 'sent' (the default providers; a real gateway replaces them).
 

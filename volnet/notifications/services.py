@@ -695,6 +695,9 @@ def morning_digest(now: datetime | None = None) -> int:
 # ------------------------------------------------------------------------------------------------ reading
 
 def unread_count(user) -> int:
+    loaded = getattr(user, "__dict__", {}).get("unread_inapp_count")
+    if loaded is not None:  # read with the signed-in user (accounts.sessions.load_user)
+        return loaded
     return db.session.scalar(select(func.count()).select_from(Outbox).where(
         Outbox.recipient_id == user.id, Outbox.channel == "inapp", Outbox.state == "sent",
         Outbox.read_at.is_(None))) or 0

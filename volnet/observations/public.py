@@ -73,11 +73,13 @@ def public_report():
         contact=form.contact.data or "", reference_code=observations.new_reference_code(),
     )
     obs, _created = observations.submit(obs, None)
+    obs_id, code, urgency = obs.id, obs.reference_code, obs.urgency
     db.session.commit()
-    from volnet.observations.views import _after_commit
+    from volnet.observations.views import _after_commit, hooks_urgencies
 
-    _after_commit(obs)
-    return render_template("public/report_sent.html", code=obs.reference_code, urgency=obs.urgency)
+    if urgency in hooks_urgencies():
+        _after_commit(obs_id)
+    return render_template("public/report_sent.html", code=code, urgency=urgency)
 
 
 @bp.route("/report-a-neighbour/status", methods=["GET", "POST"])

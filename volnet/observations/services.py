@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import secrets
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy.orm import make_transient_to_detached
 
 from volnet.concerns import services as concerns
 from volnet.core import clock
+from volnet.core.sql import insert_ignoring, prebuilt
 from volnet.extensions import db
+from volnet.households.models import Household
 from volnet.observations.models import Observation
 from volnet.observations.signals import URGENT_SIGNALS
 
@@ -29,22 +31,106 @@ def effective_urgency(urgency: str, signals: list[str], meals: str, hygiene: str
     return urgency
 
 
-def submit(obs: Observation, actor=None) -> tuple[Observation, bool]:
-    """Save and join. Returns (observation, created). A repeated client_token returns the first one."""
-    if obs.client_token:
-        existing = db.session.scalar(select(Observation).where(Observation.client_token == obs.client_token))
+class ReportContext:
+    """What the report form needs to know before saving, read in one statement."""
+
+    def __init__(self, household, recent: int, existing_id: int | None):
+        self.household = household
+        self.recent = recent
+        self.existing_id = existing_id
+
+
+_RECENT = (select(func.count()).select_from(Observation)
+           .where(Observation.reporter_id == bindparam("p_reporter"), Observation.created_at >= bindparam("p_since"))
+           .scalar_subquery())
+# A token is never empty, so "" finds nothing (a NULL would match the citizen reports, which have none).
+_REPEAT = select(Observation.id).where(Observation.client_token == bindparam("p_token")).limit(1).scalar_subquery()
+_CONTEXT_WITH_HOUSEHOLD = select(Household, _RECENT, _REPEAT).where(Household.id == bindparam("p_household"))
+_CONTEXT = select(_RECENT, _REPEAT)
+
+
+def report_context(household_id: int | None, reporter_id: int, client_token: str | None, window) -> ReportContext:
+    """The household (when one was chosen), how many reports this person sent within ``window``
+    (the per-reporter limit), and the report already saved under this form's token (a repeat post)."""
+    params = {"p_reporter": reporter_id, "p_since": clock.now() - window, "p_token": (client_token or "")[:64]}
+    if household_id is None:
+        row = db.session.execute(_CONTEXT, params).one()
+        return ReportContext(None, row[0] or 0, row[1])
+    params["p_household"] = household_id
+    row = db.session.execute(_CONTEXT_WITH_HOUSEHOLD, params).first()
+    if row is None:
+        return ReportContext(None, 0, None)
+    return ReportContext(row[0], row[1] or 0, row[2])
+
+
+def recent_count(reporter_id: int, window) -> int:
+    """Reports by one person in the last ``window`` (the per-reporter limit; an index answers it)."""
+    since = clock.now() - window
+    return db.session.scalar(select(func.count()).select_from(Observation).where(
+        Observation.reporter_id == reporter_id, Observation.created_at >= since)) or 0
+
+
+def _with_defaults(obs: Observation) -> dict:
+    """Fill in the column defaults the caller left unset (as the ORM would at INSERT; the concern rules
+    read them first) and return the row's values."""
+    out = {}
+    for col in Observation.__table__.columns:
+        if col.key == "id":
+            continue
+        value = obs.__dict__.get(col.key)
+        if value is None and col.default is not None:
+            value = col.default.arg if col.default.is_scalar else col.default.arg(None)
+            setattr(obs, col.key, value)
+        if col.key in obs.__dict__:
+            out[col.key] = value
+    return out
+
+
+class DuplicateReport(Exception):
+    """The same form (``client_token``) was saved by a concurrent request a moment ago.
+
+    Raised only in that race; the caller's transaction must be rolled back (the web layer does so and
+    answers that the report was already received)."""
+
+
+def find_by_token(token: str) -> Observation | None:
+    return db.session.scalar(select(Observation).where(Observation.client_token == token))
+
+
+def submit(obs: Observation, actor=None, *, token_checked: bool = False) -> tuple[Observation, bool]:
+    """Save the observation and count it into its household's concern. Returns (observation, created);
+    use the returned instance.
+
+    A repeated ``client_token`` (a double tap, a retry on a weak signal) returns the first report and
+    changes nothing. Callers that looked the token up already (the report form, in the same query as the
+    household) pass ``token_checked=True``. The concern is settled first so that the report is written
+    once, complete; a concurrent twin that wins the race makes the INSERT skip, and ``DuplicateReport``
+    is raised so the caller's transaction is rolled back.
+    """
+    if obs.client_token and not token_checked:
+        existing = find_by_token(obs.client_token)
         if existing is not None:
             return existing, False
-    obs.urgency = effective_urgency(obs.urgency, obs.signals, obs.meals, obs.hygiene)
     obs.created_at = clock.now()
-    try:
-        with db.session.begin_nested():
-            db.session.add(obs)
-            db.session.flush()
-    except IntegrityError:
-        existing = db.session.scalar(select(Observation).where(Observation.client_token == obs.client_token))
-        if existing is None:
-            raise
-        return existing, False
-    concerns.attach_observation(obs, actor)
+    _with_defaults(obs)
+    obs.urgency = effective_urgency(obs.urgency, obs.signals, obs.meals, obs.hygiene)
+    join = concerns.join_concern(obs, actor)
+    obs.concern_id = join.concern_id
+    values = _with_defaults(obs)
+    with_token = bool(obs.client_token)
+    stmt = prebuilt(f"observations.insert.{with_token}", lambda d: _insert_observation(d, with_token))
+    new_id = db.session.execute(stmt, values).scalar()
+    if new_id is None:
+        raise DuplicateReport(obs.client_token)
+    # The row is exactly what the instance holds: make it the session's persistent copy, no reload.
+    obs.id = new_id
+    make_transient_to_detached(obs)
+    db.session.add(obs)
+    join.write(new_id, getattr(actor, "id", None), obs.source, obs.household_id)
     return obs, True
+
+
+def _insert_observation(dialect: str, with_token):
+    table = Observation.__table__
+    stmt = insert_ignoring(table, ["client_token"]) if with_token else insert(table)
+    return stmt.returning(table.c.id)

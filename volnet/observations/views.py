@@ -21,8 +21,8 @@ from volnet.observations import services as observations
 from volnet.observations.forms import ObservationForm, now_local_input
 from volnet.observations.models import Observation
 from volnet.observations.signals import SIGNALS, URGENCIES, WARNING_SIGNS
+from volnet.places import services as places
 from volnet.places.models import Dong
-from volnet.security import throttle
 
 bp = _Blueprint("observations", __name__)
 
@@ -32,6 +32,12 @@ EMERGENCY_NUMBERS = (("119", "Fire and ambulance"), ("112", "Police"))
 
 def _dong_choices():
     return [(d.id, d.full_name) for d in current_user.dongs if d.active]
+
+
+def _dong_ids_for_validation() -> list[tuple[int, str]]:
+    """The choices a posted dong is checked against: the user's active dongs, ids only (no names to
+    load when the form is not shown again)."""
+    return [(i, "") for i in sorted(places.active_among(current_user.dong_ids))]
 
 
 @bp.route("/report")
@@ -55,20 +61,30 @@ def emergency():
 @rule(*REPORTERS)
 def new():
     form = ObservationForm()
-    form.dong_id.choices = _dong_choices()
+    posted = request.method == "POST"
+    form.dong_id.choices = _dong_ids_for_validation() if posted else _dong_choices()
     if not form.dong_id.choices:
         flash(_("Your account is not tied to any dong yet. Ask your administrator."), "error")
         return redirect(url_for("observations.mine"))
     household = None
+    context = None
     hid = request.values.get("household_id") or None
     if hid:
         try:
-            household = db.session.get(Household, int(hid))
+            hid_value = int(hid)
         except (TypeError, ValueError):
-            household = None
+            abort(404)
+        if not 0 < hid_value < 2**31:
+            abort(404)
+        if posted:  # one statement: the household, this person's recent reports, a repeat of this form
+            context = observations.report_context(hid_value, current_user.id, request.form.get("client_token"),
+                                                  REPORT_WINDOW)
+            household = context.household
+        else:
+            household = db.session.get(Household, hid_value)
         if household is None or not access.can(current_user, "report", household):
             abort(404)
-    if request.method == "GET":
+    if not posted:
         form.client_token.data = uuid.uuid4().hex
         form.seen_at.data = None
         if household is not None:
@@ -79,11 +95,13 @@ def new():
     if household is not None:
         form.dong_id.data = household.dong_id
     if form.validate_on_submit():
-        if not throttle.allow(f"obs:{current_user.id}", 30, timedelta(minutes=10)):
+        if context is None:
+            context = observations.report_context(None, current_user.id, form.client_token.data, REPORT_WINDOW)
+        if context.existing_id is not None:  # the same form again (double tap, retry): the first one stands
+            return redirect(url_for("observations.sent", obs_id=context.existing_id))
+        if context.recent >= REPORT_LIMIT:
             flash(_("Too many reports in a short time. Please wait a few minutes."), "error")
-            db.session.commit()
-            return render_template("observations/form.html", form=form, household=household,
-                                   now_value=now_local_input(), warning=WARNING_SIGNS), 429
+            return _form_page(form, household, 429)
         if household is None:
             if form.dong_id.data not in current_user.dong_ids:
                 abort(404)
@@ -100,29 +118,51 @@ def new():
             meals=form.meals.data or "", hygiene=form.hygiene.data or "", note=form.note.data or "",
             seen_at=seen, client_token=(form.client_token.data or uuid.uuid4().hex)[:64],
         )
-        obs, created = observations.submit(obs, current_user)
-        if created:
-            record(current_user, "create", "observation", obs.id)
+        try:
+            obs, _created = observations.submit(obs, current_user, token_checked=True)
+        except observations.DuplicateReport:  # its twin was saved a moment ago by a parallel request
+            db.session.rollback()
+            twin = observations.find_by_token(obs.client_token)
+            if twin is None:
+                raise
+            return redirect(url_for("observations.sent", obs_id=twin.id))
+        obs_id, alert = obs.id, obs.urgency in hooks_urgencies()
+        record(current_user, "create", "observation", obs_id)
         db.session.commit()
-        if created:
-            _after_commit(obs)
-        flash(_("Thank you. Your report has been sent to the dong welfare centre."), "success")
-        return redirect(url_for("observations.sent", obs_id=obs.id))
-    status = 400 if request.method == "POST" else 200
+        if alert:
+            _after_commit(obs_id)
+        # The page it leads to thanks the reporter (no flash: the session cookie stays as it is).
+        return redirect(url_for("observations.sent", obs_id=obs_id))
+    return _form_page(form, household, 400 if posted else 200)
+
+
+# A reporter may send 30 reports in 10 minutes (a tong leader walking a building floor by floor).
+REPORT_LIMIT = 30
+REPORT_WINDOW = timedelta(minutes=10)
+
+
+def _form_page(form, household, status: int):
+    form.dong_id.choices = _dong_choices()  # with names, for the page
     return render_template("observations/form.html", form=form, household=household,
                            now_value=now_local_input(), warning=WARNING_SIGNS), status
 
 
-def _after_commit(obs: Observation) -> None:
-    """Hook for notifications (new emergency concern etc.); enqueued only after commit."""
+def hooks_urgencies() -> tuple[str, ...]:
+    from volnet.notifications import hooks
+
+    return hooks.ALERT_URGENCIES
+
+
+def _after_commit(obs_id: int) -> None:
+    """Emergency and urgent reports alert the caseworker at once; enqueued only after commit."""
     try:
         from volnet.notifications import hooks
 
-        hooks.observation_submitted(obs.id)
+        hooks.observation_submitted(obs_id)
     except Exception:  # noqa: BLE001 - the report is saved; the periodic sweep sends what is due
         import logging
 
-        logging.getLogger(__name__).exception("after-commit notification failed for observation %s", obs.id)
+        logging.getLogger(__name__).exception("after-commit notification failed for observation %s", obs_id)
 
 
 @bp.route("/report/sent/<int:obs_id>")

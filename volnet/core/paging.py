@@ -1,0 +1,85 @@
+"""Paging for lists read as plain rows (Core selects of the columns a page shows).
+
+``RowPage`` answers the same questions as Flask-SQLAlchemy's ``Pagination`` (``items``, ``page``,
+``pages``, ``has_prev``/``has_next``, ``prev_num``/``next_num``, ``iter_pages``), so the ``pager``
+macro renders either. Loading rows instead of ORM entities keeps busy list pages cheap.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from math import ceil
+
+from sqlalchemy import Select, func, select
+
+from volnet.extensions import db
+
+MAX_PAGE = 10_000
+
+
+class RowPage:
+    def __init__(self, items: list, page: int, per_page: int, total: int):
+        self.items = items
+        self.page = page
+        self.per_page = per_page
+        self.total = total
+
+    @property
+    def pages(self) -> int:
+        return max(ceil(self.total / self.per_page), 1) if self.total else 0
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def prev_num(self) -> int | None:
+        return self.page - 1 if self.has_prev else None
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def next_num(self) -> int | None:
+        return self.page + 1 if self.has_next else None
+
+    def iter_pages(self, left_edge: int = 2, left_current: int = 2, right_current: int = 4,
+                   right_edge: int = 2) -> Iterator[int | None]:
+        """Page numbers to link, ``None`` where a gap (…) goes; same rule as Flask-SQLAlchemy."""
+        pages = self.pages
+        if not pages:
+            return
+        left_end = min(1 + left_edge, pages + 1)
+        yield from range(1, left_end)
+        if left_end > pages:
+            return
+        mid_start = max(left_end, self.page - left_current)
+        mid_end = min(self.page + right_current + 1, pages + 1)
+        if mid_start - left_end > 0:
+            yield None
+        yield from range(mid_start, mid_end)
+        if mid_end > pages:
+            return
+        right_start = max(mid_end, pages - right_edge + 1)
+        if right_start - mid_end > 0:
+            yield None
+        yield from range(right_start, pages + 1)
+
+
+def page_of_rows(stmt: Select, count_stmt: Select, page: int, per_page: int) -> RowPage:
+    """Run ``stmt`` (ordered) for one page and ``count_stmt`` for the total; rows, not entities.
+
+    ``count_stmt`` is a slim ``select(func.count())`` with the same conditions, so that PostgreSQL can
+    count from an index instead of counting the wide page statement wrapped in a subquery.
+    """
+    page = min(max(page, 1), MAX_PAGE)
+    items = list(db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page)))
+    if page == 1 and len(items) < per_page:
+        total = len(items)
+    else:
+        total = db.session.scalar(count_stmt) or 0
+    return RowPage(items, page, per_page, total)
+
+
+def count_of(model, *conditions) -> Select:
+    return select(func.count()).select_from(model).where(*conditions)

@@ -1,0 +1,41 @@
+"""Small SQL helpers that read the same on SQLite and PostgreSQL."""
+from __future__ import annotations
+
+from volnet.extensions import db
+
+
+def insert_ignoring(target, index_elements: list[str], index_where=None):
+    """``INSERT … ON CONFLICT (index_elements) [WHERE …] DO NOTHING`` for the session's database.
+
+    Both databases support it (SQLite 3.24+); the statement comes from the dialect in use so that the
+    same code runs on either. Add ``.returning(...)``: no row comes back when the row already existed.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(target).on_conflict_do_nothing(index_elements=index_elements, index_where=index_where)
+
+
+def expire_cached(model, ident) -> None:
+    """After a plain UPDATE of one row, drop the session's copy of it (if any), so it is read afresh."""
+    obj = db.session.identity_map.get(db.session.identity_key(model, ident))
+    if obj is not None:
+        db.session.expire(obj)
+
+
+_prebuilt: dict[tuple[str, str], object] = {}
+
+
+def prebuilt(name: str, build):
+    """A statement built once per process and database kind: ``build(dialect_name)``.
+
+    Hot paths (every report, every page) reuse the same statement object with bound parameters, so
+    SQLAlchemy neither rebuilds it nor recomputes its cache key on each call.
+    """
+    dialect = db.session.get_bind().dialect.name
+    key = (name, dialect)
+    stmt = _prebuilt.get(key)
+    if stmt is None:
+        stmt = _prebuilt[key] = build(dialect)
+    return stmt
