@@ -177,9 +177,9 @@ def app(request):
         from volnet.settings import services as settings_services
 
         settings_services.clear_cache()
-        from volnet.places import services as places_services
+        from volnet.core import cache
 
-        places_services.forget_active_dongs()
+        cache.clear_all()
 
 
 @pytest.fixture

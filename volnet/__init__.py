@@ -1,16 +1,27 @@
 """volnet: community care network for Korean neighbourhoods."""
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, Request
 
 from volnet.config import load_config
 from volnet.extensions import babel, csrf, db, login_manager, migrate
 
 
+class VolnetRequest(Request):
+    @cached_property
+    def wtforms_translations(self):
+        """Read by Flask-WTF (``request.wtforms_translations``); cached per process and language."""
+        from volnet.core.i18n import wtforms_translations
+
+        return wtforms_translations()
+
+
 def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
+    app.request_class = VolnetRequest
     load_config(app, config)
 
     from volnet import models  # noqa: F401  (every model registered before migrate/create_all)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections import namedtuple
+
 from flask import Blueprint as _Blueprint  # noqa: E402
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -30,6 +32,7 @@ from volnet.concerns.models import (
 )
 from volnet.core import access, clock
 from volnet.core.access import rule, visible
+from volnet.core.cache import TTLCache
 from volnet.core.i18n import labels
 from volnet.core.paging import RowPage, count_of, page_of_rows
 from volnet.extensions import db
@@ -144,9 +147,16 @@ _COLLEAGUES = (
 )
 
 
-def _colleagues_of_user():
+Colleague = namedtuple("Colleague", "id name")
+# Names for the owner filter: a busy queue page need not ask for them every time.
+_colleague_names = TTLCache(seconds=30)
+
+
+def _colleagues_of_user() -> list[Colleague]:
     """Staff of the user's dongs, for the owner filter."""
-    return list(db.session.execute(_COLLEAGUES, {"dong_ids": sorted(current_user.dong_ids) or [-1]}))
+    dong_ids = tuple(sorted(current_user.dong_ids)) or (-1,)
+    return _colleague_names.get(dong_ids, lambda: [
+        Colleague(r.id, r.name) for r in db.session.execute(_COLLEAGUES, {"dong_ids": list(dong_ids)})])
 
 
 @bp.route("/<int:concern_id>")

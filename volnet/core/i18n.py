@@ -37,3 +37,25 @@ def labels(mapping: dict) -> dict[str, str]:
         hit = {k: str(v) for k, v in mapping.items()}
         _label_cache[key] = hit
     return hit
+
+
+_wtforms_catalogues: dict[str, object] = {}
+
+
+def wtforms_translations():
+    """WTForms' own messages ("This field is required." ...) for this request's language.
+
+    Flask-WTF reads them from disk on every request that shows or checks a form; they never change
+    while the process runs, so one copy per language is kept.
+    """
+    from babel import support
+    from flask_babel import get_locale
+    from wtforms.i18n import messages_path
+
+    locale = get_locale()
+    key = str(locale or "")
+    catalogue = _wtforms_catalogues.get(key)
+    if catalogue is None:
+        catalogue = _wtforms_catalogues[key] = support.Translations.load(messages_path(), [locale],
+                                                                         domain="wtforms")
+    return catalogue

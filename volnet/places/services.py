@@ -5,6 +5,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from volnet.core.cache import TTLCache
 from volnet.extensions import db
 from volnet.places.models import Dong
 
@@ -48,28 +49,18 @@ def get_or_create(code: str) -> Dong:
     raise KeyError(code)
 
 
-# Active dong ids, per process for a few seconds (like settings): every report checks its dong.
-# A dong missing from the cached set is looked up again, so a new or re-activated dong counts at once;
-# a deactivated one may still be accepted for up to _ACTIVE_SECONDS.
-_ACTIVE_SECONDS = 5.0
-_active_cache: dict[str, tuple[float, frozenset[int]]] = {}
+# Active dong ids (every report checks its dong). A dong missing from the cached set is read again, so a
+# new or re-activated dong counts at once; a deactivated one may be accepted for up to 5 seconds more.
+_active = TTLCache(seconds=5)
 
 
 def active_among(dong_ids) -> set[int]:
     """Those of ``dong_ids`` that are active dongs."""
-    import time
-
-    from flask import current_app
-
     wanted = set(dong_ids)
-    key = current_app.config.get("SQLALCHEMY_DATABASE_URI", "")
-    hit = _active_cache.get(key)
-    now = time.monotonic()
-    if hit is None or now - hit[0] >= _ACTIVE_SECONDS or not wanted <= hit[1]:
-        hit = (now, frozenset(db.session.scalars(select(Dong.id).where(Dong.active.is_(True)))))
-        _active_cache[key] = hit
-    return wanted & hit[1]
+    active = _active.get("active", lambda: frozenset(db.session.scalars(select(Dong.id).where(Dong.active.is_(True)))),
+                         fresh=lambda ids: wanted <= ids)
+    return wanted & active
 
 
 def forget_active_dongs() -> None:
-    _active_cache.clear()
+    _active.clear()
