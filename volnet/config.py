@@ -83,8 +83,7 @@ def _engine_options(url: str) -> dict:
     if url.startswith("sqlite"):
         return {"connect_args": {"timeout": 10, "check_same_thread": False}}
     return {
-        "pool_pre_ping": True,
-        "pool_size": 5,
+        "pool_size": 5,  # idle connections are pinged before use (volnet.core.dbsetup)
         "max_overflow": 5,
         "pool_timeout": 5,
         "connect_args": {"connect_timeout": 3, "options": "-c statement_timeout=15000"},

@@ -16,13 +16,20 @@ def after_create_all() -> None:
         install_audit_guard(conn)  # audit_log is append-only (the migration calls this too)
 
 
+# A pooled PostgreSQL connection idle for longer than this is checked with a ping before use.
+IDLE_PING_SECONDS = 2.0
+
+
 def configure_engine(app) -> None:
     """SQLite: WAL, a 10 s busy timeout, foreign keys, and BEGIN IMMEDIATE so writers queue
-    instead of failing on a lock upgrade. PostgreSQL needs nothing here."""
+    instead of failing on a lock upgrade. PostgreSQL: see _configure_postgresql."""
     from sqlalchemy import event
 
     with app.app_context():
         engine = db.engine
+    if engine.dialect.name == "postgresql":
+        _configure_postgresql(app, engine)
+        return
     if engine.dialect.name != "sqlite":
         return
 
@@ -39,3 +46,53 @@ def configure_engine(app) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _configure_postgresql(app, engine) -> None:
+    """Round trips are what a busy page pays for most, so:
+
+    - a connection is pinged only when it sat idle in the pool for IDLE_PING_SECONDS (after a database
+      restart or an idle timeout); under load connections are reused within milliseconds and a ping on
+      every checkout (``pool_pre_ping``) would add a round trip to every request. A failed ping makes the
+      pool replace the connection before the request uses it.
+    - GET and HEAD requests read in autocommit mode: PostgreSQL's READ COMMITTED gives every statement
+      its own snapshot anyway, so BEGIN and ROLLBACK around a page's reads would change nothing but cost
+      two round trips. What such a request writes (audit rows, download counts) is a single statement each.
+    """
+    import time
+
+    from flask import request
+    from sqlalchemy import event, exc
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(dbapi_conn, record):
+        record.info["volnet_idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_conn, record, proxy):
+        since = record.info.pop("volnet_idle_since", None)
+        if since is None or time.monotonic() - since < IDLE_PING_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except Exception as e:  # noqa: BLE001 - any failure: this connection is gone
+            raise exc.DisconnectionError() from e
+
+    from flask import g
+
+    @app.before_request
+    def _reads_in_autocommit():
+        if (request.method in ("GET", "HEAD") and request.endpoint not in (None, "static")
+                and not db.session().in_transaction()):
+            db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+            g.volnet_autocommit = True
+
+    @app.teardown_request
+    def _end_autocommit(_exc):
+        # Hand the connection back (its isolation level is reset on return), so that nothing after this
+        # request, in this session, runs in autocommit by accident.
+        if g.pop("volnet_autocommit", False):
+            try:
+                db.session.commit()
+            except Exception:  # noqa: BLE001
+                db.session.rollback()
