@@ -56,5 +56,30 @@ class VolnetBabel(Babel):
     def domain_instance(self):
         return RequestCachedDomain(domain=self.domain)
 
+    def init_app(self, app, *args, **kwargs):
+        super().init_app(app, *args, **kwargs)
+        from flask_babel import get_translations
+
+        # Templates call _() hundreds of times a page: go straight to this request's catalogue.
+        app.jinja_env.install_gettext_callables(
+            gettext=_template_gettext,
+            ngettext=lambda s, p, n: get_translations().ungettext(s, p, n),
+            pgettext=lambda c, s: get_translations().upgettext(c, s),
+            npgettext=lambda c, s, p, n: get_translations().unpgettext(c, s, p, n),
+            newstyle=True,
+        )
+
+
+def _template_gettext(string):
+    from flask import g
+    from flask_babel import get_translations
+
+    ctx = g.get("_flask_babel")
+    if ctx is not None:
+        hit = getattr(ctx, "volnet_translations", None)
+        if hit is not None and hit[0] is getattr(ctx, "babel_locale", None):
+            return hit[1].ugettext(string)
+    return get_translations().ugettext(string)
+
 
 babel = VolnetBabel()

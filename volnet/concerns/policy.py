@@ -43,11 +43,18 @@ def concern_policy(user, action, c: Concern) -> bool:
     return False
 
 
+def visible_dong_ids(user) -> set[int]:
+    """The dongs whose concerns ``user`` may list (the queue binds them into a prepared statement)."""
+    if getattr(user, "is_authenticated", False) and user.role in STAFF:
+        return set(user.dong_ids)
+    return set()
+
+
 @visibility(Concern)
 def concern_visible(user):
-    if user.role in STAFF:
-        return Concern.dong_id.in_(user.dong_ids or {-1})
-    return false()
+    # On the table's column: a plain condition that ORM and Core statements both take.
+    ids = visible_dong_ids(user)
+    return Concern.__table__.c.dong_id.in_(ids) if ids else false()
 
 
 @policy(Observation)

@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 from collections import namedtuple
+from functools import lru_cache
 
 from flask import Blueprint as _Blueprint  # noqa: E402
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import and_, bindparam, case, func, or_, select
-from sqlalchemy.orm import aliased, joinedload, selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from volnet.accounts.models import User, user_dongs
 from volnet.accounts.roles import CASEWORKER, NURSE, STAFF, TEAM_LEAD
@@ -30,11 +31,12 @@ from volnet.concerns.models import (
     Concern,
     ConcernEvent,
 )
+from volnet.concerns.policy import visible_dong_ids
 from volnet.core import access, clock
 from volnet.core.access import rule, visible
 from volnet.core.cache import TTLCache
 from volnet.core.i18n import labels
-from volnet.core.paging import RowPage, count_of, page_of_rows
+from volnet.core.paging import RowPage, count_of, page_of_rows, paged_statement
 from volnet.extensions import db
 from volnet.households import services as households
 from volnet.households.models import Household
@@ -55,66 +57,92 @@ def _int_arg(name):
     return n if 0 < n < 2**31 else None
 
 
-def queue_conditions(user, args) -> list:
-    """The dong queue's filters from the query string, as SQL conditions (visibility first)."""
-    conds = [visible(user, Concern)]
-    status = args.get("status", "open")
-    if status == "open":
-        conds.append(Concern.status.in_(OPEN_STATUSES))
-    elif status in STATUSES:
-        conds.append(Concern.status == status)
-    elif status != "all":
-        conds.append(Concern.status.in_(OPEN_STATUSES))
-    if args.get("urgency") in URGENCIES:
-        conds.append(Concern.urgency == args["urgency"])
-    if args.get("source") in SOURCES:
-        conds.append(Concern.source == args["source"])
-    tong = _int_arg("tong")
-    if tong:
-        conds.append(Concern.tong == tong)
-    owner = args.get("owner", "")
-    if owner == "me":
-        conds.append(Concern.owner_id == user.id)
-    elif owner == "none":
-        conds.append(Concern.owner_id.is_(None))
-    elif owner.isdigit() and len(owner) < 10:
-        conds.append(Concern.owner_id == int(owner))
-    dong = _int_arg("dong")
-    if dong:
-        conds.append(Concern.dong_id == dong)
-    if args.get("overdue") == "1":
-        conds.append(Concern.next_due_at < clock.now())
-    if args.get("unlinked") == "1":
-        conds.append(Concern.household_id.is_(None))
-    return conds
-
+_QC = Concern.__table__.c  # the queue is read with Core statements (rows, not entities)
+_H = Household.__table__.c
+_OWNER = User.__table__.alias("owner")
 
 # Urgency first, then the nearest due time. Matches the index order (PostgreSQL sorts NULLs last by
 # default), so a page is an index scan.
-QUEUE_ORDER = (Concern.urgency_rank, Concern.next_due_at.asc().nulls_last(), Concern.id)
-
-
-def queue_statement(user, args):
-    """Concern entities in queue order (the team view and tests use it)."""
-    return select(Concern).where(*queue_conditions(user, args)).order_by(*QUEUE_ORDER)
-
-
-_OWNER = aliased(User)
-# The page's columns and joins, built once: building a select costs more than running this one.
+QUEUE_ORDER = (_QC.urgency_rank, _QC.next_due_at.asc().nulls_last(), _QC.id)
 QUEUE_ROWS = (
-    select(Concern.id, Concern.urgency, Concern.status, Concern.tong, Concern.summary, Concern.signal_count,
-           Concern.next_due_at, Concern.household_id, Household.road_address, Household.unit,
-           Household.name.label("household_name"), Household.alias, _OWNER.name.label("owner_name"))
-    .select_from(Concern)
-    .outerjoin(Household, Household.id == Concern.household_id)
-    .outerjoin(_OWNER, _OWNER.id == Concern.owner_id)
+    select(_QC.id, _QC.urgency, _QC.status, _QC.tong, _QC.summary, _QC.signal_count, _QC.next_due_at,
+           _QC.household_id, _H.road_address, _H.unit, _H.name.label("household_name"), _H.alias,
+           _OWNER.c.name.label("owner_name"))
+    .select_from(Concern.__table__
+                 .outerjoin(Household.__table__, _H.id == _QC.household_id)
+                 .outerjoin(_OWNER, _OWNER.c.id == _QC.owner_id))
 )
+# Each filter of the query string, as a condition on bound parameters.
+_FILTERS = {
+    "status_open": _QC.status.in_(OPEN_STATUSES),
+    "status": _QC.status == bindparam("p_status"),
+    "urgency": _QC.urgency == bindparam("p_urgency"),
+    "source": _QC.source == bindparam("p_source"),
+    "tong": _QC.tong == bindparam("p_tong"),
+    "owner": _QC.owner_id == bindparam("p_owner"),
+    "owner_none": _QC.owner_id.is_(None),
+    "dong": _QC.dong_id == bindparam("p_dong"),
+    "overdue": _QC.next_due_at < bindparam("p_now"),
+    "unlinked": _QC.household_id.is_(None),
+}
+
+
+def queue_filters(user, args) -> tuple[tuple[str, ...], dict]:
+    """The filters asked for in the query string: which ones (the statement's shape) and their values.
+    Only the dongs the concern policy lets this user see are ever listed."""
+    shape: list[str] = []
+    params: dict = {"p_dongs": sorted(visible_dong_ids(user)) or [-1]}
+    status = args.get("status", "open")
+    if status in STATUSES:
+        shape.append("status")
+        params["p_status"] = status
+    elif status != "all":
+        shape.append("status_open")
+    if args.get("urgency") in URGENCIES:
+        shape.append("urgency")
+        params["p_urgency"] = args["urgency"]
+    if args.get("source") in SOURCES:
+        shape.append("source")
+        params["p_source"] = args["source"]
+    tong = _int_arg("tong")
+    if tong:
+        shape.append("tong")
+        params["p_tong"] = tong
+    owner = args.get("owner", "")
+    if owner == "me":
+        shape.append("owner")
+        params["p_owner"] = user.id
+    elif owner == "none":
+        shape.append("owner_none")
+    elif owner.isdigit() and len(owner) < 10:
+        shape.append("owner")
+        params["p_owner"] = int(owner)
+    dong = _int_arg("dong")
+    if dong:
+        shape.append("dong")
+        params["p_dong"] = dong
+    if args.get("overdue") == "1":
+        shape.append("overdue")
+        params["p_now"] = clock.now()
+    if args.get("unlinked") == "1":
+        shape.append("unlinked")
+    return tuple(shape), params
+
+
+@lru_cache(maxsize=512)
+def _queue_statements(shape: tuple[str, ...]):
+    """The page and count statements of one filter shape, built once per process: a busy page then
+    costs SQLAlchemy neither building nor hashing them again (about three times less than a fresh one)."""
+    conds = [_QC.dong_id.in_(bindparam("p_dongs", expanding=True)), *(_FILTERS[k] for k in shape)]
+    count = count_of(Concern.__table__, *conds)
+    return paged_statement(QUEUE_ROWS.where(*conds).order_by(*QUEUE_ORDER), count), count
 
 
 def queue_rows(user, args, page: int) -> RowPage:
     """One page of the queue as rows of exactly the columns the page shows (no entities)."""
-    conds = queue_conditions(user, args)
-    return page_of_rows(QUEUE_ROWS.where(*conds).order_by(*QUEUE_ORDER), count_of(Concern, *conds), page, PER_PAGE)
+    shape, params = queue_filters(user, args)
+    stmt, count = _queue_statements(shape)
+    return page_of_rows(stmt, count, params, page, PER_PAGE)
 
 
 def _colleagues(dong_id: int):

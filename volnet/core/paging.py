@@ -10,7 +10,7 @@ from collections import namedtuple
 from collections.abc import Iterator
 from math import ceil
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, select
 
 from volnet.extensions import db
 
@@ -79,16 +79,19 @@ def _record_type(keys: tuple[str, ...]):
     return cls
 
 
-def page_of_rows(stmt: Select, count_stmt: Select, page: int, per_page: int) -> RowPage:
-    """One page of ``stmt`` (ordered) as named tuples, and the total of ``count_stmt``, in one statement.
+def paged_statement(rows: Select, count: Select) -> Select:
+    """``rows`` (ordered) with the total of ``count`` riding along as an uncorrelated scalar subquery
+    (evaluated once; from an index on PostgreSQL), paged by the parameters ``p_limit`` and ``p_offset``:
+    a page costs one round trip. Build it once and reuse it (see ``page_of_rows``)."""
+    total = count.scalar_subquery().label("page_total")
+    return rows.add_columns(total).limit(bindparam("p_limit")).offset(bindparam("p_offset"))
 
-    ``count_stmt`` is a slim ``select(func.count())`` with the same conditions. It rides along as an
-    uncorrelated scalar subquery (evaluated once, from an index on PostgreSQL), so a page costs one
-    round trip; only a page past the end asks for the total on its own.
-    """
+
+def page_of_rows(paged: Select, count: Select, params: dict, page: int, per_page: int) -> RowPage:
+    """One page of a ``paged_statement`` as named tuples. ``count`` is the slim ``select(func.count())``
+    with the same conditions; only a page past the end runs it on its own."""
     page = min(max(page, 1), MAX_PAGE)
-    total_col = count_stmt.scalar_subquery().label("page_total")
-    result = db.session.execute(stmt.add_columns(total_col).limit(per_page).offset((page - 1) * per_page))
+    result = db.session.execute(paged, {**params, "p_limit": per_page, "p_offset": (page - 1) * per_page})
     keys = tuple(result.keys())[:-1]
     cls = _record_type(keys)
     items, total = [], None
@@ -96,7 +99,7 @@ def page_of_rows(stmt: Select, count_stmt: Select, page: int, per_page: int) -> 
         items.append(cls._make(row[:-1]))
         total = row[-1]
     if total is None:
-        total = 0 if page == 1 else (db.session.scalar(count_stmt) or 0)
+        total = 0 if page == 1 else (db.session.scalar(count, params) or 0)
     return RowPage(items, page, per_page, total)
 
 
