@@ -56,7 +56,8 @@ def open_concern_for(household_id: int) -> Concern | None:
     )
 
 
-def _summary(obs: Observation) -> str:
+def summary_of(obs: Observation) -> str:
+    """The concern's one-line summary from a report: its signs, in the language of the request."""
     from volnet.observations.signals import SIGNALS
 
     labels = [str(SIGNALS[s]) for s in (obs.signals or []) if s in SIGNALS]
@@ -149,7 +150,7 @@ def _open_new_concern(obs: Observation, now: datetime, skip_if_open: bool) -> in
         "dong_id": obs.dong_id, "household_id": obs.household_id, "tong": tong,
         "status": "new", "urgency": obs.urgency, "urgency_rank": URGENCY_RANK[obs.urgency],
         "source": obs.source, "opened_at": now, "last_signal_at": now, "ack_due_at": ack,
-        "action_due_at": action, "next_due_at": ack, "summary": _summary(obs), "signal_count": 1,
+        "action_due_at": action, "next_due_at": ack, "summary": summary_of(obs), "signal_count": 1,
     }
     stmt = prebuilt(f"concerns.insert.{skip_if_open}", lambda d: _insert_concern(d, skip_if_open))
     return db.session.execute(stmt, values).scalar()
@@ -159,7 +160,7 @@ def _count_into_open_concern(obs: Observation, now: datetime, actor_id, events: 
     """The household's open concern counts the report (and is locked until commit); None if it has none.
     A report more urgent than the concern raises it, with new due times and a timeline entry."""
     row = db.session.execute(_COUNT_INTO_OPEN, {"p_household": obs.household_id, "p_now": now,
-                                                "p_summary": _summary(obs)}).first()
+                                                "p_summary": summary_of(obs)}).first()
     if row is None:
         return None
     if URGENCY_RANK[obs.urgency] < row.urgency_rank:

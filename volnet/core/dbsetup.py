@@ -16,6 +16,16 @@ def after_create_all() -> None:
         install_audit_guard(conn)  # audit_log is append-only (the migration calls this too)
 
 
+def autocommit_when(predicate):
+    """Mark a view whose request, when ``predicate(request)`` holds, writes with single atomic statements
+    only (on PostgreSQL it then runs in autocommit mode: no BEGIN/COMMIT round trips)."""
+    def decorate(view):
+        view._volnet_autocommit = predicate
+        return view
+
+    return decorate
+
+
 # A pooled PostgreSQL connection idle for longer than this is checked with a ping before use.
 IDLE_PING_SECONDS = 2.0
 
@@ -82,8 +92,13 @@ def _configure_postgresql(app, engine) -> None:
 
     @app.before_request
     def _reads_in_autocommit():
-        if (request.method in ("GET", "HEAD") and request.endpoint not in (None, "static")
-                and not db.session().in_transaction()):
+        if request.endpoint in (None, "static") or db.session().in_transaction():
+            return
+        wanted = request.method in ("GET", "HEAD")
+        if not wanted:
+            predicate = getattr(app.view_functions.get(request.endpoint), "_volnet_autocommit", None)
+            wanted = predicate is not None and predicate(request)
+        if wanted:
             db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
             g.volnet_autocommit = True
 

@@ -6,13 +6,16 @@ import secrets
 from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import make_transient_to_detached
 
+from volnet.audit.services import client_ip, record
 from volnet.concerns import services as concerns
+from volnet.concerns.models import Concern
 from volnet.core import clock
-from volnet.core.sql import insert_ignoring, prebuilt
+from volnet.core.sql import expire_cached, insert_ignoring, prebuilt
 from volnet.extensions import db
 from volnet.households.models import Household
+from volnet.observations import pg_submit
 from volnet.observations.models import Observation
-from volnet.observations.signals import URGENT_SIGNALS
+from volnet.observations.signals import URGENCY_RANK, URGENT_SIGNALS
 
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I
 
@@ -97,37 +100,66 @@ def find_by_token(token: str) -> Observation | None:
     return db.session.scalar(select(Observation).where(Observation.client_token == token))
 
 
-def submit(obs: Observation, actor=None, *, token_checked: bool = False) -> tuple[Observation, bool]:
+def submit(obs: Observation, actor=None, *, token_checked: bool = False,
+           audit: bool = False) -> tuple[Observation, bool]:
     """Save the observation and count it into its household's concern. Returns (observation, created);
-    use the returned instance.
+    use the returned instance. ``audit=True`` writes the audit row of the creation with it.
 
     A repeated ``client_token`` (a double tap, a retry on a weak signal) returns the first report and
     changes nothing. Callers that looked the token up already (the report form, in the same query as the
     household) pass ``token_checked=True``. The concern is settled first so that the report is written
-    once, complete; a concurrent twin that wins the race makes the INSERT skip, and ``DuplicateReport``
-    is raised so the caller's transaction is rolled back.
+    once, complete; a concurrent twin that wins the race raises ``DuplicateReport`` and the caller's
+    transaction must be rolled back.
+
+    On PostgreSQL a report about a known household is one statement (``pg_submit``); the rules are the
+    same as below.
     """
     if obs.client_token and not token_checked:
         existing = find_by_token(obs.client_token)
         if existing is not None:
             return existing, False
     obs.created_at = clock.now()
-    _with_defaults(obs)
-    obs.urgency = effective_urgency(obs.urgency, obs.signals, obs.meals, obs.hygiene)
-    join = concerns.join_concern(obs, actor)
-    obs.concern_id = join.concern_id
     values = _with_defaults(obs)
-    with_token = bool(obs.client_token)
-    stmt = prebuilt(f"observations.insert.{with_token}", lambda d: _insert_observation(d, with_token))
-    new_id = db.session.execute(stmt, values).scalar()
-    if new_id is None:
-        raise DuplicateReport(obs.client_token)
+    obs.urgency = values["urgency"] = effective_urgency(obs.urgency, obs.signals, obs.meals, obs.hygiene)
+    actor_id = getattr(actor, "id", None)
+    if (obs.household_id and obs.client_token and values.keys() <= PG_COLUMNS
+            and db.session.get_bind().dialect.name == "postgresql"):
+        new_id, concern_id = _submit_in_one_statement(obs, values, actor_id, audit)
+    else:
+        join = concerns.join_concern(obs, actor)
+        concern_id = obs.concern_id = values["concern_id"] = join.concern_id
+        with_token = bool(obs.client_token)
+        stmt = prebuilt(f"observations.insert.{with_token}", lambda d: _insert_observation(d, with_token))
+        new_id = db.session.execute(stmt, values).scalar()
+        if new_id is None:
+            raise DuplicateReport(obs.client_token)
+        join.write(new_id, actor_id, obs.source, obs.household_id)
+        if audit:
+            record(actor, "create", "observation", new_id)
     # The row is exactly what the instance holds: make it the session's persistent copy, no reload.
-    obs.id = new_id
+    obs.id, obs.concern_id = new_id, concern_id
     make_transient_to_detached(obs)
     db.session.add(obs)
-    join.write(new_id, getattr(actor, "id", None), obs.source, obs.household_id)
     return obs, True
+
+
+PG_COLUMNS = frozenset(pg_submit.OBS_COLUMNS)
+
+
+def _submit_in_one_statement(obs: Observation, values: dict, actor_id, audit: bool) -> tuple[int, int]:
+    household = obs.__dict__.get("household")
+    if household is None or household.id != obs.household_id:
+        household = db.session.get(Household, obs.household_id)
+    ack, action = concerns.due_times(obs.urgency, values["created_at"])
+    try:
+        new_id, concern_id = pg_submit.submit(
+            values, tong=household.tong if household is not None else None, rank=URGENCY_RANK[obs.urgency],
+            summary=concerns.summary_of(obs), ack_due=ack, action_due=action, actor_id=actor_id,
+            audit_ip=client_ip(), audit=audit)
+    except pg_submit.Conflict as exc:
+        raise DuplicateReport(obs.client_token) from exc
+    expire_cached(Concern, concern_id)
+    return new_id, concern_id
 
 
 def _insert_observation(dialect: str, with_token):

@@ -10,10 +10,10 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from volnet.accounts.roles import KNOWS_NEIGHBOURS, REPORTERS
-from volnet.audit.services import record
 from volnet.concerns.models import COARSE_STATUS, Concern
 from volnet.core import access, clock
 from volnet.core.access import rule
+from volnet.core.dbsetup import autocommit_when
 from volnet.extensions import db
 from volnet.households import services as households
 from volnet.households.models import Household
@@ -57,8 +57,15 @@ def emergency():
     return render_template("observations/emergency.html", household_id=request.args.get("household_id", ""))
 
 
+def _one_statement_report(req) -> bool:
+    # A report about a chosen household is saved in one statement (observations.pg_submit); reports that
+    # first add the household need a transaction.
+    return req.method == "POST" and bool(req.form.get("household_id"))
+
+
 @bp.route("/report/new", methods=["GET", "POST"])
 @rule(*REPORTERS)
+@autocommit_when(_one_statement_report)
 def new():
     form = ObservationForm()
     posted = request.method == "POST"
@@ -119,7 +126,7 @@ def new():
             seen_at=seen, client_token=(form.client_token.data or uuid.uuid4().hex)[:64],
         )
         try:
-            obs, _created = observations.submit(obs, current_user, token_checked=True)
+            obs, _created = observations.submit(obs, current_user, token_checked=True, audit=True)
         except observations.DuplicateReport:  # its twin was saved a moment ago by a parallel request
             db.session.rollback()
             twin = observations.find_by_token(obs.client_token)
@@ -127,7 +134,6 @@ def new():
                 raise
             return redirect(url_for("observations.sent", obs_id=twin.id))
         obs_id, alert = obs.id, obs.urgency in hooks_urgencies()
-        record(current_user, "create", "observation", obs_id)
         db.session.commit()
         if alert:
             _after_commit(obs_id)
