@@ -5,7 +5,7 @@ import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import BigInteger, Column, ForeignKey, Integer, String, Table, Text, cast, func, select
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Table, Text, cast, func, select
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -20,6 +20,7 @@ user_dongs = Table(
     db.metadata,
     Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
     Column("dong_id", ForeignKey("dongs.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_user_dongs_dong_id", "dong_id"),  # a dong's staff (queue owner filter, alerts)
 )
 
 invitation_dongs = Table(

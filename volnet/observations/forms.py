@@ -87,9 +87,25 @@ class ObservationFields:
 
 
 class ObservationForm(ObservationFields, FlaskForm):
+    """A report about a household chosen from the search (the usual case on a phone)."""
+
     household_id = HiddenField()
     client_token = HiddenField()
     dong_id = ChoiceField(_l("Dong"), coerce=int, validators=[DataRequired()])
+    seen_at = SeenAtField(_l("When did you see it?"), validators=[Optional()])
+
+    def validate(self, extra_validators=None):
+        ok = super().validate(extra_validators)
+        if not self.signals.data and not (self.note.data or "").strip() \
+                and not self.meals.data and not self.hygiene.data:
+            self.signals.errors = list(self.signals.errors) + [_l("Choose at least one sign or describe what you saw.")]
+            return False
+        return ok
+
+
+class QuickAddObservationForm(ObservationForm):
+    """A report that also adds the household (its address was not found)."""
+
     road_address = StringField(_l("Road-name address"), validators=[Length(max=200)],
                                filters=[clean_filter])
     unit = StringField(_l("Building / unit (동·호, floor)"), validators=[Optional(), Length(max=60)],
@@ -101,19 +117,10 @@ class ObservationForm(ObservationFields, FlaskForm):
     lives_alone = TranslatedRadio(_l("Lives alone?"), choices=[("", _l("Don't know")), ("yes", _l("Yes")),
                                                                  ("no", _l("No"))], default="")
     age_band = ChoiceField(_l("Age"), choices=AGE_BAND_CHOICES, default="unknown")
-    seen_at = SeenAtField(_l("When did you see it?"), validators=[Optional()])
 
     def validate_road_address(self, field):
-        if not self.household_id.data and not (field.data or "").strip():
+        if not (field.data or "").strip():
             raise ValidationError(_l("Enter the address, or choose a household from the search."))
-
-    def validate(self, extra_validators=None):
-        ok = super().validate(extra_validators)
-        if not self.signals.data and not (self.note.data or "").strip() \
-                and not self.meals.data and not self.hygiene.data:
-            self.signals.errors = list(self.signals.errors) + [_l("Choose at least one sign or describe what you saw.")]
-            return False
-        return ok
 
 
 class CitizenReportForm(ObservationFields, FlaskForm):

@@ -18,7 +18,7 @@ from volnet.extensions import db
 from volnet.households import services as households
 from volnet.households.models import Household
 from volnet.observations import services as observations
-from volnet.observations.forms import ObservationForm, now_local_input
+from volnet.observations.forms import ObservationForm, QuickAddObservationForm, now_local_input
 from volnet.observations.models import Observation
 from volnet.observations.signals import SIGNALS, URGENCIES, WARNING_SIGNS
 from volnet.places import services as places
@@ -67,7 +67,9 @@ def _one_statement_report(req) -> bool:
 @rule(*REPORTERS)
 @autocommit_when(_one_statement_report)
 def new():
-    form = ObservationForm()
+    hid = request.values.get("household_id") or None
+    # A chosen household needs none of the address fields (fewer fields to bind on every report).
+    form = ObservationForm() if hid else QuickAddObservationForm()
     posted = request.method == "POST"
     form.dong_id.choices = _dong_ids_for_validation() if posted else _dong_choices()
     if not form.dong_id.choices:
@@ -75,7 +77,6 @@ def new():
         return redirect(url_for("observations.mine"))
     household = None
     context = None
-    hid = request.values.get("household_id") or None
     if hid:
         try:
             hid_value = int(hid)
