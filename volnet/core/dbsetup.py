@@ -71,42 +71,46 @@ def _configure_postgresql(app, engine) -> None:
     """
     import time
 
-    from flask import request
+    from flask import g, has_request_context, request
     from sqlalchemy import event, exc
 
     @event.listens_for(engine, "checkin")
     def _checked_in(dbapi_conn, record):
         record.info["volnet_idle_since"] = time.monotonic()
+        if dbapi_conn.autocommit:  # back to transactions for whoever takes it next
+            dbapi_conn.autocommit = False
 
     @event.listens_for(engine, "checkout")
     def _checked_out(dbapi_conn, record, proxy):
         since = record.info.pop("volnet_idle_since", None)
-        if since is None or time.monotonic() - since < IDLE_PING_SECONDS:
-            return
-        try:
-            engine.dialect.do_ping(dbapi_conn)
-        except Exception as e:  # noqa: BLE001 - any failure: this connection is gone
-            raise exc.DisconnectionError() from e
-
-    from flask import g
+        if since is not None and time.monotonic() - since >= IDLE_PING_SECONDS:
+            try:
+                engine.dialect.do_ping(dbapi_conn)
+            except Exception as e:  # noqa: BLE001 - any failure: this connection is gone
+                raise exc.DisconnectionError() from e
+        if has_request_context() and g.get("volnet_autocommit"):
+            # psycopg then sends no BEGIN, and SQLAlchemy's COMMIT/ROLLBACK find no transaction to end.
+            dbapi_conn.autocommit = True
+            g.volnet_autocommit_used = True
 
     @app.before_request
     def _reads_in_autocommit():
-        if request.endpoint in (None, "static") or db.session().in_transaction():
+        # Decided here, applied when (and if) the request first uses the database.
+        if request.endpoint in (None, "static"):
             return
         wanted = request.method in ("GET", "HEAD")
         if not wanted:
             predicate = getattr(app.view_functions.get(request.endpoint), "_volnet_autocommit", None)
             wanted = predicate is not None and predicate(request)
         if wanted:
-            db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
             g.volnet_autocommit = True
 
     @app.teardown_request
     def _end_autocommit(_exc):
-        # Hand the connection back (its isolation level is reset on return), so that nothing after this
-        # request, in this session, runs in autocommit by accident.
-        if g.pop("volnet_autocommit", False):
+        # Normally the session ends with the request anyway; where it outlives the request (tests keep one
+        # app context), hand the autocommit connection back so nothing after this request uses it by accident.
+        g.pop("volnet_autocommit", None)
+        if g.pop("volnet_autocommit_used", False):
             try:
                 db.session.commit()
             except Exception:  # noqa: BLE001
