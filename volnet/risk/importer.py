@@ -9,16 +9,19 @@ not by the file); households created by this import are found again by an indexe
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
+import queue
 import re
+import threading
 import unicodedata
 from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from datetime import date, timedelta
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import delete, insert, select, tuple_
+from sqlalchemy import delete, insert, select, text, tuple_
 
 from volnet.core import clock
 from volnet.core.korean import address_key, chosung, clean_text, normalize_phone
@@ -40,7 +43,7 @@ from volnet.risk.sqlutil import member, new_ids
 from volnet.risk.tiers import num
 
 log = logging.getLogger(__name__)
-BATCH = 5000
+BATCH = 10_000
 
 FIELDS = ("name", "birth_date", "address", "unit", "phone", "rrn", "indicator_code")
 SYNONYMS = {
@@ -150,20 +153,27 @@ def _clean(value: str) -> str:
 
 # --- one row --------------------------------------------------------------------------------------
 
-@dataclass
 class Parsed:
-    number: int
-    name: str = ""
-    birth: date | None = None
-    address: str = ""
-    unit: str = ""
-    phone: str | None = None
-    rrn_hash: str | None = None
-    codes: list = field(default_factory=list)
-    key: str = ""
-    addr_key: str = ""
-    household_id: int | None = None
-    match: str = "created"
+    """A good row: what the job stores and matches on."""
+
+    __slots__ = ("number", "name", "birth", "address", "unit", "phone", "rrn_hash", "codes", "key", "addr_key",
+                 "household_id", "match")
+
+    def __init__(self, number: int, name: str = "", birth: date | None = None, address: str = "", unit: str = "",
+                 phone: str | None = None, rrn_hash: str | None = None, codes: list | None = None, key: str = "",
+                 addr_key: str = ""):
+        self.number = number
+        self.name = name
+        self.birth = birth
+        self.address = address
+        self.unit = unit
+        self.phone = phone
+        self.rrn_hash = rrn_hash
+        self.codes = codes if codes is not None else []
+        self.key = key
+        self.addr_key = addr_key
+        self.household_id: int | None = None
+        self.match = "created"
 
 
 class Bad(Exception):
@@ -185,7 +195,8 @@ _CACHE_MAX = 50_000  # entries per cache: memory stays bounded whatever the file
 
 class RowParser:
     """parse_row for many rows with one mapping: the mapping and the indicator spellings are prepared once,
-    and repeated cell values (birth dates, indicator cells) are parsed once (bounded caches)."""
+    and repeated cell values (birth dates, indicator cells) are parsed once (bounded caches).
+    Needs no database and no app context: the job runs it in a reader thread."""
 
     def __init__(self, mapping: dict, width: int, types: dict[str, IndicatorType]):
         self.width = width
@@ -230,7 +241,7 @@ class RowParser:
         return got
 
     def parse(self, number: int, cells: list[str], cut: bool) -> Parsed | None:
-        if not any(c.strip() for c in cells):
+        if not "".join(cells).strip():
             return None
         if cut:
             raise Bad("cut_off")
@@ -239,40 +250,41 @@ class RowParser:
             raise Bad("missing_cells", f"{len(cells)}/{width}")
         if len(cells) > width and any(c.strip() for c in cells[width:]):
             raise Bad("extra_cells", f"{len(cells)}/{width}")
-        p = Parsed(number=number)
+        name = address = unit = ""
+        birth = phone = rrn_hash = None
         codes: list[str] = []
         unknown: list[str] = []
+        # Columns in the mapping's order: a row with several problems reports the first.
         for col, target in self.cols:
             value = cells[col].strip()
             if target == "name":
-                p.name = _clean(value)
-                if len(p.name) > 60:
+                name = _clean(value)
+                if len(name) > 60:
                     raise Bad("name_too_long")
             elif target == "birth_date":
                 if value:
                     parsed = self._date(value)
                     if isinstance(parsed, str):
                         raise Bad(parsed, rrn.display(value)[:40])
-                    p.birth = parsed
+                    birth = parsed
             elif target == "address":
-                p.address = _clean(value)
-                if len(p.address) > 200:
+                address = _clean(value)
+                if len(address) > 200:
                     raise Bad("address_too_long")
             elif target == "unit":
-                p.unit = _clean(value)
-                if len(p.unit) > 60:
+                unit = _clean(value)
+                if len(unit) > 60:
                     raise Bad("unit_too_long")
             elif target == "phone":
-                p.phone = normalize_phone(value)
+                phone = normalize_phone(value)
             elif target == "rrn":
                 if value:
                     tok = rrn.parse_token(value)
                     if tok is None:
                         raise Bad("bad_rrn", rrn.display(value)[:20] if len(value) < 40 else "")
-                    p.rrn_hash = tok[0]
-                    rrn_birth = tok[1]
-                    if rrn_birth and p.birth is None:
-                        p.birth = rrn_birth
+                    rrn_hash = tok[0]
+                    if tok[1] and birth is None:
+                        birth = tok[1]
             elif target == "indicator_code":
                 if value:
                     found, missing = self._indicator_cell(value)
@@ -283,14 +295,14 @@ class RowParser:
                     codes.append(target[4:])
         if not codes:
             raise Bad("no_indicator", rrn.display(", ".join(unknown))[:150])
-        if not (p.address or p.rrn_hash or (p.name and p.birth)):
+        if not (address or rrn_hash or (name and birth)):
             raise Bad("no_identity")
-        p.codes = sorted(set(codes))
-        p.addr_key = address_key(p.address, p.unit)[:420] if p.address else ""
-        ident = "\x1f".join([p.name, p.birth.isoformat() if p.birth else "", p.addr_key, p.rrn_hash or "",
-                             p.phone or "", ",".join(p.codes)])
-        p.key = hashlib.sha256(ident.encode("utf-8")).hexdigest()[:32]
-        return p
+        codes = sorted(set(codes))
+        addr_key = address_key(address, unit)[:420] if address else ""
+        ident = "\x1f".join([name, birth.isoformat() if birth else "", addr_key, rrn_hash or "", phone or "",
+                             ",".join(codes)])
+        key = hashlib.sha256(ident.encode("utf-8")).hexdigest()[:32]
+        return Parsed(number, name, birth, address, unit, phone, rrn_hash, codes, key, addr_key)
 
 
 # --- the job --------------------------------------------------------------------------------------
@@ -299,8 +311,6 @@ def _app_context():
     from flask import has_app_context
 
     if has_app_context():
-        import contextlib
-
         return contextlib.nullcontext()
     from volnet import create_app
 
@@ -331,6 +341,18 @@ def run_import(round_id: int) -> None:
             db.session.commit()
 
 
+class Batch:
+    """BATCH consecutive rows of the file, parsed: the unit of work and of commit."""
+
+    __slots__ = ("rows", "goods", "bads", "empty")
+
+    def __init__(self):
+        self.rows = 0                       # rows read (the progress counts these)
+        self.goods: list[Parsed] = []
+        self.bads: list[tuple] = []         # (row number, reason, detail, content with RRNs masked)
+        self.empty = 0
+
+
 class Importer:
     def __init__(self, r: CrisisRound, batch: int = BATCH):
         self.r = r
@@ -344,6 +366,7 @@ class Importer:
         self.width = len(r.header or [])
         self.parser = RowParser(self.mapping, self.width, self.types)
         self.dialect = db.session.get_bind().dialect.name
+        self._copy_types: dict[str, dict[str, int]] = {}
         self._preload()
 
     def _preload(self):
@@ -351,49 +374,89 @@ class Importer:
         self.pre_addr: dict[str, int] = {}
         self.pre_nb: dict[tuple, int] = {}
         rows = db.session.execute(select(Household.id, Household.road_address, Household.unit, Household.name,
-                                         Household.birth_date, Household.created_at)
+                                         Household.birth_date)
                                   .where(Household.dong_id == self.r.dong_id, Household.status != "deceased")
                                   .order_by(Household.id))
-        for hid, road, unit, name, birth, _c in rows:
+        for hid, road, unit, name, birth in rows:
             self.pre_addr.setdefault(address_key(road, unit)[:420], hid)
             if name and birth:
                 self.pre_nb.setdefault((name, birth), hid)
 
     def run(self):
-        r = self.r
-        skip = r.done_rows  # resume after the last committed batch
-        batch = []
-        for i, row in enumerate(staging.staged_rows(r.id)):
-            if i < skip:
-                continue
-            batch.append(row)
-            if len(batch) >= self.batch_size:
+        """Import the rows after the last committed batch (``done_rows``), one commit per batch.
+
+        On PostgreSQL a reader thread, with a connection of its own, decompresses and parses the staged rows
+        up to two batches ahead while this thread matches and writes, so that parsing overlaps the
+        database's work. SQLite has one writer and takes the write lock even to read (BEGIN IMMEDIATE):
+        there everything runs in this thread."""
+        round_id, skip = self.r.id, self.r.done_rows
+        if self.dialect == "postgresql":
+            engine = db.engine
+
+            def read():
+                with staging.chunk_reader(engine, round_id) as fetch:
+                    yield from self._batches(round_id, skip, fetch)
+
+            batches = _prefetch(read, depth=2)
+        else:
+            batches = self._batches(round_id, skip, None)
+        with contextlib.closing(batches):
+            for batch in batches:
                 self.process(batch)
                 db.session.commit()
-                batch = []
-        if batch:
-            self.process(batch)
-        db.session.flush()
+
+    def _batches(self, round_id: int, skip: int, fetch):
+        """The staged rows after the first ``skip``, parsed, in batches of batch_size rows."""
+        parser = self.parser
+        batch = Batch()
+        for i, (number, cut, cells) in enumerate(staging.staged_rows(round_id, fetch)):
+            if i < skip:
+                continue
+            batch.rows += 1
+            try:
+                p = parser.parse(number, cells, cut)
+            except Bad as b:
+                batch.bads.append((number, b.reason, b.detail[:200], rrn.display(",".join(cells))[:2000]))
+            else:
+                if p is None:
+                    batch.empty += 1
+                else:
+                    batch.goods.append(p)
+            if batch.rows >= self.batch_size:
+                yield batch
+                batch = Batch()
+                parser.new_batch()
+        if batch.rows:
+            yield batch
 
     # -- one batch --
-    def process(self, rows):
+    def process(self, batch: Batch):
         r = self.r
-        goods: list[Parsed] = []
-        bads = []
-        empty = 0
-        self.parser.new_batch()
-        for number, cut, cells in rows:
-            try:
-                p = self.parser.parse(number, cells, cut)
-            except Bad as b:
-                bads.append({"round_id": r.id, "row_number": number, "reason": b.reason, "detail": b.detail[:200],
-                             "content": rrn.display(",".join(cells))[:2000]})
-                continue
-            if p is None:
-                empty += 1
-            else:
-                goods.append(p)
-        # Duplicates: in this batch, then already stored (earlier batch, earlier run).
+        goods, dup = self._drop_duplicates(batch.goods)
+        bads = self._store_bad_rows(batch.bads)
+        created, matched, fresh = self._match_and_create(goods)
+        self._store_rows(goods)
+        codes_of: dict[int, set[str]] = defaultdict(set)  # household -> indicator codes this batch gives it
+        for p in goods:
+            codes_of[p.household_id].update(p.codes)
+        self._store_indicators(codes_of, fresh)
+        from volnet.risk import scoring
+
+        # Households that existed before this batch are rescored from the database; the ones it created
+        # were scored when inserted (their inputs are all in this batch): only their concern rule is checked.
+        raised = scoring.refresh(sorted(codes_of.keys() - fresh.keys()), actor=None, source="crisis_list",
+                                 signals_by_household=_SignalsOf(codes_of, self.type_signal), fresh=fresh)
+        r.done_rows += batch.rows
+        r.good_rows += len(goods)
+        r.bad_rows += bads
+        r.duplicate_rows += dup
+        r.empty_rows += batch.empty
+        r.matched_rows += matched
+        r.created_households += created
+        r.concerns_raised += raised
+
+    def _drop_duplicates(self, goods: list[Parsed]) -> tuple[list[Parsed], int]:
+        """The rows not seen before: in this batch, then already stored (earlier batch, earlier run)."""
         unique: dict[str, Parsed] = {}
         dup = 0
         for p in goods:
@@ -403,44 +466,26 @@ class Importer:
                 unique[p.key] = p
         if unique:
             stored = set(db.session.scalars(select(CrisisRow.natural_key).where(
-                CrisisRow.round_id == r.id, member(CrisisRow.natural_key, unique, "str"))))
+                CrisisRow.round_id == self.r.id, member(CrisisRow.natural_key, unique, "str"))))
             for k in stored:
                 unique.pop(k, None)
                 dup += 1
-        goods = list(unique.values())
-        if bads:
-            existing_bad = set(db.session.scalars(select(BadRow.row_number).where(
-                BadRow.round_id == r.id, BadRow.row_number.in_([b["row_number"] for b in bads]))))
-            bads = [b for b in bads if b["row_number"] not in existing_bad]
-            if bads:
-                cols = ["round_id", "row_number", "reason", "detail", "content"]
-                self._bulk(BadRow.__table__, cols, [tuple(b[c] for c in cols) for b in bads])
-        created, matched, affected, fresh = self._match_and_create(goods)
-        self._store_rows(goods)
-        self._store_indicators(goods, fresh)
-        from volnet.risk import scoring
+        return list(unique.values()), dup
 
-        signals = defaultdict(set)
-        for p in goods:
-            for c in p.codes:
-                signals[p.household_id].add(self.type_signal.get(c) or "other")
-        # Households that existed before this batch are rescored from the database; the ones it created
-        # were scored when inserted (their inputs are all in this batch): only their concern rule is checked.
-        raised = scoring.refresh(sorted(affected - fresh.keys()), actor=None, source="crisis_list",
-                                 signals_by_household={k: sorted(v) for k, v in signals.items()}, fresh=fresh)
-        r.done_rows += len(rows)
-        r.good_rows += len(goods)
-        r.bad_rows += len(bads)
-        r.duplicate_rows += dup
-        r.empty_rows += empty
-        r.matched_rows += matched
-        r.created_households += created
-        r.concerns_raised += raised
+    def _store_bad_rows(self, bads: list[tuple]) -> int:
+        if not bads:
+            return 0
+        r = self.r
+        existing = set(db.session.scalars(select(BadRow.row_number).where(
+            BadRow.round_id == r.id, member(BadRow.row_number, [b[0] for b in bads]))))
+        rows = [(r.id, *b) for b in bads if b[0] not in existing]
+        self._bulk(BadRow.__table__, ["round_id", "row_number", "reason", "detail", "content"], rows)
+        return len(rows)
 
     def _match_and_create(self, goods: list[Parsed]):
         r = self.r
         if not goods:
-            return 0, 0, set(), {}
+            return 0, 0, {}
         hashes = {p.rrn_hash for p in goods if p.rrn_hash}
         by_hash: dict[str, int] = {}
         linked: set[tuple[int, str]] = set()
@@ -469,15 +514,16 @@ class Importer:
         matched = 0
         to_create: list[Parsed] = []
         new_by_key: dict[str, Parsed] = {}
+        pre_addr, pre_nb = self.pre_addr, self.pre_nb
         for p in goods:
             hid = None
             how = "created"
             if p.rrn_hash and p.rrn_hash in by_hash:
                 hid, how = by_hash[p.rrn_hash], "rrn"
-            elif p.addr_key and (p.addr_key in by_addr or p.addr_key in self.pre_addr):
-                hid, how = by_addr.get(p.addr_key) or self.pre_addr[p.addr_key], "address"
-            elif p.name and p.birth and ((p.name, p.birth) in self.pre_nb or (p.name, p.birth) in by_nb):
-                hid, how = self.pre_nb.get((p.name, p.birth)) or by_nb[(p.name, p.birth)], "name_birth"
+            elif p.addr_key and (p.addr_key in by_addr or p.addr_key in pre_addr):
+                hid, how = by_addr.get(p.addr_key) or pre_addr[p.addr_key], "address"
+            elif p.name and p.birth and ((p.name, p.birth) in pre_nb or (p.name, p.birth) in by_nb):
+                hid, how = pre_nb.get((p.name, p.birth)) or by_nb[(p.name, p.birth)], "name_birth"
             if hid is not None:
                 p.household_id, p.match = hid, how
                 matched += 1
@@ -530,7 +576,7 @@ class Importer:
                 linked.add((p.household_id, p.rrn_hash))
                 links.append((p.household_id, r.dong_id, p.rrn_hash, now))
         self._bulk(HouseholdRrnHash.__table__, ["household_id", "dong_id", "rrn_hash", "created_at"], links)
-        return len(to_create), matched, {p.household_id for p in goods}, fresh
+        return len(to_create), matched, fresh
 
     def _score_new(self, to_create: list[Parsed], codes_of: dict[int, set], now) -> list:
         """The score of each new household, from what this batch knows of it: its indicators (within the
@@ -547,10 +593,11 @@ class Importer:
         out = []
         for p in to_create:
             codes = tuple(sorted(c for c in codes_of[-id(p)] if c in self.type_info)) if counted else ()
-            inp = scoring.Inputs(birth_date=p.birth, age_band=_age_band(p.birth, today), lives_alone=None)
-            key = (codes, scoring.band_of(inp, today))
+            band = "unknown" if p.birth is None else _score_band(p.birth, today)
+            key = (codes, band)
             res = memo.get(key)
             if res is None:
+                inp = scoring.Inputs(birth_date=p.birth, age_band=_age_band(p.birth, today), lives_alone=None)
                 inp.indicators = [(c, *self.type_info[c], received) for c in codes]
                 res = memo[key] = scoring.compute(inp, now, weights)
             out.append(res)
@@ -559,13 +606,15 @@ class Importer:
     def _store_rows(self, goods: list[Parsed]):
         cols = ["round_id", "row_number", "natural_key", "household_id", "match", "name", "birth_date", "address",
                 "unit", "phone", "codes", "check_result", "check_note"]
-        rows = [(self.r.id, p.number, p.key, p.household_id, p.match, p.name[:60], p.birth, p.address[:200],
+        rid = self.r.id
+        rows = [(rid, p.number, p.key, p.household_id, p.match, p.name[:60], p.birth, p.address[:200],
                  p.unit[:60], p.phone, ",".join(p.codes)[:400], "pending", "") for p in goods]
         self._bulk(CrisisRow.__table__, cols, rows)
 
-    def _store_indicators(self, goods: list[Parsed], fresh: dict):
+    def _store_indicators(self, codes_of: dict[int, set[str]], fresh: dict):
         r = self.r
-        pairs = {(p.household_id, self.type_ids[c]) for p in goods for c in p.codes if c in self.type_ids}
+        type_ids = self.type_ids
+        pairs = {(h, type_ids[c]) for h, codes in codes_of.items() for c in codes if c in type_ids}
         if not pairs:
             return
         # Households created by this batch have no indicators yet: only the others are looked up.
@@ -579,17 +628,116 @@ class Importer:
         self._bulk(HouseholdIndicator.__table__, ["household_id", "indicator_type_id", "round_id", "observed_on"],
                    rows)
 
-    def _bulk(self, table, cols, rows):
-        """COPY on PostgreSQL (psycopg), executemany elsewhere; inside the session's transaction."""
+    def _bulk(self, table, cols: list[str], rows: list[tuple]):
+        """Insert rows (tuples in ``cols`` order) inside the session's transaction: binary COPY on PostgreSQL
+        (psycopg), executemany elsewhere. NOT NULL columns left out get the model's default."""
         if not rows:
             return
+        extra_cols, extra = _defaults_for(table, cols)
+        if extra:
+            cols = cols + extra_cols
+            rows = [row + extra for row in rows]
         if self.dialect == "postgresql":
+            oids = self._pg_types(table.name)
             raw = db.session.connection().connection.dbapi_connection
-            with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({', '.join(cols)}) FROM STDIN") as cp:
+            sql = f"COPY {table.name} ({', '.join(cols)}) FROM STDIN (FORMAT BINARY)"
+            with raw.cursor() as cur, cur.copy(sql) as cp:
+                cp.set_types([oids[c] for c in cols])
                 for row in rows:
                     cp.write_row(row)
             return
         db.session.execute(insert(table), [dict(zip(cols, row, strict=True)) for row in rows])
+
+    def _pg_types(self, table: str) -> dict[str, int]:
+        """Column name -> type oid, for binary COPY (which sends each value in its column's own format)."""
+        got = self._copy_types.get(table)
+        if got is None:
+            got = self._copy_types[table] = dict(db.session.execute(text(
+                "SELECT attname, atttypid FROM pg_attribute WHERE attrelid = CAST(:t AS regclass) "
+                "AND attnum > 0 AND NOT attisdropped"), {"t": table}).all())
+        return got
+
+
+def _defaults_for(table, cols: list[str]) -> tuple[list[str], tuple]:
+    """NOT NULL columns missing from ``cols`` (added to the model later, say) and their model defaults."""
+    given = set(cols)
+    names, values = [], []
+    for col in table.columns:
+        if col.name in given or col.nullable or col.primary_key or col.server_default is not None:
+            continue
+        default = col.default
+        if default is None or not (default.is_scalar or default.is_callable):
+            raise ValueError(f"{table.name}.{col.name}: no value and no default")
+        names.append(col.name)
+        values.append(default.arg if default.is_scalar else default.arg(None))
+    return names, tuple(values)
+
+
+def _prefetch(make_iter, depth: int):
+    """Iterate over ``make_iter()`` run in a thread of its own, up to ``depth`` items ahead (bounded memory).
+    An exception in the thread is raised here; closing this generator stops the thread."""
+    items: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                items.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work():
+        try:
+            with contextlib.closing(make_iter()) as it:
+                for item in it:
+                    if not put(item):
+                        return
+            put(done)
+        except BaseException as exc:  # noqa: BLE001 - handed to the consuming thread, which raises it
+            put(_Failed(exc))
+
+    thread = threading.Thread(target=work, name="risk-import-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = items.get()
+            if item is done:
+                return
+            if isinstance(item, _Failed):
+                raise item.exc
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
+class _SignalsOf(Mapping):
+    """Household id -> the observation signals of the indicators this batch gives it; worked out only when
+    asked for (for the households whose concern is opened or raised)."""
+
+    def __init__(self, codes_of: dict[int, set[str]], signal_of: dict[str, str]):
+        self._codes_of = codes_of
+        self._signal_of = signal_of
+
+    def __getitem__(self, hid: int) -> list[str]:
+        codes = self._codes_of.get(hid)
+        if codes is None:
+            raise KeyError(hid)
+        return sorted({self._signal_of.get(c) or "other" for c in codes})
+
+    def __iter__(self):
+        return iter(self._codes_of)
+
+    def __len__(self) -> int:
+        return len(self._codes_of)
+
+
+class _Failed:
+    def __init__(self, exc: BaseException):
+        self.exc = exc
 
 
 def _age_band(birth: date | None, today: date) -> str:
@@ -601,6 +749,12 @@ def _age_band(birth: date | None, today: date) -> str:
     if age >= 80:
         return "80p"
     return f"{age // 10 * 10}s"
+
+
+def _score_band(birth: date, today: date) -> str:
+    """scoring.band_of for a known birth date (the only thing it looks at then)."""
+    age = today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
+    return "80p" if age >= 80 else "70s" if age >= 70 else "other"
 
 
 def due_date(received: date) -> date:
