@@ -43,7 +43,7 @@ from volnet.risk.sqlutil import member, new_ids
 from volnet.risk.tiers import num
 
 log = logging.getLogger(__name__)
-BATCH = 10_000
+BATCH = 5000
 
 FIELDS = ("name", "birth_date", "address", "unit", "phone", "rrn", "indicator_code")
 SYNONYMS = {
@@ -157,11 +157,11 @@ class Parsed:
     """A good row: what the job stores and matches on."""
 
     __slots__ = ("number", "name", "birth", "address", "unit", "phone", "rrn_hash", "codes", "key", "addr_key",
-                 "household_id", "match")
+                 "name_chosung", "household_id", "match")
 
     def __init__(self, number: int, name: str = "", birth: date | None = None, address: str = "", unit: str = "",
                  phone: str | None = None, rrn_hash: str | None = None, codes: list | None = None, key: str = "",
-                 addr_key: str = ""):
+                 addr_key: str = "", name_chosung: str = ""):
         self.number = number
         self.name = name
         self.birth = birth
@@ -172,6 +172,7 @@ class Parsed:
         self.codes = codes if codes is not None else []
         self.key = key
         self.addr_key = addr_key
+        self.name_chosung = name_chosung  # for the household this row may create
         self.household_id: int | None = None
         self.match = "created"
 
@@ -302,7 +303,7 @@ class RowParser:
         ident = "\x1f".join([name, birth.isoformat() if birth else "", addr_key, rrn_hash or "", phone or "",
                              ",".join(codes)])
         key = hashlib.sha256(ident.encode("utf-8")).hexdigest()[:32]
-        return Parsed(number, name, birth, address, unit, phone, rrn_hash, codes, key, addr_key)
+        return Parsed(number, name, birth, address, unit, phone, rrn_hash, codes, key, addr_key, chosung(name)[:60])
 
 
 # --- the job --------------------------------------------------------------------------------------
@@ -400,10 +401,13 @@ class Importer:
             batches = _prefetch(read, depth=2)
         else:
             batches = self._batches(round_id, skip, None)
+        stats = _GrowingTables() if self.dialect == "postgresql" else None
         with contextlib.closing(batches):
             for batch in batches:
                 self.process(batch)
                 db.session.commit()
+                if stats is not None:
+                    stats.grew(batch.rows, self.batch_size)
 
     def _batches(self, round_id: int, skip: int, fetch):
         """The staged rows after the first ``skip``, parsed, in batches of batch_size rows."""
@@ -529,14 +533,23 @@ class Importer:
                 matched += 1
                 continue
             # Same person or address twice in this batch: one new household (any shared key).
-            keys = [k for k in ((p.rrn_hash and "r:" + p.rrn_hash), (p.addr_key and "a:" + p.addr_key),
-                                (p.name and p.birth and f"n:{p.name}|{p.birth}")) if k]
-            first = next((new_by_key[k] for k in keys if k in new_by_key), None)
+            keys = []
+            if p.rrn_hash:
+                keys.append(("r", p.rrn_hash))
+            if p.addr_key:
+                keys.append(("a", p.addr_key))
+            if p.name and p.birth:
+                keys.append(("n", p.name, p.birth))
+            first = None
+            for k in keys:
+                first = new_by_key.get(k)
+                if first is not None:
+                    break
             if first is None:
                 to_create.append(p)
                 first = p
             else:
-                p.match = "rrn" if keys[0].startswith("r:") and keys[0] in new_by_key else "created"
+                p.match = "rrn" if p.rrn_hash and ("r", p.rrn_hash) in new_by_key else "created"
                 p.household_id = -id(first)  # resolved below
             for k in keys:
                 new_by_key.setdefault(k, first)
@@ -558,7 +571,7 @@ class Importer:
                     "name_chosung", "phone", "birth_date", "sex", "age_band", "status", "delivery_note", "tier",
                     "risk_score", "created_by_id", "created_at", "updated_at"]
             values = [(hid, dong_id, p.address[:200], p.unit[:60], "", "", p.addr_key, p.name or None,
-                       chosung(p.name)[:60], p.phone, p.birth, "unknown", _age_band(p.birth, today), "to_locate", "",
+                       p.name_chosung, p.phone, p.birth, "unknown", _age_band(p.birth, today), "to_locate", "",
                        "unassessed", res.score, by, now, now)
                       for p, res, hid in zip(to_create, results, ids, strict=True)]
             self._bulk(Household.__table__, cols, values)
@@ -712,6 +725,32 @@ def _prefetch(make_iter, depth: int):
     finally:
         stop.set()
         thread.join()
+
+
+class _GrowingTables:
+    """Keeps the planner's statistics of the tables an import grows roughly right (PostgreSQL).
+
+    The job's lookups (``= ANY(<thousands of values>)``) are index probes only while the planner knows how
+    many rows a value matches; on a table analyzed when it was a tenth of its size (autovacuum analyzes
+    late, or is off) it scans the whole table instead, once per batch and query. So the tables are analyzed
+    whenever the import has added as many rows as they had when last analyzed: a few times per import
+    (each ANALYZE reads a sample of 30,000 rows). ANALYZE needs the table's owner; otherwise PostgreSQL
+    only warns and the import goes on."""
+
+    TABLES = ("households", "risk_household_indicators", "risk_household_rrn_hashes")
+
+    def __init__(self):
+        self.size = float(db.session.scalar(text(
+            "SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = CAST('households' AS regclass)")) or 0)
+        self.added = 0
+
+    def grew(self, rows: int, batch_size: int) -> None:
+        self.added += rows
+        if self.added >= max(self.size, batch_size):
+            db.session.execute(text(f"ANALYZE {', '.join(self.TABLES)}"))
+            db.session.commit()
+            self.size += self.added
+            self.added = 0
 
 
 class _SignalsOf(Mapping):
