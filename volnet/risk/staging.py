@@ -24,7 +24,8 @@ from volnet.risk import rrn
 from volnet.risk.indicators import fold
 from volnet.risk.models import UploadChunk
 
-CHUNK_BYTES = 1 << 20
+CHUNK_BYTES = 1 << 20          # compressed bytes per stored chunk
+TEXT_BUFFER = 256 * 1024       # characters of CSV text compressed at a time
 MAX_HEADER_SCAN = 20
 PREVIEW_ROWS = 5
 csv.field_size_limit(1 << 20)
@@ -218,7 +219,7 @@ def stage_rows(out: StagedUpload, rows, round_id_cb) -> StagedUpload:
         if len(out.preview) < PREVIEW_ROWS and joined.strip():
             out.preview.append([rrn.display(c)[:80] for c in cells[:width]])
         writer.writerow([number, "T" if cut else "", *cells])
-        if buf.tell() > 256 * 1024:
+        if buf.tell() > TEXT_BUFFER:
             pending += comp.compress(buf.getvalue().encode("utf-8"))
             buf.seek(0)
             buf.truncate()
