@@ -475,11 +475,8 @@ class Importer:
     def process(self, batch: Batch):
         goods, dup = self._drop_duplicates(batch.goods)
         bads = self._store_bad_rows(batch.bads)
-        created, matched, fresh = self._match_and_create(goods)
+        created, matched, fresh, codes_of = self._match_and_create(goods)
         self._store_rows(goods)
-        codes_of: dict[int, set[str]] = defaultdict(set)  # household -> indicator codes this batch gives it
-        for p in goods:
-            codes_of[p.household_id].update(p.codes)
         self._store_indicators(codes_of, fresh)
         from volnet.risk import scoring
 
@@ -503,7 +500,7 @@ class Importer:
                 dup += 1
             else:
                 unique[p.key] = p
-        maybe = [k for k in unique if k in self.stored_keys]
+        maybe = self.stored_keys.maybe(unique)
         if maybe:
             stored = set(db.session.scalars(select(CrisisRow.natural_key).where(
                 CrisisRow.round_id == self.round_id, member(CrisisRow.natural_key, maybe, "str"))))
@@ -526,7 +523,7 @@ class Importer:
 
     def _match_and_create(self, goods: list[Parsed]):
         if not goods:
-            return 0, 0, {}
+            return 0, 0, {}, {}
         dong_id = self.dong_id
         hashes = {p.rrn_hash for p in goods if p.rrn_hash}
         by_hash: dict[str, int] = {}
@@ -542,7 +539,7 @@ class Importer:
         # about the addresses this job may have created a household at (earlier batches).
         pre_addr, pre_nb = self.pre_addr, self.pre_nb
         created_here = self.created_addresses
-        keys = {p.addr_key for p in goods if p.addr_key and p.addr_key not in pre_addr and p.addr_key in created_here}
+        keys = created_here.maybe({p.addr_key for p in goods if p.addr_key and p.addr_key not in pre_addr})
         by_addr: dict[str, int] = {}
         if keys:
             for hid, key in db.session.execute(select(Household.id, Household.address_key).where(
@@ -559,28 +556,30 @@ class Importer:
                 by_nb.setdefault((name, birth), hid)
         matched = 0
         to_create: list[Parsed] = []
+        joining: list[tuple[Parsed, Parsed]] = []  # (row, the row of this batch whose new household it joins)
         new_by_key: dict[tuple, Parsed] = {}
         for p in goods:
-            hid = None
-            how = "created"
-            if p.rrn_hash and p.rrn_hash in by_hash:
-                hid, how = by_hash[p.rrn_hash], "rrn"
-            elif p.addr_key and (p.addr_key in pre_addr or p.addr_key in by_addr):
-                hid, how = pre_addr.get(p.addr_key) or by_addr[p.addr_key], "address"
-            elif p.name and p.birth and ((p.name, p.birth) in pre_nb or (p.name, p.birth) in by_nb):
-                hid, how = pre_nb.get((p.name, p.birth)) or by_nb[(p.name, p.birth)], "name_birth"
-            if hid is not None:
-                p.household_id, p.match = hid, how
+            rrn_hash, addr_key, name, birth = p.rrn_hash, p.addr_key, p.name, p.birth
+            if rrn_hash and rrn_hash in by_hash:
+                p.household_id, p.match = by_hash[rrn_hash], "rrn"
+                matched += 1
+                continue
+            if addr_key and (addr_key in pre_addr or addr_key in by_addr):
+                p.household_id, p.match = pre_addr.get(addr_key) or by_addr[addr_key], "address"
+                matched += 1
+                continue
+            if name and birth and ((name, birth) in pre_nb or (name, birth) in by_nb):
+                p.household_id, p.match = pre_nb.get((name, birth)) or by_nb[(name, birth)], "name_birth"
                 matched += 1
                 continue
             # Same person or address twice in this batch: one new household (any shared key).
             keys = []
-            if p.rrn_hash:
-                keys.append(("r", p.rrn_hash))
-            if p.addr_key:
-                keys.append(("a", p.addr_key))
-            if p.name and p.birth:
-                keys.append(("n", p.name, p.birth))
+            if rrn_hash:
+                keys.append(("r", rrn_hash))
+            if addr_key:
+                keys.append(("a", addr_key))
+            if name and birth:
+                keys.append(("n", name, birth))
             first = None
             for k in keys:
                 first = new_by_key.get(k)
@@ -590,41 +589,34 @@ class Importer:
                 to_create.append(p)
                 first = p
             else:
-                p.match = "rrn" if p.rrn_hash and ("r", p.rrn_hash) in new_by_key else "created"
-                p.household_id = -id(first)  # resolved below
+                p.match = "rrn" if rrn_hash and ("r", rrn_hash) in new_by_key else "created"
+                joining.append((p, first))
             for k in keys:
                 new_by_key.setdefault(k, first)
-        fresh: dict[int, object] = {}
         now = clock.now()
+        for p, hid in zip(to_create, new_ids("households", len(to_create)), strict=True):
+            p.household_id = hid
+        for p, first in joining:
+            p.household_id = first.household_id
+        codes_of: dict[int, set[str]] = defaultdict(set)  # household -> indicator codes this batch gives it
+        for p in goods:
+            codes_of[p.household_id].update(p.codes)
+        fresh: dict[int, object] = {}
         if to_create:
-            today = clock.to_seoul(now).date()
-            # Every row of this batch that lands on a new household gives it indicators (and nothing else).
-            codes_of: dict[int, set] = defaultdict(set)
-            for p in goods:
-                if p.household_id is None:
-                    codes_of[-id(p)].update(p.codes)
-                elif p.household_id < 0:
-                    codes_of[p.household_id].update(p.codes)
+            # A new household's score comes from this batch alone: every row that lands on it.
             results = self._score_new(to_create, codes_of, now)
-            ids = new_ids("households", len(to_create))
-            by = self.uploaded_by_id
+            today = clock.to_seoul(now).date()
+            dong_id, by = self.dong_id, self.uploaded_by_id
             cols = ["id", "dong_id", "road_address", "unit", "jibun_address", "landmark", "address_key", "name",
                     "name_chosung", "phone", "birth_date", "sex", "age_band", "status", "delivery_note", "tier",
                     "risk_score", "created_by_id", "created_at", "updated_at"]
-            values = ((hid, dong_id, p.address[:200], p.unit[:60], "", "", p.addr_key, p.name or None,
+            values = ((p.household_id, dong_id, p.address[:200], p.unit[:60], "", "", p.addr_key, p.name or None,
                        p.name_chosung, p.phone, p.birth, "unknown", _age_band(p.birth, today), "to_locate", "",
                        "unassessed", res.score, by, now, now)
-                      for p, res, hid in zip(to_create, results, ids, strict=True))
+                      for p, res in zip(to_create, results, strict=True))
             self._bulk(Household.__table__, cols, values)
             created_here.add_all(p.addr_key for p in to_create if p.addr_key)
-            firsts = {}
-            for p, hid, res in zip(to_create, ids, results, strict=True):
-                p.household_id = hid
-                firsts[-id(p)] = hid
-                fresh[hid] = res
-            for p in goods:
-                if p.household_id is not None and p.household_id < 0:
-                    p.household_id = firsts[p.household_id]
+            fresh = {p.household_id: res for p, res in zip(to_create, results, strict=True)}
         links = []
         for p in goods:
             if p.rrn_hash and (p.household_id, p.rrn_hash) not in linked:
@@ -632,7 +624,7 @@ class Importer:
                 links.append((p.household_id, dong_id, p.rrn_hash, now))
         if links:
             self._bulk(HouseholdRrnHash.__table__, ["household_id", "dong_id", "rrn_hash", "created_at"], links)
-        return len(to_create), matched, fresh
+        return len(to_create), matched, fresh, codes_of
 
     def _score_new(self, to_create: list[Parsed], codes_of: dict[int, set], now) -> list:
         """The score of each new household, from what this batch knows of it: its indicators (within the
@@ -648,7 +640,7 @@ class Importer:
         memo: dict[tuple, object] = {}
         out = []
         for p in to_create:
-            codes = tuple(sorted(c for c in codes_of[-id(p)] if c in self.type_info)) if counted else ()
+            codes = tuple(sorted(c for c in codes_of[p.household_id] if c in self.type_info)) if counted else ()
             band = "unknown" if p.birth is None else _score_band(p.birth, today)
             key = (codes, band)
             res = memo.get(key)

@@ -23,15 +23,15 @@ class KeyFilter:
         self._bits = bytearray(1 << (_BITS - 3))
 
     def add(self, key: str) -> None:
-        h = hash(key)
-        a, b = h & _MASK, (h >> _BITS) & _MASK
-        bits = self._bits
-        bits[a >> 3] |= 1 << (a & 7)
-        bits[b >> 3] |= 1 << (b & 7)
+        self.add_all((key,))
 
     def add_all(self, keys: Iterable[str]) -> None:
+        bits = self._bits
         for key in keys:
-            self.add(key)
+            h = hash(key)
+            a, b = h & _MASK, (h >> _BITS) & _MASK
+            bits[a >> 3] |= 1 << (a & 7)
+            bits[b >> 3] |= 1 << (b & 7)
 
     def __contains__(self, key: str) -> bool:
         """False: the key was never added. True: it may have been."""
@@ -39,3 +39,14 @@ class KeyFilter:
         a, b = h & _MASK, (h >> _BITS) & _MASK
         bits = self._bits
         return bool(bits[a >> 3] & (1 << (a & 7)) and bits[b >> 3] & (1 << (b & 7)))
+
+    def maybe(self, keys: Iterable[str]) -> list[str]:
+        """The keys that may have been added (the others certainly were not)."""
+        bits = self._bits
+        out = []
+        for key in keys:
+            h = hash(key)
+            a, b = h & _MASK, (h >> _BITS) & _MASK
+            if bits[a >> 3] & (1 << (a & 7)) and bits[b >> 3] & (1 << (b & 7)):
+                out.append(key)
+        return out
