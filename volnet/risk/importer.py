@@ -1,11 +1,17 @@
 """Importing a staged public crisis list: mapping, row checks, matching to households, indicators,
 scores and concerns. Runs as an RQ job (inline without Redis), in batches of BATCH rows; each batch
-commits its rows and the progress together, so a re-run resumes and changes nothing twice.
+commits its rows and the progress together, so a re-run resumes and changes nothing twice. One worker
+imports a round at a time: a job that finds the progress moved by another stops (RQ is at-least-once).
 
 Matching, in order: keyed RRN hash (risk_household_rrn_hashes) -> normalized road address + unit
 (volnet.core.korean.address_key) -> name + birth date. Unmatched rows create households with status
-"to_locate". Households that existed before the import are looked up in memory (bounded by the dong,
-not by the file); households created by this import are found again by an indexed address query.
+"to_locate". Households that existed before the job are looked up in memory (bounded by the dong, not by
+the file); households the job creates are found again by an indexed address query, asked only about the
+addresses a fixed-size filter says it may have created a household at (volnet.risk.keyfilter), and the
+same goes for the natural keys of stored rows (duplicates). Memory stays bounded by the batch and the dong.
+
+On PostgreSQL the rows are parsed by a reader thread while the job thread writes (binary COPY), and the
+tables the import grows are analyzed as they grow; SQLite runs the same steps in one thread.
 """
 from __future__ import annotations
 

@@ -196,7 +196,7 @@ def stage_rows(out: StagedUpload, rows, round_id_cb) -> StagedUpload:
     sanitize = san.cell
     width = 0
     for number, cells, cut in rows:
-        cells = [sanitize(c) for c in cells]
+        cells = [sanitize(c) if len(c) >= rrn.MIN_LENGTH else c for c in cells]
         joined = "".join(cells)
         if "\n" in joined or "\r" in joined:
             # One record per line in the staged text: a line break inside a cell becomes a space.
