@@ -774,28 +774,26 @@ def _prefetch(make_iter, depth: int):
 class _GrowingTables:
     """Keeps the planner's statistics of the tables an import grows roughly right (PostgreSQL).
 
-    The job's lookups (``= ANY(<thousands of values>)``) are index probes only while the planner knows how
-    many rows a value matches; on a table analyzed when it was a tenth of its size (autovacuum analyzes
-    late, or is off) it scans the whole table instead, once per batch and query. So the tables are analyzed
-    whenever the import has added as many rows as they had when last analyzed: a few times per import
-    (each ANALYZE reads a sample of 30,000 rows of a few columns). ANALYZE needs the table's owner; otherwise PostgreSQL
-    only warns and the import goes on."""
+    The job looks rows up by ``household_id = ANY(<a thousand ids>)`` (indicators) and ``rrn_hash = ANY(...)``:
+    index probes while the planner knows how many rows a value matches, a scan of the whole table (once
+    per batch and query) on a table analyzed when it was a tenth of its size (autovacuum analyzes late, or
+    is off). So these tables are analyzed whenever the import has added as many rows as they had when last
+    analyzed: a few times per import, each a sample of 30,000 narrow rows. (Households are looked up by
+    primary key, or by address for a handful of keys, which need no statistics.) ANALYZE needs the table's
+    owner; otherwise PostgreSQL only warns and the import goes on."""
 
-    # The columns the job looks rows up by: ANALYZE of a few columns costs a fraction of a whole table's.
-    COLUMNS = {"households": "dong_id, address_key, status, name, birth_date",
-               "risk_household_indicators": "household_id, indicator_type_id, round_id, observed_on",
-               "risk_household_rrn_hashes": "rrn_hash, dong_id, household_id"}
+    TABLES = "risk_household_indicators, risk_household_rrn_hashes"
 
     def __init__(self):
         self.size = float(db.session.scalar(text(
-            "SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = CAST('households' AS regclass)")) or 0)
+            "SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = CAST('risk_household_indicators' AS regclass)"
+        )) or 0)
         self.added = 0
 
     def grew(self, rows: int, batch_size: int) -> None:
         self.added += rows
         if self.added >= max(self.size, batch_size):
-            tables = ", ".join(f"{t} ({cols})" for t, cols in self.COLUMNS.items())
-            db.session.execute(text(f"ANALYZE {tables}"))
+            db.session.execute(text(f"ANALYZE {self.TABLES}"))
             db.session.commit()
             self.size += self.added
             self.added = 0
