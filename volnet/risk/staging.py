@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from typing import BinaryIO
 
+from sqlalchemy import insert
+
 from volnet.extensions import db
 from volnet.risk import rrn
 from volnet.risk.indicators import fold
@@ -188,7 +190,9 @@ def stage_rows(out: StagedUpload, rows, round_id_cb) -> StagedUpload:
         if round_id is None:
             round_id = round_id_cb(out)
         if pending:
-            db.session.add(UploadChunk(round_id=round_id, seq=seq, data=bytes(pending)))
+            # Written now (in the caller's transaction), not kept in the session: memory does not grow
+            # with the file.
+            db.session.execute(insert(UploadChunk.__table__).values(round_id=round_id, seq=seq, data=bytes(pending)))
             seq += 1
             pending = bytearray()
 
