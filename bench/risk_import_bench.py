@@ -1,6 +1,6 @@
 """Import a generated public crisis list of N rows (default 1,000,000) on PostgreSQL.
 
-    .venv/bin/python bench/risk_import_bench.py [--rows 1000000] [--existing 20000] [--profile FILE]
+    .venv/bin/python bench/risk_import_bench.py [--rows 1000000] [--existing 20000] [--batch N] [--profile FILE]
 
 Uses the database volnet_bench_risk (dropped and created). First (not timed) the list is generated as a
 UTF-8 CSV in a temporary file (synthetic names, addresses and resident registration numbers; deleted at
@@ -119,6 +119,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--existing", type=int, default=20_000)
+    ap.add_argument("--batch", type=int, default=0, help="rows per batch (default: importer.BATCH)")
     ap.add_argument("--profile", metavar="FILE", help="write cProfile stats of the import job to FILE")
     args = ap.parse_args()
     from tests.conftest import make_pg_database
@@ -150,6 +151,8 @@ def run(args, url, db, insert, tmp: Path):
     from volnet.risk import importer, indicators, staging
     from volnet.risk.models import CrisisRound
 
+    if args.batch:
+        importer.BATCH = args.batch
     d = Dong(code="4115057800", sido="경기도", sigungu="의정부시", name="송산3동")
     db.session.add(d)
     db.session.flush()

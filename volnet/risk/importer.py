@@ -370,9 +370,9 @@ COUNTERS = ("done_rows", "good_rows", "bad_rows", "duplicate_rows", "empty_rows"
 
 
 class Importer:
-    def __init__(self, r: CrisisRound, batch: int = BATCH):
+    def __init__(self, r: CrisisRound, batch: int | None = None):
         self.r = r
-        self.batch_size = batch
+        self.batch_size = batch or BATCH
         # Plain values: the round is not reloaded after every batch commit.
         self.round_id, self.dong_id, self.received_on = r.id, r.dong_id, r.received_on
         self.uploaded_by_id = r.uploaded_by_id

@@ -41,6 +41,21 @@ def member(col, values, kind: str = "int"):
     return col.in_(values)
 
 
+_sequences: dict[tuple[str, str], str] = {}
+
+
+def _sequence_of(table: str) -> str:
+    """schema.name of the sequence of ``table``.id, from the catalog (once per database and table)."""
+    key = (str(db.session.get_bind().url), table)
+    seq = _sequences.get(key)
+    if seq is None:
+        seq = db.session.scalar(text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": table})
+        if not seq or "'" in seq:
+            raise ValueError(f"{table}.id has no sequence")
+        _sequences[key] = seq
+    return seq
+
+
 def new_ids(table: str, n: int) -> list[int]:
     """Reserve n primary keys: the sequence on PostgreSQL; on SQLite the write lock is already held
     (BEGIN IMMEDIATE), so max(id)+1 ... is safe."""
@@ -50,9 +65,7 @@ def new_ids(table: str, n: int) -> list[int]:
     if is_pg():
         # The sequence is looked up first: pg_get_serial_sequence() inside the generate_series query would run
         # once per value (~8 us each); with the name as a literal, nextval() costs well under 1 us.
-        seq = db.session.scalar(text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": table})
-        if not seq or "'" in seq:  # schema.name of the table's own sequence, from the catalog
-            raise ValueError(f"{table}.id has no sequence")
+        seq = _sequence_of(table)
         sql = f"SELECT array_agg(nextval('{seq}'::regclass)) FROM generate_series(1, :n)"  # noqa: S608
         return list(db.session.scalar(text(sql), {"n": n}))
     start = db.session.scalar(text(f"SELECT COALESCE(MAX(id), 0) FROM {table}")) or 0  # noqa: S608
