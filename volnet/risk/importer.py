@@ -50,7 +50,7 @@ from volnet.risk.sqlutil import member, new_ids
 from volnet.risk.tiers import num
 
 log = logging.getLogger(__name__)
-BATCH = 5000
+BATCH = 10_000
 
 FIELDS = ("name", "birth_date", "address", "unit", "phone", "rrn", "indicator_code")
 SYNONYMS = {
