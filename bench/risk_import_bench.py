@@ -121,6 +121,9 @@ def main():
     ap.add_argument("--existing", type=int, default=20_000)
     ap.add_argument("--batch", type=int, default=0, help="rows per batch (default: importer.BATCH)")
     ap.add_argument("--profile", metavar="FILE", help="write cProfile stats of the import job to FILE")
+    ap.add_argument("--floor", action="store_true",
+                    help="instead of the import: only COPY what an import of --rows writes (households, rows, "
+                         "indicators, RRN links), with the foreign keys and again without them")
     args = ap.parse_args()
     from tests.conftest import make_pg_database
 
@@ -168,6 +171,9 @@ def run(args, url, db, insert, tmp: Path):
         db.session.execute(insert(Household), known)
     del known
     db.session.commit()
+    if args.floor:
+        copy_floor(args, url, db, d, u)
+        return
     path = tmp / "list.csv"
     t = time.monotonic()
     size = write_list(path, args.rows, args.existing)
@@ -209,6 +215,63 @@ def run(args, url, db, insert, tmp: Path):
     print(f"total {total:.1f} s ({args.rows / total:,.0f} rows/s); CPU s: app {stage.app + job.app:.1f}, "
           f"database {stage.db + job.db:.1f}, others {stage.others + job.others:.1f}; "
           f"peak RSS {max(stage.peak, job.peak):.0f} MB")
+
+
+def copy_floor(args, url, db, d, u):
+    """What PostgreSQL alone needs to store an import of --rows: the same tables and row shapes (0.9 new
+    households, 1 row, 1 indicator and 0.2 RRN links per list row), binary COPY in batches of
+    importer.BATCH, one commit per batch; once as the schema is, once with the foreign keys of these
+    four tables dropped (the bench database is thrown away afterwards)."""
+    import hashlib
+
+    from sqlalchemy import text
+
+    from volnet.core import clock
+    from volnet.households.models import Household
+    from volnet.risk import importer
+    from volnet.risk.models import CrisisRound, CrisisRow, HouseholdIndicator, HouseholdRrnHash, IndicatorType
+    from volnet.risk.sqlutil import new_ids
+
+    tables = [Household.__table__, CrisisRow.__table__, HouseholdIndicator.__table__, HouseholdRrnHash.__table__]
+    type_ids = list(db.session.scalars(db.select(IndicatorType.id)))
+    now, born = clock.now(), date(1950, 3, 1)
+    for label in ("with foreign keys", "without foreign keys"):
+        if label == "without foreign keys":
+            for t in tables:
+                for name in db.session.scalars(text("SELECT conname FROM pg_constraint WHERE contype = 'f' "
+                                                    "AND conrelid = CAST(:t AS regclass)"), {"t": t.name}).all():
+                    db.session.execute(text(f'ALTER TABLE {t.name} DROP CONSTRAINT "{name}"'))
+            db.session.commit()
+        r = CrisisRound(dong_id=d.id, uploaded_by_id=u.id, filename="floor", file_hash=f"floor-{label}",
+                        received_on=date(2026, 1, 5), due_on=date(2026, 3, 5), status="done", header=HEADER)
+        db.session.add(r)
+        db.session.commit()
+        job = importer.Importer(r)
+        with Phase(f"COPY only, {label}", url, args.rows):
+            for start in range(0, args.rows, job.batch_size):
+                n = min(job.batch_size, args.rows - start)
+                ids = new_ids("households", n * 9 // 10)
+                hh = [(hid, d.id, f"경기도 의정부시 송산로 {hid}", "3층", "", "", f"경기도의정부시송산로{hid}3층", "김영희",
+                       "ㄱㅇㅎ", "01012345678", born, "unknown", "70s", "to_locate", "", "unassessed", 15.0, u.id, now,
+                       now) for hid in ids]
+                job._bulk(Household.__table__, ["id", "dong_id", "road_address", "unit", "jibun_address", "landmark",
+                                                "address_key", "name", "name_chosung", "phone", "birth_date", "sex",
+                                                "age_band", "status", "delivery_note", "tier", "risk_score",
+                                                "created_by_id", "created_at", "updated_at"], hh)
+                owners = [ids[i % len(ids)] for i in range(n)]
+                job._bulk(CrisisRow.__table__, ["round_id", "row_number", "natural_key", "household_id", "match",
+                                                "name", "birth_date", "address", "unit", "phone", "codes",
+                                                "check_result", "check_note"],
+                          [(r.id, start + i, hashlib.sha256(f"{r.id}:{start + i}".encode()).hexdigest()[:32], hid,
+                            "created", "김영희", born, "경기도 의정부시 송산로 1", "3층", "01012345678", "cutoff_power",
+                            "pending", "") for i, hid in enumerate(owners)])
+                job._bulk(HouseholdIndicator.__table__, ["household_id", "indicator_type_id", "round_id",
+                                                         "observed_on"],
+                          sorted({(hid, type_ids[i % len(type_ids)], r.id, r.received_on)
+                                  for i, hid in enumerate(owners)}))
+                job._bulk(HouseholdRrnHash.__table__, ["household_id", "dong_id", "rrn_hash", "created_at"],
+                          [(hid, d.id, hashlib.sha256(str(hid).encode()).hexdigest(), now) for hid in ids[::4]])
+                db.session.commit()
 
 
 if __name__ == "__main__":
