@@ -230,7 +230,7 @@ def copy_floor(args, url, db, d, u):
     from volnet.households.models import Household
     from volnet.risk import importer
     from volnet.risk.models import CrisisRound, CrisisRow, HouseholdIndicator, HouseholdRrnHash, IndicatorType
-    from volnet.risk.sqlutil import new_ids
+    from volnet.risk.sqlutil import bulk_insert, new_ids
 
     tables = [Household.__table__, CrisisRow.__table__, HouseholdIndicator.__table__, HouseholdRrnHash.__table__]
     type_ids = list(db.session.scalars(db.select(IndicatorType.id)))
@@ -246,31 +246,31 @@ def copy_floor(args, url, db, d, u):
                         received_on=date(2026, 1, 5), due_on=date(2026, 3, 5), status="done", header=HEADER)
         db.session.add(r)
         db.session.commit()
-        job = importer.Importer(r)
+        batch = importer.BATCH
         with Phase(f"COPY only, {label}", url, args.rows):
-            for start in range(0, args.rows, job.batch_size):
-                n = min(job.batch_size, args.rows - start)
+            for start in range(0, args.rows, batch):
+                n = min(batch, args.rows - start)
                 ids = new_ids("households", n * 9 // 10)
                 hh = [(hid, d.id, f"경기도 의정부시 송산로 {hid}", "3층", "", "", f"경기도의정부시송산로{hid}3층", "김영희",
                        "ㄱㅇㅎ", "01012345678", born, "unknown", "70s", "to_locate", "", "unassessed", 15.0, u.id, now,
                        now) for hid in ids]
-                job._bulk(Household.__table__, ["id", "dong_id", "road_address", "unit", "jibun_address", "landmark",
-                                                "address_key", "name", "name_chosung", "phone", "birth_date", "sex",
-                                                "age_band", "status", "delivery_note", "tier", "risk_score",
-                                                "created_by_id", "created_at", "updated_at"], hh)
+                bulk_insert(Household.__table__, ["id", "dong_id", "road_address", "unit", "jibun_address",
+                                                  "landmark", "address_key", "name", "name_chosung", "phone",
+                                                  "birth_date", "sex", "age_band", "status", "delivery_note", "tier",
+                                                  "risk_score", "created_by_id", "created_at", "updated_at"], hh)
                 owners = [ids[i % len(ids)] for i in range(n)]
-                job._bulk(CrisisRow.__table__, ["round_id", "row_number", "natural_key", "household_id", "match",
-                                                "name", "birth_date", "address", "unit", "phone", "codes",
-                                                "check_result", "check_note"],
-                          [(r.id, start + i, hashlib.sha256(f"{r.id}:{start + i}".encode()).hexdigest()[:32], hid,
-                            "created", "김영희", born, "경기도 의정부시 송산로 1", "3층", "01012345678", "cutoff_power",
-                            "pending", "") for i, hid in enumerate(owners)])
-                job._bulk(HouseholdIndicator.__table__, ["household_id", "indicator_type_id", "round_id",
-                                                         "observed_on"],
-                          sorted({(hid, type_ids[i % len(type_ids)], r.id, r.received_on)
-                                  for i, hid in enumerate(owners)}))
-                job._bulk(HouseholdRrnHash.__table__, ["household_id", "dong_id", "rrn_hash", "created_at"],
-                          [(hid, d.id, hashlib.sha256(str(hid).encode()).hexdigest(), now) for hid in ids[::4]])
+                rows = [(r.id, start + i, hashlib.sha256(f"{r.id}:{start + i}".encode()).hexdigest()[:32], hid,
+                         "created", "김영희", born, "경기도 의정부시 송산로 1", "3층", "01012345678", "cutoff_power",
+                         "pending", "") for i, hid in enumerate(owners)]
+                bulk_insert(CrisisRow.__table__, ["round_id", "row_number", "natural_key", "household_id", "match",
+                                                  "name", "birth_date", "address", "unit", "phone", "codes",
+                                                  "check_result", "check_note"], rows)
+                indicators = sorted({(hid, type_ids[i % len(type_ids)], r.id, r.received_on)
+                                     for i, hid in enumerate(owners)})
+                bulk_insert(HouseholdIndicator.__table__, ["household_id", "indicator_type_id", "round_id",
+                                                           "observed_on"], indicators)
+                links = [(hid, d.id, hashlib.sha256(str(hid).encode()).hexdigest(), now) for hid in ids[::4]]
+                bulk_insert(HouseholdRrnHash.__table__, ["household_id", "dong_id", "rrn_hash", "created_at"], links)
                 db.session.commit()
 
 

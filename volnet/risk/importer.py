@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import delete, insert, select, text, tuple_, update
+from sqlalchemy import delete, select, text, tuple_, update
 
 from volnet.core import clock
 from volnet.core.korean import address_key, chosung, clean_text, normalize_phone
@@ -46,7 +46,7 @@ from volnet.risk.models import (
     IndicatorType,
     UploadChunk,
 )
-from volnet.risk.sqlutil import member, new_ids
+from volnet.risk.sqlutil import bulk_insert, member, new_ids
 from volnet.risk.tiers import num
 
 log = logging.getLogger(__name__)
@@ -386,7 +386,6 @@ class Importer:
         self.width = len(r.header or [])
         self.parser = RowParser(self.mapping, self.width, self.types)
         self.dialect = db.session.get_bind().dialect.name
-        self._copy_types: dict[str, dict[str, int]] = {}
         # What this job itself writes, for the lookups of later batches (see keyfilter.py): the natural keys
         # of the round's rows, and the address keys of the households it creates.
         self.stored_keys = KeyFilter()
@@ -685,49 +684,7 @@ class Importer:
                        rows)
 
     def _bulk(self, table, cols: list[str], rows: Iterable[tuple]):
-        """Insert rows (tuples in ``cols`` order) inside the session's transaction: binary COPY on PostgreSQL
-        (psycopg), executemany elsewhere. NOT NULL columns left out get the model's default. ``rows`` may be
-        a generator: the database stores the first rows while the next are being made."""
-        extra_cols, extra = _defaults_for(table, cols)
-        if extra:
-            cols = cols + extra_cols
-            rows = (row + extra for row in rows)
-        if self.dialect == "postgresql":
-            oids = self._pg_types(table.name)
-            raw = db.session.connection().connection.dbapi_connection
-            sql = f"COPY {table.name} ({', '.join(cols)}) FROM STDIN (FORMAT BINARY)"
-            with raw.cursor() as cur, cur.copy(sql) as cp:
-                cp.set_types([oids[c] for c in cols])
-                for row in rows:
-                    cp.write_row(row)
-            return
-        params = [dict(zip(cols, row, strict=True)) for row in rows]
-        if params:
-            db.session.execute(insert(table), params)
-
-    def _pg_types(self, table: str) -> dict[str, int]:
-        """Column name -> type oid, for binary COPY (which sends each value in its column's own format)."""
-        got = self._copy_types.get(table)
-        if got is None:
-            got = self._copy_types[table] = dict(db.session.execute(text(
-                "SELECT attname, atttypid FROM pg_attribute WHERE attrelid = CAST(:t AS regclass) "
-                "AND attnum > 0 AND NOT attisdropped"), {"t": table}).all())
-        return got
-
-
-def _defaults_for(table, cols: list[str]) -> tuple[list[str], tuple]:
-    """NOT NULL columns missing from ``cols`` (added to the model later, say) and their model defaults."""
-    given = set(cols)
-    names, values = [], []
-    for col in table.columns:
-        if col.name in given or col.nullable or col.primary_key or col.server_default is not None:
-            continue
-        default = col.default
-        if default is None or not (default.is_scalar or default.is_callable):
-            raise ValueError(f"{table.name}.{col.name}: no value and no default")
-        names.append(col.name)
-        values.append(default.arg if default.is_scalar else default.arg(None))
-    return names, tuple(values)
+        bulk_insert(table, cols, rows)
 
 
 def _prefetch(make_iter, depth: int):
