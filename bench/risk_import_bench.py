@@ -12,7 +12,8 @@ the end). Then, timed:
 
 Reports per phase: wall time, rows/s, CPU of this process and of its PostgreSQL backends, CPU the rest of
 the machine used meanwhile ("others": high values mean noisy figures), and the peak RSS of this process
-during the phase (sampled every 20 ms) next to the process's peak so far (getrusage).
+during the phase (sampled every 20 ms) next to the process's peak so far (getrusage); for the job also the
+CPU of its two threads (the job thread, and the reader thread that parses the staged rows).
 """
 from __future__ import annotations
 
@@ -199,7 +200,9 @@ def run(args, url, db, insert, tmp: Path):
     r.status = "queued"
     db.session.commit()
     rid = r.id
+    reader = count_reader_cpu(importer)
     with Phase("import job", url, args.rows) as job:
+        job_thread = time.thread_time()
         if args.profile:
             import cProfile
 
@@ -207,6 +210,8 @@ def run(args, url, db, insert, tmp: Path):
                             filename=args.profile)
         else:
             importer.run_import(rid)
+        job_thread = time.thread_time() - job_thread
+    print(f"  app CPU s: job thread {job_thread:.1f}, reader thread {reader['cpu']:.1f}")
     db.session.expire_all()
     r = db.session.get(CrisisRound, rid)
     print(f"  status {r.status} {r.error}; good {r.good_rows:,} bad {r.bad_rows:,} duplicates {r.duplicate_rows:,} "
@@ -215,6 +220,23 @@ def run(args, url, db, insert, tmp: Path):
     print(f"total {total:.1f} s ({args.rows / total:,.0f} rows/s); CPU s: app {stage.app + job.app:.1f}, "
           f"database {stage.db + job.db:.1f}, others {stage.others + job.others:.1f}; "
           f"peak RSS {max(stage.peak, job.peak):.0f} MB")
+
+
+def count_reader_cpu(importer) -> dict:
+    """CPU seconds of the import's reader thread (measurement only: wraps Importer._batches, which runs in
+    that thread on PostgreSQL)."""
+    out = {"cpu": 0.0}
+    batches = importer.Importer._batches
+
+    def counted(self, *args, **kwargs):
+        start = time.thread_time()
+        try:
+            yield from batches(self, *args, **kwargs)
+        finally:
+            out["cpu"] += time.thread_time() - start
+
+    importer.Importer._batches = counted
+    return out
 
 
 def copy_floor(args, url, db, d, u):
