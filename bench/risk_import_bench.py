@@ -121,6 +121,8 @@ def main():
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--existing", type=int, default=20_000)
     ap.add_argument("--batch", type=int, default=0, help="rows per batch (default: importer.BATCH)")
+    ap.add_argument("--received", default="2026-01-05",
+                    help="the round's date (ISO, or 'today': its indicators count in the scores, concerns open)")
     ap.add_argument("--profile", metavar="FILE", help="write cProfile stats of the import job to FILE")
     ap.add_argument("--floor", action="store_true",
                     help="instead of the import: only COPY what an import of --rows writes (households, rows, "
@@ -181,9 +183,13 @@ def run(args, url, db, insert, tmp: Path):
     print(f"rows={args.rows:,} existing households={args.existing:,}; list {size / 2**20:.0f} MB generated in "
           f"{time.monotonic() - t:.1f} s (not timed); RSS {rss_mb():.0f} MB, batch {importer.BATCH:,}", flush=True)
 
+    from volnet.core import clock
+
+    received = clock.seoul_today() if args.received == "today" else date.fromisoformat(args.received)
+
     def make_round(staged):
         r = CrisisRound(dong_id=d.id, uploaded_by_id=u.id, filename="bench.csv", file_hash=f"bench-{time.time()}",
-                        received_on=date(2026, 1, 5), due_on=date(2026, 3, 5), status="uploaded",
+                        received_on=received, due_on=importer.due_date(received), status="uploaded",
                         header=staged.header)
         db.session.add(r)
         db.session.flush()
