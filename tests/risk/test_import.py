@@ -356,3 +356,85 @@ def test_imported_scores_equal_a_full_rescore_and_crossings_raise_concerns(clien
     assert by_name["박옛집"].id == old.id and by_name["박옛집"].risk_score >= 15
     assert r.concerns_raised == 1
     assert db.session.scalar(select(Concern.household_id)) == by_name["김순1"].id
+
+
+def _upload_and_map(client, d, data):
+    """Upload and accept the guessed mapping; the job runs inline. Returns the round."""
+    resp = rb.upload(client, d, data)
+    loc = resp.headers["Location"]
+    html = client.get(loc).get_data(as_text=True)
+    form = {n: v for n, v in zip(rb.COLS.findall(html), ["", "name", "birth_date", "address", "unit", "phone",
+                                                             "indicator_code"], strict=True)}
+    client.post(loc, data=form)
+    r = db.session.scalar(select(CrisisRound))
+    db.session.refresh(r)
+    return r
+
+
+def test_duplicates_and_addresses_found_again_in_later_batches(client, staff, monkeypatch):
+    # Earlier batches are looked up through the job's key filters: a row stored two batches ago is a
+    # duplicate, and an address a household was created at two batches ago is matched, not created again.
+    d, _u = staff
+    monkeypatch.setattr(importer.Importer.__init__, "__defaults__", (2,))
+    rows = [rb.person(1), rb.person(2), rb.person(3), rb.person(4),
+            rb.person(1),                                                 # batch 3: row 1 again
+            rb.person(5, name="박다른", road="경기도 의정부시 송산로 101")]   # person 1's address
+    r = _upload_and_map(client, d, rb.csv_bytes(rows))
+    assert r.status == "done"
+    assert (r.good_rows, r.duplicate_rows, r.created_households, r.matched_rows) == (5, 1, 4, 1)
+    by_number = {row.row_number: row for row in db.session.scalars(select(CrisisRow))}
+    assert by_number[7].match == "address" and by_number[7].household_id == by_number[2].household_id
+
+
+def test_staged_rows_read_back_from_chunks_cut_anywhere():
+    # A stored chunk ends anywhere in the compressed stream, so its text may end inside a character.
+    import zlib
+
+    from volnet.risk import staging
+
+    text = "".join(f"{n},,홍길동{n},경기도 의정부시 호국로 1234번길 {n}\n" for n in range(1, 500))
+    blob = zlib.compress(text.encode("utf-8"), 1)
+    chunks = [blob[i:i + 7] for i in range(0, len(blob), 7)]
+    rows = list(staging.staged_rows(0, lambda seq: chunks[seq] if seq < len(chunks) else None))
+    assert len(rows) == 499
+    assert rows[-1] == (499, False, ["홍길동499", "경기도 의정부시 호국로 1234번길 499"])
+
+
+def test_a_second_worker_leaves_the_round_to_the_first(client, staff, monkeypatch):
+    # RQ may deliver the job twice, even at the same time: a worker that finds the round's progress moved
+    # since it started stops without writing, and nothing is imported twice.
+    d, _u = staff
+    real = importer.Importer.process
+    calls = {"n": 0}
+
+    def fail_at(n):
+        def process(self, batch):
+            calls["n"] += 1
+            if calls["n"] == n:
+                raise RuntimeError("worker killed")
+            return real(self, batch)
+        calls["n"] = 0
+        monkeypatch.setattr(importer.Importer, "process", process)
+
+    fail_at(1)
+    r = _upload_and_map(client, d, rb.csv_bytes([rb.person(i) for i in range(1, 6)]))
+    assert r.status == "failed" and r.done_rows == 0
+    monkeypatch.setattr(importer.Importer.__init__, "__defaults__", (2,))
+    late = importer.Importer(r)            # a worker that started, then was overtaken by another one
+    fail_at(2)
+    r.status = "queued"
+    db.session.commit()
+    importer.run_import(r.id)              # the other worker: one batch committed, then killed
+    db.session.refresh(r)
+    assert r.done_rows == 2 and count(CrisisRow) == 2
+    monkeypatch.setattr(importer.Importer, "process", real)
+    assert late.run() is False
+    db.session.rollback()
+    db.session.refresh(r)
+    assert (r.done_rows, r.good_rows) == (2, 2) and count(CrisisRow) == 2 and count(Household) == 2
+    r.status = "queued"
+    db.session.commit()
+    importer.run_import(r.id)
+    db.session.refresh(r)
+    assert (r.status, r.done_rows, r.good_rows, r.duplicate_rows) == ("done", 5, 5, 0)
+    assert count(Household) == 5 and count(CrisisRow) == 5

@@ -67,11 +67,19 @@ def clean_text(value: str | None) -> str:
     return value.strip()
 
 
+_KEY_DROP = re.compile(r"[\s,.\-·()]+")
+
+
+def _gil(m: re.Match) -> str:
+    return m.group(1) + "길"  # a function: a template replacement (r"\1길") is parsed again on every call
+
+
 def address_key(*parts: str | None) -> str:
     """A search key that forgives spacing, '번길'/'길' variants, punctuation and case."""
     text = " ".join(p for p in parts if p)
     text = unicodedata.normalize("NFC", text).lower()
-    text = _BEONGIL.sub(r"\1길", text)
-    text = re.sub(r"[\s,.\-·()]+", "", text)
+    if "번" in text:
+        text = _BEONGIL.sub(_gil, text)
+    text = _KEY_DROP.sub("", text)
     text = text.replace("번지", "")
     return text

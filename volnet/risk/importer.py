@@ -1,24 +1,33 @@
 """Importing a staged public crisis list: mapping, row checks, matching to households, indicators,
 scores and concerns. Runs as an RQ job (inline without Redis), in batches of BATCH rows; each batch
-commits its rows and the progress together, so a re-run resumes and changes nothing twice.
+commits its rows and the progress together, so a re-run resumes and changes nothing twice. One worker
+imports a round at a time: a job that finds the progress moved by another stops (RQ is at-least-once).
 
 Matching, in order: keyed RRN hash (risk_household_rrn_hashes) -> normalized road address + unit
 (volnet.core.korean.address_key) -> name + birth date. Unmatched rows create households with status
-"to_locate". Households that existed before the import are looked up in memory (bounded by the dong,
-not by the file); households created by this import are found again by an indexed address query.
+"to_locate". Households that existed before the job are looked up in memory (bounded by the dong, not by
+the file); households the job creates are found again by an indexed address query, asked only about the
+addresses a fixed-size filter says it may have created a household at (volnet.risk.keyfilter), and the
+same goes for the natural keys of stored rows (duplicates). Memory stays bounded by the batch and the dong.
+
+On PostgreSQL the rows are parsed by a reader thread while the job thread writes (binary COPY), and the
+tables the import grows are analyzed as they grow; SQLite runs the same steps in one thread.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
+import queue
 import re
+import threading
 import unicodedata
 from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import delete, insert, select, tuple_
+from sqlalchemy import delete, select, text, tuple_, update
 
 from volnet.core import clock
 from volnet.core.korean import address_key, chosung, clean_text, normalize_phone
@@ -26,6 +35,7 @@ from volnet.extensions import db
 from volnet.households.models import Household
 from volnet.risk import rrn, staging
 from volnet.risk.indicators import ensure_seeded, fold, lookup
+from volnet.risk.keyfilter import KeyFilter
 from volnet.risk.models import (
     BadRow,
     CrisisRound,
@@ -36,11 +46,11 @@ from volnet.risk.models import (
     IndicatorType,
     UploadChunk,
 )
-from volnet.risk.sqlutil import member, new_ids
+from volnet.risk.sqlutil import bulk_insert, member, new_ids
 from volnet.risk.tiers import num
 
 log = logging.getLogger(__name__)
-BATCH = 5000
+BATCH = 10_000
 
 FIELDS = ("name", "birth_date", "address", "unit", "phone", "rrn", "indicator_code")
 SYNONYMS = {
@@ -150,20 +160,28 @@ def _clean(value: str) -> str:
 
 # --- one row --------------------------------------------------------------------------------------
 
-@dataclass
 class Parsed:
-    number: int
-    name: str = ""
-    birth: date | None = None
-    address: str = ""
-    unit: str = ""
-    phone: str | None = None
-    rrn_hash: str | None = None
-    codes: list = field(default_factory=list)
-    key: str = ""
-    addr_key: str = ""
-    household_id: int | None = None
-    match: str = "created"
+    """A good row: what the job stores and matches on."""
+
+    __slots__ = ("number", "name", "birth", "address", "unit", "phone", "rrn_hash", "codes", "key", "addr_key",
+                 "name_chosung", "household_id", "match")
+
+    def __init__(self, number: int, name: str = "", birth: date | None = None, address: str = "", unit: str = "",
+                 phone: str | None = None, rrn_hash: str | None = None, codes: list | None = None, key: str = "",
+                 addr_key: str = "", name_chosung: str = ""):
+        self.number = number
+        self.name = name
+        self.birth = birth
+        self.address = address
+        self.unit = unit
+        self.phone = phone
+        self.rrn_hash = rrn_hash
+        self.codes = codes if codes is not None else []
+        self.key = key
+        self.addr_key = addr_key
+        self.name_chosung = name_chosung  # for the household this row may create
+        self.household_id: int | None = None
+        self.match = "created"
 
 
 class Bad(Exception):
@@ -185,7 +203,8 @@ _CACHE_MAX = 50_000  # entries per cache: memory stays bounded whatever the file
 
 class RowParser:
     """parse_row for many rows with one mapping: the mapping and the indicator spellings are prepared once,
-    and repeated cell values (birth dates, indicator cells) are parsed once (bounded caches)."""
+    and repeated cell values (birth dates, indicator cells) are parsed once (bounded caches).
+    Needs no database and no app context: the job runs it in a reader thread."""
 
     def __init__(self, mapping: dict, width: int, types: dict[str, IndicatorType]):
         self.width = width
@@ -230,7 +249,7 @@ class RowParser:
         return got
 
     def parse(self, number: int, cells: list[str], cut: bool) -> Parsed | None:
-        if not any(c.strip() for c in cells):
+        if not "".join(cells).strip():
             return None
         if cut:
             raise Bad("cut_off")
@@ -239,40 +258,41 @@ class RowParser:
             raise Bad("missing_cells", f"{len(cells)}/{width}")
         if len(cells) > width and any(c.strip() for c in cells[width:]):
             raise Bad("extra_cells", f"{len(cells)}/{width}")
-        p = Parsed(number=number)
+        name = address = unit = ""
+        birth = phone = rrn_hash = None
         codes: list[str] = []
         unknown: list[str] = []
+        # Columns in the mapping's order: a row with several problems reports the first.
         for col, target in self.cols:
             value = cells[col].strip()
             if target == "name":
-                p.name = _clean(value)
-                if len(p.name) > 60:
+                name = _clean(value)
+                if len(name) > 60:
                     raise Bad("name_too_long")
             elif target == "birth_date":
                 if value:
                     parsed = self._date(value)
                     if isinstance(parsed, str):
                         raise Bad(parsed, rrn.display(value)[:40])
-                    p.birth = parsed
+                    birth = parsed
             elif target == "address":
-                p.address = _clean(value)
-                if len(p.address) > 200:
+                address = _clean(value)
+                if len(address) > 200:
                     raise Bad("address_too_long")
             elif target == "unit":
-                p.unit = _clean(value)
-                if len(p.unit) > 60:
+                unit = _clean(value)
+                if len(unit) > 60:
                     raise Bad("unit_too_long")
             elif target == "phone":
-                p.phone = normalize_phone(value)
+                phone = normalize_phone(value)
             elif target == "rrn":
                 if value:
                     tok = rrn.parse_token(value)
                     if tok is None:
                         raise Bad("bad_rrn", rrn.display(value)[:20] if len(value) < 40 else "")
-                    p.rrn_hash = tok[0]
-                    rrn_birth = tok[1]
-                    if rrn_birth and p.birth is None:
-                        p.birth = rrn_birth
+                    rrn_hash = tok[0]
+                    if tok[1] and birth is None:
+                        birth = tok[1]
             elif target == "indicator_code":
                 if value:
                     found, missing = self._indicator_cell(value)
@@ -283,14 +303,14 @@ class RowParser:
                     codes.append(target[4:])
         if not codes:
             raise Bad("no_indicator", rrn.display(", ".join(unknown))[:150])
-        if not (p.address or p.rrn_hash or (p.name and p.birth)):
+        if not (address or rrn_hash or (name and birth)):
             raise Bad("no_identity")
-        p.codes = sorted(set(codes))
-        p.addr_key = address_key(p.address, p.unit)[:420] if p.address else ""
-        ident = "\x1f".join([p.name, p.birth.isoformat() if p.birth else "", p.addr_key, p.rrn_hash or "",
-                             p.phone or "", ",".join(p.codes)])
-        p.key = hashlib.sha256(ident.encode("utf-8")).hexdigest()[:32]
-        return p
+        codes = sorted(set(codes))
+        addr_key = address_key(address, unit)[:420] if address else ""
+        ident = "\x1f".join([name, birth.isoformat() if birth else "", addr_key, rrn_hash or "", phone or "",
+                             ",".join(codes)])
+        key = hashlib.sha256(ident.encode("utf-8")).hexdigest()[:32]
+        return Parsed(number, name, birth, address, unit, phone, rrn_hash, codes, key, addr_key, chosung(name)[:60])
 
 
 # --- the job --------------------------------------------------------------------------------------
@@ -299,8 +319,6 @@ def _app_context():
     from flask import has_app_context
 
     if has_app_context():
-        import contextlib
-
         return contextlib.nullcontext()
     from volnet import create_app
 
@@ -308,7 +326,8 @@ def _app_context():
 
 
 def run_import(round_id: int) -> None:
-    """RQ job: import a staged round. Safe to run twice."""
+    """RQ job: import a staged round. Safe to run twice, and twice at the same time (RQ is at-least-once):
+    the second worker finds the round's progress moved by the first and leaves the round to it."""
     with _app_context():
         r = db.session.get(CrisisRound, round_id)
         if r is None or r.status in ("done", "uploaded"):
@@ -317,7 +336,10 @@ def run_import(round_id: int) -> None:
         r.started_at = r.started_at or clock.now()
         db.session.commit()
         try:
-            Importer(r).run()
+            if not Importer(r).run():
+                db.session.rollback()
+                log.info("risk import %s: another worker is importing this round", round_id)
+                return
             r.status = "done"
             r.finished_at = clock.now()
             db.session.execute(delete(UploadChunk).where(UploadChunk.round_id == r.id))
@@ -331,10 +353,30 @@ def run_import(round_id: int) -> None:
             db.session.commit()
 
 
+class Batch:
+    """BATCH consecutive rows of the file, parsed: the unit of work and of commit."""
+
+    __slots__ = ("rows", "goods", "bads", "empty")
+
+    def __init__(self):
+        self.rows = 0                       # rows read (the progress counts these)
+        self.goods: list[Parsed] = []
+        self.bads: list[tuple] = []         # (row number, reason, detail, content with RRNs masked)
+        self.empty = 0
+
+
+COUNTERS = ("done_rows", "good_rows", "bad_rows", "duplicate_rows", "empty_rows", "matched_rows",
+            "created_households", "concerns_raised")
+
+
 class Importer:
-    def __init__(self, r: CrisisRound, batch: int = BATCH):
+    def __init__(self, r: CrisisRound, batch: int | None = None):
         self.r = r
-        self.batch_size = batch
+        self.batch_size = batch or BATCH
+        # Plain values: the round is not reloaded after every batch commit.
+        self.round_id, self.dong_id, self.received_on = r.id, r.dong_id, r.received_on
+        self.uploaded_by_id = r.uploaded_by_id
+        self.start = r.done_rows  # read before the preload: a batch another worker commits after it is seen
         ensure_seeded()
         self.types = lookup()
         self.type_ids = {t.code: t.id for t in self.types.values()}
@@ -344,56 +386,118 @@ class Importer:
         self.width = len(r.header or [])
         self.parser = RowParser(self.mapping, self.width, self.types)
         self.dialect = db.session.get_bind().dialect.name
+        # What this job itself writes, for the lookups of later batches (see keyfilter.py): the natural keys
+        # of the round's rows, and the address keys of the households it creates.
+        self.stored_keys = KeyFilter()
+        self.created_addresses = KeyFilter()
         self._preload()
 
     def _preload(self):
-        """Households of the dong that existed before this import: address and name+birth maps."""
+        """Households of the dong that existed before this job: address and name+birth maps (bounded by the
+        dong, not by the file); the round's rows stored before this job (an earlier or interrupted run)."""
         self.pre_addr: dict[str, int] = {}
         self.pre_nb: dict[tuple, int] = {}
         rows = db.session.execute(select(Household.id, Household.road_address, Household.unit, Household.name,
-                                         Household.birth_date, Household.created_at)
-                                  .where(Household.dong_id == self.r.dong_id, Household.status != "deceased")
+                                         Household.birth_date)
+                                  .where(Household.dong_id == self.dong_id, Household.status != "deceased")
                                   .order_by(Household.id))
-        for hid, road, unit, name, birth, _c in rows:
+        for hid, road, unit, name, birth in rows:
             self.pre_addr.setdefault(address_key(road, unit)[:420], hid)
             if name and birth:
                 self.pre_nb.setdefault((name, birth), hid)
+        stored = select(CrisisRow.natural_key).where(CrisisRow.round_id == self.round_id)
+        if db.session.scalar(stored.limit(1)) is not None:
+            self.stored_keys.add_all(db.session.scalars(stored.execution_options(yield_per=10_000)))
 
-    def run(self):
-        r = self.r
-        skip = r.done_rows  # resume after the last committed batch
-        batch = []
-        for i, row in enumerate(staging.staged_rows(r.id)):
+    def run(self) -> bool:
+        """Import the rows after the last committed batch (``done_rows``), one commit per batch; the last
+        batch is left to the caller's commit. False if another worker is importing the round (it has moved
+        the progress since this job started): then this job has stopped and left it to that one.
+
+        On PostgreSQL a reader thread, with a connection of its own, decompresses and parses the staged rows
+        up to two batches ahead while this thread matches and writes, so that parsing overlaps the
+        database's work. SQLite has one writer and takes the write lock even to read (BEGIN IMMEDIATE):
+        there everything runs in this thread."""
+        round_id = self.round_id
+        done = skip = self.start
+        if self.dialect == "postgresql":
+            engine = db.engine
+
+            def read():
+                with staging.chunk_reader(engine, round_id) as fetch:
+                    yield from self._batches(round_id, skip, fetch)
+
+            batches = _prefetch(read, depth=2)
+        else:
+            batches = self._batches(round_id, skip, None)
+        stats = _GrowingTables() if self.dialect == "postgresql" else None
+        uncommitted = 0  # rows of the batch processed last
+        with contextlib.closing(batches):
+            for batch in batches:
+                if uncommitted:  # committed now that it is not the last
+                    db.session.commit()
+                    if stats is not None:
+                        stats.grew(uncommitted, self.batch_size)
+                if not self._claim(done):
+                    return False
+                self.process(batch)
+                done += batch.rows
+                uncommitted = batch.rows
+        db.session.flush()
+        return True
+
+    def _claim(self, done: int) -> bool:
+        """Lock the round until this batch commits, and check that its progress is still this job's."""
+        current = db.session.scalar(select(CrisisRound.done_rows).where(CrisisRound.id == self.round_id)
+                                    .with_for_update())
+        return current == done
+
+    def _batches(self, round_id: int, skip: int, fetch):
+        """The staged rows after the first ``skip``, parsed, in batches of batch_size rows."""
+        parser = self.parser
+        batch = Batch()
+        for i, (number, cut, cells) in enumerate(staging.staged_rows(round_id, fetch)):
             if i < skip:
                 continue
-            batch.append(row)
-            if len(batch) >= self.batch_size:
-                self.process(batch)
-                db.session.commit()
-                batch = []
-        if batch:
-            self.process(batch)
-        db.session.flush()
+            batch.rows += 1
+            try:
+                p = parser.parse(number, cells, cut)
+            except Bad as b:
+                batch.bads.append((number, b.reason, b.detail[:200], rrn.display(",".join(cells))[:2000]))
+            else:
+                if p is None:
+                    batch.empty += 1
+                else:
+                    batch.goods.append(p)
+            if batch.rows >= self.batch_size:
+                yield batch
+                batch = Batch()
+                parser.new_batch()
+        if batch.rows:
+            yield batch
 
     # -- one batch --
-    def process(self, rows):
-        r = self.r
-        goods: list[Parsed] = []
-        bads = []
-        empty = 0
-        self.parser.new_batch()
-        for number, cut, cells in rows:
-            try:
-                p = self.parser.parse(number, cells, cut)
-            except Bad as b:
-                bads.append({"round_id": r.id, "row_number": number, "reason": b.reason, "detail": b.detail[:200],
-                             "content": rrn.display(",".join(cells))[:2000]})
-                continue
-            if p is None:
-                empty += 1
-            else:
-                goods.append(p)
-        # Duplicates: in this batch, then already stored (earlier batch, earlier run).
+    def process(self, batch: Batch):
+        goods, dup = self._drop_duplicates(batch.goods)
+        bads = self._store_bad_rows(batch.bads)
+        created, matched, fresh, codes_of = self._match_and_create(goods)
+        self._store_rows(goods)
+        self._store_indicators(codes_of, fresh)
+        from volnet.risk import scoring
+
+        # Households that existed before this batch are rescored from the database; the ones it created
+        # were scored when inserted (their inputs are all in this batch): only their concern rule is checked.
+        raised = scoring.refresh(sorted(codes_of.keys() - fresh.keys()), actor=None, source="crisis_list",
+                                 signals_by_household=_SignalsOf(codes_of, self.type_signal), fresh=fresh)
+        added = dict(zip(COUNTERS, (batch.rows, len(goods), bads, dup, batch.empty, matched, created, raised),
+                         strict=True))
+        rounds = CrisisRound.__table__
+        db.session.execute(update(rounds).where(rounds.c.id == self.round_id)
+                           .values({rounds.c[k]: rounds.c[k] + v for k, v in added.items()}))
+        db.session.expire(self.r, list(COUNTERS))
+
+    def _drop_duplicates(self, goods: list[Parsed]) -> tuple[list[Parsed], int]:
+        """The rows not seen before: in this batch, then already stored (earlier batch, earlier run)."""
         unique: dict[str, Parsed] = {}
         dup = 0
         for p in goods:
@@ -401,136 +505,131 @@ class Importer:
                 dup += 1
             else:
                 unique[p.key] = p
-        if unique:
+        maybe = self.stored_keys.maybe(unique)
+        if maybe:
             stored = set(db.session.scalars(select(CrisisRow.natural_key).where(
-                CrisisRow.round_id == r.id, member(CrisisRow.natural_key, unique, "str"))))
+                CrisisRow.round_id == self.round_id, member(CrisisRow.natural_key, maybe, "str"))))
             for k in stored:
                 unique.pop(k, None)
                 dup += 1
-        goods = list(unique.values())
-        if bads:
-            existing_bad = set(db.session.scalars(select(BadRow.row_number).where(
-                BadRow.round_id == r.id, BadRow.row_number.in_([b["row_number"] for b in bads]))))
-            bads = [b for b in bads if b["row_number"] not in existing_bad]
-            if bads:
-                cols = ["round_id", "row_number", "reason", "detail", "content"]
-                self._bulk(BadRow.__table__, cols, [tuple(b[c] for c in cols) for b in bads])
-        created, matched, affected, fresh = self._match_and_create(goods)
-        self._store_rows(goods)
-        self._store_indicators(goods, fresh)
-        from volnet.risk import scoring
+        self.stored_keys.add_all(unique)
+        return list(unique.values()), dup
 
-        signals = defaultdict(set)
-        for p in goods:
-            for c in p.codes:
-                signals[p.household_id].add(self.type_signal.get(c) or "other")
-        # Households that existed before this batch are rescored from the database; the ones it created
-        # were scored when inserted (their inputs are all in this batch): only their concern rule is checked.
-        raised = scoring.refresh(sorted(affected - fresh.keys()), actor=None, source="crisis_list",
-                                 signals_by_household={k: sorted(v) for k, v in signals.items()}, fresh=fresh)
-        r.done_rows += len(rows)
-        r.good_rows += len(goods)
-        r.bad_rows += len(bads)
-        r.duplicate_rows += dup
-        r.empty_rows += empty
-        r.matched_rows += matched
-        r.created_households += created
-        r.concerns_raised += raised
+    def _store_bad_rows(self, bads: list[tuple]) -> int:
+        if not bads:
+            return 0
+        rid = self.round_id
+        existing = set(db.session.scalars(select(BadRow.row_number).where(
+            BadRow.round_id == rid, member(BadRow.row_number, [b[0] for b in bads]))))
+        rows = [(rid, *b) for b in bads if b[0] not in existing]
+        if rows:
+            self._bulk(BadRow.__table__, ["round_id", "row_number", "reason", "detail", "content"], rows)
+        return len(rows)
 
     def _match_and_create(self, goods: list[Parsed]):
-        r = self.r
         if not goods:
-            return 0, 0, set(), {}
+            return 0, 0, {}, {}
+        dong_id = self.dong_id
         hashes = {p.rrn_hash for p in goods if p.rrn_hash}
         by_hash: dict[str, int] = {}
         linked: set[tuple[int, str]] = set()
         if hashes:
             for hid, hsh in db.session.execute(select(HouseholdRrnHash.household_id, HouseholdRrnHash.rrn_hash)
                                                .where(member(HouseholdRrnHash.rrn_hash, hashes, "str"),
-                                                      HouseholdRrnHash.dong_id == r.dong_id)
+                                                      HouseholdRrnHash.dong_id == dong_id)
                                                .order_by(HouseholdRrnHash.id)):
                 by_hash.setdefault(hsh, hid)
                 linked.add((hid, hsh))
-        keys = {p.addr_key for p in goods if p.addr_key}
+        # Addresses: households that existed before this job are in pre_addr; the database is asked only
+        # about the addresses this job may have created a household at (earlier batches).
+        pre_addr, pre_nb = self.pre_addr, self.pre_nb
+        created_here = self.created_addresses
+        keys = created_here.maybe({p.addr_key for p in goods if p.addr_key and p.addr_key not in pre_addr})
         by_addr: dict[str, int] = {}
         if keys:
             for hid, key in db.session.execute(select(Household.id, Household.address_key).where(
-                    Household.dong_id == r.dong_id, member(Household.address_key, keys, "str"),
+                    Household.dong_id == dong_id, member(Household.address_key, keys, "str"),
                     Household.status != "deceased").order_by(Household.id)):
                 by_addr.setdefault(key, hid)
-        nbs = {(p.name, p.birth) for p in goods if p.name and p.birth and (p.name, p.birth) not in self.pre_nb}
+        nbs = {(p.name, p.birth) for p in goods if p.name and p.birth and (p.name, p.birth) not in pre_nb}
         by_nb: dict[tuple, int] = {}
         if nbs and len(nbs) <= 2000:
             # Households created by this import earlier (not in the preloaded map).
             for hid, name, birth in db.session.execute(select(Household.id, Household.name, Household.birth_date).where(
-                    Household.dong_id == r.dong_id, tuple_(Household.name, Household.birth_date).in_(list(nbs)),
+                    Household.dong_id == dong_id, tuple_(Household.name, Household.birth_date).in_(list(nbs)),
                     Household.status != "deceased").order_by(Household.id)):
                 by_nb.setdefault((name, birth), hid)
         matched = 0
         to_create: list[Parsed] = []
-        new_by_key: dict[str, Parsed] = {}
+        joining: list[tuple[Parsed, Parsed]] = []  # (row, the row of this batch whose new household it joins)
+        new_by_key: dict[tuple, Parsed] = {}
         for p in goods:
-            hid = None
-            how = "created"
-            if p.rrn_hash and p.rrn_hash in by_hash:
-                hid, how = by_hash[p.rrn_hash], "rrn"
-            elif p.addr_key and (p.addr_key in by_addr or p.addr_key in self.pre_addr):
-                hid, how = by_addr.get(p.addr_key) or self.pre_addr[p.addr_key], "address"
-            elif p.name and p.birth and ((p.name, p.birth) in self.pre_nb or (p.name, p.birth) in by_nb):
-                hid, how = self.pre_nb.get((p.name, p.birth)) or by_nb[(p.name, p.birth)], "name_birth"
-            if hid is not None:
-                p.household_id, p.match = hid, how
+            rrn_hash, addr_key, name, birth = p.rrn_hash, p.addr_key, p.name, p.birth
+            if rrn_hash and rrn_hash in by_hash:
+                p.household_id, p.match = by_hash[rrn_hash], "rrn"
+                matched += 1
+                continue
+            if addr_key and (addr_key in pre_addr or addr_key in by_addr):
+                p.household_id, p.match = pre_addr.get(addr_key) or by_addr[addr_key], "address"
+                matched += 1
+                continue
+            if name and birth and ((name, birth) in pre_nb or (name, birth) in by_nb):
+                p.household_id, p.match = pre_nb.get((name, birth)) or by_nb[(name, birth)], "name_birth"
                 matched += 1
                 continue
             # Same person or address twice in this batch: one new household (any shared key).
-            keys = [k for k in ((p.rrn_hash and "r:" + p.rrn_hash), (p.addr_key and "a:" + p.addr_key),
-                                (p.name and p.birth and f"n:{p.name}|{p.birth}")) if k]
-            first = next((new_by_key[k] for k in keys if k in new_by_key), None)
+            keys = []
+            if rrn_hash:
+                keys.append(("r", rrn_hash))
+            if addr_key:
+                keys.append(("a", addr_key))
+            if name and birth:
+                keys.append(("n", name, birth))
+            first = None
+            for k in keys:
+                first = new_by_key.get(k)
+                if first is not None:
+                    break
             if first is None:
                 to_create.append(p)
                 first = p
             else:
-                p.match = "rrn" if keys[0].startswith("r:") and keys[0] in new_by_key else "created"
-                p.household_id = -id(first)  # resolved below
+                p.match = "rrn" if rrn_hash and ("r", rrn_hash) in new_by_key else "created"
+                joining.append((p, first))
             for k in keys:
                 new_by_key.setdefault(k, first)
-        fresh: dict[int, object] = {}
         now = clock.now()
+        for p, hid in zip(to_create, new_ids("households", len(to_create)), strict=True):
+            p.household_id = hid
+        for p, first in joining:
+            p.household_id = first.household_id
+        codes_of: dict[int, set[str]] = defaultdict(set)  # household -> indicator codes this batch gives it
+        for p in goods:
+            codes_of[p.household_id].update(p.codes)
+        fresh: dict[int, object] = {}
         if to_create:
-            today = clock.to_seoul(now).date()
-            # Every row of this batch that lands on a new household gives it indicators (and nothing else).
-            codes_of: dict[int, set] = defaultdict(set)
-            for p in goods:
-                if p.household_id is None:
-                    codes_of[-id(p)].update(p.codes)
-                elif p.household_id < 0:
-                    codes_of[p.household_id].update(p.codes)
+            # A new household's score comes from this batch alone: every row that lands on it.
             results = self._score_new(to_create, codes_of, now)
-            ids = new_ids("households", len(to_create))
-            dong_id, by = r.dong_id, r.uploaded_by_id
+            today = clock.to_seoul(now).date()
+            dong_id, by = self.dong_id, self.uploaded_by_id
             cols = ["id", "dong_id", "road_address", "unit", "jibun_address", "landmark", "address_key", "name",
                     "name_chosung", "phone", "birth_date", "sex", "age_band", "status", "delivery_note", "tier",
                     "risk_score", "created_by_id", "created_at", "updated_at"]
-            values = [(hid, dong_id, p.address[:200], p.unit[:60], "", "", p.addr_key, p.name or None,
-                       chosung(p.name)[:60], p.phone, p.birth, "unknown", _age_band(p.birth, today), "to_locate", "",
+            values = ((p.household_id, dong_id, p.address[:200], p.unit[:60], "", "", p.addr_key, p.name or None,
+                       p.name_chosung, p.phone, p.birth, "unknown", _age_band(p.birth, today), "to_locate", "",
                        "unassessed", res.score, by, now, now)
-                      for p, res, hid in zip(to_create, results, ids, strict=True)]
+                      for p, res in zip(to_create, results, strict=True))
             self._bulk(Household.__table__, cols, values)
-            firsts = {}
-            for p, hid, res in zip(to_create, ids, results, strict=True):
-                p.household_id = hid
-                firsts[-id(p)] = hid
-                fresh[hid] = res
-            for p in goods:
-                if p.household_id is not None and p.household_id < 0:
-                    p.household_id = firsts[p.household_id]
+            created_here.add_all(p.addr_key for p in to_create if p.addr_key)
+            fresh = {p.household_id: res for p, res in zip(to_create, results, strict=True)}
         links = []
         for p in goods:
             if p.rrn_hash and (p.household_id, p.rrn_hash) not in linked:
                 linked.add((p.household_id, p.rrn_hash))
-                links.append((p.household_id, r.dong_id, p.rrn_hash, now))
-        self._bulk(HouseholdRrnHash.__table__, ["household_id", "dong_id", "rrn_hash", "created_at"], links)
-        return len(to_create), matched, {p.household_id for p in goods}, fresh
+                links.append((p.household_id, dong_id, p.rrn_hash, now))
+        if links:
+            self._bulk(HouseholdRrnHash.__table__, ["household_id", "dong_id", "rrn_hash", "created_at"], links)
+        return len(to_create), matched, fresh, codes_of
 
     def _score_new(self, to_create: list[Parsed], codes_of: dict[int, set], now) -> list:
         """The score of each new household, from what this batch knows of it: its indicators (within the
@@ -539,18 +638,19 @@ class Importer:
         from volnet.risk import scoring
 
         today = clock.to_seoul(now).date()
-        counted = self.r.received_on >= today - timedelta(days=int(num("risk.indicator.window_days")))
-        received = self.r.received_on
+        received = self.received_on
+        counted = received >= today - timedelta(days=int(num("risk.indicator.window_days")))
         weights = scoring.current_weights()
         # The result depends only on the indicator codes and the age band: computed once per combination.
         memo: dict[tuple, object] = {}
         out = []
         for p in to_create:
-            codes = tuple(sorted(c for c in codes_of[-id(p)] if c in self.type_info)) if counted else ()
-            inp = scoring.Inputs(birth_date=p.birth, age_band=_age_band(p.birth, today), lives_alone=None)
-            key = (codes, scoring.band_of(inp, today))
+            codes = tuple(sorted(c for c in codes_of[p.household_id] if c in self.type_info)) if counted else ()
+            band = "unknown" if p.birth is None else _score_band(p.birth, today)
+            key = (codes, band)
             res = memo.get(key)
             if res is None:
+                inp = scoring.Inputs(birth_date=p.birth, age_band=_age_band(p.birth, today), lives_alone=None)
                 inp.indicators = [(c, *self.type_info[c], received) for c in codes]
                 res = memo[key] = scoring.compute(inp, now, weights)
             out.append(res)
@@ -559,13 +659,16 @@ class Importer:
     def _store_rows(self, goods: list[Parsed]):
         cols = ["round_id", "row_number", "natural_key", "household_id", "match", "name", "birth_date", "address",
                 "unit", "phone", "codes", "check_result", "check_note"]
-        rows = [(self.r.id, p.number, p.key, p.household_id, p.match, p.name[:60], p.birth, p.address[:200],
-                 p.unit[:60], p.phone, ",".join(p.codes)[:400], "pending", "") for p in goods]
-        self._bulk(CrisisRow.__table__, cols, rows)
+        rid = self.round_id
+        if goods:
+            self._bulk(CrisisRow.__table__, cols, ((rid, p.number, p.key, p.household_id, p.match, p.name[:60],
+                                                    p.birth, p.address[:200], p.unit[:60], p.phone,
+                                                    ",".join(p.codes)[:400], "pending", "") for p in goods))
 
-    def _store_indicators(self, goods: list[Parsed], fresh: dict):
-        r = self.r
-        pairs = {(p.household_id, self.type_ids[c]) for p in goods for c in p.codes if c in self.type_ids}
+    def _store_indicators(self, codes_of: dict[int, set[str]], fresh: dict):
+        rid, observed = self.round_id, self.received_on
+        type_ids = self.type_ids
+        pairs = {(h, type_ids[c]) for h, codes in codes_of.items() for c in codes if c in type_ids}
         if not pairs:
             return
         # Households created by this batch have no indicators yet: only the others are looked up.
@@ -574,22 +677,109 @@ class Importer:
         if hids:
             existing = set(db.session.execute(
                 select(HouseholdIndicator.household_id, HouseholdIndicator.indicator_type_id)
-                .where(HouseholdIndicator.round_id == r.id, member(HouseholdIndicator.household_id, hids))).all())
-        rows = [(h, t, r.id, r.received_on) for h, t in sorted(pairs) if (h, t) not in existing]
-        self._bulk(HouseholdIndicator.__table__, ["household_id", "indicator_type_id", "round_id", "observed_on"],
-                   rows)
+                .where(HouseholdIndicator.round_id == rid, member(HouseholdIndicator.household_id, hids))).all())
+        rows = [(h, t, rid, observed) for h, t in sorted(pairs) if (h, t) not in existing]
+        if rows:
+            self._bulk(HouseholdIndicator.__table__, ["household_id", "indicator_type_id", "round_id", "observed_on"],
+                       rows)
 
-    def _bulk(self, table, cols, rows):
-        """COPY on PostgreSQL (psycopg), executemany elsewhere; inside the session's transaction."""
-        if not rows:
-            return
-        if self.dialect == "postgresql":
-            raw = db.session.connection().connection.dbapi_connection
-            with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({', '.join(cols)}) FROM STDIN") as cp:
-                for row in rows:
-                    cp.write_row(row)
-            return
-        db.session.execute(insert(table), [dict(zip(cols, row, strict=True)) for row in rows])
+    def _bulk(self, table, cols: list[str], rows: Iterable[tuple]):
+        bulk_insert(table, cols, rows)
+
+
+def _prefetch(make_iter, depth: int):
+    """Iterate over ``make_iter()`` run in a thread of its own, up to ``depth`` items ahead (bounded memory).
+    An exception in the thread is raised here; closing this generator stops the thread."""
+    items: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                items.put(item, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work():
+        try:
+            with contextlib.closing(make_iter()) as it:
+                for item in it:
+                    if not put(item):
+                        return
+            put(done)
+        except BaseException as exc:  # noqa: BLE001 - handed to the consuming thread, which raises it
+            put(_Failed(exc))
+
+    thread = threading.Thread(target=work, name="risk-import-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = items.get()
+            if item is done:
+                return
+            if isinstance(item, _Failed):
+                raise item.exc
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
+class _GrowingTables:
+    """Keeps the planner's statistics of the tables an import grows roughly right (PostgreSQL).
+
+    The job looks rows up by ``household_id = ANY(<a thousand ids>)`` (indicators) and ``rrn_hash = ANY(...)``:
+    index probes while the planner knows how many rows a value matches, a scan of the whole table (once
+    per batch and query) on a table analyzed when it was a tenth of its size (autovacuum analyzes late, or
+    is off). So these tables are analyzed whenever the import has added as many rows as they had when last
+    analyzed: a few times per import, each a sample of 30,000 narrow rows. (Households are looked up by
+    primary key, or by address for a handful of keys, which need no statistics.) ANALYZE needs the table's
+    owner; otherwise PostgreSQL only warns and the import goes on."""
+
+    TABLES = "risk_household_indicators, risk_household_rrn_hashes"
+
+    def __init__(self):
+        self.size = float(db.session.scalar(text(
+            "SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = CAST('risk_household_indicators' AS regclass)"
+        )) or 0)
+        self.added = 0
+
+    def grew(self, rows: int, batch_size: int) -> None:
+        self.added += rows
+        if self.added >= max(self.size, batch_size):
+            db.session.execute(text(f"ANALYZE {self.TABLES}"))
+            db.session.commit()
+            self.size += self.added
+            self.added = 0
+
+
+class _SignalsOf(Mapping):
+    """Household id -> the observation signals of the indicators this batch gives it; worked out only when
+    asked for (for the households whose concern is opened or raised)."""
+
+    def __init__(self, codes_of: dict[int, set[str]], signal_of: dict[str, str]):
+        self._codes_of = codes_of
+        self._signal_of = signal_of
+
+    def __getitem__(self, hid: int) -> list[str]:
+        codes = self._codes_of.get(hid)
+        if codes is None:
+            raise KeyError(hid)
+        return sorted({self._signal_of.get(c) or "other" for c in codes})
+
+    def __iter__(self):
+        return iter(self._codes_of)
+
+    def __len__(self) -> int:
+        return len(self._codes_of)
+
+
+class _Failed:
+    def __init__(self, exc: BaseException):
+        self.exc = exc
 
 
 def _age_band(birth: date | None, today: date) -> str:
@@ -601,6 +791,12 @@ def _age_band(birth: date | None, today: date) -> str:
     if age >= 80:
         return "80p"
     return f"{age // 10 * 10}s"
+
+
+def _score_band(birth: date, today: date) -> str:
+    """scoring.band_of for a known birth date (the only thing it looks at then)."""
+    age = today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
+    return "80p" if age >= 80 else "70s" if age >= 70 else "other"
 
 
 def due_date(received: date) -> date:

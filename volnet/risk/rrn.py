@@ -16,6 +16,7 @@ from flask import current_app
 
 # YYMMDD, optional hyphen/space, gender-century digit 1-8, six more digits; not inside a longer number.
 RRN_RE = re.compile(r"(?<!\d)(\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])\s?-?\s?([1-8])(\d{6})(?!\d)")
+MIN_LENGTH = 13  # a cell shorter than this holds no RRN (13 digits)
 TOKEN_PREFIX = "RRNH:"  # noqa: S105 - a marker, not a secret
 _CENTURY = {"1": 1900, "2": 1900, "5": 1900, "6": 1900, "3": 2000, "4": 2000, "7": 2000, "8": 2000}
 
@@ -44,7 +45,7 @@ class Sanitizer:
         self.found = 0
 
     def cell(self, value: str) -> str:
-        if not value or len(value) < 13:
+        if not value or len(value) < MIN_LENGTH:
             return value
         m = RRN_RE.search(value)
         if m is None:

@@ -301,10 +301,13 @@ def refresh(ids: list[int], actor=None, source: str = "staff", signals_by_househ
     rule = concern_rule()
     updates = []
     crossings = []
+    fresh_reasons: dict[int, str | None] = {}  # new households often share one Result: one answer each
     for hid, res in (fresh or {}).items():
-        reason = crossing_reason(None, res.score, higher("unassessed", res.floor), res.suggested, rule)
-        if reason:
-            crossings.append((hid, reason, res))
+        key = id(res)
+        if key not in fresh_reasons:
+            fresh_reasons[key] = crossing_reason(None, res.score, higher("unassessed", res.floor), res.suggested, rule)
+        if fresh_reasons[key]:
+            crossings.append((hid, fresh_reasons[key], res))
     for hid, inp in inputs.items():
         res = compute(inp, now, weights)
         old_score = old.get(hid)

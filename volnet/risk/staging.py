@@ -10,19 +10,24 @@ No raw number reaches the database, the logs, a temp file or an error message.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import hashlib
 import io
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
+from typing import BinaryIO
+
+from sqlalchemy import insert
 
 from volnet.extensions import db
 from volnet.risk import rrn
 from volnet.risk.indicators import fold
 from volnet.risk.models import UploadChunk
 
-CHUNK_BYTES = 1 << 20
+CHUNK_BYTES = 1 << 20          # compressed bytes per stored chunk
+TEXT_BUFFER = 256 * 1024       # characters of CSV text compressed at a time
 MAX_HEADER_SCAN = 20
 PREVIEW_ROWS = 5
 csv.field_size_limit(1 << 20)
@@ -72,13 +77,31 @@ def _xlsx_cell(value) -> str:
     return str(value)
 
 
-def _csv_rows(data: bytes, encoding: str) -> Iterator[tuple[int, list[str], bool]]:
-    """(row number, cells, cut_off) per row; the last row is cut off when the file ends mid-row."""
-    text = io.TextIOWrapper(io.BytesIO(data), encoding=encoding, errors="replace", newline="")
+def _ends_with_newline(stream: BinaryIO) -> bool:
+    """Whether the file's last byte other than trailing spaces is a line break; rewinds the stream."""
+    end = stream.seek(0, io.SEEK_END)
+    found = False
+    while end > 0:
+        start = max(end - 4096, 0)
+        stream.seek(start)
+        tail = stream.read(end - start).rstrip(b" ")
+        if tail:
+            found = tail.endswith((b"\n", b"\r"))
+            break
+        end = start
+    stream.seek(0)
+    return found
+
+
+def csv_rows(data: bytes | BinaryIO, encoding: str) -> Iterator[tuple[int, list[str], bool]]:
+    """(row number, cells, cut_off) per row; the last row is cut off when the file ends mid-row.
+    ``data``: the bytes of an upload, or a seekable binary stream (the benchmark reads a file)."""
+    stream = io.BytesIO(data) if isinstance(data, bytes | bytearray) else data
+    ends_clean = _ends_with_newline(stream)
+    text = io.TextIOWrapper(stream, encoding=encoding, errors="replace", newline="")
     first = text.readline()
     delimiter = "\t" if first.count("\t") > first.count(",") else ","
     text.seek(0)
-    ends_clean = data.rstrip(b" ").endswith((b"\n", b"\r"))
     reader = csv.reader((line.replace("\x00", "") for line in text), delimiter=delimiter)
     prev = None
     try:
@@ -148,7 +171,7 @@ def stage(data: bytes, filename: str, round_id_cb) -> StagedUpload:
         if not data.strip():
             raise UploadError("empty")
         out.encoding = detect_encoding(data)
-        rows = _csv_rows(data, out.encoding)
+        rows = csv_rows(data, out.encoding)
     return stage_rows(out, rows, round_id_cb)
 
 
@@ -167,32 +190,40 @@ def stage_rows(out: StagedUpload, rows, round_id_cb) -> StagedUpload:
         if round_id is None:
             round_id = round_id_cb(out)
         if pending:
-            db.session.add(UploadChunk(round_id=round_id, seq=seq, data=bytes(pending)))
+            # Written now (in the caller's transaction), not kept in the session: memory does not grow
+            # with the file.
+            db.session.execute(insert(UploadChunk.__table__).values(round_id=round_id, seq=seq, data=bytes(pending)))
             seq += 1
             pending = bytearray()
 
     scanned = 0
+    sanitize = san.cell
+    width = 0
     for number, cells, cut in rows:
-        # One record per line in the staged text: a line break inside a cell becomes a space.
-        cells = [san.cell(c).replace("\r", " ").replace("\n", " ") if c else c for c in cells]
+        cells = [sanitize(c) if len(c) >= rrn.MIN_LENGTH else c for c in cells]
+        joined = "".join(cells)
+        if "\n" in joined or "\r" in joined:
+            # One record per line in the staged text: a line break inside a cell becomes a space.
+            cells = [c.replace("\r", " ").replace("\n", " ") for c in cells]
         if not out.header:
             scanned += 1
             trimmed = _trim(cells)
             if sum(1 for c in trimmed if c.strip()) >= 2:
                 out.header = [c.strip() for c in trimmed]
                 out.header_row = number
+                width = len(out.header)
             elif scanned >= MAX_HEADER_SCAN:
                 raise UploadError("no_header")
             continue
         if out.kind == "xlsx":
             cells = _trim(cells)
-            if len(cells) < len(out.header):
-                cells = cells + [""] * (len(out.header) - len(cells))
+            if len(cells) < width:
+                cells = cells + [""] * (width - len(cells))
         out.total_rows += 1
-        if len(out.preview) < PREVIEW_ROWS and any(c.strip() for c in cells):
-            out.preview.append([rrn.display(c)[:80] for c in cells[:len(out.header)]])
+        if len(out.preview) < PREVIEW_ROWS and joined.strip():
+            out.preview.append([rrn.display(c)[:80] for c in cells[:width]])
         writer.writerow([number, "T" if cut else "", *cells])
-        if buf.tell() > 256 * 1024:
+        if buf.tell() > TEXT_BUFFER:
             pending += comp.compress(buf.getvalue().encode("utf-8"))
             buf.seek(0)
             buf.truncate()
@@ -209,27 +240,54 @@ def stage_rows(out: StagedUpload, rows, round_id_cb) -> StagedUpload:
     return out
 
 
-def staged_rows(round_id: int) -> Iterator[tuple[int, bool, list[str]]]:
-    """Stream the sanitized rows back: (row number, cut_off, cells). One chunk in memory at a time."""
-    from sqlalchemy import select
+def staged_rows(round_id: int, fetch: Callable[[int], bytes | None] | None = None
+                ) -> Iterator[tuple[int, bool, list[str]]]:
+    """Stream the sanitized rows back: (row number, cut_off, cells). One chunk in memory at a time.
+    ``fetch(seq)`` returns a chunk's bytes or None after the last; by default it reads with db.session."""
+    if fetch is None:
+        def fetch(seq: int) -> bytes | None:
+            return db.session.scalar(_chunk_query(round_id, seq))
 
     dec = zlib.decompressobj()
+    utf8 = codecs.getincrementaldecoder("utf-8")()  # a chunk may end inside a character
     tail = ""
     seq = 0
     while True:
-        data = db.session.scalar(select(UploadChunk.data).where(UploadChunk.round_id == round_id,
-                                                                UploadChunk.seq == seq))
+        data = fetch(seq)
         if data is None:
             break
         seq += 1
-        text = tail + dec.decompress(data).decode("utf-8")
+        text = tail + utf8.decode(dec.decompress(data))
         cut = text.rfind("\n")
         tail = text[cut + 1:]
         if cut >= 0:
             yield from _parse_lines(text[:cut + 1])
-    text = tail + dec.flush().decode("utf-8")
+    text = tail + utf8.decode(dec.flush(), final=True)
     if text:
         yield from _parse_lines(text)
+
+
+def _chunk_query(round_id: int, seq: int):
+    from sqlalchemy import select
+
+    return select(UploadChunk.data).where(UploadChunk.round_id == round_id, UploadChunk.seq == seq)
+
+
+@contextlib.contextmanager
+def chunk_reader(engine, round_id: int):
+    """``fetch(seq)`` for staged_rows on a connection of its own (a reader thread): each read is its own
+    short transaction, so no snapshot is held while the chunks are parsed."""
+    conn = engine.connect()
+    try:
+        def fetch(seq: int) -> bytes | None:
+            try:
+                return conn.execute(_chunk_query(round_id, seq)).scalar()
+            finally:
+                conn.rollback()
+
+        yield fetch
+    finally:
+        conn.close()
 
 
 def _parse_lines(text: str):
