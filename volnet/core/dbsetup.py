@@ -90,8 +90,18 @@ def _configure_postgresql(app, engine) -> None:
                 raise exc.DisconnectionError() from e
         if has_request_context() and g.get("volnet_autocommit"):
             # psycopg then sends no BEGIN, and SQLAlchemy's COMMIT/ROLLBACK find no transaction to end.
+            # Only the request's first connection: what runs after its first commit (alerts after a
+            # report, with their savepoints) gets an ordinary transaction again.
             dbapi_conn.autocommit = True
+            g.volnet_autocommit = False
             g.volnet_autocommit_used = True
+
+    @event.listens_for(db.session, "after_commit")
+    def _autocommit_window_ends(_session):
+        # The first commit of a request ends its autocommit window, even where the request joined a
+        # transaction already open (tests keep one session across requests).
+        if has_request_context():
+            g.pop("volnet_autocommit", None)
 
     @app.before_request
     def _reads_in_autocommit():
