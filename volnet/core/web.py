@@ -5,7 +5,7 @@ import secrets
 from datetime import datetime
 
 from flask import g, render_template, request
-from flask_babel import format_datetime
+from flask_babel import format_datetime, get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy.exc import DataError, OperationalError
@@ -169,9 +169,8 @@ _WEEKDAYS = {"ko": "월화수목금토일", "en": ("Mon", "Tue", "Wed", "Thu", "
 
 
 def _weekday(local: datetime) -> str:
-    from flask_babel import get_locale
-
-    names = _WEEKDAYS["en"] if str(get_locale() or "ko").startswith("en") else _WEEKDAYS["ko"]
+    locale = get_locale()
+    names = _WEEKDAYS["en"] if locale is not None and locale.language == "en" else _WEEKDAYS["ko"]
     return names[local.weekday()]
 
 
