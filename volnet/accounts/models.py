@@ -87,6 +87,12 @@ class User(UserMixin, db.Model):
         return bool(self.active)
 
     @property
+    def totp_enrolled(self) -> bool:
+        if "has_totp" in self.__dict__ and "totp_secret" not in self.__dict__:
+            return bool(self.__dict__["has_totp"])  # read with the request's user (sessions.load_user)
+        return bool(self.totp_secret)
+
+    @property
     def dong_ids(self) -> set[int]:
         cached = self.__dict__.get("_dong_ids")
         if cached is None:
@@ -115,6 +121,15 @@ User.dong_id_list = column_property(
     .where(user_dongs.c.user_id == User.id).correlate_except(user_dongs).scalar_subquery(),
     deferred=True,
 )
+
+
+# Whether the user has enrolled a TOTP secret, without reading (and decrypting) the secret itself.
+User.has_totp = column_property(User.totp_secret.is_not(None), deferred=True)
+
+# What every request needs of the signed-in user; the rest (password hash, secrets, contact details) is
+# read only by the pages that use it.
+REQUEST_COLUMNS = ("id", "login_id", "name", "role", "organization_id", "active", "locale", "session_version",
+                   "pledge_accepted_at", "must_change_password")
 
 
 class Invitation(db.Model):

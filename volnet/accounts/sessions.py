@@ -42,11 +42,12 @@ def load_user(user_key: str):
 def request_user_options() -> list:
     """Loader options for the signed-in user of a request: one statement brings the row, the dong ids
     and what other domains register with ``undefer_for_requests`` (e.g. the unread-notification count)."""
-    from sqlalchemy.orm import undefer
+    from sqlalchemy.orm import load_only, undefer
 
-    from volnet.accounts.models import User
+    from volnet.accounts.models import REQUEST_COLUMNS, User
 
-    return [undefer(User.dong_id_list), *(undefer(attr) for attr in _REQUEST_UNDEFER)]
+    return [load_only(*(getattr(User, c) for c in REQUEST_COLUMNS)), undefer(User.dong_id_list),
+            undefer(User.has_totp), *(undefer(attr) for attr in _REQUEST_UNDEFER)]
 
 
 _REQUEST_UNDEFER: list = []

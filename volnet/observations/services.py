@@ -4,7 +4,7 @@ from __future__ import annotations
 import secrets
 
 from sqlalchemy import bindparam, func, insert, select
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm import load_only, make_transient_to_detached
 
 from volnet.audit.services import client_ip, record
 from volnet.concerns import services as concerns
@@ -48,7 +48,10 @@ _RECENT = (select(func.count()).select_from(Observation)
            .scalar_subquery())
 # A token is never empty, so "" finds nothing (a NULL would match the citizen reports, which have none).
 _REPEAT = select(Observation.id).where(Observation.client_token == bindparam("p_token")).limit(1).scalar_subquery()
-_CONTEXT_WITH_HOUSEHOLD = select(Household, _RECENT, _REPEAT).where(Household.id == bindparam("p_household"))
+# Only what saving needs (access check, tong); a form shown again loads the rest when the page asks.
+_CONTEXT_WITH_HOUSEHOLD = (select(Household, _RECENT, _REPEAT)
+                           .options(load_only(Household.id, Household.dong_id, Household.tong, Household.status))
+                           .where(Household.id == bindparam("p_household")))
 _CONTEXT = select(_RECENT, _REPEAT)
 
 

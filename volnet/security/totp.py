@@ -177,6 +177,6 @@ def pending_user():
 
 def enrolment_redirect(user):
     """before_request: users who must enrol can reach only the enrolment page (and log out)."""
-    if request.endpoint in ENROL_ALLOWED or user.totp_secret or not required_for(user):
+    if request.endpoint in ENROL_ALLOWED or not required_for(user) or user.totp_enrolled:
         return None
     return redirect(url_for("accounts.totp_setup"))
