@@ -114,7 +114,7 @@ def init_app(app):
     app.jinja_env.globals["tel"] = tel_link
     from volnet.core import nav
 
-    app.jinja_env.globals["extra_nav_items"] = nav.items
+    app.jinja_env.globals["nav_links"] = nav.links
 
 
 def _role_label(role: str) -> str:
