@@ -34,6 +34,22 @@ class TTLCache:
         self._data[key] = (now, value)
         return value
 
+    def peek(self, key: Hashable):
+        """The cached value for ``key`` if fresh, else None (nothing is loaded)."""
+        from flask import current_app
+
+        hit = self._data.get((current_app.config.get("SQLALCHEMY_DATABASE_URI"), key))
+        if hit is not None and time.monotonic() - hit[0] < self.seconds:
+            return hit[1]
+        return None
+
+    def put(self, key: Hashable, value) -> None:
+        from flask import current_app
+
+        if len(self._data) >= self.max_items:
+            self._data.clear()
+        self._data[(current_app.config.get("SQLALCHEMY_DATABASE_URI"), key)] = (time.monotonic(), value)
+
     def clear(self) -> None:
         self._data.clear()
 

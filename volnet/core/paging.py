@@ -79,28 +79,44 @@ def _record_type(keys: tuple[str, ...]):
     return cls
 
 
-def paged_statement(rows: Select, count: Select) -> Select:
-    """``rows`` (ordered) with the total of ``count`` riding along as an uncorrelated scalar subquery
-    (evaluated once; from an index on PostgreSQL), paged by the parameters ``p_limit`` and ``p_offset``:
-    a page costs one round trip. Build it once and reuse it (see ``page_of_rows``)."""
-    total = count.scalar_subquery().label("page_total")
-    return rows.add_columns(total).limit(bindparam("p_limit")).offset(bindparam("p_offset"))
+class PagedQuery:
+    """A list read one page at a time, as named tuples. Build it once (per filter shape) and reuse it:
+    SQLAlchemy then neither rebuilds nor re-hashes the statements.
 
+    ``rows`` is the ordered select of the columns a page shows, ``count`` the slim ``select(func.count())``
+    with the same conditions. The total rides along with the page as an uncorrelated scalar subquery
+    (evaluated once), so a page is one round trip. With ``totals`` (a ``TTLCache``) a total read in the
+    last few seconds is reused and the page skips counting, which on a big list costs more than the page.
+    """
 
-def page_of_rows(paged: Select, count: Select, params: dict, page: int, per_page: int) -> RowPage:
-    """One page of a ``paged_statement`` as named tuples. ``count`` is the slim ``select(func.count())``
-    with the same conditions; only a page past the end runs it on its own."""
-    page = min(max(page, 1), MAX_PAGE)
-    result = db.session.execute(paged, {**params, "p_limit": per_page, "p_offset": (page - 1) * per_page})
-    keys = tuple(result.keys())[:-1]
-    cls = _record_type(keys)
-    items, total = [], None
-    for row in result:
-        items.append(cls._make(row[:-1]))
-        total = row[-1]
-    if total is None:
-        total = 0 if page == 1 else (db.session.scalar(count, params) or 0)
-    return RowPage(items, page, per_page, total)
+    def __init__(self, rows: Select, count: Select):
+        limited = rows.limit(bindparam("p_limit")).offset(bindparam("p_offset"))
+        self.rows_only = limited
+        self.with_total = rows.add_columns(count.scalar_subquery().label("page_total")) \
+            .limit(bindparam("p_limit")).offset(bindparam("p_offset"))
+        self.count = count
+
+    def page(self, params: dict, page: int, per_page: int, totals=None, total_key=None) -> RowPage:
+        page = min(max(page, 1), MAX_PAGE)
+        bound = {**params, "p_limit": per_page, "p_offset": (page - 1) * per_page}
+        total = totals.peek(total_key) if totals is not None else None
+        result = db.session.execute(self.rows_only if total is not None else self.with_total, bound)
+        keys = tuple(result.keys())
+        if total is None:
+            keys = keys[:-1]
+        cls = _record_type(keys)
+        items = []
+        if total is not None:
+            items = [cls._make(row) for row in result]
+        else:
+            for row in result:
+                items.append(cls._make(row[:-1]))
+                total = row[-1]
+            if total is None:  # an empty page: past the end (or nothing at all)
+                total = 0 if page == 1 else (db.session.scalar(self.count, params) or 0)
+            if totals is not None:
+                totals.put(total_key, total)
+        return RowPage(items, page, per_page, total)
 
 
 def count_of(model, *conditions) -> Select:
