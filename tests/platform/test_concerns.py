@@ -153,7 +153,14 @@ def test_queue_paginates(app, client, d):
     b.login(client, cw)
     first = client.get("/concerns/").get_data(as_text=True)
     second = client.get("/concerns/?page=2").get_data(as_text=True)
-    assert first.count("<tr class") == 25 and second.count("<tr class") == 5
+    import re
+
+    def rows(page):  # concern rows of the table: each links its number "#123"
+        return re.findall(r'<td><a href="/concerns/(\d+)">#\1</a></td>', page)
+
+    assert len(rows(first)) == 25 and len(rows(second)) == 5
+    assert not set(rows(first)) & set(rows(second))
+    assert "위기 의심 건 30건" in first  # "30 concerns", counted on the first page
     assert client.get("/concerns/?page=99").status_code == 200
 
 

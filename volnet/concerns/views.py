@@ -37,6 +37,7 @@ from volnet.core.access import rule, visible
 from volnet.core.cache import TTLCache
 from volnet.core.i18n import labels
 from volnet.core.paging import PagedQuery, RowPage, count_of
+from volnet.core.web import seoul_datetime
 from volnet.extensions import db
 from volnet.households import services as households
 from volnet.households.models import Household
@@ -160,6 +161,33 @@ def _colleagues(dong_id: int):
     ))
 
 
+QueueRow = namedtuple("QueueRow", "id urgency urgency_label household unlinked tong summary signals "
+                                   "status_label due overdue owner")
+
+
+def present_queue(items) -> list[QueueRow]:
+    """The queue's rows as the page shows them (labels in this request's language, Seoul times)."""
+    now = clock.now()
+    urgencies, statuses = labels(URGENCIES), labels(STATUSES)
+    t_overdue, t_due, t_unlinked, t_tong, t_unassigned = (
+        _("Overdue"), _("Due"), _("Household not linked"), _("tong"), _("Unassigned"))
+    out = []
+    for r in items:
+        is_open = r.status in OPEN_STATUSES
+        overdue = bool(is_open and r.next_due_at is not None and r.next_due_at < now)
+        due = (f"{t_overdue if overdue else t_due} · {seoul_datetime(r.next_due_at)}"
+               if is_open and r.next_due_at is not None else "")
+        household = None
+        if r.household_id:
+            who = r.household_name or r.alias
+            household = f"{r.road_address} {r.unit}" + (f" · {who}" if who else "")
+        out.append(QueueRow(r.id, r.urgency, urgencies.get(r.urgency, r.urgency), household, t_unlinked,
+                            f"{r.tong}{t_tong}" if r.tong else "", r.summary,
+                            r.signal_count if r.signal_count > 1 else None, statuses.get(r.status, r.status),
+                            due, overdue, r.owner_name or t_unassigned))
+    return out
+
+
 @bp.route("/")
 @rule(*STAFF)
 def queue():
@@ -167,9 +195,9 @@ def queue():
     pagination = queue_rows(current_user, request.args, page)
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     owners = _colleagues_of_user()
-    return render_template("concerns/queue.html", pagination=pagination, args=args, now=clock.now(),
-                           statuses=labels(STATUSES), urgencies=labels(URGENCIES), sources=labels(SOURCES),
-                           owners=owners, open_statuses=OPEN_STATUSES)
+    return render_template("concerns/queue.html", pagination=pagination, rows=present_queue(pagination.items),
+                           args=args, statuses=labels(STATUSES), urgencies=labels(URGENCIES),
+                           sources=labels(SOURCES), owners=owners)
 
 
 _COLLEAGUES = (
