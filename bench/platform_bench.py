@@ -7,6 +7,7 @@ keep-alive clients that log in first:
 
   bare_hello    bench/bare_app.py  GET /        (framework floor)
   bare_query    bench/bare_app.py  GET /query   (one indexed query + a 50-row template)
+  health        GET /health        (volnet's own floor: its framework, hooks and one statement, no login)
   queue         GET /concerns/     (a caseworker of a different dong per client; pages 1-5 and filters)
   submit        POST /report/new   (an honorary welfare officer reports mail piling up at a household)
 
@@ -513,14 +514,14 @@ def main(argv=None) -> int:
     ap.add_argument("--keep", action="store_true", help="keep the database afterwards")
     ap.add_argument("--reuse", action="store_true", help="reuse an existing database (no rebuild)")
     ap.add_argument("--no-profile", action="store_true", help="skip the in-process queue profile")
-    ap.add_argument("--only", default="", help="comma-separated scenarios: bare_hello,bare_query,queue,submit")
+    ap.add_argument("--only", default="", help="comma-separated scenarios: bare_hello,bare_query,health,queue,submit")
     args = ap.parse_args(argv)
     if args.clients > args.dongs:
         ap.error("each client needs its own dong: --clients must not exceed --dongs")
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "gunicorn.log").unlink(missing_ok=True)
     url = db_url(DB_NAME)
-    wanted = [s for s in (args.only or "bare_hello,bare_query,queue,submit").split(",") if s]
+    wanted = [s for s in (args.only or "bare_hello,bare_query,health,queue,submit").split(",") if s]
     started = time.time()
     report: dict = {"machine": {"cores": cores(), "python": platform.python_version(),
                                 "loadavg_before": os.getloadavg()},
@@ -568,9 +569,13 @@ def main(argv=None) -> int:
                         print(f"running {name} ...", flush=True)
                         results.append(run_load(name, srv.port, *bare_scenario(path, name),
                                                 server_pids=srv.worker_pids, **kw))
-        if {"queue", "submit"} & set(wanted):
+        if {"health", "queue", "submit"} & set(wanted):
             with Gunicorn("wsgi:app", env=common_env, workers=args.workers, log_path=log,
                           ready_path="/account/login") as srv:
+                if "health" in wanted:  # volnet's own floor: the framework, its hooks and one statement
+                    print("running health ...", flush=True)
+                    results.append(run_load("health", srv.port, *bare_scenario("/health", "health"),
+                                            server_pids=srv.worker_pids, **kw))
                 if "queue" in wanted:
                     print("running queue ...", flush=True)
                     results.append(run_load("queue", srv.port, *queue_scenario(info),
