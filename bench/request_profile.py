@@ -35,6 +35,8 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=200)
     ap.add_argument("--profile", metavar="FILE")
     ap.add_argument("--tree", metavar="FILE", help="pyinstrument call tree (pip install pyinstrument)")
+    ap.add_argument("--callers", metavar="PATTERN", action="append", default=[],
+                    help="with --profile: also list who calls functions matching PATTERN (repeatable)")
     ap.add_argument("--sql", action="store_true", help="print the statements of one request")
     ap.add_argument("--db", default="volnet_bench_platform")
     args = ap.parse_args()
@@ -139,6 +141,8 @@ def main() -> None:
         st = pstats.Stats(prof, stream=s)
         st.sort_stats("cumulative").print_stats(60)
         st.sort_stats("tottime").print_stats(40)
+        for pattern in args.callers:
+            st.print_callers(pattern)
         Path(args.profile).write_text(s.getvalue(), encoding="utf-8")
         print(f"profile: {args.profile}")
 

@@ -162,6 +162,13 @@ def test_queue_paginates(app, client, d):
     assert not set(rows(first)) & set(rows(second))
     assert "위기 의심 건 30건" in first  # "30 concerns", counted on the first page
     assert client.get("/concerns/?page=99").status_code == 200
+    # The pager keeps the filters: page 2 of the routine ones links back to page 1 of the routine ones,
+    # and the page shown is not a link.
+    filtered = client.get("/concerns/?urgency=routine&page=2").get_data(as_text=True)
+    assert 'class="page-prev" href="/concerns/?urgency=routine&amp;page=1"' in filtered
+    assert '<a href="/concerns/?urgency=routine&amp;page=1">1</a>' in filtered
+    assert '<span class="page-current" aria-current="page">2</span>' in filtered
+    assert 'class="page-next"' not in filtered
 
 
 def test_actions_through_the_page_appear_in_timeline(app, client, d):

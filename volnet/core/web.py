@@ -115,6 +115,9 @@ def init_app(app):
     from volnet.core import nav
 
     app.jinja_env.globals["nav_links"] = nav.links
+    from volnet.core.paging import page_links
+
+    app.jinja_env.globals["page_links"] = page_links
 
 
 def _role_label(role: str) -> str:
