@@ -37,6 +37,7 @@ def main() -> None:
     ap.add_argument("--tree", metavar="FILE", help="pyinstrument call tree (pip install pyinstrument)")
     ap.add_argument("--callers", metavar="PATTERN", action="append", default=[],
                     help="with --profile: also list who calls functions matching PATTERN (repeatable)")
+    ap.add_argument("--sql-full", action="store_true", help="with --sql: the whole statements")
     ap.add_argument("--sql", action="store_true", help="print the statements of one request")
     ap.add_argument("--db", default="volnet_bench_platform")
     args = ap.parse_args()
@@ -106,8 +107,9 @@ def main() -> None:
     if args.sql:
         captured.clear()
         one(0)
+        width = 100_000 if args.sql_full else 220
         for stmt, dt in captured:
-            print(f"{dt * 1000:7.2f} ms  {' '.join(stmt.split())[:220]}")
+            print(f"{dt * 1000:7.2f} ms  {' '.join(stmt.split())[:width]}")
     cpu, wall, sql_n, sql_t = [], [], [], []
     prof = cProfile.Profile() if args.profile else None
     tree = None
