@@ -77,7 +77,8 @@ def _configure_postgresql(app, engine) -> None:
     @event.listens_for(engine, "checkin")
     def _checked_in(dbapi_conn, record):
         record.info["volnet_idle_since"] = time.monotonic()
-        if dbapi_conn.autocommit:  # back to transactions for whoever takes it next
+        # None: the connection was invalidated (the server went away) and is being dropped.
+        if dbapi_conn is not None and dbapi_conn.autocommit:  # back to transactions for whoever takes it next
             dbapi_conn.autocommit = False
 
     @event.listens_for(engine, "checkout")
