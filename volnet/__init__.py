@@ -21,6 +21,9 @@ class VolnetRequest(Request):
 
 def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
+    from volnet.core.templating import VolnetEnvironment
+
+    app.jinja_environment = VolnetEnvironment  # before anything creates app.jinja_env
     app.request_class = VolnetRequest
     load_config(app, config)
 
