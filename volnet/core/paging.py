@@ -74,15 +74,13 @@ PagerLinks = namedtuple("PagerLinks", "prev next items")
 def page_links(pagination, endpoint: str, args: dict) -> PagerLinks:
     """The pager's links for one list: the list's URL with its filters is built once and each page
     number appended (``url_for`` per link cost a busy list page ten URL builds)."""
-    from urllib.parse import urlencode
-
     from flask import url_for
 
     base = url_for(endpoint, **{k: v for k, v in args.items() if k != "page"})
     sep = "&" if "?" in base else "?"
 
     def href(p: int) -> str:
-        return f"{base}{sep}{urlencode({'page': p})}"
+        return f"{base}{sep}page={int(p)}"  # a number: nothing to encode
 
     items = [PageLink(p, None if p == pagination.page else href(p)) if p else PageLink(None, None)
              for p in pagination.iter_pages(left_edge=1, right_edge=1, left_current=2, right_current=2)]
