@@ -128,3 +128,34 @@ def test_concurrent_cancellations_promote_each_waiting_person_once(app, wide_app
     assert [sid for sid in waiting if status[sid] == "waitlisted"] == waiting[7:]
     assert all(status[sid] == "cancelled" for sid in leaving)
     assert db.session.get(ShiftOccurrence, occ_id).filled == 5
+
+
+@pytest.mark.slow
+def test_leaving_the_waiting_list_while_being_promoted_leaves_it(app, wide_app):
+    """The person on a one-place shift cancels at the moment the first person waiting leaves the waiting
+    list: the place goes to the second person waiting, never to the one who just left. Repeated, since
+    the two requests must meet at the moment the place is handed out."""
+    d, org, coord, p = sb.world()
+    rounds = []
+    for _ in range(30):
+        o = sb.occurrence(p, capacity=1)
+        rounds.append((sb.signed(o, sb.volunteer(d)).id, sb.signed(o, sb.volunteer(d)).id,
+                       sb.signed(o, sb.volunteer(d)).id))
+    db.session.commit()
+
+    def cancel(sid, barrier, results):
+        s = db.session.get(Signup, sid)
+        s.occurrence.program  # noqa: B018
+        db.session.commit()
+        barrier.wait()
+        s = db.session.get(Signup, sid)
+        svc.cancel_signup(s, s.volunteer)
+        db.session.commit()
+
+    for placed, first_waiting, second_waiting in rounds:
+        _run(wide_app, cancel, [placed, first_waiting])
+        db.session.expire_all()
+        status = dict(db.session.execute(select(Signup.id, Signup.status).where(
+            Signup.id.in_((placed, first_waiting, second_waiting)))).all())
+        assert status == {placed: "cancelled", first_waiting: "cancelled", second_waiting: "confirmed"}
+        db.session.rollback()  # end the read: on SQLite an open transaction holds the write lock

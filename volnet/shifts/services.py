@@ -506,20 +506,21 @@ def cancel_signup(signup: Signup, actor, *, offer: bool = False, by_coordinator:
                             "list, or call the coordinator.", h=occ.program.cancel_cutoff_hours))
     promoted = None
     with db.session.begin_nested():
-        res = db.session.execute(
-            update(Signup).where(Signup.id == signup.id, Signup.status == "confirmed")
-            .values(status="cancelled", cancelled_at=now, updated_at=now, sequence=Signup.sequence + 1)
-            .execution_options(synchronize_session=False))
-        if res.rowcount == 1:
+        # The row is locked before its status is read: someone else's cancellation may be promoting this
+        # very person from the waiting list at this moment. Reading and then updating "where waitlisted"
+        # lost that race (they ended up with a place they had just given up); now the promotion waits for
+        # this cancellation and moves on to the next person.
+        current = db.session.scalar(select(Signup.status).where(Signup.id == signup.id).with_for_update())
+        if current in ("confirmed", "waitlisted"):
+            db.session.execute(
+                update(Signup).where(Signup.id == signup.id)
+                .values(status="cancelled", cancelled_at=now, updated_at=now, sequence=Signup.sequence + 1)
+                .execution_options(synchronize_session=False))
+        if current == "confirmed":
             _free_place(occ.id)
             promoted = promote_next(occ, stepped_in_for=signup.volunteer if offer else None)
             if past_cutoff and promoted is None:
                 raise ShiftError(_l("No one on the waiting list can take your place. Please call the coordinator."))
-        else:
-            db.session.execute(
-                update(Signup).where(Signup.id == signup.id, Signup.status == "waitlisted")
-                .values(status="cancelled", cancelled_at=now, updated_at=now, sequence=Signup.sequence + 1)
-                .execution_options(synchronize_session=False))
     db.session.expire(signup)
     db.session.expire(occ, ["filled"])
     cancel_reminders(signup)
