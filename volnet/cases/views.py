@@ -81,7 +81,8 @@ def index():
 @bp.route("/from-concern/<int:concern_id>", methods=["POST"])
 @rule(*EDITORS)
 def open_from_concern(concern_id: int):
-    concern = access.load(Concern, concern_id, "close", audit=False)
+    # Locked: two caseworkers opening a case from one concern at once would give the household two cases.
+    concern = access.load(Concern, concern_id, "close", audit=False, lock=True)
     form = F.OpenCaseForm()
     if not form.validate_on_submit():
         db.session.rollback()

@@ -277,7 +277,7 @@ def _failed(concern, form=None, exc=None):
 @bp.route("/<int:concern_id>/acknowledge", methods=["POST"])
 @rule(*STAFF)
 def acknowledge(concern_id: int):
-    concern = access.load(Concern, concern_id, "acknowledge", audit=False)
+    concern = access.load(Concern, concern_id, "acknowledge", audit=False, lock=True)
     form = ActionForm()
     if not form.validate_on_submit():
         return _failed(concern, form)
@@ -291,7 +291,7 @@ def acknowledge(concern_id: int):
 @bp.route("/<int:concern_id>/assign", methods=["POST"])
 @rule(CASEWORKER, TEAM_LEAD)
 def assign(concern_id: int):
-    concern = access.load(Concern, concern_id, "assign", audit=False)
+    concern = access.load(Concern, concern_id, "assign", audit=False, lock=True)
     form = AssignForm()
     colleagues = {u.id: u for u in _colleagues(concern.dong_id)}
     form.owner_id.choices = [(uid, u.name) for uid, u in colleagues.items()]
@@ -312,7 +312,7 @@ def assign(concern_id: int):
 @bp.route("/<int:concern_id>/contact", methods=["POST"])
 @rule(*STAFF)
 def contact(concern_id: int):
-    concern = access.load(Concern, concern_id, "contact", audit=False)
+    concern = access.load(Concern, concern_id, "contact", audit=False, lock=True)
     form = ContactForm()
     if not form.validate_on_submit():
         return _failed(concern, form)
@@ -327,7 +327,7 @@ def contact(concern_id: int):
 @bp.route("/<int:concern_id>/urgency", methods=["POST"])
 @rule(CASEWORKER, TEAM_LEAD)
 def urgency(concern_id: int):
-    concern = access.load(Concern, concern_id, "urgency", audit=False)
+    concern = access.load(Concern, concern_id, "urgency", audit=False, lock=True)
     form = UrgencyForm()
     if not form.validate_on_submit():
         return _failed(concern, form)
@@ -341,7 +341,7 @@ def urgency(concern_id: int):
 @bp.route("/<int:concern_id>/close", methods=["POST"])
 @rule(CASEWORKER, TEAM_LEAD)
 def close(concern_id: int):
-    concern = access.load(Concern, concern_id, "close", audit=False)
+    concern = access.load(Concern, concern_id, "close", audit=False, lock=True)
     form = CloseForm()
     if not form.validate_on_submit():
         return _failed(concern, form)
@@ -364,6 +364,11 @@ def merge(concern_id: int):
     if target is None or not access.can(current_user, "merge", target):
         flash(_("No concern with that number in your dongs."), "error")
         return redirect(url_for("concerns.detail", concern_id=concern.id))
+    # Both rows locked, in id order (two opposite merges at once take turns instead of deadlocking),
+    # and read again: a report or a colleague may have changed either since the page was shown.
+    list(db.session.scalars(select(Concern).where(Concern.id.in_((concern.id, target.id)))
+                            .order_by(Concern.id).with_for_update()
+                            .execution_options(populate_existing=True)))
     try:
         svc.merge(concern, target, current_user)
     except svc.ConcernError as exc:
@@ -377,7 +382,7 @@ def merge(concern_id: int):
 @bp.route("/<int:concern_id>/link", methods=["POST"])
 @rule(CASEWORKER, TEAM_LEAD)
 def link(concern_id: int):
-    concern = access.load(Concern, concern_id, "link", audit=False)
+    concern = access.load(Concern, concern_id, "link", audit=False, lock=True)
     form = LinkForm()
     if not form.validate_on_submit():
         return _failed(concern, form)

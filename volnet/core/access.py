@@ -123,15 +123,20 @@ def visible(user, model: type):
     return fn(user)
 
 
-def load(model: type, ident: Any, action: str = "view", audit: bool = True):
-    """Load an object by id, 404 when missing or not allowed; audit reads of personal data."""
+def load(model: type, ident: Any, action: str = "view", audit: bool = True, lock: bool = False):
+    """Load an object by id, 404 when missing or not allowed; audit reads of personal data.
+
+    ``lock``: for actions that change the object from what they read (a status transition): the row is
+    read ``FOR UPDATE``, so two people acting at once take turns and the second sees what the first did
+    (instead of writing over it). SQLite serialises writers anyway."""
     try:
         ident = int(ident)
     except (TypeError, ValueError):
         abort(404)
     if ident <= 0 or ident > 2**31 - 1:  # primary keys are 32-bit integers; PostgreSQL refuses more
         abort(404)
-    obj = db.session.get(model, ident)
+    obj = (db.session.get(model, ident, with_for_update=True, populate_existing=True) if lock
+           else db.session.get(model, ident))
     if obj is None:
         abort(404)
     if not can(current_user, action, obj):

@@ -1,0 +1,125 @@
+"""Two people acting on one concern at the same moment: the second sees what the first did.
+
+A colleague's change is held uncommitted on one connection while a caseworker's request runs on another;
+the request must wait for it and then act on the concern as it now is, not write over it.
+"""
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from sqlalchemy import select, text, update
+
+from tests import builders as b
+from tests.conftest import base_config
+from volnet import create_app
+from volnet.concerns.models import Concern, ConcernEvent
+from volnet.core import clock
+from volnet.extensions import db
+
+pytestmark = pytest.mark.xdist_group("many-connections")
+
+
+@pytest.fixture
+def other_app(app):
+    """A second app on the same database: its requests use their own connections, as another process would."""
+    other = create_app(base_config(app.config["DATABASE_URL"]))
+    yield other
+    with other.app_context():
+        db.engine.dispose()
+
+
+def _wait_until_blocked(conn, seconds: float = 10.0) -> None:
+    """PostgreSQL: until some other session waits for a row lock. SQLite: the writer waits at BEGIN."""
+    if conn.dialect.name != "postgresql":
+        time.sleep(1.0)
+        return
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        waiting = conn.execute(text(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid() "
+            "AND datname = current_database()")).scalar()
+        if waiting:
+            return
+        time.sleep(0.02)
+    raise AssertionError("the request never waited for the colleague's change")
+
+
+def _act_while_held(app, other_app, concern_id: int, login_id: str, path: str, data: dict, held_change):
+    client = other_app.test_client()
+    with other_app.app_context():
+        resp = client.post("/account/login", data={"login_id": login_id, "password": b.PASSWORD})
+        assert resp.status_code == 302
+    done = {}
+
+    def request_in_thread():
+        with other_app.app_context():
+            done["resp"] = client.post(path, data=data)
+
+    with app.app_context():
+        holder = db.engine.connect()
+        monitor = db.engine.connect() if holder.dialect.name == "postgresql" else holder
+        try:
+            tx = holder.begin()
+            holder.execute(select(Concern.id).where(Concern.id == concern_id).with_for_update())
+            held_change(holder)
+            thread = threading.Thread(target=request_in_thread)
+            thread.start()
+            _wait_until_blocked(monitor)
+            tx.commit()
+            thread.join(30)
+        finally:
+            if monitor is not holder:
+                monitor.close()
+            holder.close()
+    return done["resp"]
+
+
+def test_acknowledging_while_a_colleague_closes_does_not_reopen_the_concern(app, other_app):
+    d = b.dong()
+    cw = b.user("caseworker", [d])
+    c_id = b.observation(b.household(d)).concern_id
+    db.session.flush()
+    login_id = cw.login_id
+    # Committed after reading what the test needs: an open read would hold SQLite's write lock.
+    db.session.commit()
+
+    def colleague_closes(conn):
+        conn.execute(update(Concern).where(Concern.id == c_id).values(
+            status="closed", outcome="no_concern", closed_at=clock.now(), next_due_at=None))
+
+    resp = _act_while_held(app, other_app, c_id, login_id, f"/concerns/{c_id}/acknowledge", {}, colleague_closes)
+    assert resp.status_code == 302
+    db.session.expire_all()
+    concern = db.session.get(Concern, c_id)
+    assert concern.status == "closed" and concern.outcome == "no_concern"  # not reopened as "acknowledged"
+    kinds = list(db.session.scalars(select(ConcernEvent.kind).where(ConcernEvent.concern_id == c_id)))
+    assert "acknowledged" not in kinds
+
+
+def test_merging_while_a_report_is_counted_into_the_target_counts_both(app, other_app):
+    from volnet.observations import services as obs_services
+    from volnet.observations.models import Observation
+
+    d = b.dong()
+    cw = b.user("caseworker", [d])
+    source = obs_services.submit(Observation(dong_id=d.id, source="citizen", signals=["smell_insects"],
+                                             location_text="송산로 골목 빌라"), None)[0]
+    target = b.observation(b.household(d))
+    db.session.flush()
+    src_id, target_id, login_id = source.concern_id, target.concern_id, cw.login_id
+    counts = {c.id: c.signal_count for c in db.session.scalars(
+        select(Concern).where(Concern.id.in_((src_id, target_id))))}
+    db.session.commit()
+
+    def report_arrives(conn):  # a report counted into the target, uncommitted for the moment
+        conn.execute(update(Concern).where(Concern.id == target_id).values(signal_count=Concern.signal_count + 1))
+
+    resp = _act_while_held(app, other_app, target_id, login_id, f"/concerns/{src_id}/merge",
+                           {"target_id": str(target_id)}, report_arrives)
+    assert resp.status_code == 302 and resp.headers["Location"].endswith(f"/concerns/{target_id}")
+    db.session.expire_all()
+    merged = db.session.get(Concern, target_id)
+    assert db.session.get(Concern, src_id).status == "merged"
+    assert merged.signal_count == counts[src_id] + counts[target_id] + 1  # the report is not lost
