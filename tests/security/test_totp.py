@@ -144,3 +144,48 @@ def test_admin_resets_two_step_for_a_lost_phone(app):
     assert db.session.get(User, u.id).totp_secret is None
     c = app.test_client()
     b.login(c, u)  # password alone again
+
+
+def _stale_copy_after(u_id, change):
+    """The user as a request read them a moment ago, while another request then committed ``change``."""
+    user = db.session.get(User, u_id)
+    user.totp_secret, user.totp_last_step, user.recovery_codes  # noqa: B018 - loaded now
+    db.session.expunge(user)
+    db.session.rollback()
+    with db.engine.begin() as conn:
+        change(conn)
+    db.session.add(user)  # attached again, its values as read before the other request's commit
+    return user
+
+
+def test_a_code_used_by_a_simultaneous_sign_in_is_refused(app):
+    clock.freeze(clock.now())
+    u = b.user("caseworker")
+    u.totp_secret = pyotp.random_base32()
+    db.session.commit()
+    code = pyotp.TOTP(u.totp_secret).at(clock.now().timestamp())
+    step = totp.matching_step(u.totp_secret, code)
+    u_id = u.id
+    stale = _stale_copy_after(u_id, lambda conn: conn.execute(
+        text("UPDATE users SET totp_last_step = :s WHERE id = :i"), {"s": step, "i": u_id}))
+    assert stale.totp_last_step is None  # what this request saw
+    assert totp.check(stale, code) is None  # but the other sign-in used the code first
+
+
+def test_a_recovery_code_used_by_a_simultaneous_sign_in_is_refused_and_stays_used(app):
+    u = b.user("caseworker")
+    u.totp_secret = pyotp.random_base32()
+    codes = totp.new_recovery_codes(u)
+    db.session.commit()
+    u_id = u.id
+    remaining = [h for h in u.recovery_codes if h != totp._hash_code(codes[0])]
+    from sqlalchemy import update
+
+    stale = _stale_copy_after(u_id, lambda conn: conn.execute(
+        update(User).where(User.id == u_id).values(recovery_codes=remaining)))
+    assert len(stale.recovery_codes) == 10
+    assert totp.check(stale, codes[0]) is None  # used a moment ago by the other sign-in
+    assert totp.check(stale, codes[1]) == "recovery"
+    db.session.commit()
+    db.session.expire_all()
+    assert len(db.session.get(User, u_id).recovery_codes) == 8  # both uses kept, neither undone

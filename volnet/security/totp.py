@@ -71,8 +71,19 @@ def matching_step(secret: str, code: str, at_ts: float | None = None) -> int | N
     return None
 
 
-def verify_code(user, code: str) -> bool:
+def _lock_fresh(user) -> None:
+    """Read the user's codes again with the row locked, until the request commits: two sign-ins with the
+    same code (or two recovery codes) at once then take turns, and the second sees the first one's use."""
+    from volnet.extensions import db
+
+    if user in db.session:
+        db.session.refresh(user, ["totp_secret", "totp_last_step", "recovery_codes"], with_for_update=True)
+
+
+def verify_code(user, code: str, *, lock: bool = True) -> bool:
     """Check a TOTP code for an enrolled user; a code's time step is accepted once only."""
+    if lock:
+        _lock_fresh(user)
     if not user.totp_secret:
         return False
     step = matching_step(user.totp_secret, code)
@@ -97,10 +108,12 @@ def new_recovery_codes(user) -> list[str]:
     return codes
 
 
-def use_recovery_code(user, code: str) -> bool:
+def use_recovery_code(user, code: str, *, lock: bool = True) -> bool:
     cleaned = _clean_code(code)
     if len(cleaned) != 8:
         return False
+    if lock:
+        _lock_fresh(user)
     wanted = _hash_code(cleaned)
     stored = list(user.recovery_codes or [])
     for h in stored:
@@ -113,9 +126,10 @@ def use_recovery_code(user, code: str) -> bool:
 
 def check(user, code: str) -> str | None:
     """'totp' or 'recovery' when the code is right, else None."""
-    if verify_code(user, code):
+    _lock_fresh(user)
+    if verify_code(user, code, lock=False):
         return "totp"
-    if use_recovery_code(user, code):
+    if use_recovery_code(user, code, lock=False):
         return "recovery"
     return None
 
