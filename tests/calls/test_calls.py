@@ -248,3 +248,55 @@ def test_staff_enroll_through_the_page(world, client):
     other = b.household(b.dong())
     db.session.commit()
     assert client.get(f"/calls/enroll?household_id={other.id}").status_code == 404
+
+
+def test_a_call_being_recorded_during_the_sweep_is_not_also_counted_missed(world):
+    """The caller reaches the household (yesterday's call, recorded late) while the missed-call sweep runs:
+    the household is reached, and nobody is told it could not be reached."""
+    import threading
+
+    from sqlalchemy import text, update
+
+    from tests.conftest import base_config
+    from volnet import create_app
+    from volnet.notifications.models import Outbox
+
+    h, enr = enrolled(world["dong"], world["cw"], tier="daily_risk", caller=world["vol"], backup=world["tong"])
+    svc.process_missed_calls(clock.now())
+    (task,) = _open()
+    task_id = task.id
+    db.session.commit()
+    clock.advance(timedelta(days=1))  # now the sweep would count yesterday's call as missed
+
+    other = create_app(base_config(db.engine.url.render_as_string(hide_password=False)))
+    swept = {}
+
+    def sweep():
+        with other.app_context():
+            swept["out"] = svc.process_missed_calls(clock.now())
+            db.session.commit()
+
+    holder = db.engine.connect()
+    try:
+        tx = holder.begin()  # the caller's request, between reading the task and committing its record
+        holder.execute(select(CallTask.id).where(CallTask.id == task_id).with_for_update())
+        holder.execute(update(CallTask).where(CallTask.id == task_id).values(
+            status="done", outcome="connected_ok", closed_at=clock.now()))
+        thread = threading.Thread(target=sweep)
+        thread.start()
+        thread.join(3 if holder.dialect.name == "postgresql" else 1)
+        if holder.dialect.name == "postgresql":
+            assert not thread.is_alive(), "the sweep waited for the caller instead of skipping the task"
+        tx.commit()
+        thread.join(30)
+    finally:
+        holder.close()
+        with other.app_context():
+            db.engine.dispose()
+    db.session.expire_all()
+    assert db.session.get(CallTask, task_id).status == "done"
+    assert swept["out"]["scheduled_expired"] == 0
+    missed = db.session.scalar(select(func.count()).select_from(Outbox).where(Outbox.kind == "safety_call_missed"))
+    assert missed == 0
+    assert db.session.execute(text("SELECT consecutive_misses FROM call_enrollments WHERE id = :i"),
+                              {"i": enr.id}).scalar() in (0, None)

@@ -200,6 +200,10 @@ def record(task: CallTask, actor, outcome: str, *, meals: str = "", hygiene: str
         if existing is not None:
             return {"record": existing, "retry": None, "visit": None, "emergency": False, "alerts": [],
                     "duplicate": True}
+    if task in db.session:
+        # Locked and read again: the missed-call sweep (or a second tap) may be closing this very task.
+        # The sweep skips locked tasks, so a call being recorded is never also counted as missed.
+        db.session.refresh(task, ["status"], with_for_update=True)
     if task.status != "open":
         raise CallError(_l("This call has already been recorded."))
     if outcome not in CONTACT_OUTCOMES:
@@ -364,13 +368,15 @@ def process_missed_calls(now: datetime | None = None) -> dict:
                "visits": 0}
     grace = settings.get("calls.retry_grace")
     limit_due = now - (settings.add_duration(now, grace) - now)
+    # Locked, skipping tasks a caller is recording right now (they are done in a moment; if not, the next
+    # sweep takes them), so a call that reached the household never also raises a "could not reach" alert.
     stale_retries = list(db.session.scalars(
         select(CallTask).where(CallTask.status == "open", CallTask.kind == "retry", CallTask.due_at < limit_due)
-        .order_by(CallTask.due_at).limit(2000)))
+        .order_by(CallTask.due_at).limit(2000).with_for_update(skip_locked=True)))
     today = _today(now)
     stale_scheduled = list(db.session.scalars(
         select(CallTask).where(and_(CallTask.status == "open", CallTask.kind == "scheduled", CallTask.due_on < today))
-        .order_by(CallTask.due_at).limit(5000)))
+        .order_by(CallTask.due_at).limit(5000).with_for_update(skip_locked=True)))
     for task in stale_retries + stale_scheduled:
         if task.status != "open":  # closed by an earlier task of the same chain in this run
             continue
