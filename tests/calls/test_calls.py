@@ -300,3 +300,49 @@ def test_a_call_being_recorded_during_the_sweep_is_not_also_counted_missed(world
     assert missed == 0
     assert db.session.execute(text("SELECT consecutive_misses FROM call_enrollments WHERE id = :i"),
                               {"i": enr.id}).scalar() in (0, None)
+
+
+def test_two_overlapping_list_preparations_give_one_call_per_day(world):
+    """The sweep creates today's calls while a caseworker's "prepare the list" does the same: one call."""
+    import threading
+
+    from sqlalchemy import update
+
+    from tests.conftest import base_config
+    from volnet import create_app
+    from volnet.calls.models import CallEnrollment
+
+    h, enr = enrolled(world["dong"], world["cw"], tier="daily_risk", caller=world["vol"])
+    db.session.flush()
+    enr_id, h_id, d_id, caller_id, due = enr.id, h.id, enr.dong_id, enr.caller_id, enr.next_due_on
+    db.session.commit()
+    today = due
+    other = create_app(base_config(db.engine.url.render_as_string(hide_password=False)))
+    made = {}
+
+    def prepare():
+        with other.app_context():
+            made["n"] = svc.ensure_tasks(clock.now())
+            db.session.commit()
+
+    holder = db.engine.connect()
+    try:
+        tx = holder.begin()  # the other run: it has claimed the enrollment and written its task
+        holder.execute(update(CallEnrollment).where(CallEnrollment.id == enr_id)
+                       .values(next_due_on=today + timedelta(days=1)))
+        holder.execute(CallTask.__table__.insert().values(
+            enrollment_id=enr_id, household_id=h_id, dong_id=d_id, assignee_id=caller_id, kind="scheduled",
+            attempt=0, due_on=today, due_at=clock.now(), status="open", created_at=clock.now()))
+        thread = threading.Thread(target=prepare)
+        thread.start()
+        thread.join(1.5)
+        tx.commit()
+        thread.join(30)
+    finally:
+        holder.close()
+        with other.app_context():
+            db.engine.dispose()
+    db.session.expire_all()
+    tasks = list(db.session.scalars(select(CallTask).where(CallTask.enrollment_id == enr_id,
+                                                           CallTask.kind == "scheduled")))
+    assert [t.due_on for t in tasks] == [today] and made["n"] == 0

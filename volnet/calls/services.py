@@ -125,10 +125,20 @@ def ensure_tasks(now: datetime | None = None, dong_ids=None, limit: int = 20000)
         stmt = stmt.where(CallEnrollment.dong_id.in_(list(dong_ids) or [-1]))
     made = 0
     for enr, tier in db.session.execute(stmt.limit(limit)).all():
+        # Claimed by moving its next due day on, in one conditional UPDATE: when two runs overlap (a
+        # caseworker's "prepare the list" during the sweep) the second waits for the first and then finds
+        # the enrollment no longer due, so nobody gets two calls for one day.
+        claimed = db.session.execute(
+            update(CallEnrollment)
+            .where(CallEnrollment.id == enr.id, CallEnrollment.active.is_(True), CallEnrollment.next_due_on <= today)
+            .values(next_due_on=today + timedelta(days=cadence_days(tier)))
+            .execution_options(synchronize_session=False)).rowcount
+        db.session.expire(enr, ["next_due_on"])
+        if not claimed:
+            continue
         db.session.add(CallTask(enrollment_id=enr.id, household_id=enr.household_id, dong_id=enr.dong_id,
                                 assignee_id=enr.caller_id, kind="scheduled", attempt=0, due_on=today,
                                 due_at=_seoul_at(today, hour), status="open", created_at=now))
-        enr.next_due_on = today + timedelta(days=cadence_days(tier))
         made += 1
     if made:
         db.session.flush()
