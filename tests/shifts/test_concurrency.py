@@ -19,17 +19,19 @@ from volnet.shifts import services as svc
 from volnet.shifts.models import ShiftOccurrence, Signup
 
 N = 50
-# Both tests open ~50 connections at once: keep them on one xdist worker, one after the other, so two
-# of them never exhaust PostgreSQL's max_connections together.
+# These tests open many connections at once: keep them on one xdist worker, one after the other.
 pytestmark = pytest.mark.xdist_group("many-connections")
 
 
 @pytest.fixture
 def wide_app(app):
-    """A second app on the same database whose pool lets all 50 threads hold a connection at once."""
+    """A second app on the same database, with a pool as wide as a busy deployment's (30 connections):
+    the 50 threads hold none while they wait at the barrier, then race for the place 30 at a time, the
+    rest taking a connection as soon as one is free. (50 at once, beside the other test process's
+    connections, could exceed PostgreSQL's default max_connections of 100.)"""
     cfg = base_config(app.config["DATABASE_URL"])
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
-        cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_size": N + 5, "max_overflow": 0, "pool_timeout": 30}
+        cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_size": 30, "max_overflow": 0, "pool_timeout": 30}
     other = create_app(cfg)
     yield other
     with other.app_context():

@@ -205,15 +205,16 @@ def record(task: CallTask, actor, outcome: str, *, meals: str = "", hygiene: str
     """Record one attempt for a task. Returns {"record", "retry", "visit", "emergency", "alerts"}."""
     from volnet.calls.models import CONTACT_FREQUENCIES
 
+    if task in db.session:
+        # Locked and read again: the missed-call sweep (or the same form sent twice) may be closing this
+        # very task. The sweep skips locked tasks, so a call being recorded is never also counted as
+        # missed; a second copy of the form waits here and then finds the first one's record below.
+        db.session.refresh(task, ["status"], with_for_update=True)
     if client_token:
         existing = db.session.scalar(select(CallRecord).where(CallRecord.client_token == client_token))
         if existing is not None:
             return {"record": existing, "retry": None, "visit": None, "emergency": False, "alerts": [],
                     "duplicate": True}
-    if task in db.session:
-        # Locked and read again: the missed-call sweep (or a second tap) may be closing this very task.
-        # The sweep skips locked tasks, so a call being recorded is never also counted as missed.
-        db.session.refresh(task, ["status"], with_for_update=True)
     if task.status != "open":
         raise CallError(_l("This call has already been recorded."))
     if outcome not in CONTACT_OUTCOMES:

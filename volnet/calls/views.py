@@ -160,7 +160,9 @@ def enroll():
     household = None
     hid = request.values.get("household_id", "")
     if hid:
-        household = access.load(Household, hid, "edit")
+        # Locked when enrolling: two staff enrolling one household at once take turns, and the second is
+        # told it is enrolled already (instead of a failed insert).
+        household = access.load(Household, hid, "edit", lock=request.method == "POST")
         callers, backups = _people_choices(form, household.dong_id)
     results = list(db.session.scalars(households.staff_query(current_user, q).limit(20))) if q and not household else []
     if request.method == "POST" and household is not None:

@@ -387,7 +387,8 @@ def link(concern_id: int):
     if not form.validate_on_submit():
         return _failed(concern, form)
     try:
-        household = access.load(Household, form.household_id.data, "edit", audit=False)
+        # Locked too: two concerns linked to one household at once must end as one (the second merges).
+        household = access.load(Household, form.household_id.data, "edit", audit=False, lock=True)
     except Exception:  # noqa: BLE001 - a 404 from load: unknown or another dong's household
         db.session.rollback()
         flash(_("That household cannot be linked."), "error")

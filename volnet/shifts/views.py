@@ -375,7 +375,8 @@ def route(occ_id: int):
 @bp.route("/stops/<int:stop_id>/outcome", methods=["POST"])
 @rule(VOLUNTEER, COORDINATOR)
 def stop_outcome(stop_id: int):
-    stop = access.load(RouteStop, stop_id, "record", audit=False)
+    # Locked: two volunteers of one route recording the same stop at once take turns.
+    stop = access.load(RouteStop, stop_id, "record", audit=False, lock=True)
     form = OutcomeForm()
     back = url_for("shifts.route", occ_id=stop.occurrence_id) + f"#stop-{stop.id}"
     if not form.validate_on_submit():
