@@ -9,7 +9,7 @@ import threading
 import time
 
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import func, select, text, update
 
 from tests import builders as b
 from tests.conftest import base_config
@@ -123,3 +123,48 @@ def test_merging_while_a_report_is_counted_into_the_target_counts_both(app, othe
     merged = db.session.get(Concern, target_id)
     assert db.session.get(Concern, src_id).status == "merged"
     assert merged.signal_count == counts[src_id] + counts[target_id] + 1  # the report is not lost
+
+
+def test_two_quick_adds_of_the_same_new_address_give_one_household(app, other_app):
+    """Two reporters add the same new household at the same moment: one household, so one open concern."""
+    from volnet.households import services as households
+    from volnet.households.models import Household
+    from volnet.households.services import address_key
+
+    d = b.dong()
+    rep = b.user("tong_leader", [d])
+    db.session.flush()
+    d_id, rep_id = d.id, rep.id
+    db.session.commit()
+    key = address_key("송산로 77", "201호")
+    found = {}
+
+    def second_reporter():
+        with other_app.app_context():
+            from volnet.accounts.models import User
+
+            h, created = households.find_or_create(db.session.get(User, rep_id), d_id, "송산로 77", "201호")
+            found["created"] = created
+            db.session.commit()
+
+    with app.app_context():
+        holder = db.engine.connect()
+        monitor = db.engine.connect() if holder.dialect.name == "postgresql" else holder
+        try:
+            tx = holder.begin()  # the first reporter's request: it has taken the address and added it
+            if holder.dialect.name == "postgresql":
+                holder.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": households.address_lock_key(d_id, key)})
+            holder.execute(Household.__table__.insert().values(
+                dong_id=d_id, road_address="송산로 77", unit="201호", address_key=key, status="active",
+                age_band="unknown", created_by_id=rep_id, created_at=clock.now(), updated_at=clock.now()))
+            thread = threading.Thread(target=second_reporter)
+            thread.start()
+            _wait_until_blocked(monitor)
+            tx.commit()
+            thread.join(30)
+        finally:
+            if monitor is not holder:
+                monitor.close()
+            holder.close()
+    assert found == {"created": False}
+    assert db.session.scalar(select(func.count()).select_from(Household).where(Household.dong_id == d_id)) == 1

@@ -1,7 +1,7 @@
 """Finding and adding households. Search forgives spacing and 번길/길; names match by 초성 too."""
 from __future__ import annotations
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, text
 
 from volnet.core.access import visible
 from volnet.core.korean import address_key, chosung, is_chosung_query, normalize_phone
@@ -67,10 +67,27 @@ def staff_query(user, q: str = "", dong_id: int | None = None, tong: int | None 
     return stmt.order_by(Household.dong_id, Household.tong, Household.road_address, Household.unit)
 
 
+def address_lock_key(dong_id: int, key: str) -> int:
+    """A 64-bit number for one dong + address key, for PostgreSQL's advisory locks."""
+    import hashlib
+
+    digest = hashlib.blake2b(f"household:{dong_id}:{key}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _serialize_address(dong_id: int, key: str) -> None:
+    """Two reporters quick-adding the same new address at the same moment take turns, so the second finds
+    the first one's household instead of adding another (which would give one person two open concerns).
+    Held until the transaction ends. SQLite serialises writers anyway."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": address_lock_key(dong_id, key)})
+
+
 def find_or_create(user, dong_id: int, road_address: str, unit: str = "", tong=None, ban=None,
                    name: str | None = None, lives_alone=None, age_band: str = "unknown") -> tuple[Household, bool]:
     """Quick add: the same dong + address + unit is the same household (no duplicates)."""
     key = address_key(road_address, unit)
+    _serialize_address(dong_id, key)
     existing = db.session.scalar(
         select(Household).where(Household.dong_id == dong_id, Household.address_key.like(f"{escape_like(key)}%",
                                                                                          escape="\\"))
