@@ -40,6 +40,7 @@ def _wait_until_blocked(conn, seconds: float = 10.0) -> None:
         waiting = conn.execute(text(
             "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid() "
             "AND datname = current_database()")).scalar()
+        conn.rollback()  # statistics views are a snapshot per transaction: look again in a fresh one
         if waiting:
             return
         time.sleep(0.02)
