@@ -250,15 +250,44 @@ def test_staff_enroll_through_the_page(world, client):
     assert client.get(f"/calls/enroll?household_id={other.id}").status_code == 404
 
 
-def test_a_call_being_recorded_during_the_sweep_is_not_also_counted_missed(world):
-    """The caller reaches the household (yesterday's call, recorded late) while the missed-call sweep runs:
-    the household is reached, and nobody is told it could not be reached."""
+def _while_held(hold, act, wait: float):
+    """``hold(conn)`` stays uncommitted on a connection of its own while ``act()`` runs in a thread on a
+    second app (another process's view of the database); after ``wait`` seconds it commits. Returns the
+    thread as it was at that moment (alive: it waited for the held change)."""
     import threading
-
-    from sqlalchemy import text, update
 
     from tests.conftest import base_config
     from volnet import create_app
+
+    other = create_app(base_config(db.engine.url.render_as_string(hide_password=False)))
+
+    def in_other_app():
+        with other.app_context():
+            act()
+            db.session.commit()
+
+    holder = db.engine.connect()
+    try:
+        tx = holder.begin()
+        hold(holder)
+        thread = threading.Thread(target=in_other_app)
+        thread.start()
+        thread.join(wait)
+        was_waiting = thread.is_alive()
+        tx.commit()
+        thread.join(30)
+    finally:
+        holder.close()
+        with other.app_context():
+            db.engine.dispose()
+    return was_waiting
+
+
+def test_a_call_being_recorded_during_the_sweep_is_not_also_counted_missed(world):
+    """The caller reaches the household (yesterday's call, recorded late) while the missed-call sweep runs:
+    the household is reached, and nobody is told it could not be reached."""
+    from sqlalchemy import text, update
+
     from volnet.notifications.models import Outbox
 
     h, enr = enrolled(world["dong"], world["cw"], tier="daily_risk", caller=world["vol"], backup=world["tong"])
@@ -268,31 +297,20 @@ def test_a_call_being_recorded_during_the_sweep_is_not_also_counted_missed(world
     db.session.commit()
     clock.advance(timedelta(days=1))  # now the sweep would count yesterday's call as missed
 
-    other = create_app(base_config(db.engine.url.render_as_string(hide_password=False)))
     swept = {}
 
-    def sweep():
-        with other.app_context():
-            swept["out"] = svc.process_missed_calls(clock.now())
-            db.session.commit()
-
-    holder = db.engine.connect()
-    try:
-        tx = holder.begin()  # the caller's request, between reading the task and committing its record
-        holder.execute(select(CallTask.id).where(CallTask.id == task_id).with_for_update())
-        holder.execute(update(CallTask).where(CallTask.id == task_id).values(
+    def the_callers_request(conn):  # between reading the task and committing its record
+        conn.execute(select(CallTask.id).where(CallTask.id == task_id).with_for_update())
+        conn.execute(update(CallTask).where(CallTask.id == task_id).values(
             status="done", outcome="connected_ok", closed_at=clock.now()))
-        thread = threading.Thread(target=sweep)
-        thread.start()
-        thread.join(10 if holder.dialect.name == "postgresql" else 1)  # fixed: done in well under 1 s
-        if holder.dialect.name == "postgresql":
-            assert not thread.is_alive(), "the sweep waited for the caller instead of skipping the task"
-        tx.commit()
-        thread.join(30)
-    finally:
-        holder.close()
-        with other.app_context():
-            db.engine.dispose()
+
+    def sweep():
+        swept["out"] = svc.process_missed_calls(clock.now())
+
+    postgresql = db.engine.dialect.name == "postgresql"
+    waited = _while_held(the_callers_request, sweep, wait=10 if postgresql else 1)  # fixed: well under 1 s
+    if postgresql:
+        assert not waited, "the sweep waited for the caller instead of skipping the task"
     db.session.expire_all()
     assert db.session.get(CallTask, task_id).status == "done"
     assert swept["out"]["scheduled_expired"] == 0
@@ -304,12 +322,8 @@ def test_a_call_being_recorded_during_the_sweep_is_not_also_counted_missed(world
 
 def test_two_overlapping_list_preparations_give_one_call_per_day(world):
     """The sweep creates today's calls while a caseworker's "prepare the list" does the same: one call."""
-    import threading
-
     from sqlalchemy import update
 
-    from tests.conftest import base_config
-    from volnet import create_app
     from volnet.calls.models import CallEnrollment
 
     h, enr = enrolled(world["dong"], world["cw"], tier="daily_risk", caller=world["vol"])
@@ -317,31 +331,19 @@ def test_two_overlapping_list_preparations_give_one_call_per_day(world):
     enr_id, h_id, d_id, caller_id, due = enr.id, h.id, enr.dong_id, enr.caller_id, enr.next_due_on
     db.session.commit()
     today = due
-    other = create_app(base_config(db.engine.url.render_as_string(hide_password=False)))
     made = {}
 
-    def prepare():
-        with other.app_context():
-            made["n"] = svc.ensure_tasks(clock.now())
-            db.session.commit()
-
-    holder = db.engine.connect()
-    try:
-        tx = holder.begin()  # the other run: it has claimed the enrollment and written its task
-        holder.execute(update(CallEnrollment).where(CallEnrollment.id == enr_id)
-                       .values(next_due_on=today + timedelta(days=1)))
-        holder.execute(CallTask.__table__.insert().values(
+    def the_other_run(conn):  # it has claimed the enrollment and written its task
+        conn.execute(update(CallEnrollment).where(CallEnrollment.id == enr_id)
+                     .values(next_due_on=today + timedelta(days=1)))
+        conn.execute(CallTask.__table__.insert().values(
             enrollment_id=enr_id, household_id=h_id, dong_id=d_id, assignee_id=caller_id, kind="scheduled",
             attempt=0, due_on=today, due_at=clock.now(), status="open", created_at=clock.now()))
-        thread = threading.Thread(target=prepare)
-        thread.start()
-        thread.join(1.5)
-        tx.commit()
-        thread.join(30)
-    finally:
-        holder.close()
-        with other.app_context():
-            db.engine.dispose()
+
+    def prepare():
+        made["n"] = svc.ensure_tasks(clock.now())
+
+    _while_held(the_other_run, prepare, wait=1.5)
     db.session.expire_all()
     tasks = list(db.session.scalars(select(CallTask).where(CallTask.enrollment_id == enr_id,
                                                            CallTask.kind == "scheduled")))

@@ -47,25 +47,16 @@ def _wait_until_blocked(conn, seconds: float = 10.0) -> None:
     raise AssertionError("the request never waited for the colleague's change")
 
 
-def _act_while_held(app, other_app, concern_id: int, login_id: str, path: str, data: dict, held_change):
-    client = other_app.test_client()
-    with other_app.app_context():
-        resp = client.post("/account/login", data={"login_id": login_id, "password": b.PASSWORD})
-        assert resp.status_code == 302
-    done = {}
-
-    def request_in_thread():
-        with other_app.app_context():
-            done["resp"] = client.post(path, data=data)
-
+def _while_held(app, hold, act) -> None:
+    """``hold(conn)`` runs on a connection of its own and stays uncommitted while ``act()`` runs in a
+    thread; once ``act`` waits for it (PostgreSQL: seen waiting on a lock), it commits."""
     with app.app_context():
         holder = db.engine.connect()
         monitor = db.engine.connect() if holder.dialect.name == "postgresql" else holder
         try:
             tx = holder.begin()
-            holder.execute(select(Concern.id).where(Concern.id == concern_id).with_for_update())
-            held_change(holder)
-            thread = threading.Thread(target=request_in_thread)
+            hold(holder)
+            thread = threading.Thread(target=act)
             thread.start()
             _wait_until_blocked(monitor)
             tx.commit()
@@ -74,6 +65,24 @@ def _act_while_held(app, other_app, concern_id: int, login_id: str, path: str, d
             if monitor is not holder:
                 monitor.close()
             holder.close()
+
+
+def _act_while_held(app, other_app, concern_id: int, login_id: str, path: str, data: dict, held_change):
+    client = other_app.test_client()
+    with other_app.app_context():
+        resp = client.post("/account/login", data={"login_id": login_id, "password": b.PASSWORD})
+        assert resp.status_code == 302
+    done = {}
+
+    def hold(conn):
+        conn.execute(select(Concern.id).where(Concern.id == concern_id).with_for_update())
+        held_change(conn)
+
+    def request_in_thread():
+        with other_app.app_context():
+            done["resp"] = client.post(path, data=data)
+
+    _while_held(app, hold, request_in_thread)
     return done["resp"]
 
 
@@ -148,24 +157,13 @@ def test_two_quick_adds_of_the_same_new_address_give_one_household(app, other_ap
             found["created"] = created
             db.session.commit()
 
-    with app.app_context():
-        holder = db.engine.connect()
-        monitor = db.engine.connect() if holder.dialect.name == "postgresql" else holder
-        try:
-            tx = holder.begin()  # the first reporter's request: it has taken the address and added it
-            if holder.dialect.name == "postgresql":
-                holder.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": households.address_lock_key(d_id, key)})
-            holder.execute(Household.__table__.insert().values(
-                dong_id=d_id, road_address="송산로 77", unit="201호", address_key=key, status="active",
-                age_band="unknown", created_by_id=rep_id, created_at=clock.now(), updated_at=clock.now()))
-            thread = threading.Thread(target=second_reporter)
-            thread.start()
-            _wait_until_blocked(monitor)
-            tx.commit()
-            thread.join(30)
-        finally:
-            if monitor is not holder:
-                monitor.close()
-            holder.close()
+    def first_reporter(conn):  # its request: it has taken the address and added the household
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": households.address_lock_key(d_id, key)})
+        conn.execute(Household.__table__.insert().values(
+            dong_id=d_id, road_address="송산로 77", unit="201호", address_key=key, status="active",
+            age_band="unknown", created_by_id=rep_id, created_at=clock.now(), updated_at=clock.now()))
+
+    _while_held(app, first_reporter, second_reporter)
     assert found == {"created": False}
     assert db.session.scalar(select(func.count()).select_from(Household).where(Household.dong_id == d_id)) == 1

@@ -63,6 +63,18 @@ def _run(wide_app, fn, ids):
     return results
 
 
+def _cancel(sid, barrier, results):
+    """One thread: cancel the signup once every thread is ready; who was promoted in its place."""
+    s = db.session.get(Signup, sid)
+    s.occurrence.program  # noqa: B018 - load before the race
+    db.session.commit()
+    barrier.wait()
+    s = db.session.get(Signup, sid)
+    promoted = svc.cancel_signup(s, s.volunteer)
+    db.session.commit()
+    results[sid] = promoted.id if promoted else None
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("waitlist", [True, False])
 def test_fifty_people_for_the_last_place(app, wide_app, waitlist):
@@ -111,17 +123,7 @@ def test_concurrent_cancellations_promote_each_waiting_person_once(app, wide_app
     occ_id = o.id
     db.session.commit()
 
-    def cancel(sid, barrier, results):
-        s = db.session.get(Signup, sid)
-        s.occurrence.program  # noqa: B018
-        db.session.commit()
-        barrier.wait()
-        s = db.session.get(Signup, sid)
-        promoted = svc.cancel_signup(s, s.volunteer)
-        db.session.commit()
-        results[sid] = promoted.id if promoted else None
-
-    results = _run(wide_app, cancel, leaving)
+    results = _run(wide_app, _cancel, leaving)
     promoted = [v for v in results.values() if v]
     assert len(promoted) == len(set(promoted))  # nobody promoted twice
     db.session.expire_all()
@@ -145,17 +147,8 @@ def test_leaving_the_waiting_list_while_being_promoted_leaves_it(app, wide_app):
                        sb.signed(o, sb.volunteer(d)).id))
     db.session.commit()
 
-    def cancel(sid, barrier, results):
-        s = db.session.get(Signup, sid)
-        s.occurrence.program  # noqa: B018
-        db.session.commit()
-        barrier.wait()
-        s = db.session.get(Signup, sid)
-        svc.cancel_signup(s, s.volunteer)
-        db.session.commit()
-
     for placed, first_waiting, second_waiting in rounds:
-        _run(wide_app, cancel, [placed, first_waiting])
+        _run(wide_app, _cancel, [placed, first_waiting])
         db.session.expire_all()
         status = dict(db.session.execute(select(Signup.id, Signup.status).where(
             Signup.id.in_((placed, first_waiting, second_waiting)))).all())
