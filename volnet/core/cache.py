@@ -11,6 +11,13 @@ from typing import Any
 _caches: list[TTLCache] = []
 
 
+def _scoped(key: Hashable) -> tuple:
+    """Keys are per database: tests run apps on SQLite and PostgreSQL in one process."""
+    from flask import current_app
+
+    return (current_app.config.get("SQLALCHEMY_DATABASE_URI"), key)
+
+
 class TTLCache:
     def __init__(self, seconds: float, max_items: int = 2000):
         self.seconds = seconds
@@ -21,9 +28,7 @@ class TTLCache:
     def get(self, key: Hashable, load: Callable[[], Any], fresh: Callable[[Any], bool] | None = None):
         """The cached value for ``key``, loaded with ``load()`` when missing, older than ``seconds`` or
         not ``fresh(value)``."""
-        from flask import current_app
-
-        key = (current_app.config.get("SQLALCHEMY_DATABASE_URI"), key)
+        key = _scoped(key)
         now = time.monotonic()
         hit = self._data.get(key)
         if hit is not None and now - hit[0] < self.seconds and (fresh is None or fresh(hit[1])):
@@ -36,19 +41,15 @@ class TTLCache:
 
     def peek(self, key: Hashable):
         """The cached value for ``key`` if fresh, else None (nothing is loaded)."""
-        from flask import current_app
-
-        hit = self._data.get((current_app.config.get("SQLALCHEMY_DATABASE_URI"), key))
+        hit = self._data.get(_scoped(key))
         if hit is not None and time.monotonic() - hit[0] < self.seconds:
             return hit[1]
         return None
 
     def put(self, key: Hashable, value) -> None:
-        from flask import current_app
-
         if len(self._data) >= self.max_items:
             self._data.clear()
-        self._data[(current_app.config.get("SQLALCHEMY_DATABASE_URI"), key)] = (time.monotonic(), value)
+        self._data[_scoped(key)] = (time.monotonic(), value)
 
     def clear(self) -> None:
         self._data.clear()

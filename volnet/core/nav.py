@@ -10,11 +10,14 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from volnet.accounts.roles import ADMIN as _ADMIN
+from volnet.accounts.roles import STAFF
+from volnet.accounts.roles import TEAM_LEAD as _TEAM_LEAD
+
 _items: list[tuple] = []
 _cache: dict[tuple, list[dict]] = {}
 
-ADMIN, TEAM_LEAD = ("admin",), ("team_lead",)
-CARE_STAFF = ("caseworker", "team_lead", "nurse")
+ADMIN, TEAM_LEAD = (_ADMIN,), (_TEAM_LEAD,)
 
 
 def _core_before() -> list[tuple]:
@@ -24,8 +27,8 @@ def _core_before() -> list[tuple]:
         (_l("Audit log"), "admin.audit", ADMIN),
         (_l("Team"), "concerns.team", TEAM_LEAD),
         (_l("Audit log"), "admin.audit", TEAM_LEAD),
-        (_l("Concerns"), "concerns.queue", CARE_STAFF),
-        (_l("Households"), "households.index", CARE_STAFF),
+        (_l("Concerns"), "concerns.queue", STAFF),
+        (_l("Households"), "households.index", STAFF),
     ]
 
 

@@ -111,10 +111,11 @@ class PagedQuery:
     """
 
     def __init__(self, rows: Select, count: Select):
-        limited = rows.limit(bindparam("p_limit")).offset(bindparam("p_offset"))
-        self.rows_only = limited
-        self.with_total = rows.add_columns(count.scalar_subquery().label("page_total")) \
-            .limit(bindparam("p_limit")).offset(bindparam("p_offset"))
+        def paged(stmt: Select) -> Select:
+            return stmt.limit(bindparam("p_limit")).offset(bindparam("p_offset"))
+
+        self.rows_only = paged(rows)
+        self.with_total = paged(rows.add_columns(count.scalar_subquery().label("page_total")))
         self.count = count
 
     def page(self, params: dict, page: int, per_page: int, totals=None, total_key=None) -> RowPage:
@@ -122,21 +123,18 @@ class PagedQuery:
         bound = {**params, "p_limit": per_page, "p_offset": (page - 1) * per_page}
         total = totals.peek(total_key) if totals is not None else None
         result = db.session.execute(self.rows_only if total is not None else self.with_total, bound)
-        keys = tuple(result.keys())
-        if total is None:
-            keys = keys[:-1]
-        cls = _record_type(keys)
-        items = []
         if total is not None:
-            items = [cls._make(row) for row in result]
-        else:
-            for row in result:
-                items.append(cls._make(row[:-1]))
-                total = row[-1]
-            if total is None:  # an empty page: past the end (or nothing at all)
-                total = 0 if page == 1 else (db.session.scalar(self.count, params) or 0)
-            if totals is not None:
-                totals.put(total_key, total)
+            cls = _record_type(tuple(result.keys()))
+            return RowPage([cls._make(row) for row in result], page, per_page, total)
+        cls = _record_type(tuple(result.keys())[:-1])
+        items = []
+        for row in result:
+            items.append(cls._make(row[:-1]))
+            total = row[-1]
+        if total is None:  # an empty page: past the end (or nothing at all)
+            total = 0 if page == 1 else (db.session.scalar(self.count, params) or 0)
+        if totals is not None:
+            totals.put(total_key, total)
         return RowPage(items, page, per_page, total)
 
 
