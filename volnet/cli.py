@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import AppGroup
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from volnet.extensions import db
 
@@ -46,14 +46,14 @@ def _extra_commands():
 def create_admin(login_id: str, name: str, password: str | None):
     """Create the first administrator."""
     from volnet.accounts import passwords
-    from volnet.accounts.models import User
+    from volnet.accounts.models import User, login_key
 
     if password is None:
         password = getpass.getpass("Password: ")
     problem = passwords.problem(password, login_id)
     if problem:
         raise click.ClickException(str(problem))
-    if db.session.scalar(select(User.id).where(func.lower(User.login_id) == login_id.lower())):
+    if db.session.scalar(select(User.id).where(User.login_id == login_key(login_id))):
         raise click.ClickException("login id taken")
     u = User(login_id=login_id, name=name, role="admin")
     u.set_password(password)

@@ -51,3 +51,26 @@ def test_upgrade_from_empty_and_models_match(empty_db):
     demo = _flask(empty_db, "volnet", "demo")
     assert demo.returncode == 0, demo.stderr[-3000:]
     assert "caseworker" in demo.stdout
+
+
+def test_login_ids_become_lower_case_on_upgrade(empty_db):
+    """Accounts made before login IDs were stored in lower case still sign in; a pair that only the case
+    told apart (possible through a join race) keeps both people, the later one with its id appended."""
+    import sqlalchemy as sa
+
+    up = _flask(empty_db, "db", "upgrade", "f221c211e571")
+    assert up.returncode == 0, up.stderr[-3000:]
+    engine = sa.create_engine(empty_db)
+    with engine.begin() as conn:
+        for uid, login in [(1, "Kim.One"), (2, "kim.one"), (3, "Park"), (4, "KIM.ONE"), (5, "lee")]:
+            conn.execute(sa.text("INSERT INTO users (id, login_id, name, role, password_hash, active, "
+                                 "session_version, must_change_password, created_at) "
+                                 "VALUES (:i, :l, '가', 'volunteer', '', true, 1, false, CURRENT_TIMESTAMP)"),
+                         {"i": uid, "l": login})
+    up = _flask(empty_db, "db", "upgrade")
+    assert up.returncode == 0, up.stderr[-3000:]
+    with engine.connect() as conn:
+        rows = dict(conn.execute(sa.text("SELECT id, login_id FROM users")).all())
+    engine.dispose()
+    assert rows == {1: "kim.one-1", 2: "kim.one", 3: "park", 4: "kim.one-4", 5: "lee"}
+    assert "kim.one-1" in up.stdout + up.stderr

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from flask_login import UserMixin
 from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Table, Text, cast, func, select
-from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship, validates
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from volnet.core import clock
@@ -51,10 +51,17 @@ class Organization(db.Model):
     dong: Mapped[Dong | None] = relationship()
 
 
+def login_key(login_id: str | None) -> str:
+    """The stored form of a login ID: what people type, matched without regard to case."""
+    return (login_id or "").strip().lower()
+
+
 class User(UserMixin, db.Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # Login IDs are case-insensitive and stored in lower case, so the unique constraint also keeps "Kim"
+    # and "kim" from both joining at the same moment; look them up with ``login_key()``.
     login_id: Mapped[str] = mapped_column(String(60), unique=True)
     name: Mapped[str] = mapped_column(String(60))
     email: Mapped[str | None] = mapped_column(String(254))
@@ -73,6 +80,10 @@ class User(UserMixin, db.Model):
     channels: Mapped[list | None] = mapped_column(JSONType)  # preferred channels: inapp, email, sms, kakao
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @validates("login_id")
+    def _canonical_login_id(self, key, value):
+        return login_key(value)
 
     organization: Mapped[Organization | None] = relationship()
     dongs: Mapped[list[Dong]] = relationship(secondary=user_dongs, order_by="Dong.code")

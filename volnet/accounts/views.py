@@ -7,7 +7,8 @@ from flask import Blueprint as _Blueprint  # noqa: E402
 from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import func, select
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from volnet.accounts import sessions
 from volnet.accounts.forms import (
@@ -19,7 +20,7 @@ from volnet.accounts.forms import (
     TotpDisableForm,
     TotpSetupForm,
 )
-from volnet.accounts.models import Invitation, User
+from volnet.accounts.models import Invitation, User, login_key
 from volnet.accounts.roles import TOTP_ROLES
 from volnet.audit.services import client_ip, record
 from volnet.core import clock
@@ -42,22 +43,17 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
-def _locked(login_key: str, ip: str) -> bool:
-    return _locked_buckets((f"login:acct:{login_key}", f"login:ip:{ip}"))
+def _lock_rules() -> tuple[int, timedelta]:
+    return int(settings.get("login.max_failures")), timedelta(minutes=int(settings.get("login.lock_minutes")))
 
 
-def _locked_buckets(buckets) -> bool:
-    limit = int(settings.get("login.max_failures"))
-    lock = timedelta(minutes=int(settings.get("login.lock_minutes")))
-    for bucket in buckets:
-        # "6 in a minute" starts a lock; the lock lasts while the failures are recent.
-        recent = throttle.count(bucket, timedelta(minutes=1))
-        if recent >= limit:
-            return True
-        last = throttle.last(bucket)
-        if last is not None and throttle.count(bucket, lock) >= limit and clock.now() - last < lock:
-            return True
-    return False
+def _refuse_locked(template: str, form, user_id: int | None, own: tuple[int, ...], detail: str | None = None):
+    throttle.release(own)  # a refused guess does not prolong the lock
+    record(None, "login_locked", "user", user_id, detail=detail)
+    db.session.commit()
+    flash(_("Too many failed attempts. Try again in %(m)d minutes.", m=int(settings.get("login.lock_minutes"))),
+          "error")
+    return render_template(template, form=form), 429
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -67,23 +63,20 @@ def login():
         return redirect(url_for("main.home"))
     form = LoginForm()
     if form.validate_on_submit():
-        login_key = form.login_id.data.lower()
+        key = login_key(form.login_id.data)
         ip = client_ip() or "-"
-        if _locked(login_key, ip):
-            record(None, "login_locked", "user", None, detail=f"ip={ip}")
-            db.session.commit()
-            flash(_("Too many failed attempts. Try again in %(m)d minutes.",
-                    m=int(settings.get("login.lock_minutes"))), "error")
-
-            return render_template("accounts/login.html", form=form), 429
-        user = db.session.scalar(select(User).where(func.lower(User.login_id) == login_key))
+        buckets = (f"login:acct:{key}", f"login:ip:{ip}")
+        own = throttle.reserve(buckets[0])
+        if throttle.locked(buckets, own, *_lock_rules()):
+            return _refuse_locked("accounts/login.html", form, None, own, detail=f"ip={ip}")
+        user = db.session.scalar(select(User).where(User.login_id == key))
         if user is None or not user.active or not user.check_password(form.password.data):
-            throttle.hit(f"login:acct:{login_key}")
-            throttle.hit(f"login:ip:{ip}")
+            throttle.hit(buckets[1])  # the account's reserved event stays: it is the failure
             record(None, "login_failed", "user", user.id if user else None)
             db.session.commit()
             flash(_("The login ID or password is wrong."), "error")
             return render_template("accounts/login.html", form=form), 200
+        throttle.release(own)
         if user.totp_secret:
             # Half-authenticated: a signed 5-minute token, no login until the code passes.
             totp.begin_pending(user, safe_next(request.args.get("next")))
@@ -94,7 +87,7 @@ def login():
         login_user(user)
         sessions.start(user)
         user.last_login_at = clock.now()
-        throttle.clear(f"login:acct:{login_key}")
+        throttle.clear(f"login:acct:{key}")
         record(user, "login", "user", user.id)
         db.session.commit()
         nxt = safe_next(request.args.get("next"))
@@ -147,14 +140,11 @@ def join(token: str):
         return render_template("accounts/join_invalid.html"), 404
     form = JoinForm()
     if form.validate_on_submit():
-        login_id = form.login_id.data
-        taken = db.session.scalar(select(User.id).where(func.lower(User.login_id) == login_id.lower()))
-        if taken:
+        login_id = login_key(form.login_id.data)
+        if db.session.scalar(select(User.id).where(User.login_id == login_id)):
             form.login_id.errors.append(_("This login ID is taken. Choose another one."))
         else:
             # Guarded increment: a poster link used by two people at once never exceeds max_uses.
-            from sqlalchemy import update
-
             res = db.session.execute(
                 update(Invitation).where(Invitation.id == inv.id, Invitation.uses < Invitation.max_uses)
                 .values(uses=Invitation.uses + 1)
@@ -167,7 +157,13 @@ def join(token: str):
                         dongs=list(inv.dongs))
             user.set_password(form.new_password.data)
             db.session.add(user)
-            db.session.flush()
+            try:
+                db.session.flush()
+            except IntegrityError:
+                # Someone took the same ID (in any case) a moment ago: the unique constraint said so.
+                db.session.rollback()
+                form.login_id.errors.append(_("This login ID is taken. Choose another one."))
+                return render_template("accounts/join.html", form=form, invitation=inv)
             record(user, "joined", "user", user.id, detail=f"invitation={inv.id}")
             db.session.commit()
             session.clear()
@@ -209,16 +205,12 @@ def two_step():
     if form.validate_on_submit():
         ip = client_ip() or "-"
         buckets = (f"totp:acct:{user.id}", f"login:ip:{ip}")
-        if _locked_buckets(buckets):
-            record(None, "login_locked", "user", user.id, detail="two-step")
-            db.session.commit()
-            flash(_("Too many failed attempts. Try again in %(m)d minutes.",
-                    m=int(settings.get("login.lock_minutes"))), "error")
-            return render_template("accounts/two_step.html", form=form), 429
+        own = throttle.reserve(buckets[0])
+        if throttle.locked(buckets, own, *_lock_rules()):
+            return _refuse_locked("accounts/two_step.html", form, user.id, own, detail="two-step")
         how = totp.check(user, form.code.data)
         if how is None:
-            for bucket in buckets:
-                throttle.hit(bucket)
+            throttle.hit(buckets[1])
             record(None, "login_failed", "user", user.id, detail="two-step")
             db.session.commit()
             flash(_("The code is wrong or has been used already. Wait for a new code and try again."), "error")
@@ -227,8 +219,9 @@ def two_step():
         login_user(user)
         sessions.start(user)
         user.last_login_at = clock.now()
+        throttle.release(own)
         throttle.clear(f"totp:acct:{user.id}")
-        throttle.clear(f"login:acct:{user.login_id.lower()}")
+        throttle.clear(f"login:acct:{user.login_id}")
         record(user, "login", "user", user.id, detail=f"two-step={how}")
         db.session.commit()
         if how == "recovery":

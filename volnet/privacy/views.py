@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
 
-from volnet.accounts.models import User
+from volnet.accounts.models import User, login_key
 from volnet.accounts.roles import ADMIN, TEAM_LEAD, TOTP_ROLES
 from volnet.audit.models import AuditReview
 from volnet.audit.services import record
@@ -215,7 +215,7 @@ def reset_two_step():
     if not form.validate_on_submit():
         flash(_("Please check the form."), "error")
         return redirect(url_for("privacy.security_settings"))
-    u = db.session.scalar(select(User).where(func.lower(User.login_id) == form.login_id.data.lower()))
+    u = db.session.scalar(select(User).where(User.login_id == login_key(form.login_id.data)))
     if u is None or not u.totp_secret:
         flash(_("No account with two-step login has this login ID."), "error")
         return redirect(url_for("privacy.security_settings"))

@@ -10,20 +10,60 @@ from volnet.extensions import db
 from volnet.security.models import ThrottleEvent
 
 
-def count(bucket: str, window: timedelta) -> int:
+def count(bucket: str, window: timedelta, exclude: tuple[int, ...] = ()) -> int:
     since = clock.now() - window
-    return db.session.scalar(
-        select(func.count()).select_from(ThrottleEvent)
-        .where(ThrottleEvent.bucket == bucket, ThrottleEvent.at >= since)
-    ) or 0
+    stmt = (select(func.count()).select_from(ThrottleEvent)
+            .where(ThrottleEvent.bucket == bucket, ThrottleEvent.at >= since))
+    if exclude:
+        stmt = stmt.where(ThrottleEvent.id.not_in(exclude))
+    return db.session.scalar(stmt) or 0
 
 
 def hit(bucket: str) -> None:
     db.session.add(ThrottleEvent(bucket=bucket[:120], at=clock.now()))
 
 
-def last(bucket: str):
-    return db.session.scalar(select(func.max(ThrottleEvent.at)).where(ThrottleEvent.bucket == bucket))
+def last(bucket: str, exclude: tuple[int, ...] = ()):
+    stmt = select(func.max(ThrottleEvent.at)).where(ThrottleEvent.bucket == bucket)
+    if exclude:
+        stmt = stmt.where(ThrottleEvent.id.not_in(exclude))
+    return db.session.scalar(stmt)
+
+
+# --- guesses (passwords, two-step codes) ------------------------------------------------------------------
+
+def reserve(bucket: str) -> tuple[int, ...]:
+    """Count a guess in ``bucket`` *before* it is checked, committed at once.
+
+    Guesses at one account sent at the same moment from many connections then see each other: of a burst,
+    at most ``limit`` get as far as the password check (each one that passes ``locked`` saw every guess
+    committed before it, its own included). A guess that fails keeps its event as the failure; one that is
+    refused or succeeds gives it back with ``release``. Only for buckets where honest attempts do not
+    overlap (one account), not for a client address that a whole office shares.
+    """
+    event = ThrottleEvent(bucket=bucket[:120], at=clock.now())
+    db.session.add(event)
+    db.session.flush()
+    ids = (event.id,)
+    db.session.commit()
+    return ids
+
+
+def release(ids: tuple[int, ...]) -> None:
+    if ids:
+        db.session.execute(delete(ThrottleEvent).where(ThrottleEvent.id.in_(ids)))
+
+
+def locked(buckets: tuple[str, ...], own: tuple[int, ...], limit: int, lock: timedelta) -> bool:
+    """``limit`` other guesses within a minute start a lock; it lasts ``lock`` after the latest of them
+    while ``limit`` of them fall inside it. ``own``: this guess's events from ``reserve``, not counted."""
+    for bucket in buckets:
+        if count(bucket, timedelta(minutes=1), own) >= limit:
+            return True
+        latest = last(bucket, own)
+        if latest is not None and clock.now() - latest < lock and count(bucket, lock, own) >= limit:
+            return True
+    return False
 
 
 def clear(bucket: str) -> None:
