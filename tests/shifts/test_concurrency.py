@@ -154,3 +154,36 @@ def test_leaving_the_waiting_list_while_being_promoted_leaves_it(app, wide_app):
             Signup.id.in_((placed, first_waiting, second_waiting)))).all())
         assert status == {placed: "cancelled", first_waiting: "cancelled", second_waiting: "confirmed"}
         db.session.rollback()  # end the read: on SQLite an open transaction holds the write lock
+
+
+def test_copying_a_month_twice_at_once_makes_each_shift_once(app, wide_app):
+    """A double tap on "copy last month" (or two coordinators at one moment): the shifts and their route
+    stops exist once, and the copies between them report every shift as copied or skipped."""
+    from tests.builders import household
+    from volnet.core import clock
+    from volnet.shifts.models import RouteStop
+
+    clock.freeze(sb.seoul(2026, 3, 20, 9))
+    d, org, coord, p = sb.world()
+    h = household(d)
+    for day in (3, 10, 17, 24):
+        sb.stop(sb.occurrence(p, starts_at=sb.seoul(2026, 3, day, 10)), h)
+    db.session.flush()
+    coord_id = coord.id
+    db.session.commit()  # after the id is read (SQLite: see the note at the top of tests/platform races)
+
+    def copy(i, barrier, results):
+        db.session.get(User, coord_id)  # loaded before the race
+        db.session.commit()
+        barrier.wait()
+        results[i] = svc.copy_month(db.session.get(User, coord_id), 2026, 4)
+        db.session.commit()
+
+    results = _run(wide_app, copy, range(4))
+    assert sum(c for c, _s in results.values()) == 4
+    assert all(c + s == 4 for c, s in results.values())
+    db.session.expire_all()
+    april = list(db.session.scalars(select(ShiftOccurrence).where(ShiftOccurrence.starts_at >= sb.seoul(2026, 4, 1))))
+    assert len(april) == 4 and len({o.starts_at for o in april}) == 4
+    assert db.session.scalar(select(func.count()).select_from(RouteStop).where(
+        RouteStop.occurrence_id.in_([o.id for o in april]))) == 4

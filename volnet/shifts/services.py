@@ -784,6 +784,9 @@ def copy_month(user, year: int, month: int) -> tuple[int, int]:
     prev_y, prev_m = (year - 1, 12) if month == 1 else (year, month - 1)
     lo, hi = _month_bounds(prev_y, prev_m)
     pids = [p.id for p in org_programs(user) if p.active] or [-1]
+    # Two copies at once (a double tap, two coordinators of one organization): the second waits here for
+    # the first to commit and then finds its shifts already there, instead of making each one twice.
+    db.session.execute(select(Program.id).where(Program.id.in_(pids)).order_by(Program.id).with_for_update())
     src = list(db.session.scalars(select(ShiftOccurrence).where(
         ShiftOccurrence.program_id.in_(pids), ShiftOccurrence.series_id.is_(None),
         ShiftOccurrence.status == "scheduled", ShiftOccurrence.starts_at >= lo, ShiftOccurrence.starts_at < hi)
