@@ -5,15 +5,13 @@ another gunicorn worker would be), all released together by a barrier.
 """
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from tests import builders as b
-from tests.conftest import base_config
-from volnet import create_app
+from tests import concurrency
 from volnet.accounts.models import Invitation, User
 from volnet.audit.models import AuditLog
 from volnet.core import clock
@@ -26,38 +24,18 @@ BURST = 14
 
 @pytest.fixture
 def wide_app(app):
-    cfg = base_config(app.config["DATABASE_URL"])
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
-        cfg["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_size": BURST + 4, "max_overflow": 0, "pool_timeout": 30}
-    other = create_app(cfg)
-    yield other
-    with other.app_context():
-        db.engine.dispose()
+    yield from concurrency.wide_app(app, BURST + 4)
 
 
 def _at_once(app, n: int, request) -> list:
     """``request(client, i)`` in ``n`` threads at the same moment; their results in order of ``i``."""
-    barrier = threading.Barrier(n, timeout=60)
-    results, errors = [None] * n, []
+    def run(i, barrier):
+        client = app.test_client()
+        barrier.wait()
+        with app.app_context():
+            return request(client, i)
 
-    def run(i: int):
-        try:
-            client = app.test_client()
-            barrier.wait()
-            with app.app_context():
-                results[i] = request(client, i)
-        except Exception:  # noqa: BLE001 - reported below
-            import traceback
-
-            errors.append(traceback.format_exc()[-4000:])
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    assert not errors, errors[:2]
-    return results
+    return concurrency.together(n, run)
 
 
 def test_a_burst_of_guesses_gets_no_more_checks_than_the_limit(app, wide_app):

@@ -9,6 +9,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from volnet.accounts.models import Invitation, Organization, User, user_dongs
@@ -69,11 +70,16 @@ def dongs():
         else:
             d = Dong(code=form.code.data, sido=form.sido.data, sigungu=form.sigungu.data, name=form.name.data)
             db.session.add(d)
-            db.session.flush()
-            record(current_user, "create", "dong", d.id)
-            db.session.commit()
-            flash(_("The dong has been added."), "success")
-            return redirect(url_for("admin.dongs"))
+            try:
+                db.session.flush()
+            except IntegrityError:  # the same code added a moment ago (a double tap, another admin)
+                db.session.rollback()
+                form.code.errors.append(_("A dong with this code exists already."))
+            else:
+                record(current_user, "create", "dong", d.id)
+                db.session.commit()
+                flash(_("The dong has been added."), "success")
+                return redirect(url_for("admin.dongs"))
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     pagination = db.paginate(select(Dong).order_by(Dong.sido, Dong.sigungu, Dong.name), page=page, per_page=50,
                              error_out=False)
@@ -93,12 +99,11 @@ def dong(dong_id: int):
         places.forget_active_dongs()
         return redirect(url_for("admin.dong", dong_id=d.id))
     if form.validate_on_submit():
-        tong = db.session.scalar(select(Tong).where(Tong.dong_id == d.id, Tong.number == form.number.data))
-        if tong is None:
-            tong = Tong(dong_id=d.id, number=form.number.data)
-            db.session.add(tong)
-        tong.bans = form.bans.data or 0
-        tong.area = form.area.data or ""
+        from volnet.core.sql import upsert
+
+        # One statement: the same tong saved twice at once is one tong with the later values.
+        upsert(Tong, ["dong_id", "number"], {"dong_id": d.id, "number": form.number.data,
+                                             "bans": form.bans.data or 0, "area": form.area.data or ""})
         record(current_user, "update", "dong", d.id, detail=f"tong={form.number.data}")
         db.session.commit()
         flash(_("The tong has been saved."), "success")
@@ -177,7 +182,9 @@ def _org_choices():
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
 @rule(ADMIN)
 def user(user_id: int):
-    u = db.get_or_404(User, user_id)
+    # A save waits for another save of the same account (a double tap, two admins) and reads it afresh.
+    u = db.get_or_404(User, user_id, **({"with_for_update": True, "populate_existing": True}
+                                         if request.method == "POST" else {}))
     form = UserEditForm(obj=u)
     form.organization_id.choices = _org_choices()
     form.dong_ids.choices = _dong_choices(blank=False)

@@ -17,6 +17,24 @@ def insert_ignoring(target, index_elements: list[str], index_where=None):
     return insert(target).on_conflict_do_nothing(index_elements=index_elements, index_where=index_where)
 
 
+def upsert(model, keys: list[str], values: dict) -> None:
+    """Write one row by its key, inserting or updating, in one statement (``INSERT … ON CONFLICT (keys)
+    DO UPDATE``): two requests saving the first row of a key at once both succeed, the later one's values
+    win. When ``keys`` are the primary key, the session's copy of the row, if any, is expired so that it is
+    read afresh."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    stmt = insert(model.__table__).values(**values)
+    stmt = stmt.on_conflict_do_update(index_elements=keys,
+                                      set_={k: stmt.excluded[k] for k in values if k not in keys})
+    db.session.execute(stmt)
+    if keys == [c.name for c in model.__table__.primary_key]:
+        ident = tuple(values[k] for k in keys)
+        expire_cached(model, ident[0] if len(ident) == 1 else ident)
+
+
 def expire_cached(model, ident) -> None:
     """After a plain UPDATE of one row, drop the session's copy of it (if any), so it is read afresh."""
     obj = db.session.identity_map.get(db.session.identity_key(model, ident))

@@ -8,7 +8,7 @@ from flask import g, render_template, request
 from flask_babel import format_datetime, get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
-from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from volnet.core import access, clock
@@ -84,6 +84,21 @@ def init_app(app):
         db.session.rollback()
         return render_template("errors/error.html", code=409, title=_("Already received"),
                                message=_("This report was already received. Nothing else was changed.")), 409
+
+    @app.errorhandler(IntegrityError)
+    def conflict(e):
+        # Two requests saved the same thing at the same moment (a double tap, two colleagues) and a
+        # constraint stopped the second: its whole transaction is rolled back, so nothing is half-saved.
+        # Views that expect this answer more precisely; this is the net under the rest. The log names the
+        # constraint only: the database's message would quote the values.
+        db.session.rollback()
+        diag = getattr(getattr(e, "orig", None), "diag", None)
+        app.logger.warning("write conflict on %s %s: %s", request.method, request.path,
+                           getattr(diag, "constraint_name", None) or type(getattr(e, "orig", e)).__name__)
+        return render_template("errors/error.html", code=409, title=_("Changed at the same moment"),
+                               message=_("Someone saved the same thing at the same moment, so this was not "
+                                         "saved. Reload the page to see what is there now, then try again "
+                                         "if it is still needed.")), 409
 
     @app.errorhandler(500)
     def server_error(e):

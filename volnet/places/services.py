@@ -26,14 +26,16 @@ def import_sigungu(sigungu: str) -> int | None:
     matches = [r for r in rows() if r[2].replace(" ", "") == wanted or f"{r[1]}{r[2]}".replace(" ", "") == wanted]
     if not matches:
         return None
+    from volnet.core.sql import insert_ignoring
+
     existing = set(db.session.scalars(select(Dong.code).where(Dong.code.in_([m[0] for m in matches]))))
-    added = 0
-    for code, sido, sgg, name in matches:
-        if code not in existing:
-            db.session.add(Dong(code=code, sido=sido, sigungu=sgg, name=name))
-            added += 1
-    db.session.flush()
-    return added
+    new = [{"code": code, "sido": sido, "sigungu": sgg, "name": name}
+           for code, sido, sgg, name in matches if code not in existing]
+    if not new:
+        return 0
+    # ON CONFLICT DO NOTHING: an import clicked twice (it takes a moment) adds each dong once.
+    res = db.session.execute(insert_ignoring(Dong.__table__, ["code"]).returning(Dong.__table__.c.id), new)
+    return len(res.all())
 
 
 def get_or_create(code: str) -> Dong:

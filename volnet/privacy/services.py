@@ -99,9 +99,12 @@ def run_retention(now: datetime | None = None, dry_run: bool = False) -> dict[st
     household_ids = {c.household_id for c in concerns if c.household_id}
     if not dry_run:
         _blank_concern_details([c.id for c in concerns])
-        for c in concerns:
-            db.session.add(RetentionMark(concern_id=c.id, at=now))
-        db.session.flush()
+        from volnet.core.sql import insert_ignoring
+
+        # ON CONFLICT DO NOTHING: the admin's button and the daily job may mark the same concern at once.
+        if concerns:
+            db.session.execute(insert_ignoring(RetentionMark.__table__, ["concern_id"]),
+                               [{"concern_id": c.id, "at": now} for c in concerns])
     for hid in household_ids:
         if household_has_open_records(hid):
             continue

@@ -71,14 +71,15 @@ def review():
         if not form.validate_on_submit():
             return render_template("privacy/review.html", form=form, findings=findings, month=month, done=done,
                                    labels=FINDING_LABELS, months=_months()), 400
-        if done is None:
-            done = AuditReview(reviewer_id=current_user.id, month=month)
-            db.session.add(done)
-        done.done_at = clock.now()
-        done.note = form.note.data or ""
-        done.findings = len(findings)
-        db.session.flush()
-        record(current_user, "audit_review", "audit_review", done.id, detail=f"month={month}")
+        from volnet.core.sql import upsert
+
+        # One statement: a double tap (the findings take a moment to compute) records one review.
+        upsert(AuditReview, ["reviewer_id", "month"], {
+            "reviewer_id": current_user.id, "month": month, "done_at": clock.now(), "note": form.note.data or "",
+            "findings": len(findings)})
+        review_id = db.session.scalar(select(AuditReview.id).where(AuditReview.reviewer_id == current_user.id,
+                                                                   AuditReview.month == month))
+        record(current_user, "audit_review", "audit_review", review_id, detail=f"month={month}")
         db.session.commit()
         flash(_("The review of %(month)s has been recorded.", month=month), "success")
         return redirect(url_for("privacy.review", month=month))

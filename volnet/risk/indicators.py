@@ -68,15 +68,18 @@ SEED = [
 
 def seed(update: bool = False) -> int:
     """Add the standard indicator types that are missing. Returns how many were added."""
-    existing = {t.code: t for t in db.session.scalars(select(IndicatorType))}
+    from volnet.core.sql import insert_ignoring
+
+    existing = set(db.session.scalars(select(IndicatorType.code)))
     added = 0
     for i, (code, cat, label, label_en, weight, signal, aliases) in enumerate(SEED):
         if code in existing:
             continue
-        db.session.add(IndicatorType(code=code, category=cat, label=label, label_en=label_en, weight=weight,
-                                     signal=signal, aliases=aliases, sort=i * 10))
-        added += 1
-    db.session.flush()
+        # ON CONFLICT DO NOTHING: the first two uploads of a new installation may seed at the same moment.
+        res = db.session.execute(insert_ignoring(IndicatorType.__table__, ["code"]).values(
+            code=code, category=cat, label=label, label_en=label_en, weight=weight, signal=signal,
+            aliases=aliases, sort=i * 10).returning(IndicatorType.__table__.c.id))
+        added += len(res.all())  # no row back: another request added it a moment ago
     return added
 
 

@@ -328,14 +328,21 @@ def upload():
         filename = (f.filename or "")[-200:]
         dong_id = form.dong_id.data
         file_hash = hashlib.sha256(data).hexdigest()
-        existing = db.session.scalar(select(CrisisRound).where(CrisisRound.dong_id == dong_id,
-                                                               CrisisRound.file_hash == file_hash))
-        if existing is not None:
+
+        def already_there():
+            existing = db.session.scalar(select(CrisisRound).where(CrisisRound.dong_id == dong_id,
+                                                                   CrisisRound.file_hash == file_hash))
+            if existing is None:
+                return None
             if existing.status == "uploaded":
                 return redirect(url_for("risk.mapping", round_id=existing.id))
             flash(_("This file was already imported (round of %(d)s). Nothing was changed.",
                     d=existing.received_on.isoformat()), "info")
             return redirect(url_for("risk.round_detail", round_id=existing.id))
+
+        seen = already_there()
+        if seen is not None:
+            return seen
         indicators.ensure_seeded()
         holder = {}
 
@@ -351,6 +358,11 @@ def upload():
 
         try:
             staged = staging.stage(data, filename, make_round)
+        except IntegrityError:
+            # The same file sent twice at once (a double click on a slow upload): the other request's
+            # round was committed while this one waited; go there.
+            db.session.rollback()
+            return already_there() or redirect(url_for("risk.rounds"))
         except staging.UploadError as exc:
             db.session.rollback()
             msg = str(UPLOAD_ERRORS.get(exc.code, exc.code))
@@ -369,8 +381,7 @@ def upload():
             db.session.commit()
         except IntegrityError:  # the same file uploaded twice at once
             db.session.rollback()
-            flash(_("This file was already imported (round of %(d)s). Nothing was changed.", d=""), "info")
-            return redirect(url_for("risk.rounds"))
+            return already_there() or redirect(url_for("risk.rounds"))
         if staged.rrn_cells:
             flash(_("Resident registration numbers were replaced by a keyed hash; none were stored."), "info")
         return redirect(url_for("risk.mapping", round_id=r.id))

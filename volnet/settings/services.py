@@ -59,13 +59,12 @@ def clear_cache() -> None:
 
 
 def put(key: str, value, user=None) -> None:
+    from volnet.core.sql import upsert
+
     _cache.pop(_cache_key(key), None)
-    row = db.session.get(Setting, key)
-    if row is None:
-        row = Setting(key=key)
-        db.session.add(row)
-    row.value = value
-    row.updated_by_id = getattr(user, "id", None)
+    # One statement: two admins saving a setting for the first time at once do not collide.
+    upsert(Setting, ["key"], {"key": key, "value": value, "updated_at": clock.now(),
+                              "updated_by_id": getattr(user, "id", None)})
 
 
 def parse_duration(text: str) -> tuple[int, str]:

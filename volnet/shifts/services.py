@@ -603,6 +603,8 @@ def route_to_series(occ: ShiftOccurrence) -> int:
     """Use this occurrence's route for the series and its later occurrences that have no outcomes yet."""
     if occ.series_id is None:
         return 0
+    # Two at once (a double tap): the second waits here and then replaces what the first wrote.
+    db.session.execute(select(ShiftSeries.id).where(ShiftSeries.id == occ.series_id).with_for_update())
     stops = stops_of(occ)
     occ.series.route = [{"household_id": s.household_id, "note": s.note} for s in stops]
     n = 0

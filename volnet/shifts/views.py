@@ -236,11 +236,11 @@ def profile():
     if not form.validate_on_submit():
         flash(_form_errors(form), "error")
         return redirect(url_for("shifts.mine"))
-    prof = db.session.get(VolunteerProfile, current_user.id)
-    if prof is None:
-        prof = VolunteerProfile(user_id=current_user.id)
-        db.session.add(prof)
-    prof.has_car, prof.sex = bool(form.has_car.data), form.sex.data
+    from volnet.core.sql import upsert
+
+    # One statement: a double tap on the first save does not collide with itself.
+    upsert(VolunteerProfile, ["user_id"], {"user_id": current_user.id, "has_car": bool(form.has_car.data),
+                                           "sex": form.sex.data})
     db.session.commit()
     flash(_("Saved."), "success")
     return redirect(url_for("shifts.mine"))
@@ -539,8 +539,9 @@ def shift_new(program_id: int):
     return render_template("shifts/shift_form.html", **_ctx(form=form, p=p, error=error, occ=None)), status
 
 
-def _occ_for_manage(occ_id: int) -> ShiftOccurrence:
-    return access.load(ShiftOccurrence, occ_id, "manage", audit=False)
+def _occ_for_manage(occ_id: int, lock: bool = False) -> ShiftOccurrence:
+    """``lock``: changes to the occurrence's route wait for each other (a double tap, two coordinators)."""
+    return access.load(ShiftOccurrence, occ_id, "manage", audit=False, lock=lock)
 
 
 @bp.route("/<int:occ_id>/manage")
@@ -689,7 +690,7 @@ def attendance(occ_id: int):
 @bp.route("/<int:occ_id>/stops", methods=["POST"])
 @rule(COORDINATOR)
 def stop_add(occ_id: int):
-    occ = _occ_for_manage(occ_id)
+    occ = _occ_for_manage(occ_id, lock=True)
     form = StopForm()
     if not form.validate_on_submit():
         flash(_form_errors(form), "error")
