@@ -135,6 +135,39 @@ def test_merging_while_a_report_is_counted_into_the_target_counts_both(app, othe
     assert merged.signal_count == counts[src_id] + counts[target_id] + 1  # the report is not lost
 
 
+def test_linking_a_household_while_a_report_about_it_opens_its_concern_merges_into_that_one(app, other_app):
+    """A caseworker links a waiting citizen report to household H at the moment a tong leader's report about
+    H opens H's own concern: one open concern for H in the end, with the linked report merged into it."""
+    from volnet.observations import services as obs_services
+    from volnet.observations.models import Observation
+
+    d = b.dong()
+    cw = b.user("caseworker", [d])
+    waiting = obs_services.submit(Observation(dong_id=d.id, source="citizen", signals=["mail_piling"],
+                                              location_text="송산로 77 2층"), None)[0]
+    h = b.household(d, road="경기도 의정부시 송산로 77", unit="201호")
+    earlier = b.observation(h)  # H's earlier concern, closed: H has no open concern when the link starts
+    db.session.flush()
+    waiting_id, h_id, theirs_id, login_id = waiting.concern_id, h.id, earlier.concern_id, cw.login_id
+    db.session.execute(update(Concern).where(Concern.id == theirs_id).values(
+        status="closed", outcome="no_concern", closed_at=clock.now(), next_due_at=None))
+    db.session.commit()
+
+    def report_opens_hs_concern(conn):  # uncommitted for the moment, as a report being saved
+        conn.execute(update(Concern).where(Concern.id == theirs_id).values(
+            status="new", outcome=None, closed_at=None, next_due_at=clock.now()))
+
+    resp = _act_while_held(app, other_app, waiting_id, login_id, f"/concerns/{waiting_id}/link",
+                           {"household_id": str(h_id)}, report_opens_hs_concern)
+    assert resp.status_code == 302 and resp.headers["Location"].endswith(f"/concerns/{theirs_id}")
+    db.session.expire_all()
+    assert db.session.get(Concern, waiting_id).status == "merged"
+    assert db.session.get(Concern, waiting_id).merged_into_id == theirs_id
+    open_for_h = list(db.session.scalars(select(Concern.id).where(
+        Concern.household_id == h_id, Concern.status.notin_(("closed", "merged")))))
+    assert open_for_h == [theirs_id]
+
+
 def test_two_quick_adds_of_the_same_new_address_give_one_household(app, other_app):
     """Two reporters add the same new household at the same moment: one household, so one open concern."""
     from volnet.households import services as households

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import bindparam, case, insert, select, text, update
+from sqlalchemy.exc import IntegrityError
 
 from volnet.concerns.models import OPEN_STATUSES, OPEN_STATUSES_SQL, VISIT_OUTCOMES, Concern, ConcernEvent
 from volnet.core import clock
@@ -288,14 +289,24 @@ def link_household(concern: Concern, household: Household, actor) -> Concern:
     if household.dong_id != concern.dong_id:
         raise ConcernError(_l("The household belongs to another dong."))
     existing = open_concern_for(household.id)
+    if existing is None or existing.id == concern.id:
+        try:
+            with db.session.begin_nested():
+                concern.household_id = household.id
+                concern.tong = household.tong
+                db.session.flush()
+        except IntegrityError:
+            # A report about this household opened its own concern a moment ago (the one-open-concern
+            # index waited for it, then refused): merge into that one, as if it had been there before.
+            existing = open_concern_for(household.id)
+            if existing is None:
+                raise
     if existing is not None and existing.id != concern.id:
         db.session.execute(update(Observation).where(Observation.concern_id == concern.id)
                            .values(household_id=household.id))
         merge(concern, existing, actor)
         add_event(existing, "household_linked", actor, household=household.id)
         return existing
-    concern.household_id = household.id
-    concern.tong = household.tong
     db.session.execute(update(Observation).where(Observation.concern_id == concern.id)
                        .values(household_id=household.id))
     db.session.execute(update(ConcernEvent).where(ConcernEvent.concern_id == concern.id)
