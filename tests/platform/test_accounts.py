@@ -203,3 +203,16 @@ def test_admin_password_resets_are_throttled(app, client):
     b.login(client, admin)
     codes = [client.post(f"/admin/users/{t.id}/reset-password").status_code for t in targets]
     assert codes[:10] == [200] * 10 and codes[10] == 429
+
+
+def test_login_ids_ignore_case_everywhere(app, client):
+    """Typed in any case, a login ID signs in and is found by the admin's search; it is kept in lower case."""
+    admin = b.user("admin")
+    u = b.user("volunteer", login_id="Kim.One", name="김하나")
+    db.session.commit()
+    assert u.login_id == "kim.one"
+    assert client.post("/account/login", data={"login_id": "KIM.one", "password": b.PASSWORD}).status_code == 302
+    other = app.test_client()
+    b.login(other, admin)
+    body = other.get("/admin/users?q=KIM.O").get_data(as_text=True)
+    assert "kim.one" in body and "김하나" in body

@@ -166,7 +166,8 @@ def users():
         from volnet.households.services import escape_like
 
         like = f"%{escape_like(q)}%"
-        stmt = stmt.where((User.name.like(like, escape="\\")) | (User.login_id.like(like, escape="\\")))
+        # Login IDs are stored in lower case: "Kim" finds kim.one.
+        stmt = stmt.where((User.name.like(like, escape="\\")) | (User.login_id.like(like.lower(), escape="\\")))
     if role in ROLE_LABELS:
         stmt = stmt.where(User.role == role)
     pagination = db.paginate(stmt, page=page, per_page=50, error_out=False)
