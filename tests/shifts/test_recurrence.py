@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from tests.shifts import builders as sb
 from volnet.core import clock
@@ -117,3 +117,28 @@ def test_series_in_the_past_or_without_dates_is_refused(app):
         svc.create_series(p, coord, sb.seoul(2026, 2, 3, 9), sb.seoul(2026, 2, 3, 11), "FREQ=WEEKLY")
     with pytest.raises(svc.ShiftError):
         svc.create_series(p, coord, sb.seoul(2026, 3, 3, 9), sb.seoul(2026, 3, 3, 11), "FREQ=WEEKLY;COUNT=0")
+
+
+def test_a_series_route_leaves_out_a_household_erased_since(app):
+    """A household on a series' route is erased (privacy request) before the later shifts exist: the new
+    shifts get the rest of the route, in order, and no stop that points nowhere."""
+    from tests.builders import household
+    from volnet.privacy.services import erase_household
+    from volnet.shifts.models import RouteStop
+
+    clock.freeze(sb.seoul(2026, 1, 20, 8))
+    d, org, coord, p = sb.world()
+    kept, gone = household(d), household(d, road="경기도 의정부시 송산로 200")
+    series = svc.create_series(p, coord, sb.seoul(2026, 1, 27, 9), sb.seoul(2026, 1, 27, 11),
+                               "FREQ=WEEKLY;BYDAY=TU", capacity=3)
+    db.session.execute(delete(RouteStop))  # no stop written yet: the route lives only in the series
+    series.route = [{"household_id": gone.id, "note": ""}, {"household_id": kept.id, "note": "2층"}]
+    db.session.flush()
+    assert erase_household(gone) == "erased"
+    clock.freeze(sb.seoul(2026, 3, 1, 8))
+    created = svc.materialise(series, until=sb.seoul(2026, 6, 30))
+    db.session.commit()
+    assert created
+    for occ in created:
+        stops = list(db.session.scalars(select(RouteStop).where(RouteStop.occurrence_id == occ.id)))
+        assert [(s.household_id, s.position, s.note) for s in stops] == [(kept.id, 1, "2층")]

@@ -231,6 +231,15 @@ def materialise(series: ShiftSeries, until: datetime | None = None) -> list[Shif
     starts = recurrence.occurrences(series.rrule, series.dtstart, max(now, series.dtstart), until)
     have = set(db.session.scalars(select(ShiftOccurrence.original_start).where(
         ShiftOccurrence.series_id == series.id, ShiftOccurrence.original_start.in_(starts or [now]))))
+    route = list(series.route or [])
+    if route:
+        # The route is kept as JSON: a household erased since (privacy request) is left out, not written
+        # as a stop that points nowhere.
+        from volnet.households.models import Household
+
+        alive = set(db.session.scalars(select(Household.id).where(
+            Household.id.in_([int(s["household_id"]) for s in route]))))
+        route = [s for s in route if int(s["household_id"]) in alive]
     created = []
     for start in starts:
         if start in have:
@@ -246,7 +255,7 @@ def materialise(series: ShiftSeries, until: datetime | None = None) -> list[Shif
                 db.session.flush()
         except IntegrityError:  # generated concurrently by another run: keep theirs
             continue
-        for pos, stop in enumerate(series.route or []):
+        for pos, stop in enumerate(route, start=1):
             db.session.add(RouteStop(occurrence_id=occ.id, household_id=int(stop["household_id"]), position=pos,
                                      note=stop.get("note", "")))
         created.append(occ)
