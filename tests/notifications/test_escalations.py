@@ -123,3 +123,30 @@ def test_emergency_report_alerts_the_owner_or_the_dongs_caseworkers_at_once(app)
     urgent_sms = rows(recipient_id=cw1.id, channel="sms", kind="concern_urgent")[0]
     assert urgent_sms.state == "pending"  # not an emergency: waits for the morning
     hooks.observation_submitted(999999)  # unknown id: nothing, no error
+
+
+def test_every_overdue_concern_is_reached_however_many_are_overdue(app, monkeypatch):
+    """More overdue concerns than one sweep takes (2,000; 3 here): the next sweeps reach the rest instead
+    of looking at the same oldest ones again and again."""
+    monkeypatch.setattr(services, "ESCALATE_BATCH", 3)
+    clock.freeze(seoul(2026, 3, 2, 10))
+    d, cw1, cw2, lead, far, reporter = _setup()
+    concern_ids = []
+    for i in range(5):
+        concern_ids.append(b.observation(b.household(d, road=f"경기도 의정부시 송산로 {i + 1}"), reporter,
+                                         urgency="emergency").concern_id)
+        clock.advance(timedelta(minutes=1))  # due one after the other
+    db.session.commit()
+    clock.advance(timedelta(minutes=61))  # all five past their hour
+
+    def alerted():
+        return sorted({r.params["concern"] for r in rows(recipient_id=cw1.id, channel="inapp",
+                                                          kind="concern_overdue_ack")})
+
+    services.escalate_concerns()
+    db.session.commit()
+    assert alerted() == concern_ids[:3]
+    services.escalate_concerns()
+    db.session.commit()
+    assert alerted() == concern_ids
+    assert services.escalate_concerns() == 0  # nothing left, nothing twice

@@ -262,3 +262,56 @@ def test_sweep_uses_a_db_clock_so_guarded_sweeps_run_once_per_interval(app):
     assert not services.claim_clock("t", now + timedelta(seconds=30), timedelta(seconds=60))
     assert services.claim_clock("t", now + timedelta(seconds=61), timedelta(seconds=60))
     b.user("caseworker")  # nothing else needed
+
+
+def test_a_failed_retention_run_is_tried_again_at_the_next_sweep(app, monkeypatch):
+    """The daily retention run claims its day together with its work: when it fails, the next sweep runs
+    it again (it used to wait 23 hours), and once it has run it does not run again that day."""
+    from volnet.privacy import services as privacy
+
+    runs = []
+    real = privacy.run_retention
+
+    def failing_once(now):
+        runs.append(now)
+        if len(runs) == 1:
+            raise RuntimeError("database hiccup")
+        return real(now)
+
+    monkeypatch.setattr(privacy, "run_retention", failing_once)
+    key = "volnet.privacy.services:daily_retention"
+    now = clock.now()
+    assert services.sweep(now)["checks"][key] == "error"
+    assert services.sweep(now + timedelta(minutes=1))["checks"][key] == 0 and len(runs) == 2
+    services.sweep(now + timedelta(hours=2))
+    assert len(runs) == 2  # claimed for the day now that a run went through
+
+
+def test_a_row_taken_over_while_earlier_ones_were_slow_is_not_sent_twice(app, monkeypatch):
+    """One worker claims a batch; its provider is slow, the lease of the later rows runs out and another
+    worker takes one of them over. When the first worker reaches that row it leaves it to the other
+    instead of handing it to the provider as well (an SMS or mail sent cannot be taken back)."""
+    from types import SimpleNamespace
+
+    from volnet.notifications.providers import CHANNELS
+
+    handed_over = []
+    sms = CHANNELS["sms"]
+    real_send = sms.send
+    monkeypatch.setattr(sms, "send", lambda row, *a: handed_over.append(row.id) or real_send(row, *a))
+    u = person(channels=["sms"])
+    services.notify(u, "k", {}, dedupe_key="slow-1")
+    db.session.commit()
+    (row,) = rows(channel="sms")
+    row_id, uid = row.id, u.id
+    token_a, claimed = services._claim([row_id], clock.now())
+    assert claimed == [row_id]
+    later = clock.now() + services.lease() + timedelta(seconds=1)
+    token_b, claimed_b = services._claim([row_id], later)  # the other worker, after the lease ran out
+    assert claimed_b == [row_id]
+    snapshot = SimpleNamespace(id=row_id, channel="sms", link="", kind="k", urgent=True, attempts=1)
+    person_ns = SimpleNamespace(id=uid, name="가", email=None, phone="01012345678", active=True)
+    assert services._send_one(snapshot, person_ns, "제목", "본문", token_a) == "skipped"
+    assert handed_over == []  # the worker that lost the row never gave it to the provider
+    assert services._send_one(snapshot, person_ns, "제목", "본문", token_b) == "sent"
+    assert handed_over == [row_id] and recorded(channel="sms") == 1

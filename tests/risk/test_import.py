@@ -438,3 +438,82 @@ def test_a_second_worker_leaves_the_round_to_the_first(client, staff, monkeypatc
     db.session.refresh(r)
     assert (r.status, r.done_rows, r.good_rows, r.duplicate_rows) == ("done", 5, 5, 0)
     assert count(Household) == 5 and count(CrisisRow) == 5
+
+
+def _half_done_round(client, staff, monkeypatch):
+    """A 10-row list whose job stopped after two batches of 3 (as a killed worker leaves it)."""
+    d, _u = staff
+    monkeypatch.setattr(importer.Importer.__init__, "__defaults__", (3,))
+    calls = {"n": 0}
+    real = importer.Importer.process
+
+    def killed_on_the_third_batch(self, batch):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("worker killed")
+        return real(self, batch)
+
+    monkeypatch.setattr(importer.Importer, "process", killed_on_the_third_batch)
+    r = _upload_and_map(client, d, rb.csv_bytes([rb.person(i) for i in range(1, 11)]))
+    assert r.status == "failed" and r.done_rows == 6
+    monkeypatch.setattr(importer.Importer, "process", real)
+    return r
+
+
+def test_a_stalled_import_is_resumed_by_the_sweep(client, staff, monkeypatch):
+    """A worker killed mid-import (or Redis down when the job was queued) leaves the round "running" with no
+    job: ten minutes later the sweep queues it again and it finishes after the rows already saved."""
+    from datetime import timedelta
+
+    from volnet.core import clock
+    from volnet.notifications import services as notify
+
+    r = _half_done_round(client, staff, monkeypatch)
+    r.status, r.error = "running", ""  # the worker died before it could record anything
+    db.session.commit()
+    notify.sweep(clock.now() + timedelta(minutes=5))
+    db.session.refresh(r)
+    assert r.status == "running" and r.done_rows == 6  # not yet: a slow job may still be at work
+    result = notify.sweep(clock.now() + timedelta(minutes=11))
+    assert result["checks"]["volnet.risk.importer:resume_stalled"] == 1
+    db.session.refresh(r)
+    assert r.status == "done" and r.done_rows == 10 and r.good_rows == 10
+    assert count(Household) == 10 and count(CrisisRow) == 10  # nothing twice
+    assert importer.resume_stalled(clock.now() + timedelta(hours=1)) == 0  # a finished round stays finished
+
+
+def test_a_failed_import_goes_on_from_the_round_page(app, client, staff, monkeypatch):
+    r = _half_done_round(client, staff, monkeypatch)
+    page = client.get(f"/risk/rounds/{r.id}").get_data(as_text=True)
+    assert "가져오기 이어 하기" in page
+    resp = client.post(f"/risk/rounds/{r.id}/resume")
+    assert resp.status_code == 302
+    db.session.refresh(r)
+    assert r.status == "done" and r.good_rows == 10 and count(CrisisRow) == 10
+    assert "가져오기 이어 하기" not in client.get(f"/risk/rounds/{r.id}").get_data(as_text=True)
+    # A volunteer, or staff of another dong, cannot: the round is not theirs.
+    other = app.test_client()
+    b.login(other, b.user("caseworker", dongs=[b.dong()]))
+    db.session.commit()
+    assert other.post(f"/risk/rounds/{r.id}/resume").status_code == 404
+
+
+def test_an_import_job_may_run_for_an_hour(app, staff, redis_url, monkeypatch):
+    """RQ stops a job after 3 minutes unless told otherwise; a large list takes longer."""
+    from rq.job import Job
+
+    from volnet.core.queue import redis_conn
+
+    monkeypatch.setitem(app.config, "REDIS_URL", redis_url)
+    monkeypatch.setitem(app.config, "RUN_JOBS_INLINE", False)
+    r = CrisisRound(dong_id=staff[0].id, file_hash="0" * 64, received_on=__import__("datetime").date(2026, 1, 5),
+                    due_on=__import__("datetime").date(2026, 3, 5), status="queued")
+    db.session.add(r)
+    db.session.commit()
+    assert importer.start(r)
+    job = Job.fetch(f"risk-import-{r.id}-0", connection=redis_conn())
+    try:
+        assert job.timeout == importer.JOB_TIMEOUT == 3600
+    finally:
+        job.cancel()
+        job.delete()

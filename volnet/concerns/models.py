@@ -102,6 +102,10 @@ class Concern(db.Model):
     ack_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     action_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     next_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The due time the overdue alerts were written for (owner / team leads): the sweep looks only at
+    # overdue concerns not yet alerted for their current due time, however many are overdue.
+    alerted_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lead_alerted_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     outcome: Mapped[str | None] = mapped_column(String(30))
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("concerns.id"))

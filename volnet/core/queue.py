@@ -37,8 +37,10 @@ def get_queue(name: str = "default"):
     return Queue(name, connection=conn)
 
 
-def enqueue(func: Callable, *args, job_id: str | None = None, queue: str = "default", **kwargs) -> bool:
-    """Enqueue after commit. Returns False when Redis is unreachable (the sweep will retry)."""
+def enqueue(func: Callable, *args, job_id: str | None = None, queue: str = "default",
+            job_timeout: int | None = None, **kwargs) -> bool:
+    """Enqueue after commit. Returns False when Redis is unreachable (the sweep will retry).
+    ``job_timeout`` (seconds) replaces RQ's default of 180 for long jobs; inline it does not apply."""
     if inline_mode():
         try:
             func(*args, **kwargs)
@@ -47,7 +49,8 @@ def enqueue(func: Callable, *args, job_id: str | None = None, queue: str = "defa
         return True
     try:
         q = get_queue(queue)
-        q.enqueue(func, *args, job_id=job_id, **kwargs)
+        extra = {"job_timeout": job_timeout} if job_timeout else {}
+        q.enqueue(func, *args, job_id=job_id, **extra, **kwargs)
         return True
     except Exception as exc:  # noqa: BLE001 - Redis down: the database still holds the work
         log.warning("could not enqueue %s: %s", getattr(func, "__name__", func), type(exc).__name__)

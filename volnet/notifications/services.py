@@ -369,6 +369,14 @@ def _finish(row_id: int, token: str, **values) -> bool:
     return True
 
 
+def _renew(row_id: int, token: str) -> bool:
+    res = db.session.execute(update(Outbox).where(Outbox.id == row_id, Outbox.state == "sending",
+                                                  Outbox.claim_token == token)
+                             .values(claimed_at=clock.now()).execution_options(synchronize_session=False))
+    db.session.commit()
+    return res.rowcount == 1
+
+
 def backoff(attempts: int) -> timedelta:
     base = float(_cfg("NOTIFY_BACKOFF_SECONDS", 60))
     cap = float(_cfg("NOTIFY_BACKOFF_MAX_SECONDS", 3600))
@@ -425,9 +433,14 @@ def _send_one(row, user, subject: str, body: str, token: str) -> str:
                     claimed_at=None, enqueued_at=None)
             return "deferred"
     channel = CHANNELS.get(row.channel)
-    # Reading settings above may have opened a read transaction: end it, so no lock is held while the
-    # provider talks to the outside world (on SQLite every transaction holds the write lock).
-    db.session.rollback()
+    # Renew the lease just before this row goes out: a slow provider may have used up the batch's lease on
+    # the rows before it, and another worker may have taken this row over meanwhile. Then it is theirs:
+    # sending it here too would deliver it twice. (Committing also ends any read transaction, so no lock
+    # is held while the provider talks to the outside world; on SQLite every transaction holds the
+    # write lock.)
+    if not _renew(row_id, token):
+        log.warning("outbox row %s: taken over by another worker before sending", row_id)
+        return "skipped"
     delay = float(_cfg("NOTIFY_SEND_DELAY", 0))  # test hook: a slow provider, to kill a worker mid-send
     if delay and row.channel != "inapp":
         time.sleep(delay)
@@ -488,26 +501,35 @@ def due_ids(now: datetime, limit: int = 5000, *, for_queue: bool = True) -> list
     return ids
 
 
-def claim_clock(name: str, now: datetime, min_gap: timedelta) -> bool:
-    """True for exactly one caller per ``min_gap`` across all processes (DB-held timestamp)."""
+def claim_clock(name: str, now: datetime, min_gap: timedelta, commit: bool = True) -> bool:
+    """True for exactly one caller per ``min_gap`` across all processes (DB-held timestamp).
+
+    ``commit=False``: the claim stays in the caller's transaction, so that it counts only if the work it
+    guards commits too (a run that fails is tried again at the next sweep instead of a day later); a
+    second caller meanwhile waits on the clock's row and then finds it claimed."""
     res = db.session.execute(update(NotificationClock)
                              .where(NotificationClock.name == name,
                                     or_(NotificationClock.last_run_at.is_(None),
                                         NotificationClock.last_run_at <= now - min_gap))
                              .values(last_run_at=now).execution_options(synchronize_session=False))
     if res.rowcount == 1:
-        db.session.commit()
+        if commit:
+            db.session.commit()
         return True
     exists = db.session.scalar(select(NotificationClock.name).where(NotificationClock.name == name))
     if exists:
-        db.session.rollback()
+        if commit:
+            db.session.rollback()
         return False
     try:
-        db.session.add(NotificationClock(name=name, last_run_at=now))
-        db.session.commit()
+        with db.session.begin_nested():
+            db.session.add(NotificationClock(name=name, last_run_at=now))
+        if commit:
+            db.session.commit()
         return True
     except IntegrityError:
-        db.session.rollback()
+        if commit:
+            db.session.rollback()
         return False
 
 
@@ -523,6 +545,7 @@ PERIODIC: list[str] = [
     "volnet.cases.services:escalate_overdue",
     "volnet.calls.services:process_missed_calls",
     "volnet.privacy.services:daily_retention",
+    "volnet.risk.importer:resume_stalled",
 ]
 
 
@@ -602,6 +625,9 @@ def _seoul_text(value: datetime) -> str:
     return clock.to_seoul(value).strftime("%Y-%m-%d %H:%M")
 
 
+ESCALATE_BATCH = 2000  # concerns per sweep; the rest are reached by the next sweeps
+
+
 def escalate_concerns(now: datetime | None = None) -> int:
     """Open concerns past their due time: the owner (or the dong's caseworkers) once per due time, then
     the team leads once the grace period has also passed. Returns how many messages were written."""
@@ -610,9 +636,15 @@ def escalate_concerns(now: datetime | None = None) -> int:
 
     now = now or clock.now()
     grace = timedelta(hours=float(settings.get("notify.escalate_lead_after_hours") or 2))
+    # Only concerns not yet alerted for their current due time (owner stage, or lead stage once the grace
+    # has passed), in batches: every overdue concern is reached, whatever their number.
+    not_alerted = or_(Concern.alerted_due_at.is_(None), Concern.alerted_due_at != Concern.next_due_at)
+    lead_due = and_(Concern.next_due_at < now - grace,
+                    or_(Concern.lead_alerted_due_at.is_(None), Concern.lead_alerted_due_at != Concern.next_due_at))
     concerns = list(db.session.scalars(
         select(Concern).where(Concern.status.in_(OPEN_STATUSES), Concern.next_due_at.is_not(None),
-                              Concern.next_due_at < now).order_by(Concern.next_due_at).limit(2000)))
+                              Concern.next_due_at < now, or_(not_alerted, lead_due))
+        .order_by(Concern.next_due_at).limit(ESCALATE_BATCH)))
     if not concerns:
         return 0
     plans = []  # (user, kind, params, key, urgent, link)
@@ -646,6 +678,13 @@ def escalate_concerns(now: datetime | None = None) -> int:
             continue
         notify(u, kind, params, dedupe_key=key, urgent=urgent, link=link)
         n += 1
+    # Marked in the same transaction as the messages (a plain UPDATE: the rows stay as they are otherwise).
+    for c in concerns:
+        marks = {"alerted_due_at": c.next_due_at}
+        if now >= c.next_due_at + grace:
+            marks["lead_alerted_due_at"] = c.next_due_at
+        db.session.execute(update(Concern).where(Concern.id == c.id, Concern.next_due_at == c.next_due_at)
+                           .values(**marks).execution_options(synchronize_session=False))
     return n
 
 

@@ -352,7 +352,9 @@ def daily_retention(now: datetime | None = None) -> int:
     from volnet.notifications.services import claim_clock
 
     now = now or clock.now()
-    if not claim_clock("retention", now, timedelta(hours=23)):
+    # Claimed in the sweep's transaction: a run that fails (or is killed) is tried again at the next
+    # sweep, not skipped until tomorrow.
+    if not claim_clock("retention", now, timedelta(hours=23), commit=False):
         return 0
     stats = run_retention(now)
     return sum(stats.values())

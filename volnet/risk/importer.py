@@ -24,10 +24,10 @@ import threading
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import delete, select, text, tuple_, update
+from sqlalchemy import delete, func, select, text, tuple_, update
 
 from volnet.core import clock
 from volnet.core.korean import address_key, chosung, clean_text, normalize_phone
@@ -334,6 +334,7 @@ def run_import(round_id: int) -> None:
             return
         r.status = "running"
         r.started_at = r.started_at or clock.now()
+        r.progress_at = clock.now()
         db.session.commit()
         try:
             if not Importer(r).run():
@@ -348,9 +349,47 @@ def run_import(round_id: int) -> None:
             db.session.rollback()
             log.error("risk import %s failed: %s", round_id, type(exc).__name__)
             r = db.session.get(CrisisRound, round_id)
-            r.status = "failed"
-            r.error = type(exc).__name__[:100]
-            db.session.commit()
+            if r is not None:  # deleted meanwhile: nothing to record
+                r.status = "failed"
+                r.error = type(exc).__name__[:100]
+                db.session.commit()
+
+
+# An hour for one job (RQ's default is 3 minutes, less than a large list takes); one that is stopped
+# anyway (timeout, killed worker) is resumed from its last committed batch by ``resume_stalled``.
+JOB_TIMEOUT = 3600
+STALLED_AFTER = timedelta(minutes=10)
+
+
+def start(r: CrisisRound) -> bool:
+    """Queue the import of a mapped round (after the caller's commit); it resumes after ``done_rows``."""
+    from volnet.core.queue import enqueue
+
+    return enqueue(run_import, r.id, job_id=f"risk-import-{r.id}-{r.done_rows}", job_timeout=JOB_TIMEOUT)
+
+
+def resume_stalled(now: datetime) -> int:
+    """Periodic check: queue again every import whose job has not moved for 10 minutes (its worker was
+    killed, Redis was down when it was queued, the job timed out). The rows committed so far are kept and
+    the job goes on after them; a job that is in fact still running keeps the round (``Importer._claim``)."""
+    rounds = CrisisRound.__table__
+    cutoff = now - STALLED_AFTER
+    last_sign = func.coalesce(rounds.c.progress_at, rounds.c.started_at, rounds.c.created_at)
+    ids = list(db.session.scalars(select(rounds.c.id).where(rounds.c.status.in_(("queued", "running")),
+                                                            last_sign < cutoff)))
+    claimed = []
+    for rid in ids:  # claimed one by one: two sweeps at once queue each round once
+        res = db.session.execute(update(rounds).where(rounds.c.id == rid, last_sign < cutoff)
+                                 .values(progress_at=now))
+        if res.rowcount == 1:
+            claimed.append(rid)
+    db.session.commit()
+    for rid in claimed:
+        r = db.session.get(CrisisRound, rid)
+        if r is not None:
+            log.warning("risk import %s stalled at %s rows: queued again", rid, r.done_rows)
+            start(r)
+    return len(claimed)
 
 
 class Batch:
@@ -493,7 +532,8 @@ class Importer:
                          strict=True))
         rounds = CrisisRound.__table__
         db.session.execute(update(rounds).where(rounds.c.id == self.round_id)
-                           .values({rounds.c[k]: rounds.c[k] + v for k, v in added.items()}))
+                           .values({**{rounds.c[k]: rounds.c[k] + v for k, v in added.items()},
+                                    rounds.c.progress_at: clock.now()}))
         db.session.expire(self.r, list(COUNTERS))
 
     def _drop_duplicates(self, goods: list[Parsed]) -> tuple[list[Parsed], int]:

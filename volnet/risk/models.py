@@ -97,6 +97,9 @@ class CrisisRound(db.Model):
     error: Mapped[str] = mapped_column(String(300), default="")  # an error code, never file content
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Last sign of life of the import job (queued, each batch committed): the sweep resumes a round whose
+    # job stopped moving (a worker killed, Redis down when it was queued).
+    progress_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     dong = relationship("Dong")

@@ -416,11 +416,10 @@ def mapping(round_id: int):
             importer.remember_mapping(r.dong_id, current_user.id, r.header_signature, chosen)
             r.mapping = chosen
             r.status = "queued"
+            r.progress_at = clock.now()
             record(current_user, "update", "risk_rounds", r.id, "mapped")
             db.session.commit()
-            from volnet.core.queue import enqueue
-
-            enqueue(importer.run_import, r.id, job_id=f"risk-import-{r.id}")
+            importer.start(r)  # Redis down: the sweep queues it again (importer.resume_stalled)
             return redirect(url_for("risk.round_detail", round_id=r.id))
     elif request.method == "POST":
         problems = ["unknown_column"]
@@ -461,7 +460,26 @@ def round_detail(round_id: int):
     return render_template("risk/round.html", r=r, progress=progress, rows=rows, bad=bad, running=running,
                            result=result, args={"result": result} if result else {}, bad_reasons=BAD_REASONS,
                            match_labels=MATCH_LABELS, types=types, check_form=CheckForm(),
-                           may_check=access.can(current_user, "check", r), today=clock.seoul_today(), **_common())
+                           may_check=access.can(current_user, "check", r), today=clock.seoul_today(),
+                           may_resume=r.status == "failed" and access.can(current_user, "map", r),
+                           resume_form=CsrfForm(), **_common())
+
+
+@bp.route("/rounds/<int:round_id>/resume", methods=["POST"])
+@rule(*STAFF)
+def resume_import(round_id: int):
+    """An import that stopped with an error goes on after the rows it saved (they are kept)."""
+    r = access.load(CrisisRound, round_id, "map", audit=False, lock=True)
+    if not CsrfForm().validate_on_submit():
+        abort(400)
+    if r.status != "failed":
+        return redirect(url_for("risk.round_detail", round_id=r.id))
+    r.status, r.error, r.progress_at = "queued", "", clock.now()
+    record(current_user, "update", "risk_rounds", r.id, "resumed")
+    db.session.commit()
+    importer.start(r)
+    flash(_("The import goes on after the %(n)d rows already done.", n=r.done_rows), "info")
+    return redirect(url_for("risk.round_detail", round_id=r.id))
 
 
 @bp.route("/rounds/<int:round_id>/bad-rows.csv")
