@@ -320,6 +320,35 @@ def test_a_call_being_recorded_during_the_sweep_is_not_also_counted_missed(world
                               {"i": enr.id}).scalar() in (0, None)
 
 
+def test_a_call_answered_while_the_sweep_counts_a_miss_is_not_overwritten(world):
+    """The household answers a call (the count of misses goes back to 0) at the moment the sweep counts
+    yesterday's unmade call as missed: the sweep waits and counts on from 0, so no visit is sent out on a
+    stale count of 2."""
+    from sqlalchemy import text, update
+
+    from volnet.calls.models import CallEnrollment
+
+    h, enr = enrolled(world["dong"], world["cw"], tier="daily_risk", caller=world["vol"])
+    svc.process_missed_calls(clock.now())
+    enr.consecutive_misses = 1  # one miss already: the next one would call for a visit
+    enr_id = enr.id
+    db.session.commit()
+    clock.advance(timedelta(days=1))
+
+    def the_answered_call(conn):
+        conn.execute(update(CallEnrollment).where(CallEnrollment.id == enr_id).values(consecutive_misses=0))
+
+    postgresql = db.engine.dialect.name == "postgresql"
+    waited = _while_held(the_answered_call, lambda: svc.process_missed_calls(clock.now()), wait=3 if postgresql else 1)
+    if postgresql:
+        assert waited, "the sweep did not wait for the answered call"
+    db.session.expire_all()
+    misses = db.session.execute(text("SELECT consecutive_misses FROM call_enrollments WHERE id = :i"),
+                                {"i": enr_id}).scalar()
+    assert misses == 1
+    assert _open("visit") == []
+
+
 def test_two_overlapping_list_preparations_give_one_call_per_day(world):
     """The sweep creates today's calls while a caseworker's "prepare the list" does the same: one call."""
     from sqlalchemy import update

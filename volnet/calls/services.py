@@ -237,6 +237,7 @@ def record(task: CallTask, actor, outcome: str, *, meals: str = "", hygiene: str
     if outcome in REACHED:
         task.status = "done"
         _close_chain(task, now, "done")
+        _lock_enrollment(enr)
         enr.consecutive_misses = 0
         if task.kind == "visit":
             alerting_cancel(f"safetycall:{enr.id}:")
@@ -307,9 +308,18 @@ def _missed_attempt(task: CallTask, now: datetime, actor, outcome: str | None, r
     _chain_missed(task, now, result)
 
 
+def _lock_enrollment(enr: CallEnrollment) -> None:
+    """``SELECT … FOR UPDATE`` of the enrollment, its count of misses read afresh (PostgreSQL; SQLite has
+    one writer at a time anyway). Always after the task's lock: the same order everywhere."""
+    db.session.refresh(enr, ["consecutive_misses"], with_for_update=True)
+
+
 def _chain_missed(task: CallTask, now: datetime, result: dict) -> None:
     """The scheduled call and its retries went unanswered: alert the backup; a visit when the rule says so."""
     enr = task.enrollment
+    # Locked and read again: a call of this household recorded at this moment (it resets the count), or a
+    # second sweep, must not be overwritten, nor give the household two visits.
+    _lock_enrollment(enr)
     root_id = task.chain_id or task.id
     root = db.session.get(CallTask, root_id)
     if root is not None and root.status == "open":
