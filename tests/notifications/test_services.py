@@ -315,3 +315,18 @@ def test_a_row_taken_over_while_earlier_ones_were_slow_is_not_sent_twice(app, mo
     assert handed_over == []  # the worker that lost the row never gave it to the provider
     assert services._send_one(snapshot, person_ns, "제목", "본문", token_b) == "sent"
     assert handed_over == [row_id] and recorded(channel="sms") == 1
+
+
+def test_a_message_whose_worker_dies_every_time_ends_failed_not_sending_for_ever(app):
+    u = person(channels=["sms"])
+    services.notify(u, "k", {}, dedupe_key="poison", channels=["sms"])
+    db.session.commit()
+    (sms,) = rows(channel="sms")
+    # The eighth claim's worker died too (the message makes it crash): no ninth try, an admin sees it.
+    db.session.execute(update(Outbox).where(Outbox.id == sms.id).values(
+        state="sending", claimed_at=clock.now(), attempts=8, claim_token="dead"))
+    db.session.commit()
+    clock.advance(services.lease() + timedelta(seconds=1))
+    services.sweep()
+    db.session.refresh(sms)
+    assert sms.state == "failed" and sms.last_error == "stopped while sending" and recorded(sms.id) == 0

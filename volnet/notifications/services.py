@@ -591,6 +591,14 @@ def sweep(now: datetime | None = None, *, limit: int | None = None, guard: bool 
             db.session.rollback()
             log.exception("periodic check %s failed", path)
             result["checks"][path] = "error"
+    # A row whose worker died while sending it, again and again (a message that crashes the worker):
+    # failed and visible to admins, instead of "sending" for ever.
+    max_attempts = int(settings.get("notify.max_attempts") or 8)
+    db.session.execute(update(Outbox).where(Outbox.state == "sending", Outbox.claimed_at < now - lease(),
+                                            Outbox.attempts >= max_attempts)
+                       .values(state="failed", last_error="stopped while sending", claimed_at=None)
+                       .execution_options(synchronize_session=False))
+    db.session.commit()
     inline = queue.inline_mode()
     if limit is None:
         limit = int(_cfg("NOTIFY_SWEEP_LIMIT", 500 if inline else 10000))
