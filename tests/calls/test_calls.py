@@ -377,3 +377,29 @@ def test_two_overlapping_list_preparations_give_one_call_per_day(world):
     tasks = list(db.session.scalars(select(CallTask).where(CallTask.enrollment_id == enr_id,
                                                            CallTask.kind == "scheduled")))
     assert [t.due_on for t in tasks] == [today] and made["n"] == 0
+
+
+def test_one_household_that_cannot_be_processed_does_not_hold_up_the_others(world, monkeypatch):
+    h1, enr1 = enrolled(world["dong"], world["cw"], tier="daily_risk", caller=world["vol"], name="이순자")
+    h2, enr2 = enrolled(world["dong"], world["cw"], tier="daily_risk", caller=world["vol"], name="박말순")
+    svc.process_missed_calls(clock.now())
+    db.session.commit()
+    clock.advance(timedelta(days=1))
+    real = svc._chain_missed
+
+    def broken_for_the_first(task, now, result):
+        if task.enrollment_id == enr1.id:
+            raise RuntimeError("a bug for this one household")
+        return real(task, now, result)
+
+    monkeypatch.setattr(svc, "_chain_missed", broken_for_the_first)
+    out = svc.process_missed_calls(clock.now())
+    db.session.commit()
+    assert out["scheduled_expired"] == 1 and enr2.consecutive_misses == 1
+    first = db.session.scalar(select(CallTask).where(CallTask.enrollment_id == enr1.id, CallTask.kind == "scheduled",
+                                                     CallTask.due_on < clock.seoul_today()))
+    assert first.status == "open"  # left for the next sweep, nothing half-done
+    monkeypatch.setattr(svc, "_chain_missed", real)
+    assert svc.process_missed_calls(clock.now())["scheduled_expired"] == 1
+    db.session.refresh(first)
+    assert first.status == "missed" and enr1.consecutive_misses == 1

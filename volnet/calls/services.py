@@ -19,6 +19,7 @@ end of its day as a missed scheduled call (the household was not reached either 
 """
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime, time, timedelta
 
 from flask_babel import lazy_gettext as _l
@@ -33,6 +34,8 @@ from volnet.core import clock
 from volnet.extensions import db
 from volnet.households.models import Household
 from volnet.settings import services as settings
+
+log = logging.getLogger(__name__)
 
 settings.DEFAULTS.setdefault("calls.cadence_days", {
     "emergency": 1, "intensive": 2, "daily_risk": 7, "relationship": 10, "daily_life": 14, "unassessed": 7,
@@ -402,13 +405,21 @@ def process_missed_calls(now: datetime | None = None) -> dict:
         if task.status != "open":  # closed by an earlier task of the same chain in this run
             continue
         result = {"alerts": [], "visit": None, "retry": None}
-        task.status, task.closed_at, task.outcome = "missed", now, None
+        task_id = task.id
+        try:
+            # One savepoint per task: a task that cannot be processed (a bug, a row changed under it) is
+            # logged and left open for the next sweep; it does not hold up every other household's.
+            with db.session.begin_nested():
+                task.status, task.closed_at, task.outcome = "missed", now, None
+                _close_chain(task, now, "missed")
+                _chain_missed(task, now, result)
+        except Exception:  # noqa: BLE001 - logged; the other tasks go on
+            log.exception("safety call task %s: could not be counted as missed", task_id)
+            continue
         if task.kind == "retry":
             summary["retries_expired"] += 1
         else:
             summary["scheduled_expired"] += 1
-        _close_chain(task, now, "missed")
-        _chain_missed(task, now, result)
         summary["alerts"] += result["alerts"]
         summary["visits"] += 1 if result["visit"] is not None else 0
     db.session.flush()
