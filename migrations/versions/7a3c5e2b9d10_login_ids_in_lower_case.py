@@ -30,7 +30,11 @@ def upgrade():
             continue
         new = login.lower()
         if new in taken:
-            new = f"{new}-{uid}"[:60]
+            n = 0
+            while new in taken:  # keep the suffix whole within the 60 characters; never another's ID
+                sfx = f"-{uid}" + (f"-{n}" if n else "")
+                new = login.lower()[:60 - len(sfx)] + sfx
+                n += 1
             print(f"volnet: login ID {login!r} (user {uid}) is now {new!r}: {login.lower()!r} belongs to another account")
         taken.add(new)
         conn.execute(users.update().where(users.c.id == uid).values(login_id=new))

@@ -150,3 +150,19 @@ def test_every_overdue_concern_is_reached_however_many_are_overdue(app, monkeypa
     db.session.commit()
     assert alerted() == concern_ids
     assert services.escalate_concerns() == 0  # nothing left, nothing twice
+
+
+def test_a_concern_handed_to_another_caseworker_while_overdue_alerts_the_new_owner(app):
+    clock.freeze(seoul(2026, 3, 2, 10))
+    d, cw1, cw2, lead, far, reporter = _setup()
+    obs = b.observation(b.household(d), reporter, urgency="emergency")
+    c = db.session.get(Concern, obs.concern_id)
+    concerns.assign(c, cw1, lead)
+    db.session.commit()
+    clock.advance(timedelta(minutes=61))
+    services.sweep()
+    assert _kinds(cw1) == ["concern_overdue_ack"] and _kinds(cw2) == []
+    concerns.assign(db.session.get(Concern, obs.concern_id), cw2, lead)  # still overdue, now cw2's
+    db.session.commit()
+    services.sweep()
+    assert _kinds(cw2) == ["concern_overdue_ack"] and _kinds(cw1) == ["concern_overdue_ack"]

@@ -157,6 +157,13 @@ def test_any_other_collision_is_a_clear_409_with_nothing_saved(app):
         db.session.flush()  # raises IntegrityError
         raise AssertionError("not reached")
 
+    @bp.route("/_test/dangling", methods=["POST"])
+    @rule(public=True)
+    def dangling():
+        db.session.add(Tong(dong_id=987654321, number=1))  # a dong that does not exist: a bug, not a race
+        db.session.flush()
+        raise AssertionError("not reached")
+
     other.register_blueprint(bp)
     other.config["WTF_CSRF_ENABLED"] = False
     try:
@@ -168,6 +175,8 @@ def test_any_other_collision_is_a_clear_409_with_nothing_saved(app):
         with other.app_context():
             assert db.session.scalar(select(func.count()).select_from(Dong).where(Dong.code == "1111111111")) == 0
         assert client.get("/account/login").status_code == 200
+        r = client.post("/_test/dangling")  # any other constraint: the 500 page, logged in full
+        assert r.status_code == 500 and "같은 때에" not in r.get_data(as_text=True)
     finally:
         with other.app_context():
             db.engine.dispose()

@@ -62,7 +62,9 @@ def test_login_ids_become_lower_case_on_upgrade(empty_db):
     assert up.returncode == 0, up.stderr[-3000:]
     engine = sa.create_engine(empty_db)
     with engine.begin() as conn:
-        for uid, login in [(1, "Kim.One"), (2, "kim.one"), (3, "Park"), (4, "KIM.ONE"), (5, "lee")]:
+        long_id = "L" + "x" * 59  # 60 characters: the suffix must still fit
+        for uid, login in [(1, "Kim.One"), (2, "kim.one"), (3, "Park"), (4, "KIM.ONE"), (5, "lee"),
+                           (6, long_id), (7, long_id.lower())]:
             conn.execute(sa.text("INSERT INTO users (id, login_id, name, role, password_hash, active, "
                                  "session_version, must_change_password, created_at) "
                                  "VALUES (:i, :l, '가', 'volunteer', '', true, 1, false, CURRENT_TIMESTAMP)"),
@@ -72,5 +74,6 @@ def test_login_ids_become_lower_case_on_upgrade(empty_db):
     with engine.connect() as conn:
         rows = dict(conn.execute(sa.text("SELECT id, login_id FROM users")).all())
     engine.dispose()
-    assert rows == {1: "kim.one-1", 2: "kim.one", 3: "park", 4: "kim.one-4", 5: "lee"}
+    assert rows == {1: "kim.one-1", 2: "kim.one", 3: "park", 4: "kim.one-4", 5: "lee",
+                    6: "l" + "x" * 57 + "-6", 7: "l" + "x" * 59}
     assert "kim.one-1" in up.stdout + up.stderr

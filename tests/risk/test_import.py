@@ -510,8 +510,9 @@ def test_an_import_job_may_run_for_an_hour(app, staff, redis_url, monkeypatch):
                     due_on=__import__("datetime").date(2026, 3, 5), status="queued")
     db.session.add(r)
     db.session.commit()
-    assert importer.start(r)
-    job = Job.fetch(f"risk-import-{r.id}-0", connection=redis_conn())
+    job_id = importer.start(r)
+    assert job_id
+    job = Job.fetch(job_id, connection=redis_conn())
     try:
         assert job.timeout == importer.JOB_TIMEOUT == 3600
     finally:

@@ -184,7 +184,8 @@ def _org_choices():
 @rule(ADMIN)
 def user(user_id: int):
     # A save waits for another save of the same account (a double tap, two admins) and reads it afresh.
-    u = db.get_or_404(User, user_id, **({"with_for_update": True, "populate_existing": True}
+    # FOR NO KEY UPDATE: rows that refer to this account (audit entries) can still be written meanwhile.
+    u = db.get_or_404(User, user_id, **({"with_for_update": {"key_share": True}, "populate_existing": True}
                                          if request.method == "POST" else {}))
     form = UserEditForm(obj=u)
     form.organization_id.choices = _org_choices()

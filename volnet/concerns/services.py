@@ -210,6 +210,8 @@ def assign(concern: Concern, owner, actor) -> None:
     _require_open(concern)
     old = concern.owner_id
     concern.owner_id = owner.id
+    if old != owner.id:  # the new owner hears about a concern that is already overdue
+        concern.alerted_due_at = concern.lead_alerted_due_at = None
     add_event(concern, "assigned", actor, old_owner=old, owner=owner.id, owner_name=owner.name)
 
 

@@ -87,11 +87,15 @@ def init_app(app):
 
     @app.errorhandler(IntegrityError)
     def conflict(e):
-        # Two requests saved the same thing at the same moment (a double tap, two colleagues) and a
+        # Two requests saved the same thing at the same moment (a double tap, two colleagues) and a unique
         # constraint stopped the second: its whole transaction is rolled back, so nothing is half-saved.
-        # Views that expect this answer more precisely; this is the net under the rest. The log names the
-        # constraint only: the database's message would quote the values.
+        # Views that expect this answer more precisely; this is the net under the rest. Any other
+        # constraint (a foreign key, NOT NULL, CHECK) means a bug: the 500 page and a full log entry.
+        # The warning names the constraint only: the database's message would quote the values.
         db.session.rollback()
+        if not _unique_violation(e):
+            app.logger.exception("integrity error on %s %s", request.method, request.path)
+            return server_error(e)
         diag = getattr(getattr(e, "orig", None), "diag", None)
         app.logger.warning("write conflict on %s %s: %s", request.method, request.path,
                            getattr(diag, "constraint_name", None) or type(getattr(e, "orig", e)).__name__)
@@ -133,6 +137,13 @@ def init_app(app):
     from volnet.core.paging import page_links
 
     app.jinja_env.globals["page_links"] = page_links
+
+
+def _unique_violation(e) -> bool:
+    orig = getattr(e, "orig", None)
+    if getattr(orig, "sqlstate", None) == "23505":  # PostgreSQL (psycopg): unique_violation
+        return True
+    return "UNIQUE constraint failed" in str(orig)  # SQLite
 
 
 def _role_label(role: str) -> str:

@@ -22,6 +22,7 @@ import queue
 import re
 import threading
 import unicodedata
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
@@ -347,6 +348,9 @@ def run_import(round_id: int) -> None:
             db.session.commit()
         except Exception as exc:  # noqa: BLE001 - recorded on the round; no row content in the log
             db.session.rollback()
+            if type(exc).__name__ == "JobTimeoutException":  # RQ stopped the job: not an error in the file
+                log.warning("risk import %s: job timed out; the sweep resumes it", round_id)
+                return  # left "running": resume_stalled queues it again after its last committed batch
             log.error("risk import %s failed: %s", round_id, type(exc).__name__)
             r = db.session.get(CrisisRound, round_id)
             if r is not None:  # deleted meanwhile: nothing to record
@@ -361,11 +365,15 @@ JOB_TIMEOUT = 3600
 STALLED_AFTER = timedelta(minutes=10)
 
 
-def start(r: CrisisRound) -> bool:
-    """Queue the import of a mapped round (after the caller's commit); it resumes after ``done_rows``."""
+def start(r: CrisisRound) -> str:
+    """Queue the import of a mapped round (after the caller's commit); it resumes after ``done_rows``.
+    Returns the job's id, or "" when Redis could not be reached (the sweep queues it later)."""
     from volnet.core.queue import enqueue
 
-    return enqueue(run_import, r.id, job_id=f"risk-import-{r.id}-{r.done_rows}", job_timeout=JOB_TIMEOUT)
+    # A fresh id each time: a job still waiting in the queue is not replaced; two that both run are fine
+    # (the second finds the round's progress moved and leaves it to the first).
+    job_id = f"risk-import-{r.id}-{uuid.uuid4().hex[:12]}"
+    return job_id if enqueue(run_import, r.id, job_id=job_id, job_timeout=JOB_TIMEOUT) else ""
 
 
 def resume_stalled(now: datetime) -> int:

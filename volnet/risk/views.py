@@ -475,10 +475,11 @@ def resume_import(round_id: int):
     if r.status != "failed":
         return redirect(url_for("risk.round_detail", round_id=r.id))
     r.status, r.error, r.progress_at = "queued", "", clock.now()
+    done = r.done_rows
     record(current_user, "update", "risk_rounds", r.id, "resumed")
     db.session.commit()
+    flash(_("The import goes on after the %(n)d rows already done.", n=done), "info")
     importer.start(r)
-    flash(_("The import goes on after the %(n)d rows already done.", n=r.done_rows), "info")
     return redirect(url_for("risk.round_detail", round_id=r.id))
 
 
