@@ -166,28 +166,7 @@ def test_same_file_twice_changes_nothing(client, staff):
 
 
 def test_interrupted_job_resumes_without_duplicates(client, staff, monkeypatch):
-    d, _u = staff
-    monkeypatch.setattr(importer, "BATCH", 3)
-    rows = [rb.person(i) for i in range(1, 11)]
-    resp = rb.upload(client, d, rb.csv_bytes(rows))
-    loc = resp.headers["Location"]
-    calls = {"n": 0}
-    real = importer.Importer.process
-
-    def flaky(self, batch):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise RuntimeError("worker killed")
-        return real(self, batch)
-
-    monkeypatch.setattr(importer.Importer, "process", flaky)
-    monkeypatch.setattr(importer.Importer.__init__, "__defaults__", (3,))
-    html = client.get(loc).get_data(as_text=True)
-    form = {n: v for n, v in zip(rb.COLS.findall(html), ["", "name", "birth_date", "address", "unit", "phone",
-                                                             "indicator_code"], strict=True)}
-    client.post(loc, data=form)
-    r = db.session.scalar(select(CrisisRound))
-    db.session.refresh(r)
+    r = _half_done_round(client, staff, monkeypatch)  # failed after two batches of 3: 6 rows kept
     assert r.status == "failed" and r.done_rows == 6
     r.status = "queued"
     db.session.commit()

@@ -28,6 +28,7 @@ from volnet.audit.models import AuditLog
 from volnet.audit.services import record
 from volnet.core import access, clock
 from volnet.core.access import rule
+from volnet.core.sql import upsert
 from volnet.extensions import db
 from volnet.places import services as places
 from volnet.places.models import Dong, Tong
@@ -99,8 +100,6 @@ def dong(dong_id: int):
         places.forget_active_dongs()
         return redirect(url_for("admin.dong", dong_id=d.id))
     if form.validate_on_submit():
-        from volnet.core.sql import upsert
-
         # One statement: the same tong saved twice at once is one tong with the later values.
         upsert(Tong, ["dong_id", "number"], {"dong_id": d.id, "number": form.number.data,
                                              "bans": form.bans.data or 0, "area": form.area.data or ""})

@@ -4,17 +4,32 @@ from __future__ import annotations
 from volnet.extensions import db
 
 
-def insert_ignoring(target, index_elements: list[str], index_where=None):
-    """``INSERT … ON CONFLICT (index_elements) [WHERE …] DO NOTHING`` for the session's database.
-
-    Both databases support it (SQLite 3.24+); the statement comes from the dialect in use so that the
-    same code runs on either. Add ``.returning(...)``: no row comes back when the row already existed.
-    """
+def _insert(target):
+    """The dialect's INSERT (with ``ON CONFLICT``; SQLite 3.24+ has it too) for the session's database."""
     if db.session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    return insert(target).on_conflict_do_nothing(index_elements=index_elements, index_where=index_where)
+    return insert(target)
+
+
+def insert_ignoring(target, index_elements: list[str], index_where=None):
+    """``INSERT … ON CONFLICT (index_elements) [WHERE …] DO NOTHING`` for the session's database.
+
+    The statement comes from the dialect in use so that the same code runs on either database. Add
+    ``.returning(...)``: no row comes back when the row already existed.
+    """
+    return _insert(target).on_conflict_do_nothing(index_elements=index_elements, index_where=index_where)
+
+
+def lock_rows(model, ids) -> None:
+    """``SELECT … FOR NO KEY UPDATE`` of these rows in id order (PostgreSQL; SQLite has one writer at a
+    time anyway): a second request doing the same waits here for the first to commit. NO KEY: inserts of
+    rows that refer to them (which take key-share locks) are not blocked."""
+    from sqlalchemy import select
+
+    db.session.execute(select(model.id).where(model.id.in_(list(ids))).order_by(model.id)
+                       .with_for_update(key_share=True))
 
 
 def upsert(model, keys: list[str], values: dict) -> None:
@@ -22,11 +37,7 @@ def upsert(model, keys: list[str], values: dict) -> None:
     DO UPDATE``): two requests saving the first row of a key at once both succeed, the later one's values
     win. When ``keys`` are the primary key, the session's copy of the row, if any, is expired so that it is
     read afresh."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(model.__table__).values(**values)
+    stmt = _insert(model.__table__).values(**values)
     stmt = stmt.on_conflict_do_update(index_elements=keys,
                                       set_={k: stmt.excluded[k] for k in values if k not in keys})
     db.session.execute(stmt)

@@ -636,6 +636,20 @@ def _seoul_text(value: datetime) -> str:
 ESCALATE_BATCH = 2000  # concerns per sweep; the rest are reached by the next sweeps
 
 
+def _mark_alerted(column: str, concerns) -> None:
+    """``column`` = the due time alerted for, in one executemany; a concern whose due time moved meanwhile
+    is left unmarked (its new due time gets its own alerts)."""
+    from sqlalchemy import bindparam
+
+    from volnet.concerns.models import Concern
+
+    if concerns:
+        t = Concern.__table__
+        db.session.execute(update(t).where(t.c.id == bindparam("cid"), t.c.next_due_at == bindparam("due"))
+                           .values({column: bindparam("due")}),
+                           [{"cid": c.id, "due": c.next_due_at} for c in concerns])
+
+
 def escalate_concerns(now: datetime | None = None) -> int:
     """Open concerns past their due time: the owner (or the dong's caseworkers) once per due time, then
     the team leads once the grace period has also passed. Returns how many messages were written."""
@@ -686,13 +700,9 @@ def escalate_concerns(now: datetime | None = None) -> int:
             continue
         notify(u, kind, params, dedupe_key=key, urgent=urgent, link=link)
         n += 1
-    # Marked in the same transaction as the messages (a plain UPDATE: the rows stay as they are otherwise).
-    for c in concerns:
-        marks = {"alerted_due_at": c.next_due_at}
-        if now >= c.next_due_at + grace:
-            marks["lead_alerted_due_at"] = c.next_due_at
-        db.session.execute(update(Concern).where(Concern.id == c.id, Concern.next_due_at == c.next_due_at)
-                           .values(**marks).execution_options(synchronize_session=False))
+    # Marked in the same transaction as the messages.
+    _mark_alerted("alerted_due_at", concerns)
+    _mark_alerted("lead_alerted_due_at", [c for c in concerns if now >= c.next_due_at + grace])
     return n
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from volnet.core.cache import TTLCache
+from volnet.core.sql import insert_ignoring
 from volnet.extensions import db
 from volnet.places.models import Dong
 
@@ -26,8 +27,6 @@ def import_sigungu(sigungu: str) -> int | None:
     matches = [r for r in rows() if r[2].replace(" ", "") == wanted or f"{r[1]}{r[2]}".replace(" ", "") == wanted]
     if not matches:
         return None
-    from volnet.core.sql import insert_ignoring
-
     existing = set(db.session.scalars(select(Dong.code).where(Dong.code.in_([m[0] for m in matches]))))
     new = [{"code": code, "sido": sido, "sigungu": sgg, "name": name}
            for code, sido, sgg, name in matches if code not in existing]

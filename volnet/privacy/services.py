@@ -20,6 +20,7 @@ from volnet.audit.models import AuditLog
 from volnet.audit.services import record
 from volnet.concerns.models import OPEN_STATUSES, Concern, ConcernEvent
 from volnet.core import clock
+from volnet.core.sql import insert_ignoring
 from volnet.extensions import db
 from volnet.households.models import Household
 from volnet.observations.models import Observation
@@ -99,8 +100,6 @@ def run_retention(now: datetime | None = None, dry_run: bool = False) -> dict[st
     household_ids = {c.household_id for c in concerns if c.household_id}
     if not dry_run:
         _blank_concern_details([c.id for c in concerns])
-        from volnet.core.sql import insert_ignoring
-
         # ON CONFLICT DO NOTHING: the admin's button and the daily job may mark the same concern at once.
         if concerns:
             db.session.execute(insert_ignoring(RetentionMark.__table__, ["concern_id"]),

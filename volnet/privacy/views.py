@@ -17,6 +17,7 @@ from volnet.audit.models import AuditReview
 from volnet.audit.services import record
 from volnet.core import clock, nav
 from volnet.core.access import rule
+from volnet.core.sql import upsert
 from volnet.extensions import db
 from volnet.households.models import Household
 from volnet.privacy import services as svc
@@ -71,8 +72,6 @@ def review():
         if not form.validate_on_submit():
             return render_template("privacy/review.html", form=form, findings=findings, month=month, done=done,
                                    labels=FINDING_LABELS, months=_months()), 400
-        from volnet.core.sql import upsert
-
         # One statement: a double tap (the findings take a moment to compute) records one review.
         upsert(AuditReview, ["reviewer_id", "month"], {
             "reviewer_id": current_user.id, "month": month, "done_at": clock.now(), "note": form.note.data or "",

@@ -6,6 +6,7 @@ import re
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
+from volnet.core.sql import insert_ignoring
 from volnet.extensions import db
 from volnet.risk.models import IndicatorType
 
@@ -68,8 +69,6 @@ SEED = [
 
 def seed(update: bool = False) -> int:
     """Add the standard indicator types that are missing. Returns how many were added."""
-    from volnet.core.sql import insert_ignoring
-
     existing = set(db.session.scalars(select(IndicatorType.code)))
     added = 0
     for i, (code, cat, label, label_en, weight, signal, aliases) in enumerate(SEED):

@@ -10,6 +10,7 @@ from functools import lru_cache
 import holidays
 
 from volnet.core import clock
+from volnet.core.sql import upsert
 from volnet.extensions import db
 from volnet.settings.models import Setting
 
@@ -59,8 +60,6 @@ def clear_cache() -> None:
 
 
 def put(key: str, value, user=None) -> None:
-    from volnet.core.sql import upsert
-
     _cache.pop(_cache_key(key), None)
     # One statement: two admins saving a setting for the first time at once do not collide.
     upsert(Setting, ["key"], {"key": key, "value": value, "updated_at": clock.now(),

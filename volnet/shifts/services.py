@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 
 from volnet.accounts.models import User
 from volnet.core import clock
+from volnet.core.sql import lock_rows
 from volnet.extensions import db
 from volnet.settings import services as settings
 from volnet.shifts import recurrence
@@ -612,9 +613,7 @@ def route_to_series(occ: ShiftOccurrence) -> int:
     """Use this occurrence's route for the series and its later occurrences that have no outcomes yet."""
     if occ.series_id is None:
         return 0
-    # Two at once (a double tap): the second waits here and then replaces what the first wrote.
-    db.session.execute(select(ShiftSeries.id).where(ShiftSeries.id == occ.series_id)
-                       .with_for_update(key_share=True))
+    lock_rows(ShiftSeries, [occ.series_id])  # two at once (a double tap): the second replaces the first's
     stops = stops_of(occ)
     occ.series.route = [{"household_id": s.household_id, "note": s.note} for s in stops]
     n = 0
@@ -798,9 +797,7 @@ def copy_month(user, year: int, month: int) -> tuple[int, int]:
     pids = [p.id for p in org_programs(user) if p.active] or [-1]
     # Two copies at once (a double tap, two coordinators of one organization): the second waits here for
     # the first to commit and then finds its shifts already there, instead of making each one twice.
-    # FOR NO KEY UPDATE: inserting shifts of these programs elsewhere (key-share locks) is not blocked.
-    db.session.execute(select(Program.id).where(Program.id.in_(pids)).order_by(Program.id)
-                       .with_for_update(key_share=True))
+    lock_rows(Program, pids)
     src = list(db.session.scalars(select(ShiftOccurrence).where(
         ShiftOccurrence.program_id.in_(pids), ShiftOccurrence.series_id.is_(None),
         ShiftOccurrence.status == "scheduled", ShiftOccurrence.starts_at >= lo, ShiftOccurrence.starts_at < hi)

@@ -14,6 +14,7 @@ from volnet.accounts.roles import COORDINATOR, VOLUNTEER
 from volnet.audit.services import record
 from volnet.core import access, clock, nav
 from volnet.core.access import rule, visible
+from volnet.core.sql import upsert
 from volnet.extensions import db
 from volnet.households.models import Household
 from volnet.places.models import Dong
@@ -236,8 +237,6 @@ def profile():
     if not form.validate_on_submit():
         flash(_form_errors(form), "error")
         return redirect(url_for("shifts.mine"))
-    from volnet.core.sql import upsert
-
     # One statement: a double tap on the first save does not collide with itself.
     upsert(VolunteerProfile, ["user_id"], {"user_id": current_user.id, "has_car": bool(form.has_car.data),
                                            "sex": form.sex.data})
