@@ -217,7 +217,9 @@ def run(args, url, db, insert, tmp: Path):
         else:
             importer.run_import(rid)
         job_thread = time.thread_time() - job_thread
-    print(f"  app CPU s: job thread {job_thread:.1f}, reader thread {reader['cpu']:.1f}")
+    print(f"  app CPU s: job thread {job_thread:.1f}, reader thread {reader['cpu']:.1f}; planning "
+          f"{reader['plan']:.1f} (wall {reader['plan_wall']:.1f}), storing {reader['store']:.1f} "
+          f"(wall {reader['store_wall']:.1f}; on PostgreSQL in the writer thread)")
     db.session.expire_all()
     r = db.session.get(CrisisRound, rid)
     print(f"  status {r.status} {r.error}; good {r.good_rows:,} bad {r.bad_rows:,} duplicates {r.duplicate_rows:,} "
@@ -230,7 +232,7 @@ def run(args, url, db, insert, tmp: Path):
 
 def count_reader_cpu(importer) -> dict:
     """CPU seconds of the import's reader thread (measurement only: wraps Importer._batches, which runs in
-    that thread on PostgreSQL)."""
+    that thread on PostgreSQL), and CPU and wall seconds of planning and storing the batches."""
     out = {"cpu": 0.0}
     batches = importer.Importer._batches
 
@@ -242,6 +244,19 @@ def count_reader_cpu(importer) -> dict:
             out["cpu"] += time.thread_time() - start
 
     importer.Importer._batches = counted
+    for step in ("plan", "store"):
+        out[step] = out[step + "_wall"] = 0.0
+        real = getattr(importer.Importer, step)
+
+        def timed(self, *args, _real=real, _step=step, **kwargs):
+            cpu, wall = time.thread_time(), time.perf_counter()
+            try:
+                return _real(self, *args, **kwargs)
+            finally:
+                out[_step] += time.thread_time() - cpu
+                out[_step + "_wall"] += time.perf_counter() - wall
+
+        setattr(importer.Importer, step, timed)
     return out
 
 

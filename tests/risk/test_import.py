@@ -165,8 +165,13 @@ def test_same_file_twice_changes_nothing(client, staff):
     assert (count(Household), count(CrisisRow), count(HouseholdIndicator), count(CrisisRound)) == before
 
 
-def test_interrupted_job_resumes_without_duplicates(client, staff, monkeypatch):
-    r = _half_done_round(client, staff, monkeypatch)  # failed after two batches of 3: 6 rows kept
+@pytest.mark.parametrize("step", ["plan", "store"])
+def test_interrupted_job_resumes_without_duplicates(client, staff, monkeypatch, step):
+    # The job fails on its third batch, while planning it (matching, in the job thread) or while storing it
+    # (on PostgreSQL in the writer thread, with the next batch already planned): the two batches before it
+    # are kept, nothing of the third, and the job run again imports the rest once.
+    r = _half_done_round(client, staff, monkeypatch, step)  # failed after two batches of 3: 6 rows kept
+    assert (count(Household), count(CrisisRow), count(HouseholdIndicator)) == (6, 6, 6)
     assert r.status == "failed" and r.done_rows == 6
     r.status = "queued"
     db.session.commit()
@@ -365,6 +370,54 @@ def test_duplicates_and_addresses_found_again_in_later_batches(client, staff, mo
     assert by_number[7].match == "address" and by_number[7].household_id == by_number[2].household_id
 
 
+def test_later_batches_see_earlier_ones_before_they_are_committed(client, staff, monkeypatch):
+    # On PostgreSQL a writer thread stores a batch while the job thread plans the next ones: here the first
+    # batch is held uncommitted until the third is planned, so batches 2 and 3 must find its rows, RRN link,
+    # addresses and names + birth dates among the batches still in flight (SQLite runs the same list in
+    # one thread). Nothing may be created twice, and no link stored twice (its unique key would fail).
+    import threading
+
+    from volnet.risk.models import HouseholdRrnHash
+
+    d, _u = staff
+    monkeypatch.setattr(importer.Importer.__init__, "__defaults__", (3,))
+    third_planned, waited = threading.Event(), []
+    real_plan, real_store = importer.Importer.plan, importer.Importer.store
+
+    def plan(self, batch):
+        out = real_plan(self, batch)
+        if out.seq == 3:
+            third_planned.set()
+        return out
+
+    def store(self, p):
+        if p.seq == 1 and threading.current_thread().name == "risk-import-writer":
+            waited.append(third_planned.wait(timeout=20))
+        return real_store(self, p)
+
+    monkeypatch.setattr(importer.Importer, "plan", plan)
+    monkeypatch.setattr(importer.Importer, "store", store)
+    header = ["성명", "생년월일", "주소", "상세주소", "주민등록번호", "지표"]
+    a = ["이순자", "", "경기도 의정부시 민락로 3", "", "500505-2123456", "실직"]
+    b_ = ["박영수", "1950-01-01", "경기도 의정부시 송산로 201", "", "", "단전"]
+    c = ["최민", "", "경기도 의정부시 송산로 301", "", "", "단수"]
+    rows = [a, b_, c,                                                      # batch 1: three new households
+            a,                                                             # batch 2: a duplicate of row 2
+            ["", "", "", "", "500505-2123456", "단가스"],                   # the RRN of row 2
+            ["박영수", "1950-01-01", "경기도 의정부시 다른로 9", "", "", "실직"],  # the name + birth of row 3
+            ["정다른", "", "경기도 의정부시 송산로 301", "", "", "단전"],       # batch 3: the address of row 4
+            b_]                                                            # a duplicate of row 3
+    r = rb.import_file(client, d, rb.csv_bytes(rows, header=header))
+    assert waited == ([True] if db.engine.dialect.name == "postgresql" else [])
+    assert (r.status, r.good_rows, r.duplicate_rows, r.created_households, r.matched_rows) == ("done", 6, 2, 3, 3)
+    got = dict(db.session.execute(select(CrisisRow.row_number, CrisisRow.household_id)).all())
+    match = dict(db.session.execute(select(CrisisRow.row_number, CrisisRow.match)).all())
+    assert (got[6], match[6]) == (got[2], "rrn")
+    assert (got[7], match[7]) == (got[3], "name_birth")
+    assert (got[8], match[8]) == (got[4], "address")
+    assert count(Household) == 3 and count(HouseholdRrnHash) == 1
+
+
 def test_staged_rows_read_back_from_chunks_cut_anywhere():
     # A stored chunk ends anywhere in the compressed stream, so its text may end inside a character.
     import zlib
@@ -383,7 +436,7 @@ def test_a_second_worker_leaves_the_round_to_the_first(client, staff, monkeypatc
     # RQ may deliver the job twice, even at the same time: a worker that finds the round's progress moved
     # since it started stops without writing, and nothing is imported twice.
     d, _u = staff
-    real = importer.Importer.process
+    real = importer.Importer.plan
     calls = {"n": 0}
 
     def fail_at(n):
@@ -393,7 +446,7 @@ def test_a_second_worker_leaves_the_round_to_the_first(client, staff, monkeypatc
                 raise RuntimeError("worker killed")
             return real(self, batch)
         calls["n"] = 0
-        monkeypatch.setattr(importer.Importer, "process", process)
+        monkeypatch.setattr(importer.Importer, "plan", process)
 
     fail_at(1)
     r = _upload_and_map(client, d, rb.csv_bytes([rb.person(i) for i in range(1, 6)]))
@@ -406,7 +459,7 @@ def test_a_second_worker_leaves_the_round_to_the_first(client, staff, monkeypatc
     importer.run_import(r.id)              # the other worker: one batch committed, then killed
     db.session.refresh(r)
     assert r.done_rows == 2 and count(CrisisRow) == 2
-    monkeypatch.setattr(importer.Importer, "process", real)
+    monkeypatch.setattr(importer.Importer, "plan", real)
     assert late.run() is False
     db.session.rollback()
     db.session.refresh(r)
@@ -419,12 +472,13 @@ def test_a_second_worker_leaves_the_round_to_the_first(client, staff, monkeypatc
     assert count(Household) == 5 and count(CrisisRow) == 5
 
 
-def _half_done_round(client, staff, monkeypatch):
-    """A 10-row list whose job stopped after two batches of 3 (as a killed worker leaves it)."""
+def _half_done_round(client, staff, monkeypatch, step="plan"):
+    """A 10-row list whose job stopped after two batches of 3 (as a killed worker leaves it), killed while
+    planning or while storing (``step``) its third batch."""
     d, _u = staff
     monkeypatch.setattr(importer.Importer.__init__, "__defaults__", (3,))
     calls = {"n": 0}
-    real = importer.Importer.process
+    real = getattr(importer.Importer, step)
 
     def killed_on_the_third_batch(self, batch):
         calls["n"] += 1
@@ -432,10 +486,10 @@ def _half_done_round(client, staff, monkeypatch):
             raise RuntimeError("worker killed")
         return real(self, batch)
 
-    monkeypatch.setattr(importer.Importer, "process", killed_on_the_third_batch)
+    monkeypatch.setattr(importer.Importer, step, killed_on_the_third_batch)
     r = _upload_and_map(client, d, rb.csv_bytes([rb.person(i) for i in range(1, 11)]))
-    assert r.status == "failed" and r.done_rows == 6
-    monkeypatch.setattr(importer.Importer, "process", real)
+    assert r.status == "failed" and r.done_rows == 6 and r.error == "RuntimeError"
+    monkeypatch.setattr(importer.Importer, step, real)
     return r
 
 

@@ -3,6 +3,8 @@ import logging
 import re
 from pathlib import Path
 
+import pytest
+
 from sqlalchemy import String, Text, select
 
 from tests import builders as b
@@ -55,3 +57,79 @@ def test_no_raw_rrn_anywhere(app, client, caplog):
         blob = b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
         for raw in RRNS + DIGITS:
             assert raw.encode() not in blob
+
+
+def test_erasing_a_household_on_a_crisis_list_anonymises_it_instead(app, client):
+    # The list's rows, indicators and RRN links refer to households without a foreign key (bulk tables):
+    # erasure checks them itself. A household a list matched is anonymised, not deleted (its rows stay for
+    # the round's progress); one no list names is deleted.
+    from volnet.households.models import Household
+    from volnet.privacy.services import erase_household
+    from volnet.risk.models import CrisisRow, HouseholdIndicator
+
+    d = b.dong()
+    u = b.user("caseworker", dongs=[d])
+    rb.seed_types()
+    on_list = b.household(d, road="경기도 의정부시 호국로 12", unit="", name="김영희")
+    linked_only = b.household(d, road="경기도 의정부시 호국로 14", unit="", name="이철")
+    other = b.household(d, road="경기도 의정부시 호국로 16", unit="", name="박다른")
+    db.session.commit()
+    b.login(client, u)
+    header = ["성명", "주소", "주민등록번호", "지표"]
+    r = rb.import_file(client, d, rb.csv_bytes([["김영희", "경기도 의정부시 호국로 12", "", "단전"],
+                                                ["이철", "경기도 의정부시 호국로 14", RRNS[0], "단수"]], header=header))
+    assert r.matched_rows == 2
+    # Only an RRN link left (the list's rows and indicators gone): still refers to the household.
+    db.session.execute(db.delete(CrisisRow).where(CrisisRow.household_id == linked_only.id))
+    db.session.execute(db.delete(HouseholdIndicator).where(HouseholdIndicator.household_id == linked_only.id))
+    db.session.commit()
+    assert erase_household(on_list) == "anonymised_instead"
+    assert erase_household(linked_only) == "anonymised_instead"
+    assert erase_household(other) == "erased"
+    db.session.commit()
+    kept = {h.id: h for h in db.session.scalars(select(Household))}
+    assert set(kept) == {on_list.id, linked_only.id} and kept[on_list.id].name != "김영희"
+    assert db.session.scalar(select(HouseholdRrnHash.household_id)) == linked_only.id
+
+
+def test_an_import_batch_stops_when_a_household_it_matched_was_erased(app, client, monkeypatch):
+    # A household the job matched (it was there when the job started) is erased before the batch is stored:
+    # the batch refers to nothing, as a foreign key would refuse. The round fails with nothing of that
+    # batch stored, the erased household is not brought back; imported again, the row gets a new household.
+    from volnet.households.models import Household
+    from volnet.privacy.services import erase_household
+    from volnet.risk import importer
+    from volnet.risk.models import CrisisRound, CrisisRow
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite lets one writer in at a time: no erasure can commit while an import job runs")
+    d = b.dong()
+    u = b.user("caseworker", dongs=[d])
+    rb.seed_types()
+    gone = b.household(d, road="경기도 의정부시 호국로 12", unit="", name="김영희")
+    db.session.commit()
+    gone_id = gone.id
+    b.login(client, u)
+    real = importer.Importer.store
+
+    def erased_meanwhile(self, plan):
+        from flask import current_app
+
+        with current_app.app_context():  # another request: the admin erases the household and commits
+            assert erase_household(db.session.get(Household, gone_id)) == "erased"
+            db.session.commit()
+        return real(self, plan)
+
+    monkeypatch.setattr(importer.Importer, "store", erased_meanwhile)
+    header = ["성명", "주소", "지표"]
+    r = rb.import_file(client, d, rb.csv_bytes([["김영희", "경기도 의정부시 호국로 12", "단전"]], header=header))
+    assert (r.status, r.error, r.done_rows) == ("failed", "LookupError", 0)
+    assert db.session.scalar(select(db.func.count()).select_from(CrisisRow)) == 0
+    assert db.session.get(Household, gone_id) is None
+    monkeypatch.setattr(importer.Importer, "store", real)
+    r.status = "queued"
+    db.session.commit()
+    importer.run_import(r.id)
+    db.session.expire_all()
+    r = db.session.get(CrisisRound, r.id)
+    assert (r.status, r.created_households, r.matched_rows) == ("done", 1, 0)

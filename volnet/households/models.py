@@ -24,7 +24,7 @@ class Household(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    dong_id: Mapped[int] = mapped_column(ForeignKey("dongs.id"), index=True)
+    dong_id: Mapped[int] = mapped_column(ForeignKey("dongs.id"))  # looked up by ix_households_dong_addr
     tong: Mapped[int | None] = mapped_column(Integer)
     ban: Mapped[int | None] = mapped_column(Integer)
     road_address: Mapped[str] = mapped_column(String(200))

@@ -199,6 +199,21 @@ def anonymise_household(h: Household) -> None:
     blank_household(h)
 
 
+class _StillReferenced(Exception):
+    pass
+
+
+def _referenced_without_foreign_key(hid: int) -> bool:
+    """Whether a crisis list's rows, indicators or RRN links refer to the household: these bulk tables have
+    no foreign key (see risk.models.CrisisRow). Asked after the household's row is deleted in this
+    transaction: an import batch that holds the household (FOR KEY SHARE) has committed by then, and one
+    that comes later finds it gone."""
+    from volnet.risk.models import CrisisRow, HouseholdIndicator, HouseholdRrnHash
+
+    return any(db.session.scalar(select(m.id).where(m.household_id == hid).limit(1)) is not None
+               for m in (CrisisRow, HouseholdIndicator, HouseholdRrnHash))
+
+
 def erase_household(h: Household) -> str:
     """Delete the household and its observations, concerns and timeline. When other records still refer
     to it (an integrated case, a safety-call plan ...), anonymise instead. Returns 'erased' or
@@ -217,7 +232,9 @@ def erase_household(h: Household) -> str:
             db.session.execute(delete(Concern).where(Concern.id.in_(cids)))
             db.session.execute(delete(Household).where(Household.id == hid))
             db.session.flush()
-    except IntegrityError:
+            if _referenced_without_foreign_key(hid):  # after the delete: it holds the row (see below)
+                raise _StillReferenced
+    except (IntegrityError, _StillReferenced):
         h = db.session.get(Household, hid)
         anonymise_household(h)
         return "anonymised_instead"

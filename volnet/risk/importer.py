@@ -28,6 +28,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 
 from dateutil.relativedelta import relativedelta
+from flask import current_app
 from sqlalchemy import delete, func, select, text, tuple_, update
 
 from volnet.core import clock
@@ -437,6 +438,9 @@ class Importer:
         # of the round's rows, and the address keys of the households it creates.
         self.stored_keys = KeyFilter()
         self.created_addresses = KeyFilter()
+        self._seq = 0               # batches planned
+        self.stored_up_to = 0       # the last batch stored (written in its transaction)
+        self._pending: list[_Pending] = []  # planned batches not yet stored
         self._preload()
 
     def _preload(self):
@@ -457,41 +461,58 @@ class Importer:
             self.stored_keys.add_all(db.session.scalars(stored.execution_options(yield_per=10_000)))
 
     def run(self) -> bool:
-        """Import the rows after the last committed batch (``done_rows``), one commit per batch; the last
-        batch is left to the caller's commit. False if another worker is importing the round (it has moved
-        the progress since this job started): then this job has stopped and left it to that one.
+        """Import the rows after the last committed batch (``done_rows``), one commit per batch. False if
+        another worker is importing the round (it has moved the progress since this job started): then this
+        job has stopped and left it to that one.
 
-        On PostgreSQL a reader thread, with a connection of its own, decompresses and parses the staged rows
-        up to two batches ahead while this thread matches and writes, so that parsing overlaps the
-        database's work. SQLite has one writer and takes the write lock even to read (BEGIN IMMEDIATE):
-        there everything runs in this thread."""
-        round_id = self.round_id
-        done = skip = self.start
-        if self.dialect == "postgresql":
-            engine = db.engine
-
-            def read():
-                with staging.chunk_reader(engine, round_id) as fetch:
-                    yield from self._batches(round_id, skip, fetch)
-
-            batches = _prefetch(read, depth=2)
-        else:
-            batches = self._batches(round_id, skip, None)
-        stats = _GrowingTables() if self.dialect == "postgresql" else None
-        uncommitted = 0  # rows of the batch processed last
-        with contextlib.closing(batches):
-            for batch in batches:
+        A batch is first *planned* in this thread (duplicates dropped, rows matched, new households given
+        their ids and scores; nothing written but reserved ids) and then *stored* in one transaction (bad
+        rows, households, RRN links, rows, indicators, rescoring, progress). On PostgreSQL three threads
+        overlap: a reader thread (a connection of its own) decompresses and parses the staged rows up to two
+        batches ahead, this thread plans, and a writer thread (a session of its own, ``_Writer``) stores the
+        batch planned before, so that the database works while Python does. Planning sees the batches that
+        are planned but not yet committed as if they were stored (``_Pending``). SQLite has one writer and
+        takes the write lock even to read (BEGIN IMMEDIATE): there everything runs in this thread and the
+        last batch is left to the caller's commit."""
+        try:
+            if self.dialect == "postgresql":
+                return self._run_overlapped()
+            done = self.start
+            uncommitted = 0  # rows of the batch stored last
+            for batch in self._batches(self.round_id, self.start, None):
                 if uncommitted:  # committed now that it is not the last
                     db.session.commit()
-                    if stats is not None:
-                        stats.grew(uncommitted, self.batch_size)
                 if not self._claim(done):
                     return False
-                self.process(batch)
+                plan = self.plan(batch)
+                self.store(plan)
+                self.stored_up_to = plan.seq
                 done += batch.rows
                 uncommitted = batch.rows
-        db.session.flush()
-        return True
+            db.session.flush()
+            return True
+        finally:
+            db.session.expire(self.r, list(COUNTERS))
+
+    def _run_overlapped(self) -> bool:
+        round_id, skip, engine = self.round_id, self.start, db.engine
+
+        def read():
+            with staging.chunk_reader(engine, round_id) as fetch:
+                yield from self._batches(round_id, skip, fetch)
+
+        writer = _Writer(self, current_app._get_current_object(), self.start)
+        try:
+            with contextlib.closing(_prefetch(read, depth=2)) as batches:
+                for batch in batches:
+                    plan = self.plan(batch)
+                    db.session.commit()  # ends this thread's read-only transaction (it only reserved ids)
+                    if not writer.put(plan):
+                        break
+        except BaseException:
+            writer.finish(quiet=True)  # what was planned before the failure is stored
+            raise
+        return writer.finish()
 
     def _claim(self, done: int) -> bool:
         """Lock the round until this batch commits, and check that its progress is still this job's."""
@@ -523,26 +544,62 @@ class Importer:
         if batch.rows:
             yield batch
 
-    # -- one batch --
-    def process(self, batch: Batch):
-        goods, dup = self._drop_duplicates(batch.goods)
-        bads = self._store_bad_rows(batch.bads)
-        created, matched, fresh, codes_of = self._match_and_create(goods)
-        self._store_rows(goods)
-        self._store_indicators(codes_of, fresh)
+    # -- one batch: plan (this thread), then store (one transaction) --
+    def plan(self, batch: Batch) -> Plan:
+        """Drop duplicates, match the rows, give new households their ids and scores. Writes nothing."""
+        self._seq += 1
+        up_to = self.stored_up_to
+        self._pending = [p for p in self._pending if p.seq > up_to]  # stored batches: the database knows them
+        plan = Plan(self._seq, batch)
+        plan.goods, plan.dup = self._drop_duplicates(batch.goods)
+        pending = _Pending(plan.seq, plan.goods)
+        self._match_and_create(plan, pending)
+        self._pending.append(pending)
+        return plan
+
+    def store(self, plan: Plan) -> None:
+        """Write a planned batch and add it to the round's progress (the caller commits)."""
         from volnet.risk import scoring
 
+        bads = self._store_bad_rows(plan.bads)
+        self._hold_households(plan)
+        if plan.to_create:
+            dong_id, by, now = self.dong_id, self.uploaded_by_id, plan.now
+            today = clock.to_seoul(now).date()
+            self._bulk(Household.__table__, HOUSEHOLD_COLS, (
+                (p.household_id, dong_id, p.address[:200], p.unit[:60], "", "", p.addr_key, p.name or None,
+                 p.name_chosung, p.phone, p.birth, "unknown", _age_band(p.birth, today), "to_locate", "",
+                 "unassessed", res.score, by, now, now)
+                for p, res in zip(plan.to_create, plan.scores, strict=True)))
+        if plan.links:
+            dong_id, now = self.dong_id, plan.now
+            self._bulk(HouseholdRrnHash.__table__, ["household_id", "dong_id", "rrn_hash", "created_at"],
+                       ((hid, dong_id, hsh, now) for hid, hsh in plan.links))
+        self._store_rows(plan.goods)
+        self._store_indicators(plan.codes_of, plan.fresh)
         # Households that existed before this batch are rescored from the database; the ones it created
-        # were scored when inserted (their inputs are all in this batch): only their concern rule is checked.
-        raised = scoring.refresh(sorted(codes_of.keys() - fresh.keys()), actor=None, source="crisis_list",
-                                 signals_by_household=_SignalsOf(codes_of, self.type_signal), fresh=fresh)
-        added = dict(zip(COUNTERS, (batch.rows, len(goods), bads, dup, batch.empty, matched, created, raised),
-                         strict=True))
+        # were scored when planned (their inputs are all in this batch): only their concern rule is checked.
+        raised = scoring.refresh(sorted(plan.codes_of.keys() - plan.fresh.keys()), actor=None,
+                                 source="crisis_list", signals_by_household=_SignalsOf(plan.codes_of, self.type_signal),
+                                 fresh=plan.fresh)
+        added = dict(zip(COUNTERS, (plan.rows, len(plan.goods), bads, plan.dup, plan.empty, plan.matched,
+                                    len(plan.to_create), raised), strict=True))
         rounds = CrisisRound.__table__
         db.session.execute(update(rounds).where(rounds.c.id == self.round_id)
                            .values({**{rounds.c[k]: rounds.c[k] + v for k, v in added.items()},
                                     rounds.c.progress_at: clock.now()}))
-        db.session.expire(self.r, list(COUNTERS))
+
+    def _hold_households(self, plan: Plan) -> None:
+        """What a foreign key would check, once for the batch: the households its rows, indicators and links
+        refer to that existed before it are there, and stay until it commits (FOR KEY SHARE: an erasure
+        waits, then sees the new rows and anonymises instead). The batch's new households need no check."""
+        ids = {p.household_id for p in plan.goods} - plan.fresh.keys()
+        if not ids:
+            return
+        found = db.session.scalars(select(Household.id).where(member(Household.id, ids))
+                                   .with_for_update(read=True, key_share=True))
+        if len(set(found)) != len(ids):
+            raise LookupError("households removed during the import")
 
     def _drop_duplicates(self, goods: list[Parsed]) -> tuple[list[Parsed], int]:
         """The rows not seen before: in this batch, then already stored (earlier batch, earlier run)."""
@@ -555,11 +612,12 @@ class Importer:
                 unique[p.key] = p
         maybe = self.stored_keys.maybe(unique)
         if maybe:
-            stored = set(db.session.scalars(select(CrisisRow.natural_key).where(
+            seen = set(db.session.scalars(select(CrisisRow.natural_key).where(
                 CrisisRow.round_id == self.round_id, member(CrisisRow.natural_key, maybe, "str"))))
-            for k in stored:
-                unique.pop(k, None)
-                dup += 1
+            seen.update(k for pending in self._pending for k in maybe if k in pending.keys)
+            for k in seen:
+                if unique.pop(k, None) is not None:
+                    dup += 1
         self.stored_keys.add_all(unique)
         return list(unique.values()), dup
 
@@ -574,10 +632,12 @@ class Importer:
             self._bulk(BadRow.__table__, ["round_id", "row_number", "reason", "detail", "content"], rows)
         return len(rows)
 
-    def _match_and_create(self, goods: list[Parsed]):
+    def _match_and_create(self, plan: Plan, pending: _Pending) -> None:
+        goods = plan.goods
         if not goods:
-            return 0, 0, {}, {}
+            return
         dong_id = self.dong_id
+        earlier = self._pending  # planned, maybe not yet committed: looked up here as well as in the database
         hashes = {p.rrn_hash for p in goods if p.rrn_hash}
         by_hash: dict[str, int] = {}
         linked: set[tuple[int, str]] = set()
@@ -588,6 +648,11 @@ class Importer:
                                                .order_by(HouseholdRrnHash.id)):
                 by_hash.setdefault(hsh, hid)
                 linked.add((hid, hsh))
+            for e in earlier:
+                for hid, hsh in e.links:
+                    if hsh in hashes:
+                        by_hash.setdefault(hsh, hid)
+                        linked.add((hid, hsh))
         # Addresses: households that existed before this job are in pre_addr; the database is asked only
         # about the addresses this job may have created a household at (earlier batches).
         pre_addr, pre_nb = self.pre_addr, self.pre_nb
@@ -599,6 +664,10 @@ class Importer:
                     Household.dong_id == dong_id, member(Household.address_key, keys, "str"),
                     Household.status != "deceased").order_by(Household.id)):
                 by_addr.setdefault(key, hid)
+            for e in earlier:
+                for key in keys:
+                    if key in e.addresses:
+                        by_addr.setdefault(key, e.addresses[key])
         nbs = {(p.name, p.birth) for p in goods if p.name and p.birth and (p.name, p.birth) not in pre_nb}
         by_nb: dict[tuple, int] = {}
         if nbs and len(nbs) <= 2000:
@@ -607,6 +676,10 @@ class Importer:
                     Household.dong_id == dong_id, tuple_(Household.name, Household.birth_date).in_(list(nbs)),
                     Household.status != "deceased").order_by(Household.id)):
                 by_nb.setdefault((name, birth), hid)
+            for e in earlier:
+                for nb in nbs:
+                    if nb in e.name_births:
+                        by_nb.setdefault(nb, e.name_births[nb])
         matched = 0
         to_create: list[Parsed] = []
         joining: list[tuple[Parsed, Parsed]] = []  # (row, the row of this batch whose new household it joins)
@@ -646,7 +719,7 @@ class Importer:
                 joining.append((p, first))
             for k in keys:
                 new_by_key.setdefault(k, first)
-        now = clock.now()
+        now = plan.now = clock.now()
         for p, hid in zip(to_create, new_ids("households", len(to_create)), strict=True):
             p.household_id = hid
         for p, first in joining:
@@ -654,30 +727,22 @@ class Importer:
         codes_of: dict[int, set[str]] = defaultdict(set)  # household -> indicator codes this batch gives it
         for p in goods:
             codes_of[p.household_id].update(p.codes)
-        fresh: dict[int, object] = {}
+        plan.codes_of, plan.matched, plan.to_create = codes_of, matched, to_create
         if to_create:
             # A new household's score comes from this batch alone: every row that lands on it.
-            results = self._score_new(to_create, codes_of, now)
-            today = clock.to_seoul(now).date()
-            dong_id, by = self.dong_id, self.uploaded_by_id
-            cols = ["id", "dong_id", "road_address", "unit", "jibun_address", "landmark", "address_key", "name",
-                    "name_chosung", "phone", "birth_date", "sex", "age_band", "status", "delivery_note", "tier",
-                    "risk_score", "created_by_id", "created_at", "updated_at"]
-            values = ((p.household_id, dong_id, p.address[:200], p.unit[:60], "", "", p.addr_key, p.name or None,
-                       p.name_chosung, p.phone, p.birth, "unknown", _age_band(p.birth, today), "to_locate", "",
-                       "unassessed", res.score, by, now, now)
-                      for p, res in zip(to_create, results, strict=True))
-            self._bulk(Household.__table__, cols, values)
+            plan.scores = self._score_new(to_create, codes_of, now)
+            plan.fresh = {p.household_id: res for p, res in zip(to_create, plan.scores, strict=True)}
             created_here.add_all(p.addr_key for p in to_create if p.addr_key)
-            fresh = {p.household_id: res for p, res in zip(to_create, results, strict=True)}
-        links = []
+            for p in to_create:
+                if p.addr_key:
+                    pending.addresses.setdefault(p.addr_key, p.household_id)
+                if p.name and p.birth:
+                    pending.name_births.setdefault((p.name, p.birth), p.household_id)
         for p in goods:
             if p.rrn_hash and (p.household_id, p.rrn_hash) not in linked:
                 linked.add((p.household_id, p.rrn_hash))
-                links.append((p.household_id, dong_id, p.rrn_hash, now))
-        if links:
-            self._bulk(HouseholdRrnHash.__table__, ["household_id", "dong_id", "rrn_hash", "created_at"], links)
-        return len(to_create), matched, fresh, codes_of
+                plan.links.append((p.household_id, p.rrn_hash))
+        pending.links = plan.links
 
     def _score_new(self, to_create: list[Parsed], codes_of: dict[int, set], now) -> list:
         """The score of each new household, from what this batch knows of it: its indicators (within the
@@ -719,6 +784,13 @@ class Importer:
         pairs = {(h, type_ids[c]) for h, codes in codes_of.items() for c in codes if c in type_ids}
         if not pairs:
             return
+        # The indicator types have no foreign key from this table (see models.HouseholdIndicator): the
+        # batch holds them instead, so that none can be deleted before it commits.
+        wanted = {t for _h, t in pairs}
+        found = set(db.session.scalars(select(IndicatorType.id).where(member(IndicatorType.id, wanted))
+                                       .with_for_update(read=True, key_share=True)))
+        if found != wanted:
+            raise LookupError("indicator types removed during the import")
         # Households created by this batch have no indicators yet: only the others are looked up.
         hids = list({h for h, _t in pairs if h not in fresh})
         existing = set()
@@ -733,6 +805,110 @@ class Importer:
 
     def _bulk(self, table, cols: list[str], rows: Iterable[tuple]):
         bulk_insert(table, cols, rows)
+
+
+HOUSEHOLD_COLS = ["id", "dong_id", "road_address", "unit", "jibun_address", "landmark", "address_key", "name",
+                  "name_chosung", "phone", "birth_date", "sex", "age_band", "status", "delivery_note", "tier",
+                  "risk_score", "created_by_id", "created_at", "updated_at"]
+
+
+class Plan:
+    """A batch after planning: everything ``Importer.store`` writes."""
+
+    __slots__ = ("seq", "rows", "bads", "empty", "goods", "dup", "matched", "to_create", "scores", "fresh",
+                 "codes_of", "links", "now")
+
+    def __init__(self, seq: int, batch: Batch):
+        self.seq = seq
+        self.rows, self.bads, self.empty = batch.rows, batch.bads, batch.empty
+        self.goods: list[Parsed] = []
+        self.dup = self.matched = 0
+        self.to_create: list[Parsed] = []
+        self.scores: list = []
+        self.fresh: dict[int, object] = {}
+        self.codes_of: dict[int, set[str]] = {}
+        self.links: list[tuple[int, str]] = []   # (household id, RRN hash) to link
+        self.now = clock.now()
+
+
+class _Pending:
+    """What a planned batch writes that the planning of later batches looks up, kept until it is committed
+    (bounded by the batch): its rows' natural keys, its RRN links, its new households' addresses and
+    names + birth dates."""
+
+    __slots__ = ("seq", "keys", "links", "addresses", "name_births")
+
+    def __init__(self, seq: int, goods: list[Parsed]):
+        self.seq = seq
+        self.keys = {p.key for p in goods}
+        self.links: list[tuple[int, str]] = []
+        self.addresses: dict[str, int] = {}
+        self.name_births: dict[tuple, int] = {}
+
+
+class _Writer:
+    """Stores planned batches in order, in a thread with an app context and a session of its own, one
+    transaction per batch (PostgreSQL; see Importer.run). ``put`` hands over the next plan (it waits while
+    one is already waiting, so at most two batches are in flight); ``finish`` waits until every plan handed
+    over is stored and returns False when the round turned out to be another worker's. An error in the
+    thread stops it and is raised by ``put`` or ``finish``."""
+
+    def __init__(self, importer: Importer, app, done: int):
+        self.importer = importer
+        self.plans: queue.Queue = queue.Queue(maxsize=1)
+        self.stopped = threading.Event()
+        self.error: BaseException | None = None
+        self.lost = False
+        self.thread = threading.Thread(target=self._work, args=(app, done), name="risk-import-writer", daemon=True)
+        self.thread.start()
+
+    def _work(self, app, done: int) -> None:
+        imp = self.importer
+        try:
+            with app.app_context():
+                try:
+                    stats = _GrowingTables()
+                    while (plan := self.plans.get()) is not None:
+                        if not imp._claim(done):
+                            self.lost = True
+                            return
+                        imp.store(plan)
+                        db.session.commit()
+                        imp.stored_up_to = plan.seq
+                        done += plan.rows
+                        stats.grew(plan.rows, imp.batch_size)
+                finally:
+                    db.session.rollback()
+        except BaseException as exc:  # noqa: BLE001 - raised in the job thread by put/finish
+            self.error = exc
+        finally:
+            self.stopped.set()
+
+    def put(self, plan: Plan | None) -> bool:
+        while not self.stopped.is_set():
+            try:
+                self.plans.put(plan, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        if self.error is not None:
+            raise self.error
+        return False
+
+    def finish(self, quiet: bool = False) -> bool:
+        """Wait for the plans handed over to be stored. ``quiet``: the job thread is failing already; an
+        error here is only logged."""
+        try:
+            self.put(None)
+            self.thread.join()
+            if self.error is not None:
+                raise self.error
+        except Exception as exc:
+            if not quiet:
+                raise
+            log.error("risk import %s: storing a batch failed too: %s", self.importer.round_id,
+                      type(exc).__name__)
+        return not self.lost
 
 
 def _prefetch(make_iter, depth: int):

@@ -137,10 +137,17 @@ class CrisisRow(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    round_id: Mapped[int] = mapped_column(ForeignKey("risk_rounds.id", ondelete="CASCADE"))
+    # No foreign keys on this table's round_id and household_id, nor on those of the indicators and the RRN
+    # links: these tables grow by up to a million rows per list and only the importer writes them. For each
+    # batch it holds the round (FOR UPDATE), the indicator types and the households the batch refers to that
+    # existed before it (FOR KEY SHARE) and checks they are there: the guarantee of a foreign key, checked
+    # once per batch instead of by one trigger query per row and key (most of the database's work in an
+    # import). Rounds and indicator types are never deleted; erasing a household checks these tables itself
+    # (privacy.services.erase_household).
+    round_id: Mapped[int] = mapped_column(Integer)
     row_number: Mapped[int] = mapped_column(Integer)
     natural_key: Mapped[str] = mapped_column(String(32))
-    household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id"), index=True)
+    household_id: Mapped[int | None] = mapped_column(Integer, index=True)
     match: Mapped[str] = mapped_column(String(12), default="created")  # rrn, address, name_birth, created
     name: Mapped[str] = mapped_column(String(60), default="")
     birth_date: Mapped[date | None] = mapped_column(Date)
@@ -153,8 +160,8 @@ class CrisisRow(db.Model):
     checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     check_note: Mapped[str] = mapped_column(String(300), default="")
 
-    household: Mapped[Household | None] = relationship()
-    round = relationship("CrisisRound")
+    household: Mapped[Household | None] = relationship(primaryjoin="Household.id == foreign(CrisisRow.household_id)")
+    round = relationship("CrisisRound", primaryjoin="CrisisRound.id == foreign(CrisisRow.round_id)")
     checked_by = relationship("User")
 
 
@@ -181,12 +188,15 @@ class HouseholdIndicator(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    household_id: Mapped[int] = mapped_column(ForeignKey("households.id"), index=True)
-    indicator_type_id: Mapped[int] = mapped_column(ForeignKey("risk_indicator_types.id"))
-    round_id: Mapped[int | None] = mapped_column(ForeignKey("risk_rounds.id", ondelete="SET NULL"))
+    # No foreign keys: see CrisisRow.round_id. household_id leads uq_risk_hh_indicator, which serves its
+    # look-ups (no second index).
+    household_id: Mapped[int] = mapped_column(Integer)
+    indicator_type_id: Mapped[int] = mapped_column(Integer)
+    round_id: Mapped[int | None] = mapped_column(Integer)
     observed_on: Mapped[date] = mapped_column(Date)
 
-    indicator_type: Mapped[IndicatorType] = relationship()
+    indicator_type: Mapped[IndicatorType] = relationship(
+        primaryjoin="IndicatorType.id == foreign(HouseholdIndicator.indicator_type_id)")
 
 
 class HouseholdRrnHash(db.Model):
@@ -196,7 +206,7 @@ class HouseholdRrnHash(db.Model):
     __table_args__ = (UniqueConstraint("household_id", "rrn_hash", name="uq_risk_rrn_household"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    household_id: Mapped[int] = mapped_column(ForeignKey("households.id"))
+    household_id: Mapped[int] = mapped_column(Integer)  # no foreign key: see CrisisRow.round_id
     dong_id: Mapped[int] = mapped_column(ForeignKey("dongs.id"))
     rrn_hash: Mapped[str] = mapped_column(String(64), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)

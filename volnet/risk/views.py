@@ -213,7 +213,7 @@ def household(household_id: int):
                                       .where(TierChange.household_id == h.id)
                                       .order_by(TierChange.at.desc()).limit(50)))
     inds = list(db.session.execute(
-        select(HouseholdIndicator, IndicatorType).join(IndicatorType)
+        select(HouseholdIndicator, IndicatorType).join(IndicatorType, IndicatorType.id == HouseholdIndicator.indicator_type_id)
         .where(HouseholdIndicator.household_id == h.id).order_by(HouseholdIndicator.observed_on.desc()).limit(100)))
     db.session.commit()
     form = TierForm(data={"tier": res.suggested})
