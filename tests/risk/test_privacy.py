@@ -4,7 +4,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from sqlalchemy import String, Text, select
 
 from tests import builders as b

@@ -509,8 +509,8 @@ class Importer:
                     db.session.commit()  # ends this thread's read-only transaction (it only reserved ids)
                     if not writer.put(plan):
                         break
-        except BaseException:
-            writer.finish(quiet=True)  # what was planned before the failure is stored
+        except BaseException as exc:
+            writer.finish(failing=exc)  # what was planned before the failure is stored
             raise
         return writer.finish()
 
@@ -849,14 +849,15 @@ class _Pending:
 class _Writer:
     """Stores planned batches in order, in a thread with an app context and a session of its own, one
     transaction per batch (PostgreSQL; see Importer.run). ``put`` hands over the next plan (it waits while
-    one is already waiting, so at most two batches are in flight); ``finish`` waits until every plan handed
-    over is stored and returns False when the round turned out to be another worker's. An error in the
-    thread stops it and is raised by ``put`` or ``finish``."""
+    one is already waiting, so at most two batches are in flight); ``finish`` says no more will come, waits
+    until every plan handed over is stored and returns False when the round turned out to be another
+    worker's. An error in the thread stops it and is raised by ``put`` or ``finish``."""
 
     def __init__(self, importer: Importer, app, done: int):
         self.importer = importer
         self.plans: queue.Queue = queue.Queue(maxsize=1)
         self.stopped = threading.Event()
+        self.closing = threading.Event()  # no more plans: stop once the queue is empty
         self.error: BaseException | None = None
         self.lost = False
         self.thread = threading.Thread(target=self._work, args=(app, done), name="risk-import-writer", daemon=True)
@@ -868,7 +869,7 @@ class _Writer:
             with app.app_context():
                 try:
                     stats = _GrowingTables()
-                    while (plan := self.plans.get()) is not None:
+                    while (plan := self._next()) is not None:
                         if not imp._claim(done):
                             self.lost = True
                             return
@@ -884,7 +885,18 @@ class _Writer:
         finally:
             self.stopped.set()
 
-    def put(self, plan: Plan | None) -> bool:
+    def _next(self) -> Plan | None:
+        while True:
+            try:
+                return self.plans.get(timeout=0.2)
+            except queue.Empty:
+                if self.closing.is_set():  # set after the last put: the queue holds all there is
+                    try:
+                        return self.plans.get_nowait()
+                    except queue.Empty:
+                        return None
+
+    def put(self, plan: Plan) -> bool:
         while not self.stopped.is_set():
             try:
                 self.plans.put(plan, timeout=0.2)
@@ -895,19 +907,21 @@ class _Writer:
             raise self.error
         return False
 
-    def finish(self, quiet: bool = False) -> bool:
-        """Wait for the plans handed over to be stored. ``quiet``: the job thread is failing already; an
-        error here is only logged."""
+    def finish(self, failing: BaseException | None = None) -> bool:
+        """Wait for the plans handed over to be stored. The thread is told first that no more will come, so
+        it ends after them even if this wait is interrupted (RQ's timeout). ``failing``: the job thread's own
+        error; the writer's error is then only logged, unless it is that same error (raised by ``put``)."""
         try:
-            self.put(None)
+            self.closing.set()
             self.thread.join()
             if self.error is not None:
                 raise self.error
         except Exception as exc:
-            if not quiet:
+            if failing is None:
                 raise
-            log.error("risk import %s: storing a batch failed too: %s", self.importer.round_id,
-                      type(exc).__name__)
+            if exc is not failing:
+                log.error("risk import %s: storing a batch failed too: %s", self.importer.round_id,
+                          type(exc).__name__)
         return not self.lost
 
 
