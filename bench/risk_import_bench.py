@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import backend_pids, cpu_by_pid, machine_busy_seconds  # noqa: E402
+from bench.common import backend_pids, cpu_by_pid, create_database, machine_busy_seconds  # noqa: E402
 
 PG = os.environ.get("VOLNET_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 SURNAMES = "김이박최정강조윤장임한오서신권황안송류홍"
@@ -128,9 +128,7 @@ def main():
                     help="instead of the import: only COPY what an import of --rows writes (households, rows, "
                          "indicators, RRN links), with the foreign keys and again without them")
     args = ap.parse_args()
-    from tests.conftest import make_pg_database
-
-    url = make_pg_database("volnet_bench_risk") if "://" in PG else PG
+    url = create_database("volnet_bench_risk", PG.rsplit("/", 1)[0])  # on the server of VOLNET_BENCH_PG_URL
     from sqlalchemy import insert
 
     from volnet import create_app

@@ -31,7 +31,7 @@ from dateutil.relativedelta import relativedelta
 from flask import current_app
 from sqlalchemy import delete, func, select, text, tuple_, update
 
-from volnet.core import clock
+from volnet.core import bulkjob, clock
 from volnet.core.korean import address_key, chosung, clean_text, normalize_phone
 from volnet.extensions import db
 from volnet.households.models import Household
@@ -48,7 +48,7 @@ from volnet.risk.models import (
     IndicatorType,
     UploadChunk,
 )
-from volnet.risk.sqlutil import bulk_insert, member, new_ids
+from volnet.risk.sqlutil import Prepared, bulk_insert, insert_prepared, member, new_ids, prepare
 from volnet.risk.tiers import num
 
 log = logging.getLogger(__name__)
@@ -475,26 +475,28 @@ class Importer:
         takes the write lock even to read (BEGIN IMMEDIATE): there everything runs in this thread and the
         last batch is left to the caller's commit."""
         try:
-            if self.dialect == "postgresql":
-                return self._run_overlapped()
-            done = self.start
-            uncommitted = 0  # rows of the batch stored last
-            for batch in self._batches(self.round_id, self.start, None):
-                if uncommitted:  # committed now that it is not the last
-                    db.session.commit()
-                if not self._claim(done):
-                    return False
-                plan = self.plan(batch)
-                self.store(plan)
-                self.stored_up_to = plan.seq
-                done += batch.rows
-                uncommitted = batch.rows
-            db.session.flush()
-            return True
+            with bulkjob.tuned() as collector:
+                if self.dialect == "postgresql":
+                    return self._run_overlapped(collector)
+                done = self.start
+                uncommitted = 0  # rows of the batch stored last
+                for batch in self._batches(self.round_id, self.start, None):
+                    if uncommitted:  # committed now that it is not the last
+                        db.session.commit()
+                    if not self._claim(done):
+                        return False
+                    plan = self.plan(batch)
+                    self.store(plan)
+                    self.stored_up_to = plan.seq
+                    done += batch.rows
+                    uncommitted = batch.rows
+                    collector.batch_done()
+                db.session.flush()
+                return True
         finally:
             db.session.expire(self.r, list(COUNTERS))
 
-    def _run_overlapped(self) -> bool:
+    def _run_overlapped(self, collector: bulkjob.BatchCollector) -> bool:
         round_id, skip, engine = self.round_id, self.start, db.engine
 
         def read():
@@ -509,6 +511,7 @@ class Importer:
                     db.session.commit()  # ends this thread's read-only transaction (it only reserved ids)
                     if not writer.put(plan):
                         break
+                    collector.batch_done()
         except BaseException as exc:
             writer.finish(failing=exc)  # what was planned before the failure is stored
             raise
@@ -554,8 +557,38 @@ class Importer:
         plan.goods, plan.dup = self._drop_duplicates(batch.goods)
         pending = _Pending(plan.seq, plan.goods)
         self._match_and_create(plan, pending)
+        self._prepare(plan)
         self._pending.append(pending)
         return plan
+
+    def _prepare(self, plan: Plan) -> None:
+        """Format the batch's new rows for their insert now (sqlutil.prepare): on PostgreSQL planning runs
+        beside the writer thread, which then only sends them. What depends on the database at store time
+        (indicators of households that existed before the batch) is left to ``store``."""
+        dong_id, by, now, rid = self.dong_id, self.uploaded_by_id, plan.now, self.round_id
+        if plan.to_create:
+            today = clock.to_seoul(now).date()
+            plan.copies.append(prepare(Household.__table__, HOUSEHOLD_COLS, (
+                (p.household_id, dong_id, p.address[:200], p.unit[:60], "", "", p.addr_key, p.name or None,
+                 p.name_chosung, p.phone, p.birth, "unknown", _age_band(p.birth, today), "to_locate", "",
+                 "unassessed", res.score, by, now, now)
+                for p, res in zip(plan.to_create, plan.scores, strict=True))))
+        if plan.links:
+            plan.copies.append(prepare(HouseholdRrnHash.__table__, ["household_id", "dong_id", "rrn_hash", "created_at"],
+                                       ((hid, dong_id, hsh, now) for hid, hsh in plan.links)))
+        if plan.goods:
+            plan.copies.append(prepare(CrisisRow.__table__, ROW_COLS, (
+                (rid, p.number, p.key, p.household_id, p.match, p.name[:60], p.birth, p.address[:200], p.unit[:60],
+                 p.phone, ",".join(p.codes)[:400], "pending", "") for p in plan.goods)))
+        type_ids, fresh = self.type_ids, plan.fresh
+        pairs = plan.indicator_pairs = {(h, type_ids[c]) for h, codes in plan.codes_of.items() for c in codes
+                                        if c in type_ids}
+        # Households created by this batch have no indicators yet: all of theirs are new.
+        new = sorted(pair for pair in pairs if pair[0] in fresh)
+        if new:
+            observed = self.received_on
+            plan.copies.append(prepare(HouseholdIndicator.__table__, INDICATOR_COLS,
+                                       ((h, t, rid, observed) for h, t in new)))
 
     def store(self, plan: Plan) -> None:
         """Write a planned batch and add it to the round's progress (the caller commits)."""
@@ -563,20 +596,10 @@ class Importer:
 
         bads = self._store_bad_rows(plan.bads)
         self._hold_households(plan)
-        if plan.to_create:
-            dong_id, by, now = self.dong_id, self.uploaded_by_id, plan.now
-            today = clock.to_seoul(now).date()
-            self._bulk(Household.__table__, HOUSEHOLD_COLS, (
-                (p.household_id, dong_id, p.address[:200], p.unit[:60], "", "", p.addr_key, p.name or None,
-                 p.name_chosung, p.phone, p.birth, "unknown", _age_band(p.birth, today), "to_locate", "",
-                 "unassessed", res.score, by, now, now)
-                for p, res in zip(plan.to_create, plan.scores, strict=True)))
-        if plan.links:
-            dong_id, now = self.dong_id, plan.now
-            self._bulk(HouseholdRrnHash.__table__, ["household_id", "dong_id", "rrn_hash", "created_at"],
-                       ((hid, dong_id, hsh, now) for hid, hsh in plan.links))
-        self._store_rows(plan.goods)
-        self._store_indicators(plan.codes_of, plan.fresh)
+        self._lock_indicator_types(plan.indicator_pairs)
+        for prepared in plan.copies:  # households, RRN links, rows, the new households' indicators
+            insert_prepared(prepared)
+        self._store_indicators(plan.indicator_pairs, plan.fresh)
         # Households that existed before this batch are rescored from the database; the ones it created
         # were scored when planned (their inputs are all in this batch): only their concern rule is checked.
         raised = scoring.refresh(sorted(plan.codes_of.keys() - plan.fresh.keys()), actor=None,
@@ -769,44 +792,40 @@ class Importer:
             out.append(res)
         return out
 
-    def _store_rows(self, goods: list[Parsed]):
-        cols = ["round_id", "row_number", "natural_key", "household_id", "match", "name", "birth_date", "address",
-                "unit", "phone", "codes", "check_result", "check_note"]
-        rid = self.round_id
-        if goods:
-            self._bulk(CrisisRow.__table__, cols, ((rid, p.number, p.key, p.household_id, p.match, p.name[:60],
-                                                    p.birth, p.address[:200], p.unit[:60], p.phone,
-                                                    ",".join(p.codes)[:400], "pending", "") for p in goods))
-
-    def _store_indicators(self, codes_of: dict[int, set[str]], fresh: dict):
-        rid, observed = self.round_id, self.received_on
-        type_ids = self.type_ids
-        pairs = {(h, type_ids[c]) for h, codes in codes_of.items() for c in codes if c in type_ids}
-        if not pairs:
-            return
-        # The indicator types have no foreign key from this table (see models.HouseholdIndicator): the
-        # batch holds them instead, so that none can be deleted before it commits.
+    def _lock_indicator_types(self, pairs: set[tuple[int, int]]) -> None:
+        """The indicator types have no foreign key from risk_household_indicators (see
+        models.HouseholdIndicator): the batch holds the ones it uses instead, so that none can be deleted
+        before it commits."""
         wanted = {t for _h, t in pairs}
+        if not wanted:
+            return
         found = set(db.session.scalars(select(IndicatorType.id).where(member(IndicatorType.id, wanted))
                                        .with_for_update(read=True, key_share=True)))
         if found != wanted:
             raise LookupError("indicator types removed during the import")
-        # Households created by this batch have no indicators yet: only the others are looked up.
-        hids = list({h for h, _t in pairs if h not in fresh})
-        existing = set()
-        if hids:
-            existing = set(db.session.execute(
-                select(HouseholdIndicator.household_id, HouseholdIndicator.indicator_type_id)
-                .where(HouseholdIndicator.round_id == rid, member(HouseholdIndicator.household_id, hids))).all())
-        rows = [(h, t, rid, observed) for h, t in sorted(pairs) if (h, t) not in existing]
+
+    def _store_indicators(self, pairs: set[tuple[int, int]], fresh: dict):
+        """The indicators of households that existed before the batch, unless this round gave them already
+        (an earlier run); the new households' ones were prepared with the batch."""
+        rid, observed = self.round_id, self.received_on
+        old = [(h, t) for h, t in pairs if h not in fresh]
+        if not old:
+            return
+        hids = list({h for h, _t in old})
+        existing = set(db.session.execute(
+            select(HouseholdIndicator.household_id, HouseholdIndicator.indicator_type_id)
+            .where(HouseholdIndicator.round_id == rid, member(HouseholdIndicator.household_id, hids))).all())
+        rows = [(h, t, rid, observed) for h, t in sorted(old) if (h, t) not in existing]
         if rows:
-            self._bulk(HouseholdIndicator.__table__, ["household_id", "indicator_type_id", "round_id", "observed_on"],
-                       rows)
+            self._bulk(HouseholdIndicator.__table__, INDICATOR_COLS, rows)
 
     def _bulk(self, table, cols: list[str], rows: Iterable[tuple]):
         bulk_insert(table, cols, rows)
 
 
+ROW_COLS = ["round_id", "row_number", "natural_key", "household_id", "match", "name", "birth_date", "address",
+            "unit", "phone", "codes", "check_result", "check_note"]
+INDICATOR_COLS = ["household_id", "indicator_type_id", "round_id", "observed_on"]
 HOUSEHOLD_COLS = ["id", "dong_id", "road_address", "unit", "jibun_address", "landmark", "address_key", "name",
                   "name_chosung", "phone", "birth_date", "sex", "age_band", "status", "delivery_note", "tier",
                   "risk_score", "created_by_id", "created_at", "updated_at"]
@@ -816,7 +835,7 @@ class Plan:
     """A batch after planning: everything ``Importer.store`` writes."""
 
     __slots__ = ("seq", "rows", "bads", "empty", "goods", "dup", "matched", "to_create", "scores", "fresh",
-                 "codes_of", "links", "now")
+                 "codes_of", "links", "now", "copies", "indicator_pairs")
 
     def __init__(self, seq: int, batch: Batch):
         self.seq = seq
@@ -829,6 +848,8 @@ class Plan:
         self.codes_of: dict[int, set[str]] = {}
         self.links: list[tuple[int, str]] = []   # (household id, RRN hash) to link
         self.now = clock.now()
+        self.copies: list[Prepared] = []         # new rows formatted for their insert (Importer._prepare)
+        self.indicator_pairs: set[tuple[int, int]] = set()  # (household id, indicator type id) of the batch
 
 
 class _Pending:

@@ -74,6 +74,54 @@ def new_ids(table: str, n: int) -> list[int]:
     return list(range(start + 1, start + 1 + n))
 
 
+class Prepared:
+    """Rows made ready for ``insert_prepared`` (see ``prepare``): binary COPY data, or the rows themselves."""
+
+    __slots__ = ("table", "cols", "data", "rows")
+
+    def __init__(self, table, cols: list[str], data: bytes | None = None, rows: list[tuple] | None = None):
+        self.table, self.cols, self.data, self.rows = table, cols, data, rows
+
+
+def prepare(table, cols: list[str], rows: Iterable[tuple]) -> Prepared:
+    """Rows formatted for an insert ahead of time, so that another thread (the import's writer) only sends
+    them: on PostgreSQL the binary COPY data (signature, rows, trailer), formatted with this session's
+    connection's adapters but sent nowhere (psycopg's FileWriter); elsewhere the rows as a list. Same
+    defaults as ``bulk_insert``."""
+    extra_cols, extra = _defaults_for(table, cols)
+    if extra:
+        cols = cols + extra_cols
+        rows = (row + extra for row in rows)
+    if not is_pg():
+        return Prepared(table, cols, rows=list(rows))
+    import io
+
+    from psycopg import Copy
+    from psycopg.copy import FileWriter
+
+    oids = _column_types(table.name)
+    raw = db.session.connection().connection.dbapi_connection
+    buf = io.BytesIO()
+    n = 0
+    with raw.cursor() as cur, Copy(cur, binary=True, writer=FileWriter(buf)) as cp:
+        cp.set_types([oids[c] for c in cols])
+        for row in rows:
+            cp.write_row(row)
+            n += 1
+    return Prepared(table, cols, data=buf.getvalue() if n else None, rows=[] if not n else None)
+
+
+def insert_prepared(p: Prepared) -> None:
+    """Insert what ``prepare`` made, in the session's transaction."""
+    if p.data is not None:
+        raw = db.session.connection().connection.dbapi_connection
+        sql = f"COPY {p.table.name} ({', '.join(p.cols)}) FROM STDIN (FORMAT BINARY)"
+        with raw.cursor() as cur, cur.copy(sql) as cp:
+            cp.write(p.data)
+    elif p.rows:
+        db.session.execute(insert(p.table), [dict(zip(p.cols, row, strict=True)) for row in p.rows])
+
+
 def bulk_insert(table, cols: list[str], rows: Iterable[tuple]) -> None:
     """Insert rows (tuples in ``cols`` order) in the session's transaction: binary COPY on PostgreSQL
     (psycopg), executemany elsewhere. NOT NULL columns left out get the model's default (a column added to
