@@ -165,11 +165,12 @@ def test_same_file_twice_changes_nothing(client, staff):
     assert (count(Household), count(CrisisRow), count(HouseholdIndicator), count(CrisisRound)) == before
 
 
-@pytest.mark.parametrize("step", ["plan", "store"])
+@pytest.mark.parametrize("step", ["plan", "write_new", "settle"])
 def test_interrupted_job_resumes_without_duplicates(client, staff, monkeypatch, step):
     # The job fails on its third batch, while planning it (matching, in the job thread) or while storing it
-    # (on PostgreSQL in the writer thread, with the next batch already planned): the two batches before it
-    # are kept, nothing of the third, and the job run again imports the rest once.
+    # (on PostgreSQL in a writer thread, with the next batch already planned and maybe written, uncommitted,
+    # by the other writer): writing its new rows or settling it after the batch before committed. The two
+    # batches before it are kept, nothing of the third or later, and the job run again imports the rest once.
     r = _half_done_round(client, staff, monkeypatch, step)  # failed after two batches of 3: 6 rows kept
     assert (count(Household), count(CrisisRow), count(HouseholdIndicator)) == (6, 6, 6)
     assert r.status == "failed" and r.done_rows == 6
@@ -178,6 +179,41 @@ def test_interrupted_job_resumes_without_duplicates(client, staff, monkeypatch, 
     importer.run_import(r.id)
     db.session.refresh(r)
     assert r.status == "done" and r.good_rows == 10 and count(Household) == 10 and count(CrisisRow) == 10
+
+
+def test_a_failing_batch_keeps_the_one_before_that_is_still_being_stored(client, staff, monkeypatch):
+    # On PostgreSQL batch 2 is written by one writer while batch 1, on the other, has not committed yet:
+    # batch 2 fails first, and batch 1 still commits (its rows are good); batch 2 and later are not kept.
+    import threading
+
+    d, _u = staff
+    monkeypatch.setattr(importer.Importer.__init__, "__defaults__", (3,))
+    second_failed, waited = threading.Event(), []
+    real_write, real_settle = importer.Importer.write_new, importer.Importer.settle
+
+    def write_new(self, p):
+        if p.seq == 2:
+            second_failed.set()
+            raise RuntimeError("disk full")
+        return real_write(self, p)
+
+    def settle(self, p):
+        if p.seq == 1 and threading.current_thread().name.startswith("risk-import-writer"):
+            waited.append(second_failed.wait(timeout=20))
+        return real_settle(self, p)
+
+    monkeypatch.setattr(importer.Importer, "write_new", write_new)
+    monkeypatch.setattr(importer.Importer, "settle", settle)
+    r = _upload_and_map(client, d, rb.csv_bytes([rb.person(i) for i in range(1, 11)]))
+    assert waited == ([True] if db.engine.dialect.name == "postgresql" else [])
+    assert (r.status, r.error, r.done_rows, r.good_rows) == ("failed", "RuntimeError", 3, 3)
+    assert (count(Household), count(CrisisRow), count(HouseholdIndicator)) == (3, 3, 3)
+    monkeypatch.setattr(importer.Importer, "write_new", real_write)
+    r.status = "queued"
+    db.session.commit()
+    importer.run_import(r.id)
+    db.session.refresh(r)
+    assert (r.status, r.good_rows, r.duplicate_rows) == ("done", 10, 0) and count(CrisisRow) == 10
 
 
 def test_matching_by_address_name_birth_and_rrn(client, staff):
@@ -371,10 +407,11 @@ def test_duplicates_and_addresses_found_again_in_later_batches(client, staff, mo
 
 
 def test_later_batches_see_earlier_ones_before_they_are_committed(client, staff, monkeypatch):
-    # On PostgreSQL a writer thread stores a batch while the job thread plans the next ones: here the first
-    # batch is held uncommitted until the third is planned, so batches 2 and 3 must find its rows, RRN link,
-    # addresses and names + birth dates among the batches still in flight (SQLite runs the same list in
-    # one thread). Nothing may be created twice, and no link stored twice (its unique key would fail).
+    # On PostgreSQL writer threads store batches while the job thread plans the next ones: here the first
+    # batch is held uncommitted until the third is planned (and the second written by the other writer),
+    # so batches 2 and 3 must find its rows, RRN link, addresses and names + birth dates among the batches
+    # still in flight (SQLite runs the same list in one thread). Nothing may be created twice, and no link
+    # stored twice (its unique key would fail).
     import threading
 
     from volnet.risk.models import HouseholdRrnHash
@@ -382,7 +419,7 @@ def test_later_batches_see_earlier_ones_before_they_are_committed(client, staff,
     d, _u = staff
     monkeypatch.setattr(importer.Importer.__init__, "__defaults__", (3,))
     third_planned, waited = threading.Event(), []
-    real_plan, real_store = importer.Importer.plan, importer.Importer.store
+    real_plan, real_settle = importer.Importer.plan, importer.Importer.settle
 
     def plan(self, batch):
         out = real_plan(self, batch)
@@ -390,13 +427,13 @@ def test_later_batches_see_earlier_ones_before_they_are_committed(client, staff,
             third_planned.set()
         return out
 
-    def store(self, p):
-        if p.seq == 1 and threading.current_thread().name == "risk-import-writer":
+    def settle(self, p):
+        if p.seq == 1 and threading.current_thread().name.startswith("risk-import-writer"):
             waited.append(third_planned.wait(timeout=20))
-        return real_store(self, p)
+        return real_settle(self, p)
 
     monkeypatch.setattr(importer.Importer, "plan", plan)
-    monkeypatch.setattr(importer.Importer, "store", store)
+    monkeypatch.setattr(importer.Importer, "settle", settle)
     header = ["성명", "생년월일", "주소", "상세주소", "주민등록번호", "지표"]
     a = ["이순자", "", "경기도 의정부시 민락로 3", "", "500505-2123456", "실직"]
     b_ = ["박영수", "1950-01-01", "경기도 의정부시 송산로 201", "", "", "단전"]
@@ -472,6 +509,61 @@ def test_a_second_worker_leaves_the_round_to_the_first(client, staff, monkeypatc
     assert count(Household) == 5 and count(CrisisRow) == 5
 
 
+def test_an_overtaken_worker_that_meets_the_other_ones_rows_stops_quietly(client, staff, monkeypatch, caplog):
+    # PostgreSQL writes a batch's rows before it claims the round when the batch before is still in flight.
+    # A job overtaken by another worker may so meet rows that worker stored: it stops as overtaken (no
+    # failure recorded, nothing written twice), whichever of its batches finds out first.
+    import threading
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite stores one batch at a time, each after its claim")
+    d, _u = staff
+    real_plan, calls = importer.Importer.plan, {"n": 0}
+
+    def killed_at(n):
+        def plan(self, batch):
+            calls["n"] += 1
+            if calls["n"] == n:
+                raise RuntimeError("worker killed")
+            return real_plan(self, batch)
+        calls["n"] = 0
+        monkeypatch.setattr(importer.Importer, "plan", plan)
+
+    killed_at(1)
+    r = _upload_and_map(client, d, rb.csv_bytes([rb.person(i) for i in range(1, 7)]))
+    assert r.status == "failed" and r.done_rows == 0
+    monkeypatch.setattr(importer.Importer.__init__, "__defaults__", (2,))
+    late = importer.Importer(r)                   # a worker that started, then was overtaken by another one
+    killed_at(3)
+    r.status = "queued"
+    db.session.commit()
+    importer.run_import(r.id)                     # the other worker: two batches committed, then killed
+    db.session.refresh(r)
+    assert r.done_rows == 4 and count(CrisisRow) == 4
+    monkeypatch.setattr(importer.Importer, "plan", real_plan)
+    second_met, real_write, real_claim = threading.Event(), importer.Importer.write_new, importer.Importer._claim
+
+    def write_new(self, p):
+        try:
+            return real_write(self, p)
+        finally:
+            if p.seq == 2:
+                second_met.set()
+
+    def claim(self, done):
+        second_met.wait(timeout=20)               # batch 2 meets the other worker's rows before 1 is claimed
+        return real_claim(self, done)
+
+    monkeypatch.setattr(importer.Importer, "write_new", write_new)
+    monkeypatch.setattr(importer.Importer, "_claim", claim)
+    with caplog.at_level("WARNING", logger="volnet.risk.importer"):
+        assert late.run() is False
+    assert "stored by another worker" in caplog.text
+    db.session.rollback()
+    db.session.refresh(r)
+    assert (r.done_rows, r.good_rows) == (4, 4) and count(CrisisRow) == 4 and count(Household) == 4
+
+
 def _half_done_round(client, staff, monkeypatch, step="plan"):
     """A 10-row list whose job stopped after two batches of 3 (as a killed worker leaves it), killed while
     planning or while storing (``step``) its third batch."""
@@ -482,7 +574,7 @@ def _half_done_round(client, staff, monkeypatch, step="plan"):
 
     def killed_on_the_third_batch(self, batch):
         calls["n"] += 1
-        if calls["n"] == 3:
+        if (calls["n"] if step == "plan" else batch.seq) == 3:  # writers may store batches 3 and 4 at once
             raise RuntimeError("worker killed")
         return real(self, batch)
 

@@ -91,10 +91,12 @@ def test_erasing_a_household_on_a_crisis_list_anonymises_it_instead(app, client)
     assert db.session.scalar(select(HouseholdRrnHash.household_id)) == linked_only.id
 
 
-def test_an_import_batch_stops_when_a_household_it_matched_was_erased(app, client, monkeypatch):
-    # A household the job matched (it was there when the job started) is erased before the batch is stored:
-    # the batch refers to nothing, as a foreign key would refuse. The round fails with nothing of that
-    # batch stored, the erased household is not brought back; imported again, the row gets a new household.
+@pytest.mark.parametrize("step", ["write_new", "settle"])
+def test_an_import_batch_stops_when_a_household_it_matched_was_erased(app, client, monkeypatch, step):
+    # A household the job matched (it was there when the job started) is erased before the batch is stored,
+    # or after its new rows were written (uncommitted) and before it is settled: the batch refers to
+    # nothing, as a foreign key would refuse. The round fails with nothing of that batch stored, the erased
+    # household is not brought back; imported again, the row gets a new household.
     from volnet.households.models import Household
     from volnet.privacy.services import erase_household
     from volnet.risk import importer
@@ -109,7 +111,7 @@ def test_an_import_batch_stops_when_a_household_it_matched_was_erased(app, clien
     db.session.commit()
     gone_id = gone.id
     b.login(client, u)
-    real = importer.Importer.store
+    real = getattr(importer.Importer, step)
 
     def erased_meanwhile(self, plan):
         from flask import current_app
@@ -119,13 +121,13 @@ def test_an_import_batch_stops_when_a_household_it_matched_was_erased(app, clien
             db.session.commit()
         return real(self, plan)
 
-    monkeypatch.setattr(importer.Importer, "store", erased_meanwhile)
+    monkeypatch.setattr(importer.Importer, step, erased_meanwhile)
     header = ["성명", "주소", "지표"]
     r = rb.import_file(client, d, rb.csv_bytes([["김영희", "경기도 의정부시 호국로 12", "단전"]], header=header))
     assert (r.status, r.error, r.done_rows) == ("failed", "LookupError", 0)
     assert db.session.scalar(select(db.func.count()).select_from(CrisisRow)) == 0
     assert db.session.get(Household, gone_id) is None
-    monkeypatch.setattr(importer.Importer, "store", real)
+    monkeypatch.setattr(importer.Importer, step, real)
     r.status = "queued"
     db.session.commit()
     importer.run_import(r.id)

@@ -30,6 +30,7 @@ from datetime import date, datetime, timedelta
 from dateutil.relativedelta import relativedelta
 from flask import current_app
 from sqlalchemy import delete, func, select, text, tuple_, update
+from sqlalchemy.exc import IntegrityError
 
 from volnet.core import bulkjob, clock
 from volnet.core.korean import address_key, chosung, clean_text, normalize_phone
@@ -467,11 +468,11 @@ class Importer:
 
         A batch is first *planned* in this thread (duplicates dropped, rows matched, new households given
         their ids and scores; nothing written but reserved ids) and then *stored* in one transaction (bad
-        rows, households, RRN links, rows, indicators, rescoring, progress). On PostgreSQL three threads
+        rows, households, RRN links, rows, indicators, rescoring, progress). On PostgreSQL four threads
         overlap: a reader thread (a connection of its own) decompresses and parses the staged rows up to two
-        batches ahead, this thread plans, and a writer thread (a session of its own, ``_Writer``) stores the
-        batch planned before, so that the database works while Python does. Planning sees the batches that
-        are planned but not yet committed as if they were stored (``_Pending``). SQLite has one writer and
+        batches ahead, this thread plans, and two writer threads (a session each, ``_Writers``) store the
+        batches planned before, so that the database works while Python does, on two backends. Planning
+        sees the batches that are planned but not yet committed as if they were stored (``_Pending``). SQLite has one writer and
         takes the write lock even to read (BEGIN IMMEDIATE): there everything runs in this thread and the
         last batch is left to the caller's commit."""
         try:
@@ -503,7 +504,7 @@ class Importer:
             with staging.chunk_reader(engine, round_id) as fetch:
                 yield from self._batches(round_id, skip, fetch)
 
-        writer = _Writer(self, current_app._get_current_object(), self.start)
+        writer = _Writers(self, current_app._get_current_object(), self.start)
         try:
             with contextlib.closing(_prefetch(read, depth=2)) as batches:
                 for batch in batches:
@@ -592,13 +593,27 @@ class Importer:
 
     def store(self, plan: Plan) -> None:
         """Write a planned batch and add it to the round's progress (the caller commits)."""
+        self.write_new(plan)
+        self.settle(plan)
+
+    def write_new(self, plan: Plan) -> None:
+        """The first part of storing a batch: its new rows (households, RRN links, rows, the new households'
+        indicators, prepared when planned). It needs nothing of the batches before it committed: on
+        PostgreSQL it runs while the batch before is still being stored (``_Writers``). None of these rows can
+        clash with a batch in flight (planning dropped the keys, links and households those hold)."""
+        for prepared in plan.copies:
+            insert_prepared(prepared)
+
+    def settle(self, plan: Plan) -> None:
+        """The rest, once every batch before this one is committed (the caller has claimed the round): what
+        reads what they wrote (bad rows and indicators an earlier run stored, scores of households that
+        existed before the batch), the checks that households and indicator types are still there, and
+        the progress. The caller commits both parts together."""
         from volnet.risk import scoring
 
         bads = self._store_bad_rows(plan.bads)
         self._hold_households(plan)
         self._lock_indicator_types(plan.indicator_pairs)
-        for prepared in plan.copies:  # households, RRN links, rows, the new households' indicators
-            insert_prepared(prepared)
         self._store_indicators(plan.indicator_pairs, plan.fresh)
         # Households that existed before this batch are rescored from the database; the ones it created
         # were scored when planned (their inputs are all in this batch): only their concern rule is checked.
@@ -867,76 +882,157 @@ class _Pending:
         self.name_births: dict[tuple, int] = {}
 
 
-class _Writer:
-    """Stores planned batches in order, in a thread with an app context and a session of its own, one
-    transaction per batch (PostgreSQL; see Importer.run). ``put`` hands over the next plan (it waits while
-    one is already waiting, so at most two batches are in flight); ``finish`` says no more will come, waits
-    until every plan handed over is stored and returns False when the round turned out to be another
-    worker's. An error in the thread stops it and is raised by ``put`` or ``finish``."""
+def _psycopg_integrity_error() -> type[Exception]:
+    import psycopg
+
+    return psycopg.IntegrityError
+
+
+WRITERS = 2  # PostgreSQL does the bulk of a batch's work (COPY, indexes): two backends, one per core
+
+
+class _Writers:
+    """Store planned batches, one transaction per batch, in WRITERS threads with an app context and a session
+    each (PostgreSQL; see Importer.run). Batch *n* goes to thread *n* % WRITERS: it writes the batch's new
+    rows (``write_new``) while the batch before is still being stored, then waits until that one has
+    committed, claims the round (a job that finds the progress moved stops), ``settle``s and commits.
+    So batches commit in order and the progress counts only batches that all those before them are in.
+
+    ``put`` hands over the next plan (it waits while that thread already has one waiting); ``finish``
+    says no more will come, waits until every plan handed over is stored, and returns False when the
+    round turned out to be another worker's. The first batch that fails stops the ones after it (they
+    roll back); the ones before it are still committed. An error is raised by ``put`` or ``finish``.
+    Each transaction waits at most LOCK_TIMEOUT for a row lock, so a wait that could never end (one
+    thread waiting here for the batch before, whose transaction waits for a lock the other holds) ends
+    as an error instead: the round fails and can be resumed."""
+
+    LOCK_TIMEOUT = "120s"
 
     def __init__(self, importer: Importer, app, done: int):
         self.importer = importer
-        self.plans: queue.Queue = queue.Queue(maxsize=1)
-        self.stopped = threading.Event()
-        self.closing = threading.Event()  # no more plans: stop once the queue is empty
+        self.cond = threading.Condition()
+        self.committed = importer._seq      # the last batch committed (plans are numbered from the next)
+        self.done = done                    # the round's progress after it
+        self.stopped_at: int | None = None  # the first batch that failed or found the round taken
         self.error: BaseException | None = None
         self.lost = False
-        self.thread = threading.Thread(target=self._work, args=(app, done), name="risk-import-writer", daemon=True)
-        self.thread.start()
+        self.closing = threading.Event()    # no more plans: each thread stops once its queue is empty
+        self.stats_lock = threading.Lock()
+        self.stats: _GrowingTables | None = None
+        self.queues = [queue.Queue(maxsize=1) for _ in range(WRITERS)]
+        self.threads = [threading.Thread(target=self._work, args=(app, q), name=f"risk-import-writer-{i}",
+                                         daemon=True) for i, q in enumerate(self.queues)]
+        for t in self.threads:
+            t.start()
 
-    def _work(self, app, done: int) -> None:
+    def _stop(self, seq: int, error: BaseException | None = None, lost: bool = False) -> None:
+        with self.cond:
+            if self.stopped_at is None or seq < self.stopped_at:
+                self.stopped_at = seq
+                if error is not None or lost:
+                    self.error, self.lost = error, lost
+            self.cond.notify_all()
+
+    def _work(self, app, plans: queue.Queue) -> None:
         imp = self.importer
-        try:
-            with app.app_context():
-                try:
-                    stats = _GrowingTables()
-                    while (plan := self._next()) is not None:
-                        if not imp._claim(done):
-                            self.lost = True
-                            return
-                        imp.store(plan)
+        with app.app_context():
+            try:
+                with self.stats_lock:
+                    if self.stats is None:
+                        self.stats = _GrowingTables()
                         db.session.commit()
-                        imp.stored_up_to = plan.seq
-                        done += plan.rows
-                        stats.grew(plan.rows, imp.batch_size)
-                finally:
+            except BaseException as exc:  # noqa: BLE001 - raised in the job thread by put/finish
+                db.session.rollback()
+                self._stop(0, error=exc)
+            while (plan := self._next(plans)) is not None:
+                try:
+                    if not self._store(imp, plan):
+                        db.session.rollback()
+                except BaseException as exc:  # noqa: BLE001 - raised in the job thread by put/finish
                     db.session.rollback()
-        except BaseException as exc:  # noqa: BLE001 - raised in the job thread by put/finish
-            self.error = exc
-        finally:
-            self.stopped.set()
+                    self._stop(plan.seq, error=exc)
+            db.session.rollback()
 
-    def _next(self) -> Plan | None:
+    def _store(self, imp: Importer, plan: Plan) -> bool:
+        """Store one plan; False if a batch before it stopped, or the round is another worker's (then this
+        one is not committed)."""
+        with self.cond:
+            if self._stopped_before(plan.seq):
+                return False
+            ready, done = self.committed == plan.seq - 1, self.done
+        db.session.execute(text(f"SET LOCAL lock_timeout = '{self.LOCK_TIMEOUT}'"))
+        # With nothing before it in flight, the round is claimed first, as the SQLite path does: a job that
+        # another worker has overtaken finds out before it writes anything.
+        if ready and not imp._claim(done):
+            self._stop(plan.seq, lost=True)
+            return False
+        try:
+            imp.write_new(plan)
+        except (IntegrityError, _psycopg_integrity_error()):  # COPY runs on the driver's connection directly
+            # Planning leaves nothing that a batch in flight holds: rows of this batch are there already
+            # because another worker (RQ delivered the job twice) has stored them meanwhile.
+            log.warning("risk import %s: rows of batch %s stored by another worker", imp.round_id, plan.seq)
+            self._stop(plan.seq, lost=True)
+            return False
+        if not ready:
+            with self.cond:
+                while self.committed != plan.seq - 1 and not self._stopped_before(plan.seq):
+                    self.cond.wait(0.2)
+                if self.committed != plan.seq - 1:
+                    return False
+                done = self.done
+            if not imp._claim(done):
+                self._stop(plan.seq, lost=True)
+                return False
+        imp.settle(plan)
+        db.session.commit()
+        with self.cond:
+            self.committed = imp.stored_up_to = plan.seq
+            self.done = done + plan.rows
+            self.cond.notify_all()
+        with self.stats_lock:
+            self.stats.grew(plan.rows, imp.batch_size)
+        return True
+
+    def _stopped_before(self, seq: int) -> bool:
+        return self.stopped_at is not None and seq > self.stopped_at
+
+    def _next(self, plans: queue.Queue) -> Plan | None:
         while True:
             try:
-                return self.plans.get(timeout=0.2)
+                return plans.get(timeout=0.2)
             except queue.Empty:
                 if self.closing.is_set():  # set after the last put: the queue holds all there is
                     try:
-                        return self.plans.get_nowait()
+                        return plans.get_nowait()
                     except queue.Empty:
                         return None
 
+    def _raise_if_stopped(self) -> bool:
+        with self.cond:
+            if self.error is not None:
+                raise self.error
+            return self.stopped_at is None
+
     def put(self, plan: Plan) -> bool:
-        while not self.stopped.is_set():
+        plans = self.queues[plan.seq % WRITERS]
+        while self._raise_if_stopped():
             try:
-                self.plans.put(plan, timeout=0.2)
+                plans.put(plan, timeout=0.2)
                 return True
             except queue.Full:
                 continue
-        if self.error is not None:
-            raise self.error
         return False
 
     def finish(self, failing: BaseException | None = None) -> bool:
-        """Wait for the plans handed over to be stored. The thread is told first that no more will come, so
-        it ends after them even if this wait is interrupted (RQ's timeout). ``failing``: the job thread's own
-        error; the writer's error is then only logged, unless it is that same error (raised by ``put``)."""
+        """Wait for the plans handed over to be stored. The threads are told first that no more will come, so
+        they end after them even if this wait is interrupted (RQ's timeout). ``failing``: the job thread's
+        own error; a writer's error is then only logged, unless it is that same error (raised by ``put``)."""
         try:
             self.closing.set()
-            self.thread.join()
-            if self.error is not None:
-                raise self.error
+            for t in self.threads:
+                t.join()
+            self._raise_if_stopped()
         except Exception as exc:
             if failing is None:
                 raise
