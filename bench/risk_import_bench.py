@@ -216,8 +216,9 @@ def run(args, url, db, insert, tmp: Path):
             importer.run_import(rid)
         job_thread = time.thread_time() - job_thread
     print(f"  app CPU s: job thread {job_thread:.1f}, reader thread {reader['cpu']:.1f}; planning "
-          f"{reader['plan']:.1f} (wall {reader['plan_wall']:.1f}), storing {reader['store']:.1f} "
-          f"(wall {reader['store_wall']:.1f}; on PostgreSQL in the writer thread)")
+          f"{reader['plan']:.1f} (wall {reader['plan_wall']:.1f}); storing: new rows {reader['write_new']:.1f} "
+          f"(wall {reader['write_new_wall']:.1f}), settling {reader['settle']:.1f} (wall "
+          f"{reader['settle_wall']:.1f}; walls summed over the writer threads on PostgreSQL)")
     db.session.expire_all()
     r = db.session.get(CrisisRound, rid)
     print(f"  status {r.status} {r.error}; good {r.good_rows:,} bad {r.bad_rows:,} duplicates {r.duplicate_rows:,} "
@@ -230,7 +231,8 @@ def run(args, url, db, insert, tmp: Path):
 
 def count_reader_cpu(importer) -> dict:
     """CPU seconds of the import's reader thread (measurement only: wraps Importer._batches, which runs in
-    that thread on PostgreSQL), and CPU and wall seconds of planning and storing the batches."""
+    that thread on PostgreSQL), and CPU and wall seconds of planning the batches and of the two parts of
+    storing them (Importer.write_new and Importer.settle; on PostgreSQL in two writer threads)."""
     out = {"cpu": 0.0}
     batches = importer.Importer._batches
 
@@ -242,7 +244,7 @@ def count_reader_cpu(importer) -> dict:
             out["cpu"] += time.thread_time() - start
 
     importer.Importer._batches = counted
-    for step in ("plan", "store"):
+    for step in ("plan", "write_new", "settle"):
         out[step] = out[step + "_wall"] = 0.0
         real = getattr(importer.Importer, step)
 

@@ -10,8 +10,10 @@ the file); households the job creates are found again by an indexed address quer
 addresses a fixed-size filter says it may have created a household at (volnet.risk.keyfilter), and the
 same goes for the natural keys of stored rows (duplicates). Memory stays bounded by the batch and the dong.
 
-On PostgreSQL the rows are parsed by a reader thread while the job thread writes (binary COPY), and the
-tables the import grows are analyzed as they grow; SQLite runs the same steps in one thread.
+On PostgreSQL the rows are parsed by a reader thread while the job thread plans and two writer threads
+store (binary COPY, batches committed in order; see Importer.run), and the tables the import grows are
+analyzed as they grow; SQLite runs the same steps in one thread. The interpreter is tuned for the job
+while it runs (volnet.core.bulkjob).
 """
 from __future__ import annotations
 
