@@ -82,15 +82,8 @@ def test_batches_free_cyclic_garbage_as_they_go():
         assert old() is None
 
 
-def test_an_import_runs_tuned_and_leaves_the_interpreter_as_it_was(client, monkeypatch):
-    from tests import builders as b
-    from volnet.extensions import db
-
-    d = b.dong()
-    u = b.user("caseworker", dongs=[d])
-    rb.seed_types()
-    db.session.commit()
-    b.login(client, u)
+def test_an_import_runs_tuned_and_leaves_the_interpreter_as_it_was(client, staff, monkeypatch):
+    d, _u = staff
     real, during = importer.Importer.plan, []
 
     def plan(self, batch):

@@ -12,16 +12,6 @@ from volnet.risk import importer
 from volnet.risk.models import BadRow, CrisisRound, CrisisRow, HouseholdIndicator, UploadChunk
 
 
-@pytest.fixture
-def staff(app, client):
-    d = b.dong()
-    u = b.user("caseworker", dongs=[d])
-    rb.seed_types()
-    db.session.commit()
-    b.login(client, u)
-    return d, u
-
-
 def count(model):
     return db.session.scalar(select(func.count()).select_from(model))
 
@@ -188,8 +178,7 @@ def test_a_failing_batch_keeps_the_one_before_that_is_still_being_stored(client,
 
     d, _u = staff
     monkeypatch.setattr(importer.Importer.__init__, "__defaults__", (3,))
-    second_failed, waited = threading.Event(), []
-    real_write, real_settle = importer.Importer.write_new, importer.Importer.settle
+    second_failed, real_write = threading.Event(), importer.Importer.write_new
 
     def write_new(self, p):
         if p.seq == 2:
@@ -197,13 +186,8 @@ def test_a_failing_batch_keeps_the_one_before_that_is_still_being_stored(client,
             raise RuntimeError("disk full")
         return real_write(self, p)
 
-    def settle(self, p):
-        if p.seq == 1 and threading.current_thread().name.startswith("risk-import-writer"):
-            waited.append(second_failed.wait(timeout=20))
-        return real_settle(self, p)
-
     monkeypatch.setattr(importer.Importer, "write_new", write_new)
-    monkeypatch.setattr(importer.Importer, "settle", settle)
+    waited = _settle_first_batch_after(monkeypatch, second_failed)
     r = _upload_and_map(client, d, rb.csv_bytes([rb.person(i) for i in range(1, 11)]))
     assert waited == ([True] if db.engine.dialect.name == "postgresql" else [])
     assert (r.status, r.error, r.done_rows, r.good_rows) == ("failed", "RuntimeError", 3, 3)
@@ -418,8 +402,7 @@ def test_later_batches_see_earlier_ones_before_they_are_committed(client, staff,
 
     d, _u = staff
     monkeypatch.setattr(importer.Importer.__init__, "__defaults__", (3,))
-    third_planned, waited = threading.Event(), []
-    real_plan, real_settle = importer.Importer.plan, importer.Importer.settle
+    third_planned, real_plan = threading.Event(), importer.Importer.plan
 
     def plan(self, batch):
         out = real_plan(self, batch)
@@ -427,13 +410,8 @@ def test_later_batches_see_earlier_ones_before_they_are_committed(client, staff,
             third_planned.set()
         return out
 
-    def settle(self, p):
-        if p.seq == 1 and threading.current_thread().name.startswith("risk-import-writer"):
-            waited.append(third_planned.wait(timeout=20))
-        return real_settle(self, p)
-
     monkeypatch.setattr(importer.Importer, "plan", plan)
-    monkeypatch.setattr(importer.Importer, "settle", settle)
+    waited = _settle_first_batch_after(monkeypatch, third_planned)
     header = ["성명", "생년월일", "주소", "상세주소", "주민등록번호", "지표"]
     a = ["이순자", "", "경기도 의정부시 민락로 3", "", "500505-2123456", "실직"]
     b_ = ["박영수", "1950-01-01", "경기도 의정부시 송산로 201", "", "", "단전"]
@@ -473,30 +451,7 @@ def test_a_second_worker_leaves_the_round_to_the_first(client, staff, monkeypatc
     # RQ may deliver the job twice, even at the same time: a worker that finds the round's progress moved
     # since it started stops without writing, and nothing is imported twice.
     d, _u = staff
-    real = importer.Importer.plan
-    calls = {"n": 0}
-
-    def fail_at(n):
-        def process(self, batch):
-            calls["n"] += 1
-            if calls["n"] == n:
-                raise RuntimeError("worker killed")
-            return real(self, batch)
-        calls["n"] = 0
-        monkeypatch.setattr(importer.Importer, "plan", process)
-
-    fail_at(1)
-    r = _upload_and_map(client, d, rb.csv_bytes([rb.person(i) for i in range(1, 6)]))
-    assert r.status == "failed" and r.done_rows == 0
-    monkeypatch.setattr(importer.Importer.__init__, "__defaults__", (2,))
-    late = importer.Importer(r)            # a worker that started, then was overtaken by another one
-    fail_at(2)
-    r.status = "queued"
-    db.session.commit()
-    importer.run_import(r.id)              # the other worker: one batch committed, then killed
-    db.session.refresh(r)
-    assert r.done_rows == 2 and count(CrisisRow) == 2
-    monkeypatch.setattr(importer.Importer, "plan", real)
+    r, late = _overtaken_round(client, d, monkeypatch, rows=5, batches_done_by_the_other=1)
     assert late.run() is False
     db.session.rollback()
     db.session.refresh(r)
@@ -518,29 +473,7 @@ def test_an_overtaken_worker_that_meets_the_other_ones_rows_stops_quietly(client
     if db.engine.dialect.name != "postgresql":
         pytest.skip("SQLite stores one batch at a time, each after its claim")
     d, _u = staff
-    real_plan, calls = importer.Importer.plan, {"n": 0}
-
-    def killed_at(n):
-        def plan(self, batch):
-            calls["n"] += 1
-            if calls["n"] == n:
-                raise RuntimeError("worker killed")
-            return real_plan(self, batch)
-        calls["n"] = 0
-        monkeypatch.setattr(importer.Importer, "plan", plan)
-
-    killed_at(1)
-    r = _upload_and_map(client, d, rb.csv_bytes([rb.person(i) for i in range(1, 7)]))
-    assert r.status == "failed" and r.done_rows == 0
-    monkeypatch.setattr(importer.Importer.__init__, "__defaults__", (2,))
-    late = importer.Importer(r)                   # a worker that started, then was overtaken by another one
-    killed_at(3)
-    r.status = "queued"
-    db.session.commit()
-    importer.run_import(r.id)                     # the other worker: two batches committed, then killed
-    db.session.refresh(r)
-    assert r.done_rows == 4 and count(CrisisRow) == 4
-    monkeypatch.setattr(importer.Importer, "plan", real_plan)
+    r, late = _overtaken_round(client, d, monkeypatch, rows=6, batches_done_by_the_other=2)
     second_met, real_write, real_claim = threading.Event(), importer.Importer.write_new, importer.Importer._claim
 
     def write_new(self, p):
@@ -562,6 +495,52 @@ def test_an_overtaken_worker_that_meets_the_other_ones_rows_stops_quietly(client
     db.session.rollback()
     db.session.refresh(r)
     assert (r.done_rows, r.good_rows) == (4, 4) and count(CrisisRow) == 4 and count(Household) == 4
+
+
+def _settle_first_batch_after(monkeypatch, event) -> list:
+    """On PostgreSQL, hold batch 1 uncommitted in its writer thread until ``event`` (at most 20 s); the list
+    returned records whether it came. SQLite runs no writer threads: nothing is held there."""
+    import threading
+
+    real = importer.Importer.settle
+    waited: list[bool] = []
+
+    def settle(self, p):
+        if p.seq == 1 and threading.current_thread().name.startswith("risk-import-writer"):
+            waited.append(event.wait(timeout=20))
+        return real(self, p)
+
+    monkeypatch.setattr(importer.Importer, "settle", settle)
+    return waited
+
+
+def _overtaken_round(client, d, monkeypatch, rows: int, batches_done_by_the_other: int):
+    """A round of ``rows`` rows (batches of 2) and ``late``, a job that started on it at row 0 and was then
+    overtaken: another worker committed ``batches_done_by_the_other`` batches and was killed."""
+    real, calls = importer.Importer.plan, {"n": 0}
+
+    def killed_at(n):
+        def plan(self, batch):
+            calls["n"] += 1
+            if calls["n"] == n:
+                raise RuntimeError("worker killed")
+            return real(self, batch)
+        calls["n"] = 0
+        monkeypatch.setattr(importer.Importer, "plan", plan)
+
+    killed_at(1)
+    r = _upload_and_map(client, d, rb.csv_bytes([rb.person(i) for i in range(1, rows + 1)]))
+    assert r.status == "failed" and r.done_rows == 0
+    monkeypatch.setattr(importer.Importer.__init__, "__defaults__", (2,))
+    late = importer.Importer(r)
+    killed_at(batches_done_by_the_other + 1)
+    r.status = "queued"
+    db.session.commit()
+    importer.run_import(r.id)
+    db.session.refresh(r)
+    assert r.done_rows == 2 * batches_done_by_the_other == count(CrisisRow)
+    monkeypatch.setattr(importer.Importer, "plan", real)
+    return r, late
 
 
 def _half_done_round(client, staff, monkeypatch, step="plan"):
