@@ -157,3 +157,30 @@ def test_reporter_sees_only_coarse_status(setup, client, app):
     page = client.get("/my/reports").get_data(as_text=True)
     assert "처리 완료" in page
     assert "기초생활수급" not in page and "우울" not in page and "서비스 연계" not in page
+
+
+def test_a_report_on_a_household_erased_meanwhile_is_refused_clearly(setup, client, app, monkeypatch):
+    # An admin erases the household (a privacy request) after the report form found it and before the
+    # report is written: the foreign key refuses the write. The reporter is told, nothing is saved.
+    from volnet.observations import pg_submit
+    from volnet.privacy.services import erase_household
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite lets one writer in at a time: no erasure can commit inside a request")
+    d, _ = setup
+    h = b.household(d, road="경기도 의정부시 송산로 9", name="김영희")
+    db.session.commit()
+    hid, real = h.id, pg_submit.submit
+
+    def erased_first(*args, **kwargs):
+        with app.app_context():  # another request: the admin erases the household and commits
+            assert erase_household(db.session.get(Household, hid)) == "erased"
+            db.session.commit()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pg_submit, "submit", erased_first)
+    r = client.post("/report/new", data={"dong_id": d.id, "household_id": hid, "urgency": "routine",
+                                         "signals": ["mail_piling"], "client_token": "gone"})
+    assert r.status_code == 409
+    assert "방금 (개인정보 삭제 요청으로) 삭제되어 저장하지 않았습니다" in r.get_data(as_text=True)
+    assert count(Observation) == 0 and count(Concern) == 0 and db.session.get(Household, hid) is None

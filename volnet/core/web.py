@@ -93,6 +93,13 @@ def init_app(app):
         # constraint (a foreign key, NOT NULL, CHECK) means a bug: the 500 page and a full log entry.
         # The warning names the constraint only: the database's message would quote the values.
         db.session.rollback()
+        if _household_gone(e):
+            # The household this request wrote about was erased (a privacy request) after the request
+            # found it: the foreign key refused the write, the transaction is rolled back.
+            app.logger.warning("household erased during %s %s", request.method, request.path)
+            return render_template("errors/error.html", code=409, title=_("Household removed"),
+                                   message=_("This household was removed a moment ago (a privacy request), so "
+                                             "this was not saved. Nothing else was changed.")), 409
         if not _unique_violation(e):
             app.logger.exception("integrity error on %s %s", request.method, request.path)
             return server_error(e)
@@ -137,6 +144,17 @@ def init_app(app):
     from volnet.core.paging import page_links
 
     app.jinja_env.globals["page_links"] = page_links
+
+
+def _household_gone(e) -> bool:
+    """A foreign key to households failed on a write (PostgreSQL, where an erasure can commit between a
+    request's read and its write; SQLite lets one writer in at a time). Constraint names follow
+    extensions.NAMING_CONVENTION: fk_<table>_<column>_households."""
+    orig = getattr(e, "orig", None)
+    if getattr(orig, "sqlstate", None) != "23503":  # foreign_key_violation
+        return False
+    name = getattr(getattr(orig, "diag", None), "constraint_name", None) or ""
+    return name.startswith("fk_") and name.endswith("_households")
 
 
 def _unique_violation(e) -> bool:
