@@ -884,6 +884,11 @@ class _Pending:
         self.name_births: dict[tuple, int] = {}
 
 
+def _constraint_of(exc: Exception) -> str | None:
+    orig = getattr(exc, "orig", exc)
+    return getattr(getattr(orig, "diag", None), "constraint_name", None)
+
+
 def _psycopg_integrity_error() -> type[Exception]:
     import psycopg
 
@@ -970,7 +975,9 @@ class _Writers:
             return False
         try:
             imp.write_new(plan)
-        except (IntegrityError, _psycopg_integrity_error()):  # COPY runs on the driver's connection directly
+        except (IntegrityError, _psycopg_integrity_error()) as exc:  # COPY runs on the driver's connection
+            if _constraint_of(exc) != "uq_risk_rows_round_key":
+                raise
             # Planning leaves nothing that a batch in flight holds: rows of this batch are there already
             # because another worker (RQ delivered the job twice) has stored them meanwhile.
             log.warning("risk import %s: rows of batch %s stored by another worker", imp.round_id, plan.seq)
