@@ -474,9 +474,9 @@ class Importer:
         overlap: a reader thread (a connection of its own) decompresses and parses the staged rows up to two
         batches ahead, this thread plans, and two writer threads (a session each, ``_Writers``) store the
         batches planned before, so that the database works while Python does, on two backends. Planning
-        sees the batches that are planned but not yet committed as if they were stored (``_Pending``). SQLite has one writer and
-        takes the write lock even to read (BEGIN IMMEDIATE): there everything runs in this thread and the
-        last batch is left to the caller's commit."""
+        sees the batches that are planned but not yet committed as if they were stored (``_Pending``).
+        SQLite has one writer and takes the write lock even to read (BEGIN IMMEDIATE): there everything runs
+        in this thread and the last batch is left to the caller's commit."""
         try:
             with bulkjob.tuned() as collector:
                 if self.dialect == "postgresql":
@@ -566,8 +566,8 @@ class Importer:
 
     def _prepare(self, plan: Plan) -> None:
         """Format the batch's new rows for their insert now (sqlutil.prepare): on PostgreSQL planning runs
-        beside the writer thread, which then only sends them. What depends on the database at store time
-        (indicators of households that existed before the batch) is left to ``store``."""
+        beside the writer threads, which then only send them. What depends on the database when the batch
+        is stored (indicators of households that existed before it) is left to ``settle``."""
         dong_id, by, now, rid = self.dong_id, self.uploaded_by_id, plan.now, self.round_id
         if plan.to_create:
             today = clock.to_seoul(now).date()
@@ -968,30 +968,16 @@ class _Writers:
                 return False
             ready, done = self.committed == plan.seq - 1, self.done
         db.session.execute(text(f"SET LOCAL lock_timeout = '{self.LOCK_TIMEOUT}'"))
-        # With nothing before it in flight, the round is claimed first, as the SQLite path does: a job that
-        # another worker has overtaken finds out before it writes anything.
-        if ready and not imp._claim(done):
-            self._stop(plan.seq, lost=True)
-            return False
-        try:
-            imp.write_new(plan)
-        except (IntegrityError, _psycopg_integrity_error()) as exc:  # COPY runs on the driver's connection
-            if _constraint_of(exc) != "uq_risk_rows_round_key":
-                raise
-            # Planning leaves nothing that a batch in flight holds: rows of this batch are there already
-            # because another worker (RQ delivered the job twice) has stored them meanwhile.
-            log.warning("risk import %s: rows of batch %s stored by another worker", imp.round_id, plan.seq)
-            self._stop(plan.seq, lost=True)
-            return False
-        if not ready:
-            with self.cond:
-                while self.committed != plan.seq - 1 and not self._stopped_before(plan.seq):
-                    self.cond.wait(0.2)
-                if self.committed != plan.seq - 1:
-                    return False
-                done = self.done
-            if not imp._claim(done):
-                self._stop(plan.seq, lost=True)
+        if ready:
+            # Nothing before it in flight: the round is claimed first, as the SQLite path does, so a job that
+            # another worker has overtaken finds out before it writes anything.
+            if not (self._claim(imp, plan, done) and self._write_new(imp, plan)):
+                return False
+        else:
+            if not self._write_new(imp, plan):
+                return False
+            done = self._after_the_batch_before(plan)
+            if done is None or not self._claim(imp, plan, done):
                 return False
         imp.settle(plan)
         db.session.commit()
@@ -1002,6 +988,33 @@ class _Writers:
         with self.stats_lock:
             self.stats.grew(plan.rows, imp.batch_size)
         return True
+
+    def _claim(self, imp: Importer, plan: Plan, done: int) -> bool:
+        if imp._claim(done):
+            return True
+        self._stop(plan.seq, lost=True)
+        return False
+
+    def _write_new(self, imp: Importer, plan: Plan) -> bool:
+        try:
+            imp.write_new(plan)
+        except (IntegrityError, _psycopg_integrity_error()) as exc:  # COPY runs on the driver's connection
+            if _constraint_of(exc) != "uq_risk_rows_round_key":
+                raise
+            # Planning leaves nothing that a batch in flight holds: rows of this batch are there already
+            # because another worker (RQ delivered the job twice) has stored them meanwhile.
+            log.warning("risk import %s: rows of batch %s stored by another worker", imp.round_id, plan.seq)
+            self._stop(plan.seq, lost=True)
+            return False
+        return True
+
+    def _after_the_batch_before(self, plan: Plan) -> int | None:
+        """Wait until the batch before ``plan`` has committed: the round's progress then, or None if a batch
+        before stopped."""
+        with self.cond:
+            while self.committed != plan.seq - 1 and not self._stopped_before(plan.seq):
+                self.cond.wait(0.2)
+            return self.done if self.committed == plan.seq - 1 else None
 
     def _stopped_before(self, seq: int) -> bool:
         return self.stopped_at is not None and seq > self.stopped_at

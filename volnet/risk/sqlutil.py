@@ -84,14 +84,11 @@ class Prepared:
 
 
 def prepare(table, cols: list[str], rows: Iterable[tuple]) -> Prepared:
-    """Rows formatted for an insert ahead of time, so that another thread (the import's writer) only sends
+    """Rows formatted for an insert ahead of time, so that another thread (the import's writers) only sends
     them: on PostgreSQL the binary COPY data (signature, rows, trailer), formatted with this session's
     connection's adapters but sent nowhere (psycopg's FileWriter); elsewhere the rows as a list. Same
     defaults as ``bulk_insert``."""
-    extra_cols, extra = _defaults_for(table, cols)
-    if extra:
-        cols = cols + extra_cols
-        rows = (row + extra for row in rows)
+    cols, rows = _with_defaults(table, cols, rows)
     if not is_pg():
         return Prepared(table, cols, rows=list(rows))
     import io
@@ -99,27 +96,19 @@ def prepare(table, cols: list[str], rows: Iterable[tuple]) -> Prepared:
     from psycopg import Copy
     from psycopg.copy import FileWriter
 
-    oids = _column_types(table.name)
-    raw = db.session.connection().connection.dbapi_connection
-    buf = io.BytesIO()
-    n = 0
-    with raw.cursor() as cur, Copy(cur, binary=True, writer=FileWriter(buf)) as cp:
-        cp.set_types([oids[c] for c in cols])
-        for row in rows:
-            cp.write_row(row)
-            n += 1
-    return Prepared(table, cols, data=buf.getvalue() if n else None, rows=[] if not n else None)
+    types, buf = _copy_types(table, cols), io.BytesIO()
+    with _raw_cursor() as cur, Copy(cur, binary=True, writer=FileWriter(buf)) as cp:
+        _write_rows(cp, types, rows)
+    return Prepared(table, cols, data=buf.getvalue())
 
 
 def insert_prepared(p: Prepared) -> None:
     """Insert what ``prepare`` made, in the session's transaction."""
     if p.data is not None:
-        raw = db.session.connection().connection.dbapi_connection
-        sql = f"COPY {p.table.name} ({', '.join(p.cols)}) FROM STDIN (FORMAT BINARY)"
-        with raw.cursor() as cur, cur.copy(sql) as cp:
+        with _raw_cursor() as cur, cur.copy(_copy_sql(p.table, p.cols)) as cp:
             cp.write(p.data)
-    elif p.rows:
-        db.session.execute(insert(p.table), [dict(zip(p.cols, row, strict=True)) for row in p.rows])
+    else:
+        _execute_many(p.table, p.cols, p.rows)
 
 
 def bulk_insert(table, cols: list[str], rows: Iterable[tuple]) -> None:
@@ -127,19 +116,43 @@ def bulk_insert(table, cols: list[str], rows: Iterable[tuple]) -> None:
     (psycopg), executemany elsewhere. NOT NULL columns left out get the model's default (a column added to
     the model later does not break the caller). ``rows`` may be a generator: on PostgreSQL the database
     stores the first rows while the next are being made."""
+    cols, rows = _with_defaults(table, cols, rows)
+    if is_pg():
+        types = _copy_types(table, cols)  # before COPY starts: the connection runs nothing else during it
+        with _raw_cursor() as cur, cur.copy(_copy_sql(table, cols)) as cp:
+            _write_rows(cp, types, rows)
+        return
+    _execute_many(table, cols, rows)
+
+
+def _with_defaults(table, cols: list[str], rows: Iterable[tuple]) -> tuple[list[str], Iterable[tuple]]:
     extra_cols, extra = _defaults_for(table, cols)
     if extra:
-        cols = cols + extra_cols
-        rows = (row + extra for row in rows)
-    if is_pg():
-        oids = _column_types(table.name)
-        raw = db.session.connection().connection.dbapi_connection
-        sql = f"COPY {table.name} ({', '.join(cols)}) FROM STDIN (FORMAT BINARY)"
-        with raw.cursor() as cur, cur.copy(sql) as cp:
-            cp.set_types([oids[c] for c in cols])
-            for row in rows:
-                cp.write_row(row)
-        return
+        return cols + extra_cols, (row + extra for row in rows)
+    return cols, rows
+
+
+def _raw_cursor():
+    return db.session.connection().connection.dbapi_connection.cursor()
+
+
+def _copy_sql(table, cols: list[str]) -> str:
+    return f"COPY {table.name} ({', '.join(cols)}) FROM STDIN (FORMAT BINARY)"
+
+
+def _copy_types(table, cols: list[str]) -> list[int]:
+    """Type oids of ``cols``: binary COPY sends each value in its column's own format."""
+    oids = _column_types(table.name)
+    return [oids[c] for c in cols]
+
+
+def _write_rows(cp, types: list[int], rows: Iterable[tuple]) -> None:
+    cp.set_types(types)
+    for row in rows:
+        cp.write_row(row)
+
+
+def _execute_many(table, cols: list[str], rows: Iterable[tuple]) -> None:
     params = [dict(zip(cols, row, strict=True)) for row in rows]
     if params:
         db.session.execute(insert(table), params)
