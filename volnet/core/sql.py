@@ -22,6 +22,13 @@ def insert_ignoring(target, index_elements: list[str], index_where=None):
     return _insert(target).on_conflict_do_nothing(index_elements=index_elements, index_where=index_where)
 
 
+def constraint_name(exc) -> str | None:
+    """The constraint a database error names: SQLAlchemy's wrapper or the driver's own error (PostgreSQL,
+    from psycopg's diagnostics; None on SQLite, whose errors carry only a message)."""
+    orig = getattr(exc, "orig", exc)
+    return getattr(getattr(orig, "diag", None), "constraint_name", None)
+
+
 def lock_rows(model, ids) -> None:
     """``SELECT … FOR NO KEY UPDATE`` of these rows in id order (PostgreSQL; SQLite has one writer at a
     time anyway): a second request doing the same waits here for the first to commit. NO KEY: inserts of

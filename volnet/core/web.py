@@ -13,6 +13,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from volnet.core import access, clock
 from volnet.core.korean import format_phone
+from volnet.core.sql import constraint_name
 from volnet.extensions import db
 
 PERSONAL_DATA_PREFIXES = ("/concerns", "/households", "/observations", "/admin", "/my", "/shifts", "/cases",
@@ -103,9 +104,8 @@ def init_app(app):
         if not _unique_violation(e):
             app.logger.exception("integrity error on %s %s", request.method, request.path)
             return server_error(e)
-        diag = getattr(getattr(e, "orig", None), "diag", None)
         app.logger.warning("write conflict on %s %s: %s", request.method, request.path,
-                           getattr(diag, "constraint_name", None) or type(getattr(e, "orig", e)).__name__)
+                           constraint_name(e) or type(getattr(e, "orig", e)).__name__)
         return render_template("errors/error.html", code=409, title=_("Changed at the same moment"),
                                message=_("Someone saved the same thing at the same moment, so this was not "
                                          "saved. Reload the page to see what is there now, then try again "
@@ -153,7 +153,7 @@ def _household_gone(e) -> bool:
     orig = getattr(e, "orig", None)
     if getattr(orig, "sqlstate", None) != "23503":  # foreign_key_violation
         return False
-    name = getattr(getattr(orig, "diag", None), "constraint_name", None) or ""
+    name = constraint_name(e) or ""
     return name.startswith("fk_") and name.endswith("_households")
 
 

@@ -36,6 +36,7 @@ from sqlalchemy.exc import IntegrityError
 
 from volnet.core import bulkjob, clock
 from volnet.core.korean import address_key, chosung, clean_text, normalize_phone
+from volnet.core.sql import constraint_name
 from volnet.extensions import db
 from volnet.households.models import Household
 from volnet.risk import rrn, staging
@@ -884,11 +885,6 @@ class _Pending:
         self.name_births: dict[tuple, int] = {}
 
 
-def _constraint_of(exc: Exception) -> str | None:
-    orig = getattr(exc, "orig", exc)
-    return getattr(getattr(orig, "diag", None), "constraint_name", None)
-
-
 def _psycopg_integrity_error() -> type[Exception]:
     import psycopg
 
@@ -999,7 +995,7 @@ class _Writers:
         try:
             imp.write_new(plan)
         except (IntegrityError, _psycopg_integrity_error()) as exc:  # COPY runs on the driver's connection
-            if _constraint_of(exc) != "uq_risk_rows_round_key":
+            if constraint_name(exc) != "uq_risk_rows_round_key":
                 raise
             # Planning leaves nothing that a batch in flight holds: rows of this batch are there already
             # because another worker (RQ delivered the job twice) has stored them meanwhile.
