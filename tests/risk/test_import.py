@@ -622,3 +622,59 @@ def test_an_import_job_may_run_for_an_hour(app, staff, redis_url, monkeypatch):
     finally:
         job.cancel()
         job.delete()
+
+
+def test_two_lists_of_one_dong_imported_at_once_take_turns(app, client, staff, monkeypatch):
+    """Two lists of one dong queued at the same moment (the electricity and the health-insurance list of a
+    round, say) on two workers: the second waits until the first is stored, so a person on both lists, at a
+    new address, becomes one household with one set of indicators, not two."""
+    import threading
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite runs one writer at a time: two imports cannot overlap there")
+    d, _u = staff
+    monkeypatch.setattr(importer.Importer.__init__, "__defaults__", (2,))
+    real_start = importer.start
+    monkeypatch.setattr(importer, "start", lambda r: "")  # both queued, neither job run yet
+    first = rb.import_file(client, d, rb.csv_bytes([rb.person(i) for i in range(1, 6)]))
+    second = rb.import_file(client, d, rb.csv_bytes([rb.person(3, codes="건강보험료 체납"),
+                                                     rb.person(9, codes="건강보험료 체납")]), received="2026-01-06")
+    assert (first.status, second.status) == ("queued", "queued")
+    monkeypatch.setattr(importer, "start", real_start)  # inline: the job runs at once
+
+    holding, go = threading.Event(), threading.Event()
+    real_settle = importer.Importer.settle
+
+    def settle(self, p):  # the first list's first batch, stored but not committed, until told to go on
+        if self.round_id == first.id and p.seq == 1:
+            holding.set()
+            go.wait(timeout=20)
+        return real_settle(self, p)
+
+    monkeypatch.setattr(importer.Importer, "settle", settle)
+
+    def first_job():
+        with app.app_context():
+            importer.run_import(first.id)
+
+    worker = threading.Thread(target=first_job)
+    worker.start()
+    try:
+        assert holding.wait(timeout=20)
+        importer.run_import(second.id)  # another worker: the dong is busy, the list waits its turn
+        db.session.expire_all()
+        assert (db.session.get(CrisisRound, second.id).status, count(CrisisRow)) == ("queued", 0)
+        page = client.get(f"/risk/rounds/{second.id}").get_data(as_text=True)
+        assert "이 동의 다른 명단을 가져오는 중입니다" in page
+    finally:
+        go.set()
+        worker.join(timeout=60)
+    db.session.expire_all()
+    # The first job, done, queued the waiting list (inline here, as a worker would pick it up).
+    statuses = [db.session.get(CrisisRound, r.id).status for r in (first, second)]
+    assert statuses == ["done", "done"]
+    assert count(Household) == 6 and count(CrisisRow) == 7
+    row = {(x.round_id, x.row_number): x for x in db.session.scalars(select(CrisisRow))}
+    person_3 = row[(first.id, 4)], row[(second.id, 2)]  # the header is row 1
+    assert person_3[0].household_id == person_3[1].household_id and person_3[1].match != "created"
+    assert "이 동의 다른 명단을" not in client.get(f"/risk/rounds/{second.id}").get_data(as_text=True)

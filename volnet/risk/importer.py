@@ -333,35 +333,94 @@ def _app_context():
 
 def run_import(round_id: int) -> None:
     """RQ job: import a staged round. Safe to run twice, and twice at the same time (RQ is at-least-once):
-    the second worker finds the round's progress moved by the first and leaves the round to it."""
+    the second worker finds the round's progress moved by the first and leaves the round to it.
+
+    The lists of one dong are imported one at a time (``_dong_turn``): two lists planned side by side would
+    each miss the households and RRN links the other has not committed yet, and add the same person twice.
+    A job that finds its dong busy leaves its round waiting; the job that holds the dong queues it again
+    when it ends (and the sweep, ten minutes on, should that job have been killed)."""
     with _app_context():
         r = db.session.get(CrisisRound, round_id)
         if r is None or r.status in ("done", "uploaded"):
             return
-        r.status = "running"
-        r.started_at = r.started_at or clock.now()
-        r.progress_at = clock.now()
-        db.session.commit()
-        try:
-            if not Importer(r).run():
+        dong_id = r.dong_id
+        with _dong_turn(dong_id) as ours:
+            if not ours:
                 db.session.rollback()
-                log.info("risk import %s: another worker is importing this round", round_id)
+                log.info("risk import %s waits: another list of its dong is being imported", round_id)
                 return
-            r.status = "done"
-            r.finished_at = clock.now()
-            db.session.execute(delete(UploadChunk).where(UploadChunk.round_id == r.id))
-            db.session.commit()
-        except Exception as exc:  # noqa: BLE001 - recorded on the round; no row content in the log
+            try:
+                db.session.refresh(r)  # a job of the same round may have finished it while we waited
+                if r.status not in ("done", "uploaded"):
+                    _import(r)
+            finally:
+                db.session.rollback()
+        _queue_waiting(dong_id, round_id)
+
+
+def _import(r: CrisisRound) -> None:
+    """Import the round after its last committed batch; record "done", or "failed" and why."""
+    round_id = r.id
+    r.status = "running"
+    r.started_at = r.started_at or clock.now()
+    r.progress_at = clock.now()
+    db.session.commit()
+    try:
+        if not Importer(r).run():
             db.session.rollback()
-            if type(exc).__name__ == "JobTimeoutException":  # RQ stopped the job: not an error in the file
-                log.warning("risk import %s: job timed out; the sweep resumes it", round_id)
-                return  # left "running": resume_stalled queues it again after its last committed batch
-            log.error("risk import %s failed: %s", round_id, type(exc).__name__)
-            r = db.session.get(CrisisRound, round_id)
-            if r is not None:  # deleted meanwhile: nothing to record
-                r.status = "failed"
-                r.error = type(exc).__name__[:100]
-                db.session.commit()
+            log.info("risk import %s: another worker is importing this round", round_id)
+            return
+        r.status = "done"
+        r.finished_at = clock.now()
+        db.session.execute(delete(UploadChunk).where(UploadChunk.round_id == r.id))
+        db.session.commit()
+    except Exception as exc:  # noqa: BLE001 - recorded on the round; no row content in the log
+        db.session.rollback()
+        if type(exc).__name__ == "JobTimeoutException":  # RQ stopped the job: not an error in the file
+            log.warning("risk import %s: job timed out; the sweep resumes it", round_id)
+            return  # left "running": resume_stalled queues it again after its last committed batch
+        log.error("risk import %s failed: %s", round_id, type(exc).__name__)
+        r = db.session.get(CrisisRound, round_id)
+        if r is not None:  # deleted meanwhile: nothing to record
+            r.status = "failed"
+            r.error = type(exc).__name__[:100]
+            db.session.commit()
+
+
+# Advisory lock namespace of "one import per dong" (the two-key form: the dong id is the second key).
+DONG_TURN_LOCK = 0x766E7269  # "vnri"
+
+
+@contextlib.contextmanager
+def _dong_turn(dong_id: int):
+    """Yields whether this job may import a list of ``dong_id`` now. On PostgreSQL a session-level advisory
+    lock on a connection of its own, held for the whole job and released when it ends, or when the
+    connection drops with a killed worker. SQLite runs one writer at a time and plans every batch in the
+    transaction that stores it (BEGIN IMMEDIATE), so there every batch sees the other list's rows."""
+    if db.engine.dialect.name != "postgresql":
+        yield True
+        return
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        keys = {"ns": DONG_TURN_LOCK, "dong": dong_id}
+        ours = bool(conn.scalar(text("SELECT pg_try_advisory_lock(:ns, :dong)"), keys))
+        try:
+            yield ours
+        finally:
+            if ours:
+                with contextlib.suppress(Exception):  # a broken connection has released it already
+                    conn.execute(text("SELECT pg_advisory_unlock(:ns, :dong)"), keys)
+
+
+def _queue_waiting(dong_id: int, done_id: int) -> None:
+    """Queue again the other lists of the dong that wait (their jobs found the dong busy, or their worker
+    was killed). A round whose job is still in the queue gets a second one, which finds it taken or done."""
+    waiting = list(db.session.scalars(
+        select(CrisisRound).where(CrisisRound.dong_id == dong_id, CrisisRound.id != done_id,
+                                  CrisisRound.status.in_(("queued", "running"))).order_by(CrisisRound.id)))
+    db.session.rollback()
+    for other in waiting:
+        log.info("risk import %s: its dong is free again, queued", other.id)
+        start(other)
 
 
 # An hour for one job (RQ's default is 3 minutes, less than a large list takes); one that is stopped

@@ -454,10 +454,15 @@ def round_detail(round_id: int):
     bad = list(db.session.scalars(select(BadRow).where(BadRow.round_id == r.id).order_by(BadRow.row_number)
                                   .limit(20)))
     running = r.status in ("queued", "running")
+    # The lists of one dong are imported one at a time (importer.run_import): this one may wait its turn.
+    waiting = r.status == "queued" and db.session.scalar(
+        select(func.count()).select_from(CrisisRound)
+        .where(CrisisRound.dong_id == r.dong_id, CrisisRound.id != r.id, CrisisRound.status == "running")) > 0
     record(current_user, "view", "risk_rounds", r.id)
     db.session.commit()
     types = {t.code: t.label for t in db.session.scalars(select(IndicatorType))}
     return render_template("risk/round.html", r=r, progress=progress, rows=rows, bad=bad, running=running,
+                           waiting=waiting,
                            result=result, args={"result": result} if result else {}, bad_reasons=BAD_REASONS,
                            match_labels=MATCH_LABELS, types=types, check_form=CheckForm(),
                            may_check=access.can(current_user, "check", r), today=clock.seoul_today(),
