@@ -678,3 +678,31 @@ def test_two_lists_of_one_dong_imported_at_once_take_turns(app, client, staff, m
     person_3 = row[(first.id, 4)], row[(second.id, 2)]  # the header is row 1
     assert person_3[0].household_id == person_3[1].household_id and person_3[1].match != "created"
     assert "이 동의 다른 명단을" not in client.get(f"/risk/rounds/{second.id}").get_data(as_text=True)
+
+
+def test_a_dong_is_free_again_when_its_import_ends_however_it_ends(app, monkeypatch):
+    """The dong's turn is released when the job ends, fails, or cannot even release it (the connection is
+    then closed rather than pooled, which releases it): no dong stays locked for the next list."""
+    import contextlib
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL advisory lock (SQLite runs one writer at a time)")
+
+    def another_worker_may() -> bool:
+        with importer._dong_turn(7) as ours:
+            return ours
+
+    with importer._dong_turn(7) as ours:
+        assert ours and not another_worker_may()
+        with importer._dong_turn(8) as other_dong:
+            assert other_dong  # other dongs are not held up
+    assert another_worker_may()
+    with pytest.raises(RuntimeError), importer._dong_turn(7):
+        raise RuntimeError("disk full")
+    assert another_worker_may()
+    real_text = importer.text
+    monkeypatch.setattr(importer, "text", lambda sql: real_text("SELECT 1/0" if "unlock" in sql else sql))
+    with contextlib.suppress(Exception), importer._dong_turn(7):  # the release itself fails
+        pass
+    monkeypatch.setattr(importer, "text", real_text)
+    assert another_worker_may()

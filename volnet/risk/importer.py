@@ -407,8 +407,13 @@ def _dong_turn(dong_id: int):
             yield ours
         finally:
             if ours:
-                with contextlib.suppress(Exception):  # a broken connection has released it already
+                try:
                     conn.execute(text("SELECT pg_advisory_unlock(:ns, :dong)"), keys)
+                except BaseException:
+                    # Not released (the job stopped right here, or the connection broke): closing the
+                    # connection releases it; back in the pool it would keep the dong locked.
+                    conn.invalidate()
+                    raise
 
 
 def _queue_waiting(dong_id: int, done_id: int) -> None:
