@@ -706,3 +706,81 @@ def test_a_dong_is_free_again_when_its_import_ends_however_it_ends(app, monkeypa
         pass
     monkeypatch.setattr(importer, "text", real_text)
     assert another_worker_may()
+
+
+def _quick_add(app, user_id: int, dong_id: int, road: str) -> tuple[int, bool]:
+    """A reporter's quick-add of a household, in a request of its own (another thread, session and connection)."""
+    import threading
+
+    from volnet.accounts.models import User
+    from volnet.households import services as households
+
+    out: dict = {}
+
+    def request():
+        with app.app_context():
+            h, created = households.find_or_create(db.session.get(User, user_id), dong_id, road, "")
+            out["found"] = (h.id, created)
+            db.session.commit()
+
+    t = threading.Thread(target=request)
+    t.start()
+    t.join(timeout=30)
+    return out["found"]
+
+
+def test_a_household_quick_added_during_an_import_is_joined_not_added_again(app, client, staff, monkeypatch):
+    """A tong leader quick-adds a household at an address while a list is being imported, after the job read
+    the dong's households: the list's row at that address later on joins that household (the rest of the
+    list is planned again), and the one person does not become two households."""
+    d, u = staff
+    dong_id, user_id = d.id, u.id
+    monkeypatch.setattr(importer.Importer.__init__, "__defaults__", (2,))
+    real_claim, added = importer.Importer._claim, {}
+
+    def claim(self, done):
+        if done == 2 and not added:  # batch 1 stored; persons 5 and 6 come in batch 3
+            if db.engine.dialect.name == "sqlite":
+                db.session.commit()  # the job has only read batch 2: a pause between batches lets others write
+            added["household"] = _quick_add(app, user_id, dong_id, rb.person(5)[3])
+        return real_claim(self, done)
+
+    monkeypatch.setattr(importer.Importer, "_claim", claim)
+    r = rb.import_file(client, d, rb.csv_bytes([rb.person(i) for i in range(1, 7)]))
+    hid, created = added["household"]
+    assert created  # the import's own households were not at this address
+    assert (r.status, r.good_rows, r.done_rows, r.duplicate_rows) == ("done", 6, 6, 0)
+    assert (r.created_households, r.matched_rows) == (5, 1)
+    assert count(Household) == 6
+    row = db.session.scalar(select(CrisisRow).where(CrisisRow.round_id == r.id, CrisisRow.row_number == 6))
+    assert (row.household_id, row.match) == (hid, "address")
+    assert count(HouseholdIndicator) == 6  # the quick-added household has the row's indicator
+
+
+def test_a_quick_add_at_an_address_a_batch_is_storing_waits_and_finds_it(app, client, staff, monkeypatch):
+    """While a batch that creates a household at an address is being stored, a reporter quick-adding that
+    address waits for it and then finds that household, instead of adding a second one."""
+    import threading
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite runs one writer at a time: the quick-add cannot overlap a batch there")
+    d, u = staff
+    dong_id, user_id = d.id, u.id
+    real_store, seen = importer.Importer._store_indicators, {}
+
+    def store_indicators(self, pairs, fresh):  # settle, after the batch took its addresses
+        result = {}
+        t = threading.Thread(target=lambda: result.update(found=_quick_add(app, user_id, dong_id, rb.person(2)[3])))
+        t.start()
+        t.join(timeout=1.5)
+        seen["waited"] = t.is_alive()  # still waiting for the batch
+        seen["thread"], seen["result"] = t, result
+        return real_store(self, pairs, fresh)
+
+    monkeypatch.setattr(importer.Importer, "_store_indicators", store_indicators)
+    r = rb.import_file(client, d, rb.csv_bytes([rb.person(i) for i in range(1, 4)]))
+    seen["thread"].join(timeout=30)
+    assert seen["waited"] is True
+    row = db.session.scalar(select(CrisisRow).where(CrisisRow.round_id == r.id, CrisisRow.row_number == 3))
+    assert seen["result"]["found"] == (row.household_id, False)
+    assert r.status == "done" and count(Household) == 3

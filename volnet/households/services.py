@@ -67,20 +67,41 @@ def staff_query(user, q: str = "", dong_id: int | None = None, tong: int | None 
     return stmt.order_by(Household.dong_id, Household.tong, Household.road_address, Household.unit)
 
 
+# New households are serialised per dong and address in this many buckets (advisory locks): a crisis list
+# import takes the buckets of all the addresses of a batch at once, at most this many locks.
+ADDRESS_LOCK_BUCKETS = 64
+
+
 def address_lock_key(dong_id: int, key: str) -> int:
-    """A 64-bit number for one dong + address key, for PostgreSQL's advisory locks."""
+    """The 64-bit advisory-lock number of the bucket of one dong + address key (PostgreSQL)."""
     import hashlib
 
-    digest = hashlib.blake2b(f"household:{dong_id}:{key}".encode(), digest_size=8).digest()
+    bucket = hashlib.blake2b(key.encode(), digest_size=4).digest()
+    bucket_no = int.from_bytes(bucket, "big") % ADDRESS_LOCK_BUCKETS
+    digest = hashlib.blake2b(f"household-address:{dong_id}:{bucket_no}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
+
+
+def lock_addresses(dong_id: int, keys) -> None:
+    """Hold, until the transaction ends, the buckets of these address keys of a dong, so that no one else
+    adds a household at one of them meanwhile (quick-add, a crisis-list import). Taken in one order, so two
+    holders of several buckets cannot deadlock. SQLite serialises writers anyway."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    locks = sorted({address_lock_key(dong_id, k) for k in keys})
+    if len(locks) == 1:
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": locks[0]})
+    elif locks:
+        db.session.execute(text("SELECT count(pg_advisory_xact_lock(k)) FROM "
+                                "(SELECT unnest(CAST(:ks AS bigint[])) AS k ORDER BY 1) AS s"), {"ks": locks})
 
 
 def _serialize_address(dong_id: int, key: str) -> None:
     """Two reporters quick-adding the same new address at the same moment take turns, so the second finds
-    the first one's household instead of adding another (which would give one person two open concerns).
-    Held until the transaction ends. SQLite serialises writers anyway."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": address_lock_key(dong_id, key)})
+    the first one's household instead of adding another (which would give one person two open concerns);
+    so does a crisis-list import that creates a household there (risk.importer). Held until the
+    transaction ends."""
+    lock_addresses(dong_id, [key])
 
 
 def find_or_create(user, dong_id: int, road_address: str, unit: str = "", tong=None, ban=None,

@@ -366,7 +366,7 @@ def _import(r: CrisisRound) -> None:
     r.progress_at = clock.now()
     db.session.commit()
     try:
-        if not Importer(r).run():
+        if not _run_replanning(r):
             db.session.rollback()
             log.info("risk import %s: another worker is importing this round", round_id)
             return
@@ -385,6 +385,21 @@ def _import(r: CrisisRound) -> None:
             r.status = "failed"
             r.error = type(exc).__name__[:100]
             db.session.commit()
+
+
+def _run_replanning(r: CrisisRound) -> bool:
+    """``Importer(r).run()``; when a batch finds a household added meanwhile at one of its new addresses
+    (the batches before it are kept), the rest is planned again from the dong's households as they are now,
+    so the row joins that household instead of adding a second one."""
+    for attempt in range(REPLANS + 1):
+        try:
+            return Importer(r).run()
+        except AddressTakenMeanwhile:
+            db.session.rollback()
+            if attempt == REPLANS:
+                raise
+            log.info("risk import %s: households added meanwhile, the rest is planned again", r.id)
+    return False  # not reached
 
 
 # Advisory lock namespace of "one import per dong" (the two-key form: the dong id is the second key).
@@ -467,6 +482,17 @@ def resume_stalled(now: datetime) -> int:
             log.warning("risk import %s stalled at %s rows: queued again", rid, r.done_rows)
             start(r)
     return len(claimed)
+
+
+class AddressTakenMeanwhile(Exception):
+    """A household was added, by someone else, at an address a planned batch would create one at."""
+
+    def __init__(self, round_id: int, seq: int):
+        super().__init__(f"round {round_id} batch {seq}")
+
+
+# How many times one job plans the rest of a list again because households were added meanwhile.
+REPLANS = 5
 
 
 class Batch:
@@ -678,6 +704,7 @@ class Importer:
         the progress. The caller commits both parts together."""
         from volnet.risk import scoring
 
+        self._claim_new_addresses(plan)  # first: before this transaction locks any row a reporter may need
         bads = self._store_bad_rows(plan.bads)
         self._hold_households(plan)
         self._lock_indicator_types(plan.indicator_pairs)
@@ -693,6 +720,27 @@ class Importer:
         db.session.execute(update(rounds).where(rounds.c.id == self.round_id)
                            .values({**{rounds.c[k]: rounds.c[k] + v for k, v in added.items()},
                                     rounds.c.progress_at: clock.now()}))
+
+    def _claim_new_addresses(self, plan: Plan) -> None:
+        """The addresses this batch creates households at are still free: hold them until it commits (a
+        reporter quick-adding one of them waits, then finds this household), and check that no household
+        was added at one since this job read the dong's households (a quick-add after the preload, or
+        while the batch was planned): if one was, the batch is planned again (``AddressTakenMeanwhile``)."""
+        from volnet.households.services import lock_addresses
+
+        keys = {p.addr_key for p in plan.to_create if p.addr_key}
+        if not keys:
+            return
+        lock_addresses(self.dong_id, keys)
+        fresh = plan.fresh
+        there = db.session.execute(select(Household.id, Household.road_address, Household.unit,
+                                          Household.address_key).where(
+            Household.dong_id == self.dong_id, member(Household.address_key, keys, "str"),
+            Household.status != "deceased"))  # this batch's own (written, not yet committed) among them
+        # The key of a household with a jibun address differs from its column; planning matched it by road
+        # address and unit, so only a household at the same road address and unit counts (as in quick-add).
+        if any(hid not in fresh and address_key(road, unit)[:420] == key for hid, road, unit, key in there):
+            raise AddressTakenMeanwhile(self.round_id, plan.seq)
 
     def _hold_households(self, plan: Plan) -> None:
         """What a foreign key would check, once for the batch: the households its rows, indicators and links
