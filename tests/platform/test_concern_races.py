@@ -173,6 +173,7 @@ def test_two_quick_adds_of_the_same_new_address_give_one_household(app, other_ap
     from volnet.households import services as households
     from volnet.households.models import Household
     from volnet.households.services import address_key
+    from volnet.places.models import Dong
 
     d = b.dong()
     rep = b.user("tong_leader", [d])
@@ -191,8 +192,7 @@ def test_two_quick_adds_of_the_same_new_address_give_one_household(app, other_ap
             db.session.commit()
 
     def first_reporter(conn):  # its request: it has taken the address and added the household
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": households.address_lock_key(d_id, key)})
+        conn.execute(select(Dong.id).where(Dong.id == d_id).with_for_update(key_share=True))  # as find_or_create
         conn.execute(Household.__table__.insert().values(
             dong_id=d_id, road_address="송산로 77", unit="201호", address_key=key, status="active",
             age_band="unknown", created_by_id=rep_id, created_at=clock.now(), updated_at=clock.now()))

@@ -755,6 +755,46 @@ def test_a_household_quick_added_during_an_import_is_joined_not_added_again(app,
     row = db.session.scalar(select(CrisisRow).where(CrisisRow.round_id == r.id, CrisisRow.row_number == 6))
     assert (row.household_id, row.match) == (hid, "address")
     assert count(HouseholdIndicator) == 6  # the quick-added household has the row's indicator
+    db.session.refresh(d)
+    assert d.households_added == 1  # the quick-add moved it; the import's own households do not
+
+
+def test_a_dong_whose_households_keep_changing_fails_the_import_resumably(client, staff, monkeypatch):
+    """Planned again and again with no batch stored in between, the job gives up (the round is "failed" and
+    can go on from its page) instead of running forever."""
+    d, _u = staff
+    tries = []
+
+    def always_moved(self, plan):
+        tries.append(plan.seq)
+        raise importer.HouseholdsAddedMeanwhile(self.round_id, plan.seq)
+
+    monkeypatch.setattr(importer.Importer, "_hold_dong_additions", always_moved)
+    r = rb.import_file(client, d, rb.csv_bytes([rb.person(i) for i in range(1, 4)]))
+    assert len(tries) == importer.REPLANS + 1
+    assert (r.status, r.error, r.done_rows) == ("failed", "HouseholdsAddedMeanwhile", 0)
+    assert count(Household) == 0 and count(CrisisRow) == 0
+    monkeypatch.undo()
+    client.post(f"/risk/rounds/{r.id}/resume")
+    db.session.refresh(r)
+    assert (r.status, r.good_rows) == ("done", 3)
+
+
+def test_staff_adding_or_moving_a_household_moves_the_dong_counter(client, staff):
+    d, _u = staff
+    form = {"dong_id": str(d.id), "road_address": "경기도 의정부시 송산로 500", "unit": "", "age_band": "unknown",
+            "sex": "unknown", "status": "active"}
+    resp = client.post("/households/new", data=form)
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
+    h = db.session.scalar(select(Household))
+    db.session.refresh(d)
+    assert d.households_added == 1
+    client.post(f"/households/{h.id}/edit", data={**form, "name": "김영희"})  # same address: not moved
+    db.session.refresh(d)
+    assert d.households_added == 1
+    client.post(f"/households/{h.id}/edit", data={**form, "unit": "201호"})
+    db.session.refresh(d)
+    assert d.households_added == 2
 
 
 def test_a_quick_add_at_an_address_a_batch_is_storing_waits_and_finds_it(app, client, staff, monkeypatch):

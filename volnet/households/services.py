@@ -1,7 +1,7 @@
 """Finding and adding households. Search forgives spacing and 번길/길; names match by 초성 too."""
 from __future__ import annotations
 
-from sqlalchemy import or_, select, text
+from sqlalchemy import or_, select, update
 
 from volnet.core.access import visible
 from volnet.core.korean import address_key, chosung, is_chosung_query, normalize_phone
@@ -67,48 +67,31 @@ def staff_query(user, q: str = "", dong_id: int | None = None, tong: int | None 
     return stmt.order_by(Household.dong_id, Household.tong, Household.road_address, Household.unit)
 
 
-# New households are serialised per dong and address in this many buckets (advisory locks): a crisis list
-# import takes the buckets of all the addresses of a batch at once, at most this many locks.
-ADDRESS_LOCK_BUCKETS = 64
+def take_dong_additions(dong_id: int) -> None:
+    """Before looking for a household at an address and adding it if none is there: lock the dong's
+    row (FOR NO KEY UPDATE, which inserts referring to the dong do not wait for) until the transaction
+    ends. Two reporters quick-adding the same new address at the same moment so take turns, and the second
+    finds the first one's household instead of adding another (one person, two open concerns); a crisis
+    list import's batch holds it too (risk.importer) while it stores the households it adds."""
+    from volnet.places.models import Dong
+
+    db.session.execute(select(Dong.id).where(Dong.id == dong_id).with_for_update(key_share=True))
 
 
-def address_lock_key(dong_id: int, key: str) -> int:
-    """The 64-bit advisory-lock number of the bucket of one dong + address key (PostgreSQL)."""
-    import hashlib
+def note_household_added(dong_id: int) -> None:
+    """A household was added in the dong or given another address (in the caller's transaction): an
+    import of the dong that read its households before sees the counter move and looks again."""
+    from volnet.places.models import Dong
 
-    bucket = hashlib.blake2b(key.encode(), digest_size=4).digest()
-    bucket_no = int.from_bytes(bucket, "big") % ADDRESS_LOCK_BUCKETS
-    digest = hashlib.blake2b(f"household-address:{dong_id}:{bucket_no}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
-
-
-def lock_addresses(dong_id: int, keys) -> None:
-    """Hold, until the transaction ends, the buckets of these address keys of a dong, so that no one else
-    adds a household at one of them meanwhile (quick-add, a crisis-list import). Taken in one order, so two
-    holders of several buckets cannot deadlock. SQLite serialises writers anyway."""
-    if db.session.get_bind().dialect.name != "postgresql":
-        return
-    locks = sorted({address_lock_key(dong_id, k) for k in keys})
-    if len(locks) == 1:
-        db.session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": locks[0]})
-    elif locks:
-        db.session.execute(text("SELECT count(pg_advisory_xact_lock(k)) FROM "
-                                "(SELECT unnest(CAST(:ks AS bigint[])) AS k ORDER BY 1) AS s"), {"ks": locks})
-
-
-def _serialize_address(dong_id: int, key: str) -> None:
-    """Two reporters quick-adding the same new address at the same moment take turns, so the second finds
-    the first one's household instead of adding another (which would give one person two open concerns);
-    so does a crisis-list import that creates a household there (risk.importer). Held until the
-    transaction ends."""
-    lock_addresses(dong_id, [key])
+    db.session.execute(update(Dong).where(Dong.id == dong_id)
+                       .values(households_added=Dong.households_added + 1))
 
 
 def find_or_create(user, dong_id: int, road_address: str, unit: str = "", tong=None, ban=None,
                    name: str | None = None, lives_alone=None, age_band: str = "unknown") -> tuple[Household, bool]:
     """Quick add: the same dong + address + unit is the same household (no duplicates)."""
     key = address_key(road_address, unit)
-    _serialize_address(dong_id, key)
+    take_dong_additions(dong_id)
     existing = db.session.scalar(
         select(Household).where(Household.dong_id == dong_id, Household.address_key.like(f"{escape_like(key)}%",
                                                                                          escape="\\"))
@@ -124,6 +107,7 @@ def find_or_create(user, dong_id: int, road_address: str, unit: str = "", tong=N
     h.refresh_keys()
     db.session.add(h)
     db.session.flush()
+    note_household_added(dong_id)
     return h, True
 
 

@@ -65,6 +65,7 @@ def new():
     form.dong_id.choices = _dong_choices()
     link_concern = request.args.get("link_concern", type=int)
     if form.validate_on_submit():
+        svc.note_household_added(form.dong_id.data)  # first: it takes the dong's additions in turn
         h = Household(created_by_id=current_user.id)
         _fill(h, form)
         db.session.add(h)
@@ -96,6 +97,8 @@ def edit(household_id: int):
     if request.method == "GET":
         form.phone.data = h.phone_display
     if form.validate_on_submit():
+        if (form.dong_id.data, form.road_address.data, form.unit.data or "") != (h.dong_id, h.road_address, h.unit):
+            svc.note_household_added(form.dong_id.data)  # at another address now: as if added there
         _fill(h, form)
         record(current_user, "update", "household", h.id)
         db.session.commit()

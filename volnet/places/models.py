@@ -17,6 +17,9 @@ class Dong(db.Model):
     sigungu: Mapped[str] = mapped_column(String(40))
     name: Mapped[str] = mapped_column(String(40))
     active: Mapped[bool] = mapped_column(default=True)
+    # Moved by every household added (or given another address) in the dong outside a crisis-list import;
+    # its row lock takes such additions in turn. An import compares it batch by batch (risk.importer).
+    households_added: Mapped[int] = mapped_column(default=0, server_default="0")
 
     tongs: Mapped[list[Tong]] = relationship(back_populates="dong", order_by="Tong.number",
                                              cascade="all, delete-orphan")

@@ -39,6 +39,7 @@ from volnet.core.korean import address_key, chosung, clean_text, normalize_phone
 from volnet.core.sql import constraint_name
 from volnet.extensions import db
 from volnet.households.models import Household
+from volnet.places.models import Dong
 from volnet.risk import rrn, staging
 from volnet.risk.indicators import ensure_seeded, fold, lookup
 from volnet.risk.keyfilter import KeyFilter
@@ -388,18 +389,20 @@ def _import(r: CrisisRound) -> None:
 
 
 def _run_replanning(r: CrisisRound) -> bool:
-    """``Importer(r).run()``; when a batch finds a household added meanwhile at one of its new addresses
-    (the batches before it are kept), the rest is planned again from the dong's households as they are now,
-    so the row joins that household instead of adding a second one."""
-    for attempt in range(REPLANS + 1):
+    """``Importer(r).run()``; when households were added in the dong while it ran (a tong leader's quick-add),
+    the batches stored so far are kept and the rest is planned again from the dong's households as they
+    are now, so a row at such an address joins that household instead of adding a second one."""
+    in_a_row = 0
+    while True:
+        before = r.done_rows
         try:
             return Importer(r).run()
-        except AddressTakenMeanwhile:
+        except HouseholdsAddedMeanwhile:
             db.session.rollback()
-            if attempt == REPLANS:
+            in_a_row = in_a_row + 1 if r.done_rows == before else 1
+            if in_a_row > REPLANS:
                 raise
-            log.info("risk import %s: households added meanwhile, the rest is planned again", r.id)
-    return False  # not reached
+            log.info("risk import %s: households added in its dong meanwhile, the rest is planned again", r.id)
 
 
 # Advisory lock namespace of "one import per dong" (the two-key form: the dong id is the second key).
@@ -484,14 +487,15 @@ def resume_stalled(now: datetime) -> int:
     return len(claimed)
 
 
-class AddressTakenMeanwhile(Exception):
-    """A household was added, by someone else, at an address a planned batch would create one at."""
+class HouseholdsAddedMeanwhile(Exception):
+    """Households were added in the dong, by someone else, after the job read the dong's households."""
 
     def __init__(self, round_id: int, seq: int):
         super().__init__(f"round {round_id} batch {seq}")
 
 
-# How many times one job plans the rest of a list again because households were added meanwhile.
+# How many times in a row one job plans the rest of a list again, with no batch stored in between,
+# because households were added in the dong meanwhile (then it fails, and can be resumed).
 REPLANS = 5
 
 
@@ -540,6 +544,8 @@ class Importer:
     def _preload(self):
         """Households of the dong that existed before this job: address and name+birth maps (bounded by the
         dong, not by the file); the round's rows stored before this job (an earlier or interrupted run)."""
+        # Read before the households: an addition committed in between moves it, and is then looked at again.
+        self.households_added = db.session.scalar(select(Dong.households_added).where(Dong.id == self.dong_id))
         self.pre_addr: dict[str, int] = {}
         self.pre_nb: dict[tuple, int] = {}
         rows = db.session.execute(select(Household.id, Household.road_address, Household.unit, Household.name,
@@ -704,7 +710,7 @@ class Importer:
         the progress. The caller commits both parts together."""
         from volnet.risk import scoring
 
-        self._claim_new_addresses(plan)  # first: before this transaction locks any row a reporter may need
+        self._hold_dong_additions(plan)  # first: before this transaction locks any row a reporter may need
         bads = self._store_bad_rows(plan.bads)
         self._hold_households(plan)
         self._lock_indicator_types(plan.indicator_pairs)
@@ -721,26 +727,16 @@ class Importer:
                            .values({**{rounds.c[k]: rounds.c[k] + v for k, v in added.items()},
                                     rounds.c.progress_at: clock.now()}))
 
-    def _claim_new_addresses(self, plan: Plan) -> None:
-        """The addresses this batch creates households at are still free: hold them until it commits (a
-        reporter quick-adding one of them waits, then finds this household), and check that no household
-        was added at one since this job read the dong's households (a quick-add after the preload, or
-        while the batch was planned): if one was, the batch is planned again (``AddressTakenMeanwhile``)."""
-        from volnet.households.services import lock_addresses
-
-        keys = {p.addr_key for p in plan.to_create if p.addr_key}
-        if not keys:
-            return
-        lock_addresses(self.dong_id, keys)
-        fresh = plan.fresh
-        there = db.session.execute(select(Household.id, Household.road_address, Household.unit,
-                                          Household.address_key).where(
-            Household.dong_id == self.dong_id, member(Household.address_key, keys, "str"),
-            Household.status != "deceased"))  # this batch's own (written, not yet committed) among them
-        # The key of a household with a jibun address differs from its column; planning matched it by road
-        # address and unit, so only a household at the same road address and unit counts (as in quick-add).
-        if any(hid not in fresh and address_key(road, unit)[:420] == key for hid, road, unit, key in there):
-            raise AddressTakenMeanwhile(self.round_id, plan.seq)
+    def _hold_dong_additions(self, plan: Plan) -> None:
+        """No household may be added in the dong until this batch commits (FOR SHARE on the dong's row,
+        which a quick-add locks first: a reporter adding an address this batch creates a household at
+        waits, then finds it), and none may have been added since this job read the dong's households
+        (``households_added``): if one was, what is planned is stale (a row at its address would add a
+        second household), so the batch is given up and the rest of the list planned again."""
+        current = db.session.scalar(select(Dong.households_added).where(Dong.id == self.dong_id)
+                                    .with_for_update(read=True))
+        if current != self.households_added:
+            raise HouseholdsAddedMeanwhile(self.round_id, plan.seq)
 
     def _hold_households(self, plan: Plan) -> None:
         """What a foreign key would check, once for the batch: the households its rows, indicators and links
