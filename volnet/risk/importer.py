@@ -1,7 +1,10 @@
 """Importing a staged public crisis list: mapping, row checks, matching to households, indicators,
 scores and concerns. Runs as an RQ job (inline without Redis), in batches of BATCH rows; each batch
 commits its rows and the progress together, so a re-run resumes and changes nothing twice. One worker
-imports a round at a time: a job that finds the progress moved by another stops (RQ is at-least-once).
+imports a round at a time: a job that finds the progress moved by another stops (RQ is at-least-once);
+and one list of a dong at a time (``run_import``). Households added in the dong while a list is imported
+(a tong leader's quick-add) are seen: each batch checks the dong's ``households_added`` counter and the
+rest of the list is planned again when it moved (``Importer._hold_dong_additions``).
 
 Matching, in order: keyed RRN hash (risk_household_rrn_hashes) -> normalized road address + unit
 (volnet.core.korean.address_key) -> name + birth date. Unmatched rows create households with status
