@@ -7,6 +7,8 @@ keep-alive clients that log in first:
 
   bare_hello    bench/bare_app.py  GET /        (framework floor)
   bare_query    bench/bare_app.py  GET /query   (one indexed query + a 50-row template)
+  bare_write    bench/bare_app.py  POST /write  (signed session cookie, one INSERT, a redirect: the floor
+                                                 of any saved report; not run unless asked with --only)
   health        GET /health        (volnet's own floor: its framework, hooks and one statement, no login)
   queue         GET /concerns/     (a caseworker of a different dong per client; pages 1-5 and filters)
   submit        POST /report/new   (an honorary welfare officer reports mail piling up at a household)
@@ -491,6 +493,27 @@ def bare_scenario(path: str, label: str):
     return setup, step
 
 
+def bare_write_scenario(info):
+    """The bare app's signed-in write: the same households and form size as ``submit``."""
+    dongs = sorted(info["household_ranges"])
+
+    def setup(client, idx, state):
+        status, _ = client.get("/sign-in")
+        if status != 200:
+            raise RuntimeError(f"bare /sign-in: HTTP {status}")
+        d = dongs[idx % len(dongs)]
+        state.update(dong=d, rng=random.Random(1000 + idx))
+
+    def step(client, idx, n, state):
+        lo, hi = info["household_ranges"][state["dong"]]
+        form = {"household_id": state["rng"].randint(lo, hi), "dong_id": state["dong"], "urgency": "routine",
+                "signals": "mail_piling", "client_token": uuid.uuid4().hex}
+        status, _body = client.post("/write", form)
+        return "bare_write", status == 303, f"HTTP {status}"
+
+    return setup, step
+
+
 # ----------------------------------------------------------------------------------------------- main
 
 def _cpu(r: Result) -> float | None:
@@ -562,13 +585,24 @@ def main(argv=None) -> int:
         log = OUT / "gunicorn.log"
         kw = {"duration": args.duration, "warmup": args.warmup, "clients": args.clients,
               "db_pids": lambda: backend_pids(url)}
-        if {"bare_hello", "bare_query"} & set(wanted):
+        if "bare_write" in wanted:
+            import psycopg
+
+            from bench.bare_app import WRITE_TABLE
+
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute(WRITE_TABLE)
+        if {"bare_hello", "bare_query", "bare_write"} & set(wanted):
             with Gunicorn("bench.bare_app:app", env=common_env, workers=args.workers, log_path=log) as srv:
                 for name, path in (("bare_hello", "/"), ("bare_query", "/query")):
                     if name in wanted:
                         print(f"running {name} ...", flush=True)
                         results.append(run_load(name, srv.port, *bare_scenario(path, name),
                                                 server_pids=srv.worker_pids, **kw))
+                if "bare_write" in wanted:
+                    print("running bare_write ...", flush=True)
+                    results.append(run_load("bare_write", srv.port, *bare_write_scenario(info),
+                                            server_pids=srv.worker_pids, **kw))
         if {"health", "queue", "submit"} & set(wanted):
             with Gunicorn("wsgi:app", env=common_env, workers=args.workers, log_path=log,
                           ready_path="/account/login") as srv:
@@ -622,6 +656,11 @@ def main(argv=None) -> int:
         if cpu_s and cpu_b:
             # The same comparison from CPU per request, which other work on the machine disturbs less.
             goals["submit_at_least_quarter_of_bare"]["cpu_ratio"] = round(cpu_b / cpu_s, 3)
+    if "bare_write" in by and "bare_hello" in by and by["bare_hello"].rps:
+        # Where the submit goal lies between the floor of any saved form and volnet's report.
+        goals["bare_write_floor"] = {"rps_ratio_to_bare_hello": round(by["bare_write"].rps / by["bare_hello"].rps, 3)}
+        if "submit" in by and by["bare_write"].rps:
+            goals["bare_write_floor"]["submit_rps_ratio_to_it"] = round(by["submit"].rps / by["bare_write"].rps, 3)
     if "queue" in by and _cpu(by["queue"]):
         # 16 closed-loop clients: p95 < 100 ms needs roughly 16 / 0.1 s = 160 requests/s, i.e. at most
         # cores * 1000 / 160 ms of CPU (app + database) per request.
