@@ -824,3 +824,39 @@ def test_a_quick_add_at_an_address_a_batch_is_storing_waits_and_finds_it(app, cl
     row = db.session.scalar(select(CrisisRow).where(CrisisRow.round_id == r.id, CrisisRow.row_number == 3))
     assert seen["result"]["found"] == (row.household_id, False)
     assert r.status == "done" and count(Household) == 3
+
+
+def test_a_worker_killed_right_after_the_last_batch_leaves_the_round_done_or_resumable(client, staff, monkeypatch):
+    """On PostgreSQL the last batch commits together with the round's "done" (and the staged file's
+    deletion): a worker killed right after it leaves nothing "running" at 100 %. SQLite leaves the last batch
+    to the job's own commit, so there the kill loses that batch and the sweep imports it again, once."""
+    from datetime import timedelta
+
+    from volnet.core import clock
+
+    class Killed(BaseException):
+        pass
+
+    d, _u = staff
+    monkeypatch.setattr(importer.Importer.__init__, "__defaults__", (2,))
+    real_run = importer.Importer.run
+
+    def run_then_killed(self):
+        real_run(self)
+        raise Killed
+
+    monkeypatch.setattr(importer.Importer, "run", run_then_killed)
+    with pytest.raises(Killed):
+        rb.import_file(client, d, rb.csv_bytes([rb.person(i) for i in range(1, 6)]))
+    monkeypatch.setattr(importer.Importer, "run", real_run)
+    r = db.session.scalar(select(CrisisRound))
+    db.session.refresh(r)
+    if db.engine.dialect.name == "postgresql":
+        assert (r.status, r.done_rows, r.good_rows) == ("done", 5, 5) and r.finished_at is not None
+        assert count(UploadChunk) == 0
+    else:
+        assert (r.status, r.done_rows) == ("running", 4)
+        assert importer.resume_stalled(clock.now() + timedelta(minutes=11)) == 1
+        db.session.refresh(r)
+        assert (r.status, r.done_rows, r.good_rows) == ("done", 5, 5)
+    assert count(CrisisRow) == 5 and count(Household) == 5

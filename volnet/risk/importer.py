@@ -374,9 +374,10 @@ def _import(r: CrisisRound) -> None:
             db.session.rollback()
             log.info("risk import %s: another worker is importing this round", round_id)
             return
-        r.status = "done"
-        r.finished_at = clock.now()
-        db.session.execute(delete(UploadChunk).where(UploadChunk.round_id == r.id))
+        if r.status != "done":  # PostgreSQL: the last batch marked it already (SQLite leaves that batch to us)
+            r.status = "done"
+            r.finished_at = clock.now()
+            db.session.execute(delete(UploadChunk).where(UploadChunk.round_id == r.id))
         db.session.commit()
     except Exception as exc:  # noqa: BLE001 - recorded on the round; no row content in the log
         db.session.rollback()
@@ -609,9 +610,12 @@ class Importer:
         writer = _Writers(self, current_app._get_current_object(), self.start)
         try:
             with contextlib.closing(_prefetch(read, depth=2)) as batches:
-                for batch in batches:
-                    plan = self.plan(batch)
+                upcoming = next(batches, None)
+                while upcoming is not None:
+                    plan = self.plan(upcoming)
                     db.session.commit()  # ends this thread's read-only transaction (it only reserved ids)
+                    upcoming = next(batches, None)  # read ahead by the reader thread: seldom a wait
+                    plan.last = upcoming is None  # the round is done in the same commit as this batch
                     if not writer.put(plan):
                         break
                     collector.batch_done()
@@ -729,6 +733,14 @@ class Importer:
         db.session.execute(update(rounds).where(rounds.c.id == self.round_id)
                            .values({**{rounds.c[k]: rounds.c[k] + v for k, v in added.items()},
                                     rounds.c.progress_at: clock.now()}))
+
+    def mark_done(self) -> None:
+        """The round is imported: "done", and its staged file is deleted (in the caller's transaction, which
+        on PostgreSQL is the last batch's, so no killed worker can leave a round at 100 % "running")."""
+        rounds = CrisisRound.__table__
+        db.session.execute(update(rounds).where(rounds.c.id == self.round_id)
+                           .values(status="done", finished_at=clock.now()))
+        db.session.execute(delete(UploadChunk).where(UploadChunk.round_id == self.round_id))
 
     def _hold_dong_additions(self, plan: Plan) -> None:
         """No household may be added in the dong until this batch commits (FOR SHARE on the dong's row,
@@ -964,7 +976,7 @@ class Plan:
     """A batch after planning: everything ``Importer.store`` writes."""
 
     __slots__ = ("seq", "rows", "bads", "empty", "goods", "dup", "matched", "to_create", "scores", "fresh",
-                 "codes_of", "links", "now", "copies", "indicator_pairs")
+                 "codes_of", "links", "now", "copies", "indicator_pairs", "last")
 
     def __init__(self, seq: int, batch: Batch):
         self.seq = seq
@@ -979,6 +991,7 @@ class Plan:
         self.now = clock.now()
         self.copies: list[Prepared] = []         # new rows formatted for their insert (Importer._prepare)
         self.indicator_pairs: set[tuple[int, int]] = set()  # (household id, indicator type id) of the batch
+        self.last = False                        # the list's last batch (PostgreSQL: known when handed over)
 
 
 class _Pending:
@@ -1087,6 +1100,8 @@ class _Writers:
             if done is None or not self._claim(imp, plan, done):
                 return False
         imp.settle(plan)
+        if plan.last:
+            imp.mark_done()
         db.session.commit()
         with self.cond:
             self.committed = imp.stored_up_to = plan.seq
