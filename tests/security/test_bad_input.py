@@ -22,9 +22,11 @@ NASTY = [
     "a\x00b", "line1\r\nline2", "\r\n\r\n", "<script>alert(1)</script>", "'\"><img src=x onerror=alert(1)>",
     "' OR 1=1 --", "'; DROP TABLE households; --", "=HYPERLINK(\"http://evil\")", "+1-2", "@SUM(A1)",
     "가" * 300, "x" * 5000, "\u202eevil.exe", "%00", "../../etc/passwd", "{{ 7*7 }}", "${7*7}",
+    "²", "①②③", "١٢٣٤٥٦", "１２３",  # digit-like signs: str.isdigit() says yes, int() says no (for the first two)
 ]
 text_values = st.one_of(st.sampled_from(NASTY), st.text(max_size=80))
-ids = st.one_of(st.sampled_from(["", "abc", "-1", "0", "1.5", "99999999999999999999", "1e9", "0x10", "１"]),
+ids = st.one_of(st.sampled_from(["", "abc", "-1", "0", "1.5", "99999999999999999999", "1e9", "0x10", "１", "²",
+                                 "١"]),
                 st.integers(min_value=-(2**70), max_value=2**70).map(str))
 dates = st.sampled_from(["2024-02-30", "9999-12-31", "0000-01-01", "2026-13-01", "yesterday", "", "2024-02-29",
                          "2024-02-30T10:00", "9999-12-31T23:59", "2026-11-22T25:61"])
@@ -244,3 +246,31 @@ def test_extra_fields_are_ignored(app, world, clients):
     assert h.tier == "unassessed" and h.created_by_id == world["cw_a"].id
     db.session.expire_all()
     assert db.session.get(User, world["cw_a"].id).role == "caseworker"
+
+
+def test_digit_like_signs_are_not_numbers_and_other_digits_are(app, world, clients):
+    """'²' and '①' pass str.isdigit() but are no numbers (they once made the queue and the two-step setup
+    answer 500); full-width digits from a Korean keyboard, and other scripts' digits, are numbers."""
+    import pyotp
+
+    from volnet.core.korean import ascii_digits, normalize_phone
+    from volnet.risk.importer import parse_date
+    from volnet.security import totp
+
+    for owner in ("²", "①", "١", "１２"):
+        _ok(clients["cw_a"].get(f"/concerns/?owner={owner}"), allowed=(200,))
+    assert [ascii_digits(v) for v in ("123", "１２３", "١٢٣", "²", "1²", "", None, "12a")] == \
+        ["123", "123", "123", None, None, None, None, None]
+    assert normalize_phone("０１０-１２３４-５６７８") == "01012345678"
+    assert parse_date("19900１0²") == "bad_birth_date" and str(parse_date("１９９００１０１")) == "1990-01-01"
+    secret = pyotp.random_base32()
+    code = pyotp.TOTP(secret).now()
+    wide = "".join(chr(0xFF10 + int(c)) for c in code)  # full-width, as some phone keyboards type them
+    assert totp.matching_step(secret, wide) is not None
+    assert totp.matching_step(secret, "²" * 6) is None and totp.matching_step(secret, "①②③④⑤⑥") is None
+    r = clients["admin"].post("/admin/dongs", data={"new-code": "４１１５０５２０００", "new-sido": "경기도",
+                                                    "new-sigungu": "의정부시", "new-name": "전각동"})
+    _ok(r, allowed=(302,))
+    from volnet.places.models import Dong
+
+    assert db.session.scalar(select(Dong.code).where(Dong.name == "전각동")) == "4115052000"

@@ -176,3 +176,18 @@ def test_other_organizations_coordinator_gets_404(client):
         assert client.get(url).status_code == 404, url
     assert client.post(f"/shifts/{o.id}/cancel").status_code == 404
     assert client.post(f"/shifts/{o.id}/message", data={"message": "x"}).status_code == 404
+
+
+def test_attendance_with_digit_like_signs_in_field_names_is_ignored(client):
+    """'a-²' passes str.isdigit() but is no place id: ignored, as any unknown field, never a 500."""
+    clock.freeze(sb.seoul(2026, 3, 2, 9))
+    d, org, coord, p = sb.world()
+    o = sb.occurrence(p, starts_at=sb.seoul(2026, 3, 3, 10), hours=2, capacity=2)
+    s1 = sb.signed(o, sb.volunteer(d, name="참석자"))
+    db.session.commit()
+    clock.freeze(sb.seoul(2026, 3, 3, 13))  # after the shift
+    b.login(client, coord)
+    r = client.post(f"/shifts/{o.id}/attendance", data={"a-²": "yes", "a-①": "no", f"a-{s1.id}": "yes"})
+    assert r.status_code == 302
+    db.session.refresh(s1)
+    assert s1.attended is True

@@ -8,6 +8,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from volnet.accounts.models import ORG_KINDS
 from volnet.accounts.roles import ROLE_LABELS
 from volnet.core.forms import ChoiceField, clean_filter
+from volnet.core.korean import ascii_digits
 from volnet.settings.services import parse_duration
 
 ORG_KIND_LABELS = {
@@ -35,8 +36,10 @@ class DongForm(FlaskForm):
     name = StringField(_l("Dong name"), validators=[DataRequired(), Length(max=40)], filters=[clean_filter])
 
     def validate_code(self, field):
-        if not (field.data or "").isdigit():
+        digits = ascii_digits(field.data)
+        if digits is None:
             raise ValidationError(_l("The code has 10 digits."))
+        field.data = digits  # full-width digits are stored as ASCII
 
 
 class TongForm(FlaskForm):

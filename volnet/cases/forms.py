@@ -52,7 +52,7 @@ class WonField(IntegerField):
             if raw == "":
                 self.data = None
                 return
-            if not raw.lstrip("-").isdigit() or len(raw) > 16:
+            if not raw.lstrip("-").isdecimal() or len(raw) > 16:
                 self.data = None
                 raise ValueError(_l("Enter the value in won as a whole number."))
             self.data = int(raw)

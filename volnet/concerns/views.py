@@ -115,7 +115,7 @@ def queue_filters(user, args) -> tuple[tuple[str, ...], dict]:
         params["p_owner"] = user.id
     elif owner == "none":
         shape.append("owner_none")
-    elif owner.isdigit() and len(owner) < 10:
+    elif owner.isdecimal() and len(owner) < 10:
         shape.append("owner")
         params["p_owner"] = int(owner)
     dong = _int_arg("dong")

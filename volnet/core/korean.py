@@ -28,11 +28,20 @@ def is_chosung_query(text: str) -> bool:
 _PHONE_DIGITS = re.compile(r"\D")
 
 
+def ascii_digits(value: str | None) -> str | None:
+    """The value in ASCII digits when every character of it is a decimal digit, of any script a keyboard
+    may give (full-width １２３ from a Korean IME, ١٢٣ …); else None. Digit-like signs that are not decimal
+    digits ('²', '①') are not numbers: ``str.isdigit`` accepts them, ``int`` does not."""
+    if not value or not value.isdecimal():
+        return None
+    return value if value.isascii() else "".join(str(unicodedata.decimal(ch)) for ch in value)
+
+
 def normalize_phone(value: str | None) -> str | None:
     """Keep digits only; return None when the number cannot be a Korean phone number."""
     if not value:
         return None
-    digits = _PHONE_DIGITS.sub("", value)
+    digits = ascii_digits(_PHONE_DIGITS.sub("", value)) or ""
     if digits.startswith("82") and len(digits) in (11, 12):
         digits = "0" + digits[2:]
     if not digits.startswith("0") or not 9 <= len(digits) <= 11:

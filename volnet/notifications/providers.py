@@ -16,6 +16,7 @@ from email.utils import formataddr
 
 from flask import current_app
 
+from volnet.core.korean import ascii_digits
 from volnet.extensions import db
 
 
@@ -115,7 +116,7 @@ class ProviderChannel:
         self.config_key = config_key
 
     def address(self, user) -> str:
-        return "".join(ch for ch in (user.phone or "") if ch.isdigit())
+        return ascii_digits("".join(ch for ch in (user.phone or "") if ch.isdecimal())) or ""
 
     def provider(self):
         spec = current_app.config.get(self.config_key) or ""

@@ -322,7 +322,7 @@ def unusual_access(reviewer, month: str, max_rows: int = 200_000) -> list[dict]:
             offhours[(actor_id, local.date())] += 1
         if stype == "households":
             per_day[(actor_id, local.date())].add(sid)
-        if stype in READ_SUBJECTS and sid and sid.isdigit():
+        if stype in READ_SUBJECTS and sid and sid.isdecimal():
             reads[stype].add(int(sid))
             read_by[(stype, int(sid))].add(actor_id)
 

@@ -120,7 +120,7 @@ def check_mapping(mapping: dict[str, str], width: int) -> list[str]:
     problems = []
     seen = defaultdict(int)
     for col, target in mapping.items():
-        if not col.isdigit() or int(col) >= width:
+        if not col.isdecimal() or int(col) >= width:
             problems.append("unknown_column")
         seen[target] += 1
     for f in FIELDS:
@@ -142,7 +142,7 @@ def parse_date(value: str) -> date | str:
     """A date, or an error code ('bad_birth_date', 'impossible_birth_date'). Accepts 1990-01-01, 19900101,
     1990.01.01, 1990. 1. 1., 1990/1/1 and 1990년 1월 1일."""
     text = value.strip()
-    if len(text) == 8 and text.isdigit():
+    if len(text) == 8 and text.isdecimal():
         y, m, d = int(text[:4]), int(text[4:6]), int(text[6:])
     elif (len(text) == 10 and text[4] in "-./" and text[7] in "-./" and text[:4].isdecimal()
           and text[5:7].isdecimal() and text[8:].isdecimal()):  # the common 1990-01-01: what _DATE_RE reads

@@ -520,7 +520,7 @@ def check_row(round_id: int, row_id: int):
     else:
         flash(_("Choose one of the offered options."), "error")
     return redirect(url_for("risk.round_detail", round_id=round_id, **({"page": request.args["page"]}
-                                                                        if request.args.get("page", "").isdigit()
+                                                                        if request.args.get("page", "").isdecimal()
                                                                         else {})))
 
 

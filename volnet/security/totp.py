@@ -22,6 +22,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from volnet.accounts.roles import TOTP_ROLES
 from volnet.core import clock
+from volnet.core.korean import ascii_digits
 from volnet.settings import services as settings
 
 settings.DEFAULTS.setdefault("security.totp_required", False)
@@ -59,8 +60,8 @@ def _clean_code(code: str | None) -> str:
 
 def matching_step(secret: str, code: str, at_ts: float | None = None) -> int | None:
     """The time step a 6-digit code belongs to (current step +-1), or None."""
-    code = _clean_code(code)
-    if len(code) != 6 or not code.isdigit():
+    code = ascii_digits(_clean_code(code)) or ""  # full-width digits from a phone keyboard count
+    if len(code) != 6:
         return None
     ts = clock.now().timestamp() if at_ts is None else at_ts
     totp = pyotp.TOTP(secret)

@@ -672,7 +672,7 @@ def attendance(occ_id: int):
         return redirect(url_for("shifts.manage", occ_id=occ.id))
     marks = {}
     for key, value in request.form.items():
-        if key.startswith("a-") and key[2:].isdigit() and value in ("yes", "no", ""):
+        if key.startswith("a-") and key[2:].isdecimal() and value in ("yes", "no", ""):
             marks[int(key[2:])] = {"yes": True, "no": False, "": None}[value]
     try:
         n = svc.mark_attendance(occ, current_user, marks)
