@@ -134,3 +134,35 @@ def test_an_import_batch_stops_when_a_household_it_matched_was_erased(app, clien
     db.session.expire_all()
     r = db.session.get(CrisisRound, r.id)
     assert (r.status, r.created_households, r.matched_rows) == ("done", 1, 0)
+
+
+def test_rrns_in_full_width_or_other_digits_are_hashed_and_masked_too(app, client):
+    """Spreadsheets from other offices sometimes hold full-width digits (９００１０１－１２３４５６７): such a
+    number is found like any other (hashed in its own column, masked in text), and a number in other
+    scripts' digits no longer stops the upload with an error."""
+    from volnet.risk import rrn
+
+    d = b.dong()
+    u = b.user("caseworker", dongs=[d])
+    rb.seed_types()
+    db.session.commit()
+    b.login(client, u)
+    wide = "".join(chr(0xFF10 + int(c)) if c.isdigit() else "－" for c in RRNS[0])  # ５００５０５－２１２３４５６
+    mixed = "٥٠0505-2١٢٣٤٥٦"  # Arabic-Indic and ASCII digits
+    header = ["성명", "주민등록번호", "주소", "지표", "비고"]
+    rows = [["이순자", wide, "의정부시 민락로 3", "실직", f"번호 {wide}"],
+            ["이순자", mixed, "의정부시 민락로 3", "실직", ""]]
+    r = rb.import_file(client, d, rb.csv_bytes(rows, header=header))
+    assert (r.status, r.good_rows, r.duplicate_rows) == ("done", 1, 1)  # the same person twice: one row
+    assert db.session.scalar(select(db.func.count()).select_from(HouseholdRrnHash)) == 1
+    from datetime import date
+
+    from volnet.risk.models import CrisisRow
+
+    assert db.session.scalar(select(CrisisRow.birth_date)) == date(1950, 5, 5)  # read from the number
+    assert rrn.mask(f"메모 {wide}") == "메모 500505-2******"
+    for table in db.metadata.sorted_tables:
+        for c in [c for c in table.c if isinstance(c.type, String | Text)]:
+            for (value,) in db.session.execute(select(c).select_from(table)):
+                folded = rrn._fold(str(value or ""))
+                assert DIGITS[0] not in re.sub(r"\D", "", folded), (table.name, c.name)

@@ -119,6 +119,12 @@ def test_admin_indicator_crud_and_settings(client, app):
     assert client.post(f"/risk/admin/indicators/{t.id}", data={
         "code": "heat_cut", "label": "난방비 체납", "category": "arrears", "weight": "-3", "signal": "arrears",
         "active": "1"}).status_code == 400
+    # A post without the aliases field (a hand-made request; browsers send it empty) keeps them.
+    assert client.post(f"/risk/admin/indicators/{t.id}", data={
+        "code": "heat_cut", "label": "난방비 체납", "category": "arrears", "weight": "8", "signal": "arrears",
+        "active": "1"}).status_code == 302
+    db.session.refresh(t)
+    assert t.aliases == ["난방비", "지역난방"] and t.weight == 8
     form = {k.replace(".", "__"): str(v) for k, v in settings.DEFAULTS.items() if k.startswith("risk.")
             and isinstance(v, int | float)}
     form["risk__w__lives_alone"] = "9"

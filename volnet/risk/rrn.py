@@ -10,12 +10,26 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import unicodedata
 from datetime import date
 
 from flask import current_app
 
 # YYMMDD, optional hyphen/space, gender-century digit 1-8, six more digits; not inside a longer number.
-RRN_RE = re.compile(r"(?<!\d)(\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])\s?-?\s?([1-8])(\d{6})(?!\d)")
+# ASCII digits only: other scripts' digits are folded first (``_fold``), so a number typed in full-width
+# digits is found, hashed and masked like any other.
+RRN_RE = re.compile(r"(?<!\d)(\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])\s?-?\s?([1-8])(\d{6})(?!\d)", re.ASCII)
+_ANY_DIGIT = re.compile(r"\d")  # any script's decimal digit (str patterns are Unicode-aware)
+_DASHES = str.maketrans({"\uff0d": "-", "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-",
+                         "\u2014": "-", "\u2212": "-", "\ufe63": "-", "\u3000": " ", "\u00a0": " "})
+
+
+def _fold(value: str) -> str:
+    """Digits of any script as ASCII digits, dash and space look-alikes as '-' and ' ', one character for
+    one (positions stay); ASCII text is returned as it is, at no cost."""
+    if value.isascii():
+        return value
+    return _ANY_DIGIT.sub(lambda m: str(unicodedata.decimal(m.group())), value.translate(_DASHES))
 MIN_LENGTH = 13  # a cell shorter than this holds no RRN (13 digits)
 TOKEN_PREFIX = "RRNH:"  # noqa: S105 - a marker, not a secret
 _CENTURY = {"1": 1900, "2": 1900, "5": 1900, "6": 1900, "3": 2000, "4": 2000, "7": 2000, "8": 2000}
@@ -34,7 +48,8 @@ def hash_digits(digits: str, key: bytes | None = None) -> str:
 
 
 def mask(text: str) -> str:
-    return RRN_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}{m.group(3)}-{m.group(4)}******", text)
+    """Every RRN in ``text`` masked (900101-1******); digits of other scripts come back as ASCII digits."""
+    return RRN_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}{m.group(3)}-{m.group(4)}******", _fold(text))
 
 
 class Sanitizer:
@@ -47,9 +62,11 @@ class Sanitizer:
     def cell(self, value: str) -> str:
         if not value or len(value) < MIN_LENGTH:
             return value
-        m = RRN_RE.search(value)
+        probe = value if value.isascii() else _fold(value)  # inline: this runs for every cell of a list
+        m = RRN_RE.search(probe)
         if m is None:
-            return value
+            return value  # as it was, full-width letters and all
+        value = probe
         self.found += 1
         stripped = value.strip()
         if m.start() == value.index(stripped[0]) and m.end() == len(value.rstrip()):
@@ -74,7 +91,7 @@ def parse_token(value: str) -> tuple[str, date | None, str] | None:
     return parts[1], born, f"{front}******"
 
 
-_TOKEN_RE = re.compile(r"RRNH:[0-9a-f]{64}:(\d{6}-\d)")
+_TOKEN_RE = re.compile(r"RRNH:[0-9a-f]{64}:(\d{6}-\d)", re.ASCII)
 
 
 def display(text: str) -> str:
