@@ -20,6 +20,7 @@ from flask import current_app
 # digits is found, hashed and masked like any other.
 RRN_RE = re.compile(r"(?<!\d)(\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])\s?-?\s?([1-8])(\d{6})(?!\d)", re.ASCII)
 _ANY_DIGIT = re.compile(r"\d")  # any script's decimal digit (str patterns are Unicode-aware)
+_FOLDABLE = re.compile(r"(?![0-9])\d|[\uff0d\u2010-\u2014\u2212\ufe63\u3000\u00a0]")  # what _fold changes
 _DASHES = str.maketrans({"\uff0d": "-", "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-",
                          "\u2014": "-", "\u2212": "-", "\ufe63": "-", "\u3000": " ", "\u00a0": " "})
 
@@ -27,7 +28,7 @@ _DASHES = str.maketrans({"\uff0d": "-", "\u2010": "-", "\u2011": "-", "\u2012": 
 def _fold(value: str) -> str:
     """Digits of any script as ASCII digits, dash and space look-alikes as '-' and ' ', one character for
     one (positions stay); ASCII text is returned as it is, at no cost."""
-    if value.isascii():
+    if value.isascii() or _FOLDABLE.search(value) is None:  # Hangul text: one quick scan
         return value
     return _ANY_DIGIT.sub(lambda m: str(unicodedata.decimal(m.group())), value.translate(_DASHES))
 MIN_LENGTH = 13  # a cell shorter than this holds no RRN (13 digits)
@@ -62,7 +63,8 @@ class Sanitizer:
     def cell(self, value: str) -> str:
         if not value or len(value) < MIN_LENGTH:
             return value
-        probe = value if value.isascii() else _fold(value)  # inline: this runs for every cell of a list
+        # Inline, as this runs for every cell of a list: most are ASCII, or Hangul without a foldable sign.
+        probe = value if value.isascii() or _FOLDABLE.search(value) is None else _fold(value)
         m = RRN_RE.search(probe)
         if m is None:
             return value  # as it was, full-width letters and all
