@@ -20,6 +20,10 @@ from flask import current_app
 # digits is found, hashed and masked like any other.
 RRN_RE = re.compile(r"(?<!\d)(\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])\s?-?\s?([1-8])(\d{6})(?!\d)", re.ASCII)
 _ANY_DIGIT = re.compile(r"\d")  # any script's decimal digit (str patterns are Unicode-aware)
+# The digits and signs a spreadsheet from another office may hold (full-width, Arabic-Indic): one character
+# class, which Hangul text is scanned for quickly. Other scripts' digits are folded where they stand next to
+# these (``_fold`` folds every decimal digit).
+_FOLD_HINT = re.compile("[\uff10-\uff19\uff0d\u0660-\u0669\u06f0-\u06f9\u2010-\u2014\u2212\ufe63\u3000\u00a0]")
 _FOLDABLE = re.compile(r"(?![0-9])\d|[\uff0d\u2010-\u2014\u2212\ufe63\u3000\u00a0]")  # what _fold changes
 _DASHES = str.maketrans({"\uff0d": "-", "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-",
                          "\u2014": "-", "\u2212": "-", "\ufe63": "-", "\u3000": " ", "\u00a0": " "})
@@ -31,6 +35,8 @@ def _fold(value: str) -> str:
     if value.isascii() or _FOLDABLE.search(value) is None:  # Hangul text: one quick scan
         return value
     return _ANY_DIGIT.sub(lambda m: str(unicodedata.decimal(m.group())), value.translate(_DASHES))
+
+
 MIN_LENGTH = 13  # a cell shorter than this holds no RRN (13 digits)
 TOKEN_PREFIX = "RRNH:"  # noqa: S105 - a marker, not a secret
 _CENTURY = {"1": 1900, "2": 1900, "5": 1900, "6": 1900, "3": 2000, "4": 2000, "7": 2000, "8": 2000}
@@ -63,12 +69,15 @@ class Sanitizer:
     def cell(self, value: str) -> str:
         if not value or len(value) < MIN_LENGTH:
             return value
-        # Inline, as this runs for every cell of a list: most are ASCII, or Hangul without a foldable sign.
-        probe = value if value.isascii() or _FOLDABLE.search(value) is None else _fold(value)
-        m = RRN_RE.search(probe)
-        if m is None:
-            return value  # as it was, full-width letters and all
-        value = probe
+        m = RRN_RE.search(value)
+        if m is None:  # this runs for every cell of a list: Hangul text costs one more quick scan
+            if value.isascii() or _FOLD_HINT.search(value) is None:
+                return value
+            folded = _fold(value)
+            m = RRN_RE.search(folded)
+            if m is None:
+                return value  # as it was, full-width letters and all
+            value = folded
         self.found += 1
         stripped = value.strip()
         if m.start() == value.index(stripped[0]) and m.end() == len(value.rstrip()):
