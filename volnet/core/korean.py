@@ -37,11 +37,16 @@ def ascii_digits(value: str | None) -> str | None:
     return value if value.isascii() else "".join(str(unicodedata.decimal(ch)) for ch in value)
 
 
+def phone_digits(value: str | None) -> str:
+    """The digits of a phone number as typed or stored, in ASCII (full-width ones folded); '' if none."""
+    return ascii_digits(_PHONE_DIGITS.sub("", value or "")) or ""
+
+
 def normalize_phone(value: str | None) -> str | None:
     """Keep digits only; return None when the number cannot be a Korean phone number."""
     if not value:
         return None
-    digits = ascii_digits(_PHONE_DIGITS.sub("", value)) or ""
+    digits = phone_digits(value)
     if digits.startswith("82") and len(digits) in (11, 12):
         digits = "0" + digits[2:]
     if not digits.startswith("0") or not 9 <= len(digits) <= 11:

@@ -12,7 +12,7 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from volnet.core import access, clock
-from volnet.core.korean import ascii_digits, format_phone
+from volnet.core.korean import format_phone, phone_digits
 from volnet.core.sql import constraint_name
 from volnet.extensions import db
 
@@ -243,7 +243,6 @@ def seoul_date(value) -> str:
 def tel_link(number: str | None) -> Markup:
     if not number:
         return Markup("")
-    digits = "".join(ch for ch in number if ch.isdecimal())
-    digits = ascii_digits(digits) or ""
+    digits = phone_digits(number)
     shown = format_phone(digits) or digits
     return Markup('<a class="tel" href="tel:{0}">{1}</a>').format(digits, shown)

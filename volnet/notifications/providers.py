@@ -16,7 +16,7 @@ from email.utils import formataddr
 
 from flask import current_app
 
-from volnet.core.korean import ascii_digits
+from volnet.core.korean import phone_digits
 from volnet.extensions import db
 
 
@@ -116,7 +116,7 @@ class ProviderChannel:
         self.config_key = config_key
 
     def address(self, user) -> str:
-        return ascii_digits("".join(ch for ch in (user.phone or "") if ch.isdecimal())) or ""
+        return phone_digits(user.phone)
 
     def provider(self):
         spec = current_app.config.get(self.config_key) or ""

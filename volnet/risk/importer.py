@@ -375,9 +375,7 @@ def _import(r: CrisisRound) -> None:
             log.info("risk import %s: another worker is importing this round", round_id)
             return
         if r.status != "done":  # PostgreSQL: the last batch marked it already (SQLite leaves that batch to us)
-            r.status = "done"
-            r.finished_at = clock.now()
-            db.session.execute(delete(UploadChunk).where(UploadChunk.round_id == r.id))
+            mark_done(round_id)
         db.session.commit()
     except Exception as exc:  # noqa: BLE001 - recorded on the round; no row content in the log
         db.session.rollback()
@@ -390,6 +388,14 @@ def _import(r: CrisisRound) -> None:
             r.status = "failed"
             r.error = type(exc).__name__[:100]
             db.session.commit()
+
+
+def mark_done(round_id: int) -> None:
+    """The round is imported: "done", and its staged file is deleted, in the caller's transaction (on
+    PostgreSQL the last batch's, so no killed worker can leave a round at 100 % "running")."""
+    rounds = CrisisRound.__table__
+    db.session.execute(update(rounds).where(rounds.c.id == round_id).values(status="done", finished_at=clock.now()))
+    db.session.execute(delete(UploadChunk).where(UploadChunk.round_id == round_id))
 
 
 def _run_replanning(r: CrisisRound) -> bool:
@@ -733,14 +739,6 @@ class Importer:
         db.session.execute(update(rounds).where(rounds.c.id == self.round_id)
                            .values({**{rounds.c[k]: rounds.c[k] + v for k, v in added.items()},
                                     rounds.c.progress_at: clock.now()}))
-
-    def mark_done(self) -> None:
-        """The round is imported: "done", and its staged file is deleted (in the caller's transaction, which
-        on PostgreSQL is the last batch's, so no killed worker can leave a round at 100 % "running")."""
-        rounds = CrisisRound.__table__
-        db.session.execute(update(rounds).where(rounds.c.id == self.round_id)
-                           .values(status="done", finished_at=clock.now()))
-        db.session.execute(delete(UploadChunk).where(UploadChunk.round_id == self.round_id))
 
     def _hold_dong_additions(self, plan: Plan) -> None:
         """No household may be added in the dong until this batch commits (FOR SHARE on the dong's row,
@@ -1101,7 +1099,7 @@ class _Writers:
                 return False
         imp.settle(plan)
         if plan.last:
-            imp.mark_done()
+            mark_done(imp.round_id)
         db.session.commit()
         with self.cond:
             self.committed = imp.stored_up_to = plan.seq

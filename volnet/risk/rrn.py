@@ -24,7 +24,6 @@ _ANY_DIGIT = re.compile(r"\d")  # any script's decimal digit (str patterns are U
 # class, which Hangul text is scanned for quickly. Other scripts' digits are folded where they stand next to
 # these (``_fold`` folds every decimal digit).
 _FOLD_HINT = re.compile("[\uff10-\uff19\uff0d\u0660-\u0669\u06f0-\u06f9\u2010-\u2014\u2212\ufe63\u3000\u00a0]")
-_FOLDABLE = re.compile(r"(?![0-9])\d|[\uff0d\u2010-\u2014\u2212\ufe63\u3000\u00a0]")  # what _fold changes
 _DASHES = str.maketrans({"\uff0d": "-", "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-",
                          "\u2014": "-", "\u2212": "-", "\ufe63": "-", "\u3000": " ", "\u00a0": " "})
 
@@ -32,7 +31,7 @@ _DASHES = str.maketrans({"\uff0d": "-", "\u2010": "-", "\u2011": "-", "\u2012": 
 def _fold(value: str) -> str:
     """Digits of any script as ASCII digits, dash and space look-alikes as '-' and ' ', one character for
     one (positions stay); ASCII text is returned as it is, at no cost."""
-    if value.isascii() or _FOLDABLE.search(value) is None:  # Hangul text: one quick scan
+    if value.isascii():
         return value
     return _ANY_DIGIT.sub(lambda m: str(unicodedata.decimal(m.group())), value.translate(_DASHES))
 

@@ -560,10 +560,9 @@ def admin_indicator(type_id: int | None = None):
             abort(404)
     form = IndicatorTypeForm(obj=t) if t else IndicatorTypeForm()
     form.signal.choices = _signal_choices()
-    if isinstance(form.aliases.data, list):  # from the object (a field left out of the post): shown joined
+    if isinstance(form.aliases.data, list):  # from the object (a page, or a post without the field): joined
         form.aliases.data = ", ".join(form.aliases.data)
     if request.method == "GET" and t is not None:
-        form.aliases.data = ", ".join(t.aliases or [])
         form.active.data = "1" if t.active else "0"
     if form.validate_on_submit():
         code = form.code.data.strip()
