@@ -8,7 +8,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import and_, bindparam, case, func, or_, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from volnet.accounts.models import User, user_dongs
 from volnet.accounts.roles import CASEWORKER, NURSE, STAFF, TEAM_LEAD
@@ -152,13 +152,25 @@ def queue_rows(user, args, page: int) -> RowPage:
     return _queue_query(shape).page(params, page, PER_PAGE, totals=_queue_totals, total_key=total_key)
 
 
-def _colleagues(dong_id: int):
-    return list(db.session.scalars(
-        select(User).join(user_dongs, user_dongs.c.user_id == User.id)
+def _assignable(*columns):
+    return (select(*columns).join(user_dongs, user_dongs.c.user_id == User.id)
+            .where(user_dongs.c.dong_id == bindparam("dong_id"), User.role.in_((CASEWORKER, TEAM_LEAD, NURSE)),
+                   User.active.is_(True)).order_by(User.name, User.id))
 
-        .where(user_dongs.c.dong_id == dong_id, User.role.in_((CASEWORKER, TEAM_LEAD, NURSE)),
-               User.active.is_(True)).order_by(User.name)
-    ))
+
+# Who a concern of a dong may be assigned to: the users (for the assignment itself), or only their names
+# (for the concern page's choice list).
+_ASSIGNABLE_USERS = _assignable(User)
+_ASSIGNABLE = _assignable(User.id, User.name)
+
+
+def _colleagues(dong_id: int):
+    return list(db.session.scalars(_ASSIGNABLE_USERS, {"dong_id": dong_id}))
+
+
+# The observation fields the timeline shows (concerns/_timeline.html).
+_TIMELINE_OBSERVATION = (Observation.source, Observation.signals, Observation.meals, Observation.hygiene,
+                         Observation.seen_at, Observation.location_text, Observation.contact, Observation.note)
 
 
 QueueRow = namedtuple("QueueRow", "id urgency urgency_label household unlinked tong summary signals "
@@ -227,26 +239,25 @@ def detail(concern_id: int):
     concern = access.load(Concern, concern_id, "view")
     if concern.status == "merged" and concern.merged_into_id:
         flash(_("This concern was merged into another one."), "info")
-    events_q = select(ConcernEvent).options(joinedload(ConcernEvent.actor),
-                                            joinedload(ConcernEvent.observation))
+    # The timeline shows the actor's name and the report's own fields: nothing else of either row is loaded.
+    events_q = select(ConcernEvent).options(
+        joinedload(ConcernEvent.actor).load_only(User.name),
+        joinedload(ConcernEvent.observation).load_only(*_TIMELINE_OBSERVATION))
     if concern.household_id:
         events_q = events_q.where(or_(ConcernEvent.concern_id == concern.id,
                                       ConcernEvent.household_id == concern.household_id))
     else:
         events_q = events_q.where(ConcernEvent.concern_id == concern.id)
     events = list(db.session.scalars(events_q.order_by(ConcernEvent.at.desc(), ConcernEvent.id.desc()).limit(300)))
-    observations = list(db.session.scalars(
-        select(Observation).options(selectinload(Observation.household))
-        .where(Observation.concern_id == concern.id).order_by(Observation.seen_at.desc()).limit(100)))
     assign_form = AssignForm()
-    assign_form.owner_id.choices = [(u.id, u.name) for u in _colleagues(concern.dong_id)]
+    assign_form.owner_id.choices = [tuple(r) for r in db.session.execute(_ASSIGNABLE, {"dong_id": concern.dong_id})]
     link_q = request.args.get("hq", "")[:100]
     link_results = []
     if link_q and concern.household_id is None:
         link_results = list(db.session.scalars(
             households.staff_query(current_user, link_q, dong_id=concern.dong_id).limit(10)))
     return render_template(
-        "concerns/detail.html", c=concern, events=events, observations=observations,
+        "concerns/detail.html", c=concern, events=events,
         ack_form=ActionForm(), assign_form=assign_form, contact_form=ContactForm(),
         urgency_form=UrgencyForm(urgency=concern.urgency), close_form=CloseForm(), merge_form=MergeForm(),
         link_form=LinkForm(), link_q=link_q, link_results=link_results,

@@ -1,11 +1,46 @@
 """Form helpers shared by every domain."""
 from __future__ import annotations
 
+import wtforms.widgets
+import wtforms.widgets.core
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup, escape
 from wtforms import SelectField
 from wtforms.validators import ValidationError
+from wtforms.widgets.core import clean_key
 
 from volnet.core.korean import clean_text
+
+_wtforms_html_params = wtforms.widgets.core.html_params
+
+
+def html_params(**kwargs) -> Markup:
+    """WTForms' ``html_params`` with the same output, about five times faster.
+
+    Every widget, label and option of every form goes through it (a concern page makes ~40 calls), and
+    WTForms builds each attribute with ``Markup.format``, i.e. ``string.Formatter`` in Python. Here the
+    key and value are escaped with markupsafe's C ``escape`` and joined with f-strings.
+    ``tests/platform/test_forms_html.py`` compares the two on generated input.
+    """
+    parts = []
+    for k, v in sorted(kwargs.items()):
+        k = escape(clean_key(k))
+        if v is True:
+            parts.append(str(k))
+        elif v is not False:
+            # escape() leaves a quote of a value that is already markup (__html__); WTForms then writes &quot;
+            parts.append(f'{k}="{str(escape(v)).replace(chr(34), "&quot;")}"')
+    return Markup(" ".join(parts))  # noqa: S704 - every key and value escaped above
+
+
+def _install(fn) -> None:
+    """Put ``fn`` wherever WTForms looks ``html_params`` up: most widgets in their module at every call,
+    inputs and buttons as a class attribute, fields' labels through the package."""
+    wtforms.widgets.core.html_params = wtforms.widgets.html_params = fn
+    wtforms.widgets.core.Input.html_params = wtforms.widgets.core.Button.html_params = staticmethod(fn)
+
+
+_install(html_params)
 
 
 def clean_filter(value):
