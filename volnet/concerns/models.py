@@ -84,6 +84,9 @@ class Concern(db.Model):
             "uq_concerns_open_household", "household_id", unique=True,
             sqlite_where=text(OPEN_STATUSES_SQL), postgresql_where=text(OPEN_STATUSES_SQL),
         ),
+        # A household's concerns, newest first (household page, erasure's reference checks): without it
+        # every household page read all of the city's concerns (29 ms at 130,000 concerns; 0.1 ms with it).
+        Index("ix_concerns_household_opened", "household_id", "opened_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

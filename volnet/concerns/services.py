@@ -8,7 +8,9 @@ from datetime import datetime
 
 from sqlalchemy import bindparam, case, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
+from volnet.accounts.models import User
 from volnet.concerns.models import OPEN_STATUSES, OPEN_STATUSES_SQL, VISIT_OUTCOMES, Concern, ConcernEvent
 from volnet.core import clock
 from volnet.core.sql import expire_cached, insert_ignoring, prebuilt
@@ -315,3 +317,12 @@ def link_household(concern: Concern, household: Household, actor) -> Concern:
                        .values(household_id=household.id))
     add_event(concern, "household_linked", actor, household=household.id)
     return concern
+
+
+def timeline_options():
+    """Loader options for a timeline's events (concerns/_timeline.html): the actor's name and the
+    report's own fields, nothing else of either row (no password hash or TOTP secret decrypted per event)."""
+    return (joinedload(ConcernEvent.actor).load_only(User.name),
+            joinedload(ConcernEvent.observation).load_only(
+                Observation.source, Observation.signals, Observation.meals, Observation.hygiene,
+                Observation.seen_at, Observation.location_text, Observation.contact, Observation.note))

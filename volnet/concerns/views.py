@@ -41,7 +41,6 @@ from volnet.core.web import seoul_datetime
 from volnet.extensions import db
 from volnet.households import services as households
 from volnet.households.models import Household
-from volnet.observations.models import Observation
 from volnet.observations.signals import LEVELS, SIGNALS, SOURCES, URGENCIES
 
 bp = _Blueprint("concerns", __name__, url_prefix="/concerns")
@@ -168,10 +167,6 @@ def _colleagues(dong_id: int):
     return list(db.session.scalars(_ASSIGNABLE_USERS, {"dong_id": dong_id}))
 
 
-# The observation fields the timeline shows (concerns/_timeline.html).
-_TIMELINE_OBSERVATION = (Observation.source, Observation.signals, Observation.meals, Observation.hygiene,
-                         Observation.seen_at, Observation.location_text, Observation.contact, Observation.note)
-
 
 QueueRow = namedtuple("QueueRow", "id urgency urgency_label household unlinked tong summary signals "
                                    "status_label due overdue owner")
@@ -239,10 +234,7 @@ def detail(concern_id: int):
     concern = access.load(Concern, concern_id, "view")
     if concern.status == "merged" and concern.merged_into_id:
         flash(_("This concern was merged into another one."), "info")
-    # The timeline shows the actor's name and the report's own fields: nothing else of either row is loaded.
-    events_q = select(ConcernEvent).options(
-        joinedload(ConcernEvent.actor).load_only(User.name),
-        joinedload(ConcernEvent.observation).load_only(*_TIMELINE_OBSERVATION))
+    events_q = select(ConcernEvent).options(*svc.timeline_options())
     if concern.household_id:
         events_q = events_q.where(or_(ConcernEvent.concern_id == concern.id,
                                       ConcernEvent.household_id == concern.household_id))

@@ -9,6 +9,7 @@ from sqlalchemy.orm import joinedload
 
 from volnet.accounts.roles import CASEWORKER, STAFF, TEAM_LEAD
 from volnet.audit.services import record
+from volnet.concerns import services as concern_services
 from volnet.concerns.models import CONTACT_OUTCOMES, OPEN_STATUSES, OUTCOMES, STATUSES, Concern, ConcernEvent
 from volnet.core import access
 from volnet.core.access import rule
@@ -46,7 +47,7 @@ def detail(household_id: int):
                                        .order_by(Concern.opened_at.desc()).limit(50)))
     open_concern = next((c for c in concerns if c.status in OPEN_STATUSES), None)
     events = list(db.session.scalars(
-        select(ConcernEvent).options(joinedload(ConcernEvent.actor), joinedload(ConcernEvent.observation))
+        select(ConcernEvent).options(*concern_services.timeline_options())
         .where(ConcernEvent.household_id == h.id).order_by(ConcernEvent.at.desc()).limit(200)))
     return render_template("households/detail.html", h=h, concerns=concerns, open_concern=open_concern,
                            events=events, statuses=STATUSES, signals=SIGNALS, urgencies=URGENCIES,
