@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 import volnet.calls.policy  # noqa: F401  (registers the access policies)
 from volnet.accounts.models import User, user_dongs
@@ -122,8 +122,10 @@ def _role(role):
 def manage():
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     stmt = (select(CallEnrollment).where(visible(current_user, CallEnrollment), CallEnrollment.active.is_(True))
-            .options(joinedload(CallEnrollment.household), joinedload(CallEnrollment.caller),
-                     joinedload(CallEnrollment.backup))
+            # The page's 30 plans first, then their households and callers by id: joined in, the households
+            # made PostgreSQL join every plan of the dong before sorting (a scan of all households, 17 ms).
+            .options(selectinload(CallEnrollment.household), selectinload(CallEnrollment.caller),
+                     selectinload(CallEnrollment.backup))
             .order_by(CallEnrollment.consecutive_misses.desc(), CallEnrollment.next_due_on, CallEnrollment.id))
     pagination = db.paginate(stmt, page=page, per_page=PER_PAGE, error_out=False)
     today = clock.seoul_today()
