@@ -443,6 +443,10 @@ def round_detail(round_id: int):
     r = access.load(CrisisRound, round_id, "view")
     if r.status == "uploaded" and access.can(current_user, "map", r):
         return redirect(url_for("risk.mapping", round_id=r.id))
+    # Recorded and committed first: a commit after loading the page's rows would expire them, and the
+    # template would then read each row again (one statement per row).
+    record(current_user, "view", "risk_rounds", r.id)
+    db.session.commit()
     progress = dict(db.session.execute(select(CrisisRow.check_result, func.count())
                                        .where(CrisisRow.round_id == r.id).group_by(CrisisRow.check_result)).all())
     result = request.args.get("result", "")
@@ -458,8 +462,6 @@ def round_detail(round_id: int):
     waiting = r.status == "queued" and db.session.scalar(
         select(func.count()).select_from(CrisisRound)
         .where(CrisisRound.dong_id == r.dong_id, CrisisRound.id != r.id, CrisisRound.status == "running")) > 0
-    record(current_user, "view", "risk_rounds", r.id)
-    db.session.commit()
     types = {t.code: t.label for t in db.session.scalars(select(IndicatorType))}
     return render_template("risk/round.html", r=r, progress=progress, rows=rows, bad=bad, running=running,
                            waiting=waiting,
