@@ -73,3 +73,31 @@ def login(client, u: User, password: str = PASSWORD):
     resp = client.post("/account/login", data={"login_id": u.login_id, "password": password})
     assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
     return resp
+
+
+_DATA_STATEMENTS = ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH")
+
+
+def page_statements(client, url: str) -> tuple[int, str]:
+    """GET ``url`` and return (how many SELECT/INSERT/UPDATE/DELETE statements it sent, the page).
+
+    The page is fetched once before counting (a process's first page also reads the settings and names it
+    then keeps for a while), then the session is emptied, as every request finds it in production: objects
+    the test holds are detached. BEGIN/COMMIT are transaction bookkeeping and not counted. For tests that a
+    page's statements do not grow with its rows (no statement per row)."""
+    from sqlalchemy import event
+
+    client.get(url)
+    db.session.expunge_all()
+    sent: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args):
+        if statement.lstrip().split(None, 1)[0].upper() in _DATA_STATEMENTS:
+            sent.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        body = client.get(url).get_data(as_text=True)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    return len(sent), body

@@ -131,3 +131,36 @@ def test_admin_indicator_crud_and_settings(client, app):
     assert client.post("/risk/admin/settings", data=form).status_code == 302
     assert settings.get("risk.w.lives_alone") == 9
     assert client.get("/risk/admin/settings").status_code == 200
+
+
+def test_household_risk_page_statements_do_not_grow_with_its_history(client, app):
+    # The page audits every screening it shows. It wrote one INSERT per screening, and its commit expired
+    # what it had loaded, so the template read every indicator and its type again, one statement each.
+    from volnet.core import clock
+    from volnet.risk.models import HouseholdIndicator
+
+    d, cw = _setup()
+    nurse = b.user("nurse", dongs=[d])
+    indicators.seed()
+    db.session.flush()
+    types = list(db.session.scalars(select(IndicatorType)))
+    first_label = str(types[0].label)
+    few, many = (db.session.scalar(select(Household.id).where(Household.name == n)) for n in ("주민1", "주민2"))
+
+    def history(hid, n):
+        for i in range(n):
+            db.session.add(HouseholdIndicator(household_id=hid, indicator_type_id=types[i % len(types)].id,
+                                              observed_on=date(2026, 1, 1 + i % 28)))
+            db.session.add(Screening(household_id=hid, dong_id=d.id, kind="ucla3", answers={}, total=3,
+                                     level="low", by_id=nurse.id, at=clock.now()))
+
+    history(few, 2)
+    history(many, 12)
+    db.session.commit()
+    b.login(client, nurse)
+    n_few, _html = b.page_statements(client, f"/risk/households/{few}")
+    n_many, html = b.page_statements(client, f"/risk/households/{many}")
+    assert n_many == n_few
+    assert first_label in html
+    reads = db.session.scalars(select(AuditLog.subject_id).where(AuditLog.subject_type == "risk_screenings")).all()
+    assert len(reads) == 2 * (2 + 12)  # every screening shown, on both fetches of each page, was audited

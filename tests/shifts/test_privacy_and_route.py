@@ -138,3 +138,30 @@ def test_unknown_outcome_and_bad_ids(client):
     for bad in ("0", "-1", "99999999999999999999", "abc"):
         assert client.get(f"/shifts/{bad}/route").status_code == 404
         assert client.post(f"/shifts/stops/{bad}/outcome", data={"outcome": "delivered"}).status_code == 404
+
+
+def test_route_page_statements_do_not_grow_with_its_stops(client):
+    # Each household on the route is audited as read (one batch of rows), and what the page loaded stays
+    # loaded after that commit: no statement per stop.
+    from volnet.accounts.models import User
+    from volnet.audit.models import AuditLog
+
+    w = setup_route()
+    d, p, on = w["d"], w["p"], w["on"]
+    longer = sb.occurrence(p, in_hours=1, hours=2, capacity=1)
+    for i in range(9):
+        sb.stop(longer, b.household(d, name=f"주민{i}", road=f"경기도 의정부시 송산로 {200 + i}"), pos=i + 1)
+    other = sb.volunteer(d, name="봉사자2")  # one volunteer cannot be on two shifts at the same time
+    sb.signed(longer, other)
+    db.session.commit()
+    short_id, long_id, other_id = w["o"].id, longer.id, other.id
+    b.login(client, on)
+    n_short, _html = b.page_statements(client, f"/shifts/{short_id}/route")
+    client.post("/account/logout")
+    b.login(client, db.session.get(User, other_id))
+    n_long, html = b.page_statements(client, f"/shifts/{long_id}/route")
+    assert n_long == n_short
+    assert "주민0" in html and "주민8" in html and "송산로 208" in html
+    reads = db.session.scalars(select(AuditLog.detail).where(AuditLog.actor_id == other_id,
+                                                              AuditLog.subject_type == "households")).all()
+    assert reads.count(f"shift route {long_id}") == 2 * 9  # each household, on both fetches

@@ -21,10 +21,9 @@ def client_ip() -> str | None:
 _INSERT = AuditLog.__table__.insert()
 
 
-def record(actor, action: str, subject_type: str | None = None, subject_id=None, detail: str = "") -> None:
-    """Write one audit row in the caller's transaction (a plain INSERT: busy pages write one each)."""
+def _row(actor, action: str, subject_type: str | None, subject_id, detail: str) -> dict:
     actor_id = getattr(actor, "id", None) if getattr(actor, "is_authenticated", False) else None
-    db.session.execute(_INSERT, {
+    return {
         "at": clock.now(),
         "actor_id": actor_id,
         "action": _clean(action)[:40],
@@ -32,7 +31,36 @@ def record(actor, action: str, subject_type: str | None = None, subject_id=None,
         "subject_id": None if subject_id is None else _clean(str(subject_id))[:64],
         "ip": client_ip(),
         "detail": _clean(detail),
-    })
+    }
+
+
+def record(actor, action: str, subject_type: str | None = None, subject_id=None, detail: str = "") -> None:
+    """Write one audit row in the caller's transaction (a plain INSERT: busy pages write one each)."""
+    db.session.execute(_INSERT, _row(actor, action, subject_type, subject_id, detail))
+
+
+def record_many(actor, action: str, subject_type: str, subject_ids, detail: str = "") -> None:
+    """One audit row per subject (a page showing several screenings, a route's households), sent as one
+    batch of INSERTs instead of one statement each."""
+    rows = [_row(actor, action, subject_type, sid, detail) for sid in subject_ids]
+    if rows:
+        db.session.execute(_INSERT, rows)
+
+
+def commit_reads() -> None:
+    """Commit a page's audit rows without expiring what the page has loaded.
+
+    For GET pages whose transaction wrote nothing but audit rows (what they loaded is still what the
+    database holds): an ordinary commit expires every loaded object, and the template would then read
+    each one again, one statement per row.
+    """
+    session = db.session()
+    keep = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = keep
 
 
 def record_denied(actor, subject_type: str, subject_id) -> None:

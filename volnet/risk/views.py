@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from volnet.accounts.roles import ADMIN, STAFF
-from volnet.audit.services import record
+from volnet.audit.services import commit_reads, record, record_many
 from volnet.core import access, clock, nav
 from volnet.core.access import rule, visible
 from volnet.extensions import csrf, db
@@ -207,15 +207,14 @@ def household(household_id: int):
     screenings = list(db.session.scalars(select(Screening).options(joinedload(Screening.by))
                                          .where(Screening.household_id == h.id)
                                          .order_by(Screening.at.desc()).limit(20)))
-    for s in screenings:  # sensitive data: every read is audited
-        record(current_user, "view", "risk_screenings", s.id)
+    record_many(current_user, "view", "risk_screenings", [s.id for s in screenings])  # every read is audited
     changes = list(db.session.scalars(select(TierChange).options(joinedload(TierChange.by))
                                       .where(TierChange.household_id == h.id)
                                       .order_by(TierChange.at.desc()).limit(50)))
     inds = list(db.session.execute(
         select(HouseholdIndicator, IndicatorType).join(IndicatorType, IndicatorType.id == HouseholdIndicator.indicator_type_id)
         .where(HouseholdIndicator.household_id == h.id).order_by(HouseholdIndicator.observed_on.desc()).limit(100)))
-    db.session.commit()
+    commit_reads()
     form = TierForm(data={"tier": res.suggested})
     return render_template("risk/household.html", h=h, res=res, factors=factors, screenings=screenings,
                            changes=changes, inds=inds, form=form, kinds=screening.KINDS, levels=screening.LEVELS,
