@@ -15,7 +15,7 @@ _wtforms_html_params = wtforms.widgets.core.html_params
 
 
 def html_params(**kwargs) -> Markup:
-    """WTForms' ``html_params`` with the same output, about five times faster.
+    """WTForms' ``html_params`` with the same output, about three times faster (61 -> 18 µs for five attributes).
 
     Every widget, label and option of every form goes through it (a concern page makes ~40 calls), and
     WTForms builds each attribute with ``Markup.format``, i.e. ``string.Formatter`` in Python. Here the
