@@ -1,7 +1,7 @@
 """Write audit rows. Callers never put personal data in ``detail``; CR/LF are escaped anyway."""
 from __future__ import annotations
 
-from flask import has_request_context, request
+from flask import g, has_request_context, request
 
 from volnet.audit.models import AuditLog
 from volnet.core import clock
@@ -34,9 +34,18 @@ def _row(actor, action: str, subject_type: str | None, subject_id, detail: str) 
     }
 
 
+def _pending_on_read() -> None:
+    # A GET page's audit rows are committed when the request ends (core.web._commit_audit), after the
+    # page is rendered: a commit in the view would expire what it loaded, and the template would read
+    # every row again. Other requests commit their audit rows with their own change.
+    if has_request_context() and request.method in ("GET", "HEAD"):
+        g.audit_dirty = True
+
+
 def record(actor, action: str, subject_type: str | None = None, subject_id=None, detail: str = "") -> None:
     """Write one audit row in the caller's transaction (a plain INSERT: busy pages write one each)."""
     db.session.execute(_INSERT, _row(actor, action, subject_type, subject_id, detail))
+    _pending_on_read()
 
 
 def record_many(actor, action: str, subject_type: str, subject_ids, detail: str = "") -> None:
@@ -45,22 +54,7 @@ def record_many(actor, action: str, subject_type: str, subject_ids, detail: str 
     rows = [_row(actor, action, subject_type, sid, detail) for sid in subject_ids]
     if rows:
         db.session.execute(_INSERT, rows)
-
-
-def commit_reads() -> None:
-    """Commit a page's audit rows without expiring what the page has loaded.
-
-    For GET pages whose transaction wrote nothing but audit rows (what they loaded is still what the
-    database holds): an ordinary commit expires every loaded object, and the template would then read
-    each one again, one statement per row.
-    """
-    session = db.session()
-    keep = session.expire_on_commit
-    session.expire_on_commit = False
-    try:
-        session.commit()
-    finally:
-        session.expire_on_commit = keep
+        _pending_on_read()
 
 
 def record_denied(actor, subject_type: str, subject_id) -> None:

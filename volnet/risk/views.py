@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from volnet.accounts.roles import ADMIN, STAFF
-from volnet.audit.services import commit_reads, record, record_many
+from volnet.audit.services import record, record_many
 from volnet.core import access, clock, nav
 from volnet.core.access import rule, visible
 from volnet.extensions import csrf, db
@@ -214,7 +214,6 @@ def household(household_id: int):
     inds = list(db.session.execute(
         select(HouseholdIndicator, IndicatorType).join(IndicatorType, IndicatorType.id == HouseholdIndicator.indicator_type_id)
         .where(HouseholdIndicator.household_id == h.id).order_by(HouseholdIndicator.observed_on.desc()).limit(100)))
-    commit_reads()
     form = TierForm(data={"tier": res.suggested})
     return render_template("risk/household.html", h=h, res=res, factors=factors, screenings=screenings,
                            changes=changes, inds=inds, form=form, kinds=screening.KINDS, levels=screening.LEVELS,
@@ -442,10 +441,7 @@ def round_detail(round_id: int):
     r = access.load(CrisisRound, round_id, "view")
     if r.status == "uploaded" and access.can(current_user, "map", r):
         return redirect(url_for("risk.mapping", round_id=r.id))
-    # Recorded and committed first: a commit after loading the page's rows would expire them, and the
-    # template would then read each row again (one statement per row).
-    record(current_user, "view", "risk_rounds", r.id)
-    db.session.commit()
+    record(current_user, "view", "risk_rounds", r.id)  # committed when the request ends
     progress = dict(db.session.execute(select(CrisisRow.check_result, func.count())
                                        .where(CrisisRow.round_id == r.id).group_by(CrisisRow.check_result)).all())
     result = request.args.get("result", "")

@@ -11,7 +11,7 @@ from sqlalchemy import String, cast, not_, select
 from sqlalchemy.orm import joinedload
 
 from volnet.accounts.roles import COORDINATOR, VOLUNTEER
-from volnet.audit.services import commit_reads, record, record_many
+from volnet.audit.services import record, record_many
 from volnet.core import access, clock, nav
 from volnet.core.access import rule, visible
 from volnet.core.sql import upsert
@@ -365,7 +365,6 @@ def route(occ_id: int):
     occ = access.load(ShiftOccurrence, occ_id, "route")
     stops = svc.stops_of(occ)
     record_many(current_user, "view", "households", [st.household_id for st in stops], f"shift route {occ.id}")
-    commit_reads()
     return render_template("shifts/route.html", **_ctx(occ=occ, stops=stops, form=OutcomeForm(),
                                                        window=svc.route_window(occ)))
 
