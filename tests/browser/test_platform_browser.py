@@ -59,3 +59,40 @@ def test_tong_leader_reports_and_caseworker_acknowledges(app, live_server, phone
     db.session.close()  # release SQLite's lock before the server writes again
     phone.goto(f"{live_server}/my/reports")
     assert "확인 중" in phone.content()
+
+
+def test_caseworker_adding_a_recorded_household_links_the_report_to_it(app, live_server, phone):
+    """From a report waiting for its household, "create a household" at an address the dong already has
+    shows that household first; its button (inside the warning, submitting a form of its own) links the
+    report to it and adds nothing."""
+    from volnet.households.models import Household
+    from volnet.observations import services as obs_services
+    from volnet.observations.models import Observation
+
+    d = b.dong(name="송산3동")
+    b.user("caseworker", [d], name="김민수", login_id="caseworker")
+    h = b.household(d, "경기도 의정부시 용민로 251", "103동 1501호", name="박명자")
+    citizen = obs_services.submit(Observation(dong_id=d.id, source="citizen", signals=["mail_piling"],
+                                              location_text="용민로 251 103동"), None)[0]
+    db.session.commit()
+    concern_id, household_id = citizen.concern_id, h.id
+    db.session.close()
+
+    login(phone, live_server, "caseworker", b.PASSWORD)
+    phone.goto(f"{live_server}/concerns/{concern_id}")
+    phone.click(f"a[href='/households/new?link_concern={concern_id}']")
+    phone.fill("#road_address", "경기도 의정부시 용민로251")
+    phone.fill("#unit", "103동1501호")
+    phone.click("form button[type=submit].btn-primary:has-text('저장')")
+    phone.wait_for_load_state("networkidle")
+    assert phone.is_visible(".same-address")
+    assert "박명자" in phone.inner_text(".same-address")
+    shot(phone, "platform-05-phone-same-address")
+    phone.click(".same-address button:has-text('이 가구에 신고 연결')")
+    phone.wait_for_load_state("networkidle")
+    assert phone.url.endswith(f"/concerns/{concern_id}")
+    assert "가구를 연결했습니다" in phone.content()
+    db.session.expire_all()
+    assert db.session.get(Concern, concern_id).household_id == household_id
+    assert len(db.session.scalars(select(Household)).all()) == 1
+    db.session.close()

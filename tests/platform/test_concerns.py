@@ -275,6 +275,61 @@ def test_create_household_from_unlinked_concern(app, client, d):
     assert c.household_id is not None and c.household.unit == "2층"
 
 
+def test_staff_adding_a_household_at_a_recorded_address_is_asked_first(app, client, d):
+    """A caseworker adding a household the dong already has at that address (spacing aside) sees it,
+    with a link, and saves a second one only after confirming it is another household; a report waiting
+    for its household can be linked to the recorded one from there instead."""
+    cw = b.user("caseworker", [d])
+    old = b.household(d, "경기도 의정부시 송산로 547번길 3", "2층", name="김영희")
+    b.household(d, "경기도 의정부시 송산로 547번길 3", "3층")  # upstairs: a different household
+    from volnet.households.models import Household
+    from volnet.observations import services as obs_services
+    from volnet.observations.models import Observation
+
+    citizen = obs_services.submit(Observation(dong_id=d.id, source="citizen", signals=["mail_piling"],
+                                              location_text="빌라 2층"), None)[0]
+    db.session.commit()
+    b.login(client, cw)
+    form = {"dong_id": d.id, "road_address": "경기도 의정부시 송산로547길 3", "unit": "2 층",
+            "sex": "unknown", "age_band": "60s", "status": "active"}
+    r = client.post(f"/households/new?link_concern={citizen.concern_id}", data=form)
+    page = r.get_data(as_text=True)
+    assert r.status_code == 400
+    assert "이 동에 같은 주소의 가구가 이미 등록되어 있습니다." in page
+    assert f'href="/households/{old.id}"' in page and "김영희" in page
+    assert page.count('name="household_id"') == 1  # link to the one on the 2nd floor, not the 3rd
+    assert db.session.scalar(select(func.count()).select_from(Household)) == 2
+    assert db.session.get(Concern, citizen.concern_id).household_id is None
+
+    r = client.post(f"/concerns/{citizen.concern_id}/link", data={"household_id": old.id})
+    assert r.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Concern, citizen.concern_id).household_id == old.id
+
+    r = client.post("/households/new", data={**form, "same_address_ok": "y", "name": "박철수"})
+    assert r.status_code == 302
+    assert db.session.scalar(select(func.count()).select_from(Household)) == 3
+
+
+def test_moving_a_household_to_a_recorded_address_is_asked_first(app, client, d):
+    cw = b.user("caseworker", [d])
+    there = b.household(d, "송산로 10", "", name="이순자")
+    h = b.household(d, "송산로 20", "")
+    db.session.commit()
+    b.login(client, cw)
+    form = {"dong_id": d.id, "road_address": "송산로 20", "unit": "", "sex": "unknown", "age_band": "unknown",
+            "status": "active", "name": "최민수"}
+    assert client.post(f"/households/{h.id}/edit", data=form).status_code == 302  # its own address: no question
+    r = client.post(f"/households/{h.id}/edit", data={**form, "road_address": "송산로10"})
+    assert r.status_code == 400 and f'href="/households/{there.id}"' in r.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(type(h), h.id).road_address == "송산로 20"
+    r = client.post(f"/households/{h.id}/edit", data={**form, "road_address": "송산로10", "same_address_ok": "y"})
+    assert r.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(type(h), h.id).road_address == "송산로10"
+
+
 def test_one_open_concern_even_when_two_reports_race(app, d):
     """The partial unique index keeps one open concern per household."""
     from sqlalchemy.exc import IntegrityError

@@ -184,3 +184,25 @@ def test_a_report_on_a_household_erased_meanwhile_is_refused_clearly(setup, clie
     assert r.status_code == 409
     assert "방금 (개인정보 삭제 요청으로) 삭제되어 저장하지 않았습니다" in r.get_data(as_text=True)
     assert count(Observation) == 0 and count(Concern) == 0 and db.session.get(Household, hid) is None
+
+
+def test_quick_add_finds_the_household_among_others_whose_address_starts_the_same(setup, client):
+    """A building's flats and the house next door share the start of their address key ("송산로 12" is
+    how "송산로 12 101동 1203호" and "송산로 123" begin): the quick add must still find the one household
+    at exactly this address, however many others were added before it."""
+    d, tl = setup
+    for unit in ("101동 1203호", "101동 1204호"):
+        b.household(d, "송산로 12", unit)
+    b.household(d, "송산로 123", "")
+    house = b.household(d, "송산로 12", "")
+    b.household(d, "송산로 12", "102동 101호")
+    db.session.commit()
+    before = count(Household)
+    r = client.post("/report/new", data={"dong_id": d.id, "road_address": "송산로12", "unit": "",
+                                         "urgency": "routine", "signals": ["mail_piling"], "client_token": "p1"})
+    assert r.status_code == 302
+    assert count(Household) == before
+    assert db.session.scalar(select(Observation.household_id)) == house.id
+    r = client.post("/report/new", data={"dong_id": d.id, "road_address": "송산로 12", "unit": "101동1204호",
+                                         "urgency": "routine", "signals": ["mail_piling"], "client_token": "p2"})
+    assert r.status_code == 302 and count(Household) == before

@@ -37,6 +37,8 @@ class HouseholdForm(FlaskForm):
     status = ChoiceField(_l("Status"), choices=STATUS_CHOICES, default="active")
     delivery_note = TextAreaField(_l("Delivery note for volunteers"), validators=[Optional(), Length(max=500)],
                                   filters=[clean_filter])
+    # Asked only when the dong already has a household at this address (volnet.households.views).
+    same_address_ok = BooleanField(_l("It is another household at the same address (a shared house, a lodger)"))
 
     def validate_phone(self, field):
         if field.data and normalize_phone(field.data) is None:

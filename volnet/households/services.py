@@ -87,18 +87,37 @@ def note_household_added(dong_id: int) -> None:
                        .values(households_added=Dong.households_added + 1))
 
 
+def at_address(dong_id: int, road_address: str, unit: str = "", *, exclude_id: int | None = None,
+               limit: int = 5) -> list[Household]:
+    """The households of the dong (not deceased) at exactly this address and unit, as ``address_key``
+    compares them (spacing, 번길/길 and punctuation forgiven), oldest first, at most ``limit``.
+
+    The stored key also holds the lot-number address, so the index finds every household whose key starts
+    with this one (a building's flats all start like the building; "송산로 12" like "송산로 123") and the
+    exact comparison is made here, on two columns of each (a few thousand rows for the largest complex)."""
+    key = address_key(road_address, unit)
+    if not key:
+        return []
+    stmt = (select(Household.id, Household.road_address, Household.unit)
+            .where(Household.dong_id == dong_id, Household.status != "deceased",
+                   Household.address_key.like(f"{escape_like(key[:420])}%", escape="\\"))
+            .order_by(Household.id))
+    if exclude_id is not None:
+        stmt = stmt.where(Household.id != exclude_id)
+    ids = [hid for hid, road, u in db.session.execute(stmt) if address_key(road, u) == key][:limit]
+    if not ids:
+        return []
+    found = {h.id: h for h in db.session.scalars(select(Household).where(Household.id.in_(ids)))}
+    return [found[i] for i in ids if i in found]
+
+
 def find_or_create(user, dong_id: int, road_address: str, unit: str = "", tong=None, ban=None,
                    name: str | None = None, lives_alone=None, age_band: str = "unknown") -> tuple[Household, bool]:
     """Quick add: the same dong + address + unit is the same household (no duplicates)."""
-    key = address_key(road_address, unit)
     take_dong_additions(dong_id)
-    existing = db.session.scalar(
-        select(Household).where(Household.dong_id == dong_id, Household.address_key.like(f"{escape_like(key)}%",
-                                                                                         escape="\\"))
-        .where(Household.status != "deceased").order_by(Household.id).limit(1)
-    )
-    if existing is not None and address_key(existing.road_address, existing.unit) == key:
-        return existing, False
+    existing = at_address(dong_id, road_address, unit, limit=1)
+    if existing:
+        return existing[0], False
     h = Household(dong_id=dong_id, road_address=road_address, unit=unit or "", tong=tong, ban=ban,
                   age_band=age_band or "unknown", lives_alone=lives_alone, created_by_id=user.id)
     if name:
@@ -111,4 +130,4 @@ def find_or_create(user, dong_id: int, road_address: str, unit: str = "", tong=N
     return h, True
 
 
-__all__ = ["search_for_reporter", "staff_query", "find_or_create", "chosung"]
+__all__ = ["search_for_reporter", "staff_query", "at_address", "find_or_create", "chosung"]

@@ -65,7 +65,8 @@ def new():
     form = HouseholdForm()
     form.dong_id.choices = _dong_choices()
     link_concern = request.args.get("link_concern", type=int)
-    if form.validate_on_submit():
+    same = []
+    if form.validate_on_submit() and not (same := _same_address(form)):
         svc.note_household_added(form.dong_id.data)  # first: it takes the dong's additions in turn
         h = Household(created_by_id=current_user.id)
         _fill(h, form)
@@ -86,7 +87,13 @@ def new():
         db.session.commit()
         flash(_("The household has been saved."), "success")
         return redirect(target)
-    return render_template("households/form.html", form=form, h=None), (400 if request.method == "POST" else 200)
+    concern = None
+    if same and link_concern:  # the report may be about one of them: offer to link it instead
+        concern = db.session.get(Concern, link_concern)
+        if concern is None or not concern.is_open or not access.can(current_user, "link", concern):
+            concern = None
+    return render_template("households/form.html", form=form, h=None, same=same, link_to=concern), \
+        (400 if request.method == "POST" else 200)
 
 
 @bp.route("/<int:household_id>/edit", methods=["GET", "POST"])
@@ -97,15 +104,28 @@ def edit(household_id: int):
     form.dong_id.choices = _dong_choices()
     if request.method == "GET":
         form.phone.data = h.phone_display
-    if form.validate_on_submit():
-        if (form.dong_id.data, form.road_address.data, form.unit.data or "") != (h.dong_id, h.road_address, h.unit):
+    same = []
+    moved = (form.dong_id.data, form.road_address.data, form.unit.data or "") != (h.dong_id, h.road_address, h.unit)
+    if form.validate_on_submit() and not (same := _same_address(form, h) if moved else []):
+        if moved:
             svc.note_household_added(form.dong_id.data)  # at another address now: as if added there
         _fill(h, form)
         record(current_user, "update", "household", h.id)
         db.session.commit()
         flash(_("The household has been saved."), "success")
         return redirect(url_for("households.detail", household_id=h.id))
-    return render_template("households/form.html", form=form, h=h), (400 if request.method == "POST" else 200)
+    return render_template("households/form.html", form=form, h=h, same=same), \
+        (400 if request.method == "POST" else 200)
+
+
+def _same_address(form: HouseholdForm, h: Household | None = None) -> list[Household]:
+    """Other households of the dong at the address the form gives, unless the user has confirmed that this
+    is another household there: saving then waits for that answer, so a second record of one person (two
+    timelines, two open concerns) is not made by mistake. Empty when there are none or it was confirmed."""
+    if form.same_address_ok.data:
+        return []
+    return svc.at_address(form.dong_id.data, form.road_address.data, form.unit.data or "",
+                          exclude_id=h.id if h is not None else None)
 
 
 def _fill(h: Household, form: HouseholdForm) -> None:
