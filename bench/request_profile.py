@@ -77,6 +77,12 @@ def main() -> None:
                  "/concerns/?overdue=1", "/concerns/?status=all&page=2", "/concerns/?tong=3"]
         if args.what == "hello":
             paths = ["/health"]
+        if args.what == "detail":  # concern pages of the caseworker's dong, as platform_bench's detail
+            with app.app_context(), engine.connect() as conn:
+                paths = [f"/concerns/{cid}" for cid in conn.execute(text(
+                    "SELECT c.id FROM concerns c JOIN user_dongs ud ON ud.dong_id = c.dong_id "
+                    "JOIN users u ON u.id = ud.user_id WHERE u.login_id = 'cw01a' AND c.status IN "
+                    "('new','acknowledged','in_progress','monitoring') ORDER BY c.id LIMIT 500")).scalars()]
 
         def one(i):
             resp = client.get(paths[i % len(paths)])
@@ -146,7 +152,8 @@ def main() -> None:
         for pattern in args.callers:
             st.print_callers(pattern)
         Path(args.profile).write_text(s.getvalue(), encoding="utf-8")
-        print(f"profile: {args.profile}")
+        prof.dump_stats(args.profile + ".pstats")  # for pstats / snakeviz
+        print(f"profile: {args.profile} (raw: {args.profile}.pstats)")
 
 
 if __name__ == "__main__":

@@ -79,7 +79,13 @@ _DATA_STATEMENTS = ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH")
 
 
 def page_statements(client, url: str) -> tuple[int, str]:
-    """GET ``url`` and return (how many SELECT/INSERT/UPDATE/DELETE statements it sent, the page).
+    """GET ``url``: (how many statements it sent, the page); see :func:`page_sql`."""
+    sent, body = page_sql(client, url)
+    return len(sent), body
+
+
+def page_sql(client, url: str) -> tuple[list[str], str]:
+    """GET ``url`` and return (the SELECT/INSERT/UPDATE/DELETE statements it sent, the page).
 
     The page is fetched once before counting (a process's first page also reads the settings and names it
     then keeps for a while), then the session is emptied, as every request finds it in production: objects
@@ -100,4 +106,4 @@ def page_statements(client, url: str) -> tuple[int, str]:
         body = client.get(url).get_data(as_text=True)
     finally:
         event.remove(db.engine, "before_cursor_execute", count)
-    return len(sent), body
+    return sent, body

@@ -1,7 +1,6 @@
 """Extensions, created unbound; create_app() binds them."""
 from functools import cached_property
 
-from flask import g
 from flask_babel import Babel, Domain, get_translations
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -10,6 +9,8 @@ from flask_wtf import CSRFProtect
 from markupsafe import Markup, escape
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
+
+from volnet.core.i18n import _babel_context
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -83,7 +84,7 @@ def template_gettext(string, **variables):
 
 
 def _template_gettext(string):
-    ctx = g.get("_flask_babel")
+    ctx = _babel_context()
     if ctx is not None:
         hit = getattr(ctx, "volnet_translations", None)
         if hit is not None and hit[0] is getattr(ctx, "babel_locale", None):

@@ -376,3 +376,22 @@ def test_timeline_pages_take_the_same_statements_however_long_the_history(app, c
     for i in (0, 9, 13):
         assert f"메모{i}번" in body
     assert "제보자0" in body and "제보자2" in body and "현관 앞" in body
+
+
+def test_the_concern_page_loads_its_household_dong_and_owner_with_the_concern(app, client, d):
+    """What the page shows of the concern's relations comes in the statement that loads the concern
+    (not one query each as the template reaches them), and the page shows all of it."""
+    viewer = b.user("caseworker", [d], name="김민수")
+    owner = b.user("caseworker", [d], name="이담당")
+    h = b.household(d, "경기도 의정부시 송산로 12", "101동 1203호", name="박명자")
+    o = b.observation(h)
+    services.assign(db.session.get(Concern, o.concern_id), owner, owner)
+    db.session.commit()
+    dong_name, concern_id = d.name, o.concern_id
+    b.login(client, viewer)
+    sent, body = b.page_sql(client, f"/concerns/{concern_id}")
+    assert "송산로 12 101동 1203호" in body and "박명자" in body and dong_name in body and "이담당" in body
+    lazy = [s for s in sent if s.lstrip().upper().startswith(("SELECT HOUSEHOLDS", "SELECT DONGS"))]
+    assert lazy == []
+    # the only read of a user by id is the signed-in one (with their unread alerts)
+    assert [s for s in sent if "FROM users" in s and "WHERE users.id =" in s and "notification_outbox" not in s] == []

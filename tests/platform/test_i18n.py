@@ -43,3 +43,32 @@ def test_error_pages_in_both_languages(app, client):
     assert "페이지를 찾을 수 없습니다" in client.get("/no/such/page").get_data(as_text=True)
     client.post("/lang", data={"lang": "en"})
     assert "Page not found" in client.get("/no/such/page").get_data(as_text=True)
+
+
+def test_lazy_labels_follow_the_language_of_the_moment(app):
+    """Labels declared once at import (form labels, choices) are translated when shown: Korean for a
+    Korean request, English for an English one, the forced language inside ``force_locale`` (e-mails
+    to a user who reads English) and back again after it, and the English text with no request at all."""
+    from flask_babel import force_locale, get_locale
+
+    from volnet.core.i18n import gettext, lazy_gettext
+
+    label = lazy_gettext("Lives alone")
+    # A request of its own app context, as in production (the test's outer context would be shared).
+    with app.app_context(), app.test_request_context("/"):
+        get_locale()
+        assert str(label) == "1인 가구" and gettext("Lives alone") == "1인 가구"
+        with force_locale("en"):
+            assert str(label) == "Lives alone"
+        assert str(label) == "1인 가구"
+        assert gettext("Concern #%(n)s merged into this one", n=7) == "위기 의심 건 #7을(를) 이 건에 병합함"
+    with app.app_context(), app.test_request_context("/", headers={"Cookie": "volnet_lang=en"}):
+        get_locale()
+        assert str(label) == "Lives alone"
+        assert gettext("Concern #%(n)s merged into this one", n=7) == "Concern #7 merged into this one"
+
+
+def test_lazy_labels_without_an_app_context_are_the_english_text():
+    from volnet.core.i18n import lazy_gettext
+
+    assert str(lazy_gettext("Lives alone")) == "Lives alone"

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from volnet.accounts import passwords
 from volnet.core.forms import clean_filter
+from volnet.core.i18n import lazy_gettext as _l
 
 
 class LoginForm(FlaskForm):

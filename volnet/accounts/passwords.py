@@ -1,7 +1,7 @@
 """Password policy: at least 8 characters, long ones and Hangul welcome, common ones refused."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
+from volnet.core.i18n import lazy_gettext as _l
 
 COMMON = {
     "password", "password1", "password123", "12345678", "123456789", "1234567890", "qwerty123",

@@ -1,5 +1,5 @@
 """Roles of DOMAIN.md and the groups the access rules use."""
-from flask_babel import lazy_gettext as _l
+from volnet.core.i18n import lazy_gettext as _l
 
 ADMIN = "admin"
 TEAM_LEAD = "team_lead"

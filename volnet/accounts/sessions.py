@@ -8,10 +8,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import current_app, flash, redirect, request, session, url_for
-from flask_babel import lazy_gettext as _l
 from flask_login import logout_user
 
 from volnet.core import clock
+from volnet.core.i18n import lazy_gettext as _l
 from volnet.extensions import db, login_manager
 
 # The idle clock moves in steps of a minute, so most requests leave the session cookie as it is.

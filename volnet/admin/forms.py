@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
@@ -8,6 +7,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from volnet.accounts.models import ORG_KINDS
 from volnet.accounts.roles import ROLE_LABELS
 from volnet.core.forms import ChoiceField, clean_filter
+from volnet.core.i18n import lazy_gettext as _l
 from volnet.core.korean import ascii_digits
 from volnet.settings.services import parse_duration
 

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
@@ -8,6 +7,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from volnet.calls.models import CALL_OUTCOMES, CONTACT_FREQUENCIES, VISIT_OUTCOMES
 from volnet.concerns.models import CONTACT_OUTCOMES
 from volnet.core.forms import ChoiceField, clean_filter
+from volnet.core.i18n import lazy_gettext as _l
 from volnet.observations.forms import TranslatedRadio
 
 LEVEL_CHOICES = [("", _l("Not checked")), ("good", _l("Good")), ("poor", _l("Poor")), ("severe", _l("Severe"))]

@@ -22,7 +22,6 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime, time, timedelta
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, select, update
 
 from volnet.accounts.models import User
@@ -31,6 +30,7 @@ from volnet.calls.models import REACHED, CallEnrollment, CallRecord, CallTask
 from volnet.cases import alerting
 from volnet.concerns.models import CONTACT_OUTCOMES
 from volnet.core import clock
+from volnet.core.i18n import lazy_gettext as _l
 from volnet.extensions import db
 from volnet.households.models import Household
 from volnet.settings import services as settings

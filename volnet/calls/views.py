@@ -4,7 +4,6 @@ import secrets
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -27,6 +26,7 @@ from volnet.cases import alerting
 from volnet.concerns.models import CONTACT_OUTCOMES
 from volnet.core import access, clock, nav
 from volnet.core.access import rule, visible
+from volnet.core.i18n import lazy_gettext as _l
 from volnet.extensions import db
 from volnet.households import services as households
 from volnet.households.models import Household

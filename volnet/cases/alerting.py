@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from flask_babel import lazy_gettext as _l
+from volnet.core.i18n import lazy_gettext as _l
 
 log = logging.getLogger(__name__)
 

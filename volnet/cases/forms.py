@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
@@ -24,6 +23,7 @@ from volnet.cases.models import (
 )
 from volnet.cases.services import MAX_WON
 from volnet.core.forms import ChoiceField, clean_filter
+from volnet.core.i18n import lazy_gettext as _l
 from volnet.observations.forms import MultiCheckboxField, SeenAtField
 
 

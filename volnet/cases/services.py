@@ -15,7 +15,6 @@ from __future__ import annotations
 import calendar
 from datetime import date, datetime, timedelta
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, or_, select
 
 from volnet.accounts.models import User, user_dongs
@@ -49,6 +48,7 @@ from volnet.cases.models import (
 from volnet.concerns import services as concerns
 from volnet.concerns.models import Concern
 from volnet.core import clock
+from volnet.core.i18n import lazy_gettext as _l
 from volnet.extensions import db
 from volnet.settings import services as settings
 

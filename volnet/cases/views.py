@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -42,6 +41,7 @@ from volnet.cases.models import (
 from volnet.concerns.models import Concern
 from volnet.core import access, clock, nav
 from volnet.core.access import rule, visible
+from volnet.core.i18n import lazy_gettext as _l
 from volnet.extensions import db
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from volnet.concerns.models import CONTACT_OUTCOMES, OUTCOMES
 from volnet.core.forms import ChoiceField, clean_filter
+from volnet.core.i18n import lazy_gettext as _l
 from volnet.observations.forms import SeenAtField
 from volnet.observations.signals import URGENCIES
 

@@ -189,7 +189,7 @@ def _next_due(is_open: bool, acknowledged_at, first_action_at, ack_due_at, actio
 
 
 def _require_open(concern: Concern):
-    from flask_babel import lazy_gettext as _l
+    from volnet.core.i18n import lazy_gettext as _l
 
     if not concern.is_open:
         raise ConcernError(_l("This concern is already closed."))
@@ -254,7 +254,7 @@ def close(concern: Concern, actor, outcome: str, note: str) -> None:
 
 def merge(source: Concern, target: Concern, actor) -> None:
     """Merge ``source`` into ``target``: its observations and timeline move over."""
-    from flask_babel import lazy_gettext as _l
+    from volnet.core.i18n import lazy_gettext as _l
 
     if source.id == target.id:
         raise ConcernError(_l("A concern cannot be merged into itself."))
@@ -287,7 +287,7 @@ def merge(source: Concern, target: Concern, actor) -> None:
 
 def link_household(concern: Concern, household: Household, actor) -> Concern:
     """Tie a concern to a household; if the household already has an open concern, merge into it."""
-    from flask_babel import lazy_gettext as _l
+    from volnet.core.i18n import lazy_gettext as _l
 
     _require_open(concern)
     if household.dong_id != concern.dong_id:

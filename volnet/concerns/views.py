@@ -219,6 +219,8 @@ _COLLEAGUES = (
 Colleague = namedtuple("Colleague", "id name")
 # Names for the owner filter: a busy queue page need not ask for them every time.
 _colleague_names = TTLCache(seconds=30)
+# The concern page's "assign to" names per dong (the assignment itself checks the users afresh: _colleagues).
+_assignable_names = TTLCache(seconds=30)
 
 
 def _colleagues_of_user() -> list[Colleague]:
@@ -228,10 +230,15 @@ def _colleagues_of_user() -> list[Colleague]:
         Colleague(r.id, r.name) for r in db.session.execute(_COLLEAGUES, {"dong_ids": list(dong_ids)})])
 
 
+# What the concern page shows of its relations, in the statement that loads the concern.
+_DETAIL_OPTIONS = (joinedload(Concern.household), joinedload(Concern.dong),
+                   joinedload(Concern.owner).load_only(User.id, User.name))
+
+
 @bp.route("/<int:concern_id>")
 @rule(*STAFF)
 def detail(concern_id: int):
-    concern = access.load(Concern, concern_id, "view")
+    concern = access.load(Concern, concern_id, "view", options=_DETAIL_OPTIONS)
     if concern.status == "merged" and concern.merged_into_id:
         flash(_("This concern was merged into another one."), "info")
     events_q = select(ConcernEvent).options(*svc.timeline_options())
@@ -242,7 +249,8 @@ def detail(concern_id: int):
         events_q = events_q.where(ConcernEvent.concern_id == concern.id)
     events = list(db.session.scalars(events_q.order_by(ConcernEvent.at.desc(), ConcernEvent.id.desc()).limit(300)))
     assign_form = AssignForm()
-    assign_form.owner_id.choices = [tuple(r) for r in db.session.execute(_ASSIGNABLE, {"dong_id": concern.dong_id})]
+    assign_form.owner_id.choices = _assignable_names.get(concern.dong_id, lambda: [
+        tuple(r) for r in db.session.execute(_ASSIGNABLE, {"dong_id": concern.dong_id})])
     link_q = request.args.get("hq", "")[:100]
     link_results = []
     if link_q and concern.household_id is None:

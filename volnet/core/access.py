@@ -15,6 +15,7 @@ from typing import Any
 from flask import abort, current_app, g, request
 from flask_login import current_user
 from sqlalchemy import false
+from werkzeug.local import LocalProxy
 
 from volnet.extensions import db
 
@@ -62,26 +63,27 @@ def enforce_route_rules():
     roles = decl["roles"]
     if PUBLIC in roles:
         return None
-    if not current_user.is_authenticated:
+    user = _signed_in()
+    if not user.is_authenticated:
         return current_app.login_manager.unauthorized()
-    if ANY_USER not in roles and current_user.role not in roles:
+    if ANY_USER not in roles and user.role not in roles:
         from volnet.audit.services import record_denied
 
-        record_denied(current_user, "route", endpoint)
+        record_denied(user, "route", endpoint)
         db.session.commit()
         abort(404)
-    if current_user.role in _TOTP_ROLES:
+    if user.role in _TOTP_ROLES:
         from volnet.security.totp import enrolment_redirect
 
-        enrol = enrolment_redirect(current_user)  # security.totp_required: enrol before anything else
+        enrol = enrolment_redirect(user)  # security.totp_required: enrol before anything else
         if enrol is not None:
             return enrol
-    if getattr(current_user, "must_change_password", False) and endpoint not in (
+    if getattr(user, "must_change_password", False) and endpoint not in (
             "accounts.password", "accounts.logout", "main.set_language"):
         from flask import redirect, url_for
 
         return redirect(url_for("accounts.password"))
-    if decl["pledge"] and current_user.pledge_accepted_at is None:
+    if decl["pledge"] and user.pledge_accepted_at is None:
         from flask import redirect, url_for
 
         return redirect(url_for("accounts.pledge", next=request.full_path if request.method == "GET" else None))
@@ -104,7 +106,15 @@ def visibility(model: type):
     return decorate
 
 
+def _signed_in():
+    """The request's user (an anonymous one if nobody signed in), unwrapped from Flask-Login's proxy:
+    every attribute read through the proxy looks the user up again."""
+    return current_user._get_current_object()
+
+
 def can(user, action: str, obj) -> bool:
+    if isinstance(user, LocalProxy):
+        user = user._get_current_object()
     if user is None or not getattr(user, "is_authenticated", False) or not user.active:
         return False
     fn = _policies.get(type(obj))
@@ -123,8 +133,10 @@ def visible(user, model: type):
     return fn(user)
 
 
-def load(model: type, ident: Any, action: str = "view", audit: bool = True, lock: bool = False):
+def load(model: type, ident: Any, action: str = "view", audit: bool = True, lock: bool = False, options=()):
     """Load an object by id, 404 when missing or not allowed; audit reads of personal data.
+
+    ``options``: loader options (what the page shows of its relations, loaded with it).
 
     ``lock``: for actions that change the object from what they read (a status transition): the row is
     read ``FOR UPDATE``, so two people acting at once take turns and the second sees what the first did
@@ -135,8 +147,8 @@ def load(model: type, ident: Any, action: str = "view", audit: bool = True, lock
         abort(404)
     if ident <= 0 or ident > 2**31 - 1:  # primary keys are 32-bit integers; PostgreSQL refuses more
         abort(404)
-    obj = (db.session.get(model, ident, with_for_update=True, populate_existing=True) if lock
-           else db.session.get(model, ident))
+    obj = (db.session.get(model, ident, with_for_update=True, populate_existing=True, options=options) if lock
+           else db.session.get(model, ident, options=options))
     if obj is None:
         abort(404)
     if not can(current_user, action, obj):

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import wtforms.widgets
 import wtforms.widgets.core
-from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from wtforms import SelectField
 from wtforms.validators import ValidationError
 from wtforms.widgets.core import clean_key
 
+from volnet.core.i18n import lazy_gettext as _l
 from volnet.core.korean import clean_text
 
 _wtforms_html_params = wtforms.widgets.core.html_params

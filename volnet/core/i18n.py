@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 from flask import request
+from flask.globals import _cv_app  # the app context's ContextVar (Flask >= 2.3)
+from flask_babel import gettext as _babel_gettext
+from flask_babel.speaklater import LazyString
 from flask_login import current_user
 
 LANGUAGES = {"ko": "한국어", "en": "English"}
@@ -59,3 +62,31 @@ def wtforms_translations():
         catalogue = _wtforms_catalogues[key] = support.Translations.load(messages_path(), [locale],
                                                                          domain="wtforms")
     return catalogue
+
+
+def _babel_context():
+    """Flask-Babel's per-request namespace (``g._flask_babel``), read from the app context directly:
+    two look-ups through the ``g`` proxy would cost more than the translation itself."""
+    app_ctx = _cv_app.get(None)
+    return None if app_ctx is None else app_ctx.g.__dict__.get("_flask_babel")
+
+
+def gettext(string: str, **variables) -> str:
+    """``flask_babel.gettext``, minus its look-ups once this request has found its catalogue.
+
+    Flask-Babel finds the domain, the context and the catalogue on every call (volnet's
+    ``RequestCachedDomain`` keeps the catalogue in the request's Babel context, keyed by the locale
+    object, so ``force_locale`` still works); labels and choices of forms are translated this way,
+    a hundred times on a busy page. Outside a request, or before the locale is known, it is Flask-Babel's."""
+    ctx = _babel_context()
+    if ctx is not None:
+        hit = getattr(ctx, "volnet_translations", None)
+        if hit is not None and hit[0] is getattr(ctx, "babel_locale", None):
+            text = hit[1].ugettext(string)
+            return text % variables if variables else text
+    return _babel_gettext(string, **variables)
+
+
+def lazy_gettext(string: str, **variables) -> LazyString:
+    """``flask_babel.lazy_gettext`` (the same LazyString), translated with :func:`gettext`."""
+    return LazyString(gettext, string, **variables)

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from flask import request, url_for
 from flask_babel import get_locale
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from volnet.accounts.roles import ADMIN as _ADMIN
 from volnet.accounts.roles import STAFF
 from volnet.accounts.roles import TEAM_LEAD as _TEAM_LEAD
+from volnet.core.i18n import lazy_gettext as _l
 
 _items: list[tuple] = []
 _cache: dict[tuple, list[dict]] = {}

@@ -171,9 +171,11 @@ def _role_label(role: str) -> str:
 
 
 def _current_user():
+    """The signed-in user itself, not Flask-Login's proxy (each attribute read through it looks the
+    user up again; a page asks ``can()`` several times)."""
     from flask_login import current_user
 
-    return current_user
+    return current_user._get_current_object()
 
 
 def _nonce():

@@ -28,11 +28,11 @@ from types import SimpleNamespace
 
 from flask import current_app
 from flask_babel import force_locale
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, inspect, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from volnet.core import clock
+from volnet.core.i18n import lazy_gettext as _l
 from volnet.extensions import db
 from volnet.notifications.models import DUE_STATES_SQL, NotificationClock, Outbox
 from volnet.settings import services as settings

@@ -8,7 +8,6 @@ from datetime import timedelta
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup, escape
 from sqlalchemy import select
@@ -16,6 +15,7 @@ from sqlalchemy import select
 from volnet.accounts.roles import ADMIN, ALL_ROLES
 from volnet.core import access, clock, nav
 from volnet.core.access import ANY_USER, rule
+from volnet.core.i18n import lazy_gettext as _l
 from volnet.extensions import db
 from volnet.notifications import policy as _policy  # noqa: F401  (registers the access rules)
 from volnet.notifications import services

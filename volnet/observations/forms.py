@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     DateTimeLocalField,
@@ -18,6 +17,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from volnet.core import clock
 from volnet.core.forms import ChoiceField, clean_filter
+from volnet.core.i18n import lazy_gettext as _l
 from volnet.households.forms import AGE_BAND_CHOICES, SEX_CHOICES
 from volnet.observations.signals import LEVELS, SIGNALS, URGENCIES
 

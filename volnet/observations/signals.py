@@ -1,5 +1,5 @@
 """The signals a person can report (DOMAIN.md), with their labels. Codes are stored; labels are shown."""
-from flask_babel import lazy_gettext as _l
+from volnet.core.i18n import lazy_gettext as _l
 
 # The six warning signs of the neighbour-watch manuals come first.
 WARNING_SIGNS = {

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from volnet.core.forms import ChoiceField, clean_filter
+from volnet.core.i18n import lazy_gettext as _l
 
 REQUEST_KINDS = {
     "access": _l("Access request: download everything about the household (JSON)"),

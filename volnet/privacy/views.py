@@ -7,7 +7,6 @@ import json
 from flask import Blueprint as _Blueprint  # noqa: E402
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -17,6 +16,7 @@ from volnet.audit.models import AuditReview
 from volnet.audit.services import record
 from volnet.core import clock, nav
 from volnet.core.access import rule
+from volnet.core.i18n import lazy_gettext as _l
 from volnet.core.sql import upsert
 from volnet.extensions import db
 from volnet.households.models import Household

@@ -5,7 +5,6 @@ from datetime import date, timedelta
 
 from flask import Blueprint, Response, abort, flash, render_template, request
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from volnet.accounts.roles import CASEWORKER, TEAM_LEAD
@@ -14,6 +13,7 @@ from volnet.cases.models import SECTORS
 from volnet.concerns.models import CONTACT_OUTCOMES, OUTCOMES
 from volnet.core import clock, nav
 from volnet.core.access import rule
+from volnet.core.i18n import lazy_gettext as _l
 from volnet.extensions import db
 from volnet.observations.signals import SOURCES
 from volnet.places.models import Dong

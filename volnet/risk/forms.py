@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, FloatField, RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from volnet.core.forms import ChoiceField, clean_filter
+from volnet.core.i18n import lazy_gettext as _l
 from volnet.risk.indicators import CATEGORIES
 from volnet.risk.models import CHECK_RESULTS
 from volnet.risk.tiers import TIERS

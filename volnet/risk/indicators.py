@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import re
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
+from volnet.core.i18n import lazy_gettext as _l
 from volnet.core.sql import insert_ignoring
 from volnet.extensions import db
 from volnet.risk.models import IndicatorType

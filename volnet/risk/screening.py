@@ -23,9 +23,8 @@ the cut-off (setting risk.ucla.cutoff, default 6): lonely.
 """
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
-
 from volnet.core import clock
+from volnet.core.i18n import lazy_gettext as _l
 from volnet.extensions import db
 from volnet.risk.models import Screening
 from volnet.risk.tiers import num

@@ -3,9 +3,9 @@ Services take the acting user and never commit."""
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from volnet.core import clock
+from volnet.core.i18n import lazy_gettext as _l
 from volnet.extensions import db
 from volnet.households.models import Household
 from volnet.risk import scoring, screening

@@ -1,8 +1,7 @@
 """The five Seoul isolation tiers (plus 미분류) and the settings that drive suggestions."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
-
+from volnet.core.i18n import lazy_gettext as _l
 from volnet.settings import services as settings
 
 TIERS = {

@@ -6,7 +6,6 @@ import io
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -16,6 +15,7 @@ from volnet.accounts.roles import ADMIN, STAFF
 from volnet.audit.services import record, record_many
 from volnet.core import access, clock, nav
 from volnet.core.access import rule, visible
+from volnet.core.i18n import lazy_gettext as _l
 from volnet.extensions import csrf, db
 from volnet.households.models import Household
 from volnet.observations.signals import SIGNALS

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, IntegerField, StringField, TextAreaField, TimeField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
 from volnet.core.forms import ChoiceField, clean_filter
+from volnet.core.i18n import lazy_gettext as _l
 from volnet.observations.forms import MultiCheckboxField, TranslatedRadio
 from volnet.shifts.models import OUTCOMES, REQUIREMENTS, SERVICES
 from volnet.shifts.recurrence import KINDS

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from volnet.core import clock
+from volnet.core.i18n import lazy_gettext as _l
 from volnet.core.types import JSONType, UTCDateTime
 from volnet.extensions import db
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from dateutil.rrule import DAILY, MONTHLY, WEEKLY, YEARLY, rrulestr
-from flask_babel import lazy_gettext as _l
 
 from volnet.core import clock
+from volnet.core.i18n import lazy_gettext as _l
 
 WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 ALLOWED_FREQS = {DAILY, WEEKLY, MONTHLY, YEARLY}

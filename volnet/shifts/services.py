@@ -21,12 +21,12 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from volnet.accounts.models import User
 from volnet.core import clock
+from volnet.core.i18n import lazy_gettext as _l
 from volnet.core.sql import lock_rows
 from volnet.extensions import db
 from volnet.settings import services as settings

@@ -5,7 +5,6 @@ from datetime import UTC, date, datetime, timedelta
 
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import String, cast, not_, select
 from sqlalchemy.orm import joinedload
@@ -14,6 +13,7 @@ from volnet.accounts.roles import COORDINATOR, VOLUNTEER
 from volnet.audit.services import record, record_many
 from volnet.core import access, clock, nav
 from volnet.core.access import rule, visible
+from volnet.core.i18n import lazy_gettext as _l
 from volnet.core.sql import upsert
 from volnet.extensions import db
 from volnet.households.models import Household
