@@ -10,7 +10,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
-from volnet.core.i18n import _babel_context
+from volnet.core.i18n import babel_context
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -84,7 +84,7 @@ def template_gettext(string, **variables):
 
 
 def _template_gettext(string):
-    ctx = _babel_context()
+    ctx = babel_context()
     if ctx is not None:
         hit = getattr(ctx, "volnet_translations", None)
         if hit is not None and hit[0] is getattr(ctx, "babel_locale", None):

@@ -360,7 +360,9 @@ def test_timeline_pages_take_the_same_statements_however_long_the_history(app, c
         h, cw = db.session.get(Household, h_id), db.session.get(User, cw_id)
         for i in range(n):
             o = b.observation(h, db.session.get(User, reporter_ids[i % 3]), meals="poor", hygiene="poor",
-                              note=f"메모{i}번", location_text="현관 앞", contact="010-1234-5678")
+                              note=f"메모{i}번", location_text="현관 앞", contact="010-1234-5678",
+                              signals=("mail_piling", "smell_insects") if i == 13 else ("mail_piling",))
+            concern_ids.append(o.concern_id)
             if i % 4 == 3:  # closed ones: the next report opens another concern of the same household
                 services.close(db.session.get(Concern, o.concern_id), cw, "no_risk", "")
         db.session.commit()
@@ -369,6 +371,7 @@ def test_timeline_pages_take_the_same_statements_however_long_the_history(app, c
     def render(concern_id):
         return b.page_statements(client, f"/concerns/{concern_id}" if page == "concern" else f"/households/{h_id}")
 
+    concern_ids: list[int] = []
     b.login(client, cw)
     short, _body = render(add_history(2))
     long_, body = render(add_history(14))
@@ -376,6 +379,12 @@ def test_timeline_pages_take_the_same_statements_however_long_the_history(app, c
     for i in (0, 9, 13):
         assert f"메모{i}번" in body
     assert "제보자0" in body and "제보자2" in body and "현관 앞" in body
+    assert "우편물·고지서 적체, " in body  # the signals of the last report, by their labels
+    # Events of the household's earlier concerns link to them (all of them, on the household page).
+    earlier = [cid for cid in dict.fromkeys(concern_ids) if cid != concern_ids[-1]]
+    assert len(earlier) >= 3
+    for cid in earlier:
+        assert f'<a href="/concerns/{cid}">#{cid}</a>' in body
 
 
 def test_the_concern_page_loads_its_household_dong_and_owner_with_the_concern(app, client, d):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import bindparam, case, insert, select, text, update
+from sqlalchemy import bindparam, case, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -317,6 +317,26 @@ def link_household(concern: Concern, household: Household, actor) -> Concern:
                        .values(household_id=household.id))
     add_event(concern, "household_linked", actor, household=household.id)
     return concern
+
+
+def _timeline_statement(kind: str):
+    stmt = select(ConcernEvent).options(*timeline_options())
+    if kind == "concern":
+        stmt = stmt.where(ConcernEvent.concern_id == bindparam("concern_id")).limit(300)
+    elif kind == "concern_and_household":  # the concern's own events and its household's other ones
+        stmt = stmt.where(or_(ConcernEvent.concern_id == bindparam("concern_id"),
+                              ConcernEvent.household_id == bindparam("household_id"))).limit(300)
+    else:
+        stmt = stmt.where(ConcernEvent.household_id == bindparam("household_id")).limit(200)
+    return stmt.order_by(ConcernEvent.at.desc(), ConcernEvent.id.desc())
+
+
+def timeline_events(*, concern_id: int | None = None, household_id: int | None = None) -> list[ConcernEvent]:
+    """A timeline's events, newest first: a concern's (and, with ``household_id``, every event of its
+    household, earlier concerns included), or a household's; the latest 300 / 200."""
+    kind = ("concern_and_household" if household_id else "concern") if concern_id else "household"
+    stmt = prebuilt(f"concerns.timeline.{kind}", lambda _dialect: _timeline_statement(kind))
+    return list(db.session.scalars(stmt, {"concern_id": concern_id, "household_id": household_id}))
 
 
 def timeline_options():

@@ -7,7 +7,7 @@ from flask import Blueprint as _Blueprint  # noqa: E402
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import and_, bindparam, case, func, or_, select
+from sqlalchemy import and_, bindparam, case, func, select
 from sqlalchemy.orm import joinedload
 
 from volnet.accounts.models import User, user_dongs
@@ -29,7 +29,6 @@ from volnet.concerns.models import (
     OUTCOMES,
     STATUSES,
     Concern,
-    ConcernEvent,
 )
 from volnet.concerns.policy import visible_dong_ids
 from volnet.core import access, clock
@@ -241,13 +240,7 @@ def detail(concern_id: int):
     concern = access.load(Concern, concern_id, "view", options=_DETAIL_OPTIONS)
     if concern.status == "merged" and concern.merged_into_id:
         flash(_("This concern was merged into another one."), "info")
-    events_q = select(ConcernEvent).options(*svc.timeline_options())
-    if concern.household_id:
-        events_q = events_q.where(or_(ConcernEvent.concern_id == concern.id,
-                                      ConcernEvent.household_id == concern.household_id))
-    else:
-        events_q = events_q.where(ConcernEvent.concern_id == concern.id)
-    events = list(db.session.scalars(events_q.order_by(ConcernEvent.at.desc(), ConcernEvent.id.desc()).limit(300)))
+    events = svc.timeline_events(concern_id=concern.id, household_id=concern.household_id)
     assign_form = AssignForm()
     assign_form.owner_id.choices = _assignable_names.get(concern.dong_id, lambda: [
         tuple(r) for r in db.session.execute(_ASSIGNABLE, {"dong_id": concern.dong_id})])

@@ -64,7 +64,7 @@ def wtforms_translations():
     return catalogue
 
 
-def _babel_context():
+def babel_context():
     """Flask-Babel's per-request namespace (``g._flask_babel``), read from the app context directly:
     two look-ups through the ``g`` proxy would cost more than the translation itself."""
     app_ctx = _cv_app.get(None)
@@ -78,7 +78,7 @@ def gettext(string: str, **variables) -> str:
     ``RequestCachedDomain`` keeps the catalogue in the request's Babel context, keyed by the locale
     object, so ``force_locale`` still works); labels and choices of forms are translated this way,
     a hundred times on a busy page. Outside a request, or before the locale is known, it is Flask-Babel's."""
-    ctx = _babel_context()
+    ctx = babel_context()
     if ctx is not None:
         hit = getattr(ctx, "volnet_translations", None)
         if hit is not None and hit[0] is getattr(ctx, "babel_locale", None):

@@ -12,6 +12,7 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from volnet.core import access, clock
+from volnet.core.i18n import babel_context
 from volnet.core.korean import format_phone, phone_digits
 from volnet.core.sql import constraint_name
 from volnet.extensions import db
@@ -128,6 +129,7 @@ def init_app(app):
 
     app.jinja_env.filters["seoul"] = seoul_datetime
     app.jinja_env.filters["seoul_date"] = seoul_date
+    app.jinja_env.filters["labels_of"] = labels_of
     app.jinja_env.filters["phone"] = format_phone
     app.jinja_env.filters["role_label"] = _role_label
     app.jinja_env.globals["now"] = clock.now
@@ -218,7 +220,8 @@ _WEEKDAYS = {"ko": "월화수목금토일", "en": ("Mon", "Tue", "Wed", "Thu", "
 
 
 def _weekday(local: datetime) -> str:
-    locale = get_locale()
+    ctx = babel_context()  # the request's locale once found; get_locale() finds it otherwise
+    locale = getattr(ctx, "babel_locale", None) or get_locale()
     names = _WEEKDAYS["en"] if locale is not None and locale.language == "en" else _WEEKDAYS["ko"]
     return names[local.weekday()]
 
@@ -231,6 +234,11 @@ def seoul_datetime(value: datetime | None, fmt: str = "short") -> str:
         return format_datetime(value, fmt)
     local = clock.to_seoul(value)
     return f"{local.year}. {local.month}. {local.day}.({_weekday(local)}) {local.hour:02d}:{local.minute:02d}"
+
+
+def labels_of(keys, mapping, sep: str = ", ") -> str:
+    """``{{ o.signals|labels_of(signals) }}``: the labels of ``keys`` (a key without one as it is)."""
+    return sep.join(str(mapping.get(k, k)) for k in keys or ())
 
 
 def seoul_date(value) -> str:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload
 from volnet.accounts.roles import CASEWORKER, STAFF, TEAM_LEAD
 from volnet.audit.services import record
 from volnet.concerns import services as concern_services
-from volnet.concerns.models import CONTACT_OUTCOMES, OPEN_STATUSES, OUTCOMES, STATUSES, Concern, ConcernEvent
+from volnet.concerns.models import CONTACT_OUTCOMES, OPEN_STATUSES, OUTCOMES, STATUSES, Concern
 from volnet.core import access
 from volnet.core.access import rule
 from volnet.core.korean import normalize_phone
@@ -46,9 +46,7 @@ def detail(household_id: int):
     concerns = list(db.session.scalars(select(Concern).where(Concern.household_id == h.id)
                                        .order_by(Concern.opened_at.desc()).limit(50)))
     open_concern = next((c for c in concerns if c.status in OPEN_STATUSES), None)
-    events = list(db.session.scalars(
-        select(ConcernEvent).options(*concern_services.timeline_options())
-        .where(ConcernEvent.household_id == h.id).order_by(ConcernEvent.at.desc()).limit(200)))
+    events = concern_services.timeline_events(household_id=h.id)
     return render_template("households/detail.html", h=h, concerns=concerns, open_concern=open_concern,
                            events=events, statuses=STATUSES, signals=SIGNALS, urgencies=URGENCIES,
                            contact_outcomes=CONTACT_OUTCOMES, outcomes=OUTCOMES, levels=LEVELS,
