@@ -396,7 +396,7 @@ def test_the_concern_page_loads_its_household_dong_and_owner_with_the_concern(ap
     o = b.observation(h)
     services.assign(db.session.get(Concern, o.concern_id), owner, owner)
     db.session.commit()
-    dong_name, concern_id = d.name, o.concern_id
+    dong_name, concern_id, h_id = d.name, o.concern_id, h.id
     b.login(client, viewer)
     sent, body = b.page_sql(client, f"/concerns/{concern_id}")
     assert "송산로 12 101동 1203호" in body and "박명자" in body and dong_name in body and "이담당" in body
@@ -404,3 +404,5 @@ def test_the_concern_page_loads_its_household_dong_and_owner_with_the_concern(ap
     assert lazy == []
     # the only read of a user by id is the signed-in one (with their unread alerts)
     assert [s for s in sent if "FROM users" in s and "WHERE users.id =" in s and "notification_outbox" not in s] == []
+    sent, body = b.page_sql(client, f"/households/{h_id}")  # the household page: its dong with it
+    assert dong_name in body and [s for s in sent if s.lstrip().upper().startswith("SELECT DONGS")] == []

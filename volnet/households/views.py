@@ -42,7 +42,7 @@ def index():
 @bp.route("/<int:household_id>")
 @rule(*STAFF)
 def detail(household_id: int):
-    h = access.load(Household, household_id, "view")
+    h = access.load(Household, household_id, "view", options=(joinedload(Household.dong),))
     concerns = list(db.session.scalars(select(Concern).where(Concern.household_id == h.id)
                                        .order_by(Concern.opened_at.desc()).limit(50)))
     open_concern = next((c for c in concerns if c.status in OPEN_STATUSES), None)
