@@ -166,3 +166,36 @@ def test_rrns_in_full_width_or_other_digits_are_hashed_and_masked_too(app, clien
             for (value,) in db.session.execute(select(c).select_from(table)):
                 folded = rrn._fold(str(value or ""))
                 assert DIGITS[0] not in re.sub(r"\D", "", folded), (table.name, c.name)
+
+
+def test_an_rrn_in_any_script_s_digits_is_hashed_or_masked(app):
+    """Not only full-width and Arabic-Indic: a number typed in Devanagari, Bengali, Thai or Myanmar
+    digits (a keyboard left in another layout, a file through a translation tool) is an RRN as well."""
+    from volnet.risk import rrn
+
+    def digits(zero: int, text: str = "900101-1234567") -> str:
+        return "".join(chr(zero + int(c)) if c.isdigit() else c for c in text)
+
+    san = rrn.Sanitizer()
+    plain = san.cell("900101-1234567")
+    for zero in (0x0966, 0x09E6, 0x0E50, 0x1040, 0xFF10, 0x0660):
+        number = digits(zero)
+        assert san.cell(number) == plain, hex(zero)
+        assert san.cell(f"비고 {number} 확인") == "비고 900101-1****** 확인", hex(zero)
+        assert rrn.display(f"메모 {number}") == "메모 900101-1******"
+    # Other text in those scripts stays exactly as it was.
+    assert san.cell("ठाकुर गली ४ मकान १२ - पीछे") == "ठाकुर गली ४ मकान १२ - पीछे"
+
+
+def test_every_decimal_digit_of_unicode_is_looked_for():
+    """The quick scan that decides whether a cell must be folded finds every decimal digit that Unicode
+    knows besides 0-9 (the digits' blocks could grow with a new Python)."""
+    import sys
+    import unicodedata
+
+    from volnet.risk import rrn
+
+    missed = [hex(cp) for cp in range(0x80, sys.maxunicode + 1)
+              if unicodedata.category(chr(cp)) == "Nd" and not rrn._FOLD_HINT.match(chr(cp))]
+    assert missed == []
+    assert rrn._FOLD_HINT.search("경기도 의정부시 민락로 123번길 45, 101동 1203호") is None

@@ -20,10 +20,13 @@ from flask import current_app
 # digits is found, hashed and masked like any other.
 RRN_RE = re.compile(r"(?<!\d)(\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])\s?-?\s?([1-8])(\d{6})(?!\d)", re.ASCII)
 _ANY_DIGIT = re.compile(r"\d")  # any script's decimal digit (str patterns are Unicode-aware)
-# The digits and signs a spreadsheet from another office may hold (full-width, Arabic-Indic): one character
-# class, which Hangul text is scanned for quickly. Other scripts' digits are folded where they stand next to
-# these (``_fold`` folds every decimal digit).
-_FOLD_HINT = re.compile("[\uff10-\uff19\uff0d\u0660-\u0669\u06f0-\u06f9\u2010-\u2014\u2212\ufe63\u3000\u00a0]")
+# What a number typed outside ASCII may hold: a decimal digit of another script (full-width, Arabic-Indic,
+# Devanagari, Thai ...: every one lies in U+0660-U+ABF9, U+FF10-U+FF19 or U+10000-U+1FFFF, which a test
+# checks against Unicode) or a dash or space look-alike. A few ranges, which skip Hangul syllables (from
+# U+AC00): Korean text is scanned for them as fast as for ASCII. A cell that has one is folded and
+# searched again; a false alarm (Hanja, say) costs only that.
+_FOLD_HINT = re.compile("[\u0660-\uabf9\uff10-\uff19\U00010000-\U0001ffff"
+                        "\uff0d\u2010-\u2014\u2212\ufe63\u3000\u00a0]")
 _DASHES = str.maketrans({"\uff0d": "-", "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-",
                          "\u2014": "-", "\u2212": "-", "\ufe63": "-", "\u3000": " ", "\u00a0": " "})
 
