@@ -13,6 +13,8 @@ keep-alive clients that log in first:
   queue         GET /concerns/     (a caseworker of a different dong per client; pages 1-5 and filters)
   detail        GET /concerns/<id> (the same caseworkers open concern pages of their dong; each opening
                                     writes its audit row)
+  household     GET /households/<id> (the same caseworkers open the households of those concerns: details,
+                                    concerns and the whole timeline; audited too)
   submit        POST /report/new   (an honorary welfare officer reports mail piling up at a household)
 
 It prints a table, writes bench/out/platform.json, profiles the queue page in-process (per-query SQL
@@ -326,6 +328,10 @@ def dataset_info(url: str) -> dict:
         out["open_concern_ids"] = {d: [r[0] for r in conn.execute(
             "SELECT id FROM concerns WHERE dong_id = %s AND status IN ('new','acknowledged','in_progress',"
             "'monitoring') ORDER BY id LIMIT 500", (d,))] for d in out["household_ranges"]}
+        out["open_household_ids"] = {d: [r[0] for r in conn.execute(
+            "SELECT household_id FROM concerns WHERE dong_id = %s AND household_id IS NOT NULL AND status IN "
+            "('new','acknowledged','in_progress','monitoring') ORDER BY id LIMIT 500", (d,))]
+            for d in out["household_ranges"]}
         out["reporters"] = conn.execute(
             "SELECT count(*) FROM users WHERE role = 'honorary'").fetchone()[0] // max(1, out["dongs"])
     return out
@@ -477,6 +483,28 @@ def detail_scenario(info: dict):
     return setup, step
 
 
+def household_scenario(info: dict):
+    """The same caseworkers opening household pages (details, concerns, the whole timeline) of households
+    with an open concern in their dong; each opening writes its audit row."""
+    dongs = sorted(info["household_ranges"])
+
+    def setup(client, idx, state):
+        d = dongs[idx % len(dongs)]
+        client.login(f"cw{d:02d}a", PASSWORD)
+        state["ids"] = info["open_household_ids"][d]
+        state["rng"] = random.Random(500 + idx)
+        status, body = client.get(f"/households/{state['ids'][0]}")
+        if status != 200 or b"timeline" not in body:
+            raise RuntimeError(f"household page for dong {d}: HTTP {status}")
+
+    def step(client, idx, n, state):
+        path = f"/households/{state['rng'].choice(state['ids'])}"
+        status, _body = client.get(path)
+        return "household", status == 200, f"HTTP {status} {path}"
+
+    return setup, step
+
+
 def submit_scenario(info: dict, per_client: int, first: int = 0):
     dongs = sorted(info["household_ranges"])
 
@@ -564,14 +592,15 @@ def main(argv=None) -> int:
     ap.add_argument("--keep", action="store_true", help="keep the database afterwards")
     ap.add_argument("--reuse", action="store_true", help="reuse an existing database (no rebuild)")
     ap.add_argument("--no-profile", action="store_true", help="skip the in-process queue profile")
-    ap.add_argument("--only", default="", help="comma-separated scenarios: bare_hello,bare_query,health,queue,detail,submit")
+    ap.add_argument("--only", default="", help="comma-separated scenarios: bare_hello,bare_query,health,queue,detail,"
+                    "household,submit (and bare_write)")
     args = ap.parse_args(argv)
     if args.clients > args.dongs:
         ap.error("each client needs its own dong: --clients must not exceed --dongs")
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "gunicorn.log").unlink(missing_ok=True)
     url = db_url(DB_NAME)
-    wanted = [s for s in (args.only or "bare_hello,bare_query,health,queue,detail,submit").split(",") if s]
+    wanted = [s for s in (args.only or "bare_hello,bare_query,health,queue,detail,household,submit").split(",") if s]
     started = time.time()
     report: dict = {"machine": {"cores": cores(), "python": platform.python_version(),
                                 "loadavg_before": os.getloadavg()},
@@ -593,7 +622,8 @@ def main(argv=None) -> int:
                                     max(args.reporters + 1, 25))
             print(f"  built in {report['build']['build_seconds']} s: {report['build']}", flush=True)
         info = dataset_info(url)
-        report["dataset"] = {k: v for k, v in info.items() if k not in ("household_ranges", "open_concern_ids")}
+        report["dataset"] = {k: v for k, v in info.items()
+                             if k not in ("household_ranges", "open_concern_ids", "open_household_ids")}
         print(f"dataset: {report['dataset']}", flush=True)
         if args.reporters + 1 > info["reporters"]:
             raise SystemExit(f"--reporters {args.reporters} > {info['reporters']} reporters per dong in the database")
@@ -630,7 +660,7 @@ def main(argv=None) -> int:
                     print("running bare_write ...", flush=True)
                     results.append(run_load("bare_write", srv.port, *bare_write_scenario(info),
                                             server_pids=srv.worker_pids, **kw))
-        if {"health", "queue", "detail", "submit"} & set(wanted):
+        if {"health", "queue", "detail", "household", "submit"} & set(wanted):
             with Gunicorn("wsgi:app", env=common_env, workers=args.workers, log_path=log,
                           ready_path="/account/login") as srv:
                 if "health" in wanted:  # volnet's own floor: the framework, its hooks and one statement
@@ -644,6 +674,10 @@ def main(argv=None) -> int:
                 if "detail" in wanted:
                     print("running detail ...", flush=True)
                     results.append(run_load("detail", srv.port, *detail_scenario(info),
+                                            server_pids=srv.worker_pids, **kw))
+                if "household" in wanted:
+                    print("running household ...", flush=True)
+                    results.append(run_load("household", srv.port, *household_scenario(info),
                                             server_pids=srv.worker_pids, **kw))
                 if "submit" in wanted:
                     per_client = args.reporters
@@ -683,6 +717,9 @@ def main(argv=None) -> int:
     if "detail" in by:  # QUALITY.md: pages a caseworker uses all day, p95 < 100 ms at 16 clients
         goals["detail_p95_under_100ms"] = {"p95_ms": round(by["detail"].p95_ms, 1),
                                            "met": by["detail"].p95_ms < 100}
+    if "household" in by:
+        goals["household_p95_under_100ms"] = {"p95_ms": round(by["household"].p95_ms, 1),
+                                              "met": by["household"].p95_ms < 100}
     if "submit" in by and "bare_hello" in by and by["bare_hello"].rps:
         ratio = by["submit"].rps / by["bare_hello"].rps
         goals["submit_at_least_quarter_of_bare"] = {"ratio": round(ratio, 3), "met": ratio >= 0.25}

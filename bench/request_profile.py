@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/request_profile.py queue  [--n 200] [--profile out.txt]
     .venv/bin/python bench/request_profile.py submit [--n 200] [--profile out.txt]
+    .venv/bin/python bench/request_profile.py detail|household [--n 200] [--sql] [--tree out.txt]
 
 Runs against the database that ``platform_bench.py --keep`` leaves behind (volnet_bench_platform).
 No outer app context is pushed, so every request loads its user and settings as in production.
@@ -31,7 +32,7 @@ PASSWORD = "bench-password-2026"
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", choices=["queue", "submit", "detail", "hello"])
+    ap.add_argument("what", choices=["queue", "submit", "detail", "household", "hello"])
     ap.add_argument("--n", type=int, default=200)
     ap.add_argument("--profile", metavar="FILE")
     ap.add_argument("--tree", metavar="FILE", help="pyinstrument call tree (pip install pyinstrument)")
@@ -69,7 +70,7 @@ def main() -> None:
     event.listen(engine, "after_cursor_execute", after)
 
     rng = random.Random(7)
-    if args.what in ("queue", "detail", "hello"):
+    if args.what in ("queue", "detail", "household", "hello"):
         client = app.test_client()
         r = client.post("/account/login", data={"login_id": "cw01a", "password": PASSWORD})
         assert r.status_code == 302, r.status_code
@@ -83,6 +84,13 @@ def main() -> None:
                     "SELECT c.id FROM concerns c JOIN user_dongs ud ON ud.dong_id = c.dong_id "
                     "JOIN users u ON u.id = ud.user_id WHERE u.login_id = 'cw01a' AND c.status IN "
                     "('new','acknowledged','in_progress','monitoring') ORDER BY c.id LIMIT 500")).scalars()]
+        if args.what == "household":  # the households of those concerns, as platform_bench's household
+            with app.app_context(), engine.connect() as conn:
+                paths = [f"/households/{hid}" for hid in conn.execute(text(
+                    "SELECT c.household_id FROM concerns c JOIN user_dongs ud ON ud.dong_id = c.dong_id "
+                    "JOIN users u ON u.id = ud.user_id WHERE u.login_id = 'cw01a' AND c.household_id IS NOT NULL "
+                    "AND c.status IN ('new','acknowledged','in_progress','monitoring') ORDER BY c.id LIMIT 500"
+                )).scalars()]
 
         def one(i):
             resp = client.get(paths[i % len(paths)])

@@ -5,10 +5,10 @@ Services take the acting user explicitly and never commit; the caller commits.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import bindparam, case, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
 
 from volnet.accounts.models import User
 from volnet.concerns.models import OPEN_STATUSES, OPEN_STATUSES_SQL, VISIT_OUTCOMES, Concern, ConcernEvent
@@ -319,8 +319,47 @@ def link_household(concern: Concern, household: Household, actor) -> Concern:
     return concern
 
 
+class TimelineActor(NamedTuple):
+    name: str
+
+
+class TimelineReport(NamedTuple):
+    """The report of an "observation" event: what the timeline shows of it."""
+    source: str
+    signals: list
+    meals: str
+    hygiene: str
+    seen_at: datetime | None
+    location_text: str | None
+    contact: str | None
+    note: str
+
+
+class TimelineEvent(NamedTuple):
+    """One line of a timeline (concerns/_timeline.html), read as a row: a page shows up to 300 of them, and
+    building ORM objects with their relations cost more than the rest of the page's queries."""
+    id: int
+    concern_id: int
+    kind: str
+    at: datetime
+    data: dict
+    note: str
+    actor: TimelineActor | None
+    observation: TimelineReport | None
+
+
+# The actor's name and the report's own fields, nothing else of either row (no password hash or TOTP
+# secret decrypted per event).
+_TIMELINE_COLUMNS = (ConcernEvent.id, ConcernEvent.concern_id, ConcernEvent.kind, ConcernEvent.at, ConcernEvent.data,
+                     ConcernEvent.note, ConcernEvent.actor_id, User.name, ConcernEvent.observation_id,
+                     Observation.source, Observation.signals, Observation.meals, Observation.hygiene,
+                     Observation.seen_at, Observation.location_text, Observation.contact, Observation.note)
+
+
 def _timeline_statement(kind: str):
-    stmt = select(ConcernEvent).options(*timeline_options())
+    stmt = (select(*_TIMELINE_COLUMNS)
+            .outerjoin(User, User.id == ConcernEvent.actor_id)
+            .outerjoin(Observation, Observation.id == ConcernEvent.observation_id))
     if kind == "concern":
         stmt = stmt.where(ConcernEvent.concern_id == bindparam("concern_id")).limit(300)
     elif kind == "concern_and_household":  # the concern's own events and its household's other ones
@@ -331,18 +370,15 @@ def _timeline_statement(kind: str):
     return stmt.order_by(ConcernEvent.at.desc(), ConcernEvent.id.desc())
 
 
-def timeline_events(*, concern_id: int | None = None, household_id: int | None = None) -> list[ConcernEvent]:
+def timeline_events(*, concern_id: int | None = None, household_id: int | None = None) -> list[TimelineEvent]:
     """A timeline's events, newest first: a concern's (and, with ``household_id``, every event of its
     household, earlier concerns included), or a household's; the latest 300 / 200."""
     kind = ("concern_and_household" if household_id else "concern") if concern_id else "household"
     stmt = prebuilt(f"concerns.timeline.{kind}", lambda _dialect: _timeline_statement(kind))
-    return list(db.session.scalars(stmt, {"concern_id": concern_id, "household_id": household_id}))
-
-
-def timeline_options():
-    """Loader options for a timeline's events (concerns/_timeline.html): the actor's name and the
-    report's own fields, nothing else of either row (no password hash or TOTP secret decrypted per event)."""
-    return (joinedload(ConcernEvent.actor).load_only(User.name),
-            joinedload(ConcernEvent.observation).load_only(
-                Observation.source, Observation.signals, Observation.meals, Observation.hygiene,
-                Observation.seen_at, Observation.location_text, Observation.contact, Observation.note))
+    out = []
+    for (eid, cid, ev_kind, at, data, note, actor_id, actor_name, obs_id, *report) in db.session.execute(
+            stmt, {"concern_id": concern_id, "household_id": household_id}):
+        out.append(TimelineEvent(eid, cid, ev_kind, at, data or {}, note or "",
+                                 TimelineActor(actor_name) if actor_id is not None else None,
+                                 TimelineReport(*report) if obs_id is not None else None))
+    return out
