@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import update
 
 from tests import builders as b
 from tests.notifications.builders import person, recorded, rows
 from volnet.core import clock
+from volnet.core.i18n import lazy_gettext as _l
 from volnet.extensions import db
 from volnet.notifications import services
 from volnet.notifications.models import Outbox

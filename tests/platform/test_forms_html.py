@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import wtforms.widgets
 import wtforms.widgets.core
-from flask_babel import lazy_gettext
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from markupsafe import Markup
 
 from volnet.core import forms
+from volnet.core.i18n import lazy_gettext
 
 keys = st.builds(lambda prefix, name, tail: prefix + name + tail,
                  st.sampled_from(["", "data_", "aria_", "class", "for"]),

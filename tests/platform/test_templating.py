@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import jinja2
 import pytest
-from flask_babel import lazy_gettext
 from markupsafe import Markup, escape
 
+from volnet.core.i18n import lazy_gettext
 from volnet.core.templating import EscapingCodeGenerator, VolnetEnvironment, escape_to_text
 
 
