@@ -4,6 +4,11 @@
 - VOLNET_TEST_PG_URL (default postgresql://postgres@127.0.0.1:5432/postgres) is where test databases
   are created, one per xdist worker.
 - With CI=true a missing PostgreSQL, Redis or Chromium fails the test instead of skipping it.
+- VOLNET_TEST_SEOUL_TIME=2026-12-04T23:50 runs every test as if volnet's clock (volnet.core.clock) read that
+  Seoul time when the test began: for tests that would fail only at some hour, late on a Friday or on the
+  eve of a holiday. Only this process's clock moves, not the databases' now() nor the real rq worker's
+  (deselect tests/notifications/test_worker.py then). Seen clean on 2026-12-03 at Friday 23:50, Saturday
+  00:05 and New Year's Eve 23:55.
 """
 from __future__ import annotations
 
@@ -25,6 +30,23 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 PG_ADMIN_URL = os.environ.get("VOLNET_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 BACKENDS = [b.strip() for b in os.environ.get("VOLNET_TEST_DATABASES", "sqlite,postgresql").split(",") if b.strip()]
 REDIS_URL = os.environ.get("VOLNET_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+SEOUL_TIME = os.environ.get("VOLNET_TEST_SEOUL_TIME", "")
+
+
+@pytest.fixture(autouse=True)
+def _clock_at_seoul_time():
+    """With VOLNET_TEST_SEOUL_TIME set, each test starts with volnet's clock moved to that Seoul time."""
+    if SEOUL_TIME:
+        from datetime import datetime
+
+        target = datetime.fromisoformat(SEOUL_TIME).replace(tzinfo=clock.SEOUL)
+        clock.reset()
+        clock.advance(target - clock.now())
+    yield
+    if SEOUL_TIME:
+        clock.reset()
 
 
 def need(reason: str):
