@@ -8,7 +8,7 @@
   Seoul time when the test began: for tests that would fail only at some hour, late on a Friday or on the
   eve of a holiday. Only this process's clock moves, not the databases' now() nor the real rq worker's
   (deselect tests/notifications/test_worker.py then). Seen clean on 2026-12-03 at Friday 23:50, Saturday
-  00:05 and New Year's Eve 23:55.
+  00:05, Sunday 23:59, New Year's Eve 23:55 and the eve of 설날 2027 (Friday 2027-02-05 23:55).
 """
 from __future__ import annotations
 
