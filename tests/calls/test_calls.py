@@ -403,3 +403,17 @@ def test_one_household_that_cannot_be_processed_does_not_hold_up_the_others(worl
     assert svc.process_missed_calls(clock.now())["scheduled_expired"] == 1
     db.session.refresh(first)
     assert first.status == "missed" and enr1.consecutive_misses == 1
+
+
+def test_the_enrolment_page_loads_its_household_and_callers_with_it(world, client):
+    """The household, the caller and the backup shown on an enrolment's page come in the statement that
+    loads the enrolment, not one query each."""
+    backup = b.user("volunteer", [world["dong"]], name="윤보조")
+    h, enr = enrolled(world["dong"], world["cw"], backup=backup)
+    db.session.commit()
+    enr_id = enr.id
+    b.login(client, world["cw"])
+    sent, body = b.page_sql(client, f"/calls/enrollments/{enr_id}")
+    assert "이순자" in body and "서하늘" in body and "윤보조" in body
+    assert [s for s in sent if s.lstrip().upper().startswith("SELECT HOUSEHOLDS")] == []
+    assert [s for s in sent if "FROM users" in s and "WHERE users.id =" in s and "notification_outbox" not in s] == []

@@ -304,3 +304,17 @@ def test_case_walkthrough_through_the_pages(dong_staff, client):
     assert "Aftercare check recorded" in r.get_data(as_text=True)
     r = client.post(url + "/aftercare/999999", data={"outcome": "stable"})
     assert r.status_code == 404
+
+
+def test_the_case_page_loads_its_household_and_owner_with_it(dong_staff, client):
+    from tests.cases import builders as cb
+
+    case_obj = cb.case(dong_staff["lead"], dong_staff["household"])
+    case_obj.owner_id = dong_staff["cw"].id
+    db.session.commit()
+    case_id = case_obj.id
+    b.login(client, dong_staff["lead"])
+    sent, body = b.page_sql(client, f"/cases/{case_id}")
+    assert "김영희" in body and "김민수" in body
+    assert [s for s in sent if s.lstrip().upper().startswith("SELECT HOUSEHOLDS")] == []
+    assert [s for s in sent if "FROM users" in s and "WHERE users.id =" in s and "notification_outbox" not in s] == []

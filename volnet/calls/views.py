@@ -195,7 +195,9 @@ def enroll():
 @bp.route("/enrollments/<int:enrollment_id>")
 @rule(*STAFF)
 def enrollment(enrollment_id: int):
-    enr = access.load(CallEnrollment, enrollment_id, "view")
+    enr = access.load(CallEnrollment, enrollment_id, "view", options=(
+        joinedload(CallEnrollment.household), joinedload(CallEnrollment.caller).load_only(User.id, User.name),
+        joinedload(CallEnrollment.backup).load_only(User.id, User.name)))
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     records = db.paginate(select(CallRecord).options(joinedload(CallRecord.caller))
                           .where(CallRecord.household_id == enr.household_id)

@@ -109,10 +109,14 @@ def _staff_of(dong_id: int, roles=EDITORS):
         .where(user_dongs.c.dong_id == dong_id, User.role.in_(roles), User.active.is_(True)).order_by(User.name)))
 
 
+# What the case page shows of its relations, loaded with the case.
+_DETAIL_OPTIONS = (joinedload(Case.household), joinedload(Case.owner).load_only(User.id, User.name))
+
+
 @bp.route("/<int:case_id>")
 @rule(*STAFF)
 def detail(case_id: int):
-    case = access.load(Case, case_id, "view")
+    case = access.load(Case, case_id, "view", options=_DETAIL_OPTIONS)
     can_notes = access.can(current_user, "notes", case)
     q = lambda model, *order: list(db.session.scalars(select(model).where(model.case_id == case.id)  # noqa: E731
                                                       .order_by(*order)))
