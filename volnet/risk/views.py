@@ -438,7 +438,7 @@ def mapping(round_id: int):
 @bp.route("/rounds/<int:round_id>")
 @rule(*STAFF)
 def round_detail(round_id: int):
-    r = access.load(CrisisRound, round_id, "view")
+    r = access.load(CrisisRound, round_id, "view", options=(joinedload(CrisisRound.dong),))
     if r.status == "uploaded" and access.can(current_user, "map", r):
         return redirect(url_for("risk.mapping", round_id=r.id))
     record(current_user, "view", "risk_rounds", r.id)  # committed when the request ends
