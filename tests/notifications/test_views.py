@@ -73,6 +73,16 @@ def test_channel_choice_is_saved_and_used(app, client):
     assert sorted(r.channel for r in out) == ["inapp", "kakao", "sms"]
 
 
+def test_the_settings_page_reads_the_contact_fields_in_one_statement(app, client):
+    u = person("volunteer", channels=("inapp", "email"), phone="01055556666", email="vol@example.kr", locale="en")
+    db.session.commit()
+    b.login(client, u)
+    sent, body = b.page_sql(client, "/notifications/settings")
+    assert "No email address on your account." not in body and "No phone number" not in body
+    assert re.search(r'<input(?=[^>]*\bchecked\b)(?=[^>]*name="email")', body)  # the saved choice shows
+    assert len([s for s in sent if "FROM users" in s]) == 2  # the signed-in user, then its contact fields
+
+
 def test_admin_sees_messages_and_queue_health_others_do_not(app, client):
     admin = b.user("admin", locale="en")
     cw = person("caseworker")

@@ -10,6 +10,7 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup, escape
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
 
 from volnet.accounts.roles import ADMIN, ALL_ROLES
@@ -112,6 +113,11 @@ def preferences():
     from volnet.notifications.providers import CHANNELS as CH
 
     form = ChannelsForm()
+    # The request loads only what every page needs of its user: read the contact fields in one statement.
+    user = current_user._get_current_object()
+    unloaded = [a for a in ("email", "phone", "channels") if a in sa_inspect(user).unloaded]
+    if unloaded:
+        db.session.refresh(user, unloaded)
     has = {name: bool(CH[name].address(current_user)) for name in ("email", "sms", "kakao")}
     chosen = set(current_user.channels or ["inapp"])
     if request.method == "GET":
