@@ -410,6 +410,7 @@ def test_the_enrolment_page_loads_its_household_and_callers_with_it(world, clien
     loads the enrolment, not one query each."""
     backup = b.user("volunteer", [world["dong"]], name="윤보조")
     h, enr = enrolled(world["dong"], world["cw"], backup=backup)
+    svc.ensure_tasks()
     db.session.commit()
     enr_id = enr.id
     b.login(client, world["cw"])
@@ -417,3 +418,6 @@ def test_the_enrolment_page_loads_its_household_and_callers_with_it(world, clien
     assert "이순자" in body and "서하늘" in body and "윤보조" in body
     assert [s for s in sent if s.lstrip().upper().startswith("SELECT HOUSEHOLDS")] == []
     assert [s for s in sent if "FROM users" in s and "WHERE users.id =" in s and "notification_outbox" not in s] == []
+    task_id = _open()[0].id  # and a call's recording page: its household with the task
+    sent, body = b.page_sql(client, f"/calls/tasks/{task_id}")
+    assert "이순자" in body and [s for s in sent if s.lstrip().upper().startswith("SELECT HOUSEHOLDS")] == []

@@ -52,7 +52,7 @@ def mine():
 @bp.route("/tasks/<int:task_id>", methods=["GET", "POST"])
 @rule(*CALLERS)
 def task(task_id: int):
-    t = access.load(CallTask, task_id, "record")
+    t = access.load(CallTask, task_id, "record", options=(joinedload(CallTask.household),))
     form = F.RecordForm()
     form.outcome.choices = F.outcome_choices(t.kind)
     if request.method == "GET":
