@@ -200,3 +200,38 @@ def test_two_quick_adds_of_the_same_new_address_give_one_household(app, other_ap
     _while_held(app, first_reporter, second_reporter)
     assert found == {"created": False}
     assert db.session.scalar(select(func.count()).select_from(Household).where(Household.dong_id == d_id)) == 1
+
+
+def test_staff_adding_the_household_a_colleague_is_adding_is_shown_it(app, other_app):
+    """Two caseworkers add the same household at the same moment: the second waits for the first one's
+    save and is then asked about it (the dong's additions take turns), rather than adding it twice."""
+    from volnet.households.models import Household
+    from volnet.households.services import address_key
+    from volnet.places.models import Dong
+
+    d = b.dong()
+    cw = b.user("caseworker", [d])
+    db.session.flush()
+    d_id, cw_id, login_id = d.id, cw.id, cw.login_id
+    db.session.commit()
+    client = other_app.test_client()
+    with other_app.app_context():
+        assert client.post("/account/login", data={"login_id": login_id, "password": b.PASSWORD}).status_code == 302
+    form = {"dong_id": d_id, "road_address": "송산로 77", "unit": "201호", "sex": "unknown", "age_band": "unknown",
+            "status": "active"}
+    done = {}
+
+    def second_caseworker():
+        with other_app.app_context():
+            resp = client.post("/households/new", data=form)
+            done["status"], done["body"] = resp.status_code, resp.get_data(as_text=True)
+
+    def first_caseworker(conn):  # its request: it has taken the dong's additions and added the household
+        conn.execute(select(Dong.id).where(Dong.id == d_id).with_for_update(key_share=True))
+        conn.execute(Household.__table__.insert().values(
+            dong_id=d_id, road_address="송산로 77", unit="201호", address_key=address_key("송산로 77", "201호"),
+            status="active", age_band="unknown", created_by_id=cw_id, created_at=clock.now(), updated_at=clock.now()))
+
+    _while_held(app, first_caseworker, second_caseworker)
+    assert done["status"] == 400 and "이 동에 같은 주소의 가구가 이미 등록되어 있습니다." in done["body"]
+    assert db.session.scalar(select(func.count()).select_from(Household).where(Household.dong_id == d_id)) == 1

@@ -63,8 +63,9 @@ def new():
     form = HouseholdForm()
     form.dong_id.choices = _dong_choices()
     link_concern = request.args.get("link_concern", type=int)
-    same = []
-    if form.validate_on_submit() and not (same := _same_address(form)):
+    valid = form.validate_on_submit()
+    same = _same_address(form) if valid else []
+    if valid and not same:
         svc.note_household_added(form.dong_id.data)  # first: it takes the dong's additions in turn
         h = Household(created_by_id=current_user.id)
         _fill(h, form)
@@ -102,9 +103,10 @@ def edit(household_id: int):
     form.dong_id.choices = _dong_choices()
     if request.method == "GET":
         form.phone.data = h.phone_display
-    same = []
     moved = (form.dong_id.data, form.road_address.data, form.unit.data or "") != (h.dong_id, h.road_address, h.unit)
-    if form.validate_on_submit() and not (same := _same_address(form, h) if moved else []):
+    valid = form.validate_on_submit()
+    same = _same_address(form, h) if valid and moved else []
+    if valid and not same:
         if moved:
             svc.note_household_added(form.dong_id.data)  # at another address now: as if added there
         _fill(h, form)
@@ -122,6 +124,7 @@ def _same_address(form: HouseholdForm, h: Household | None = None) -> list[House
     timelines, two open concerns) is not made by mistake. Empty when there are none or it was confirmed."""
     if form.same_address_ok.data:
         return []
+    svc.take_dong_additions(form.dong_id.data)  # two people adding the same household at once take turns
     return svc.at_address(form.dong_id.data, form.road_address.data, form.unit.data or "",
                           exclude_id=h.id if h is not None else None)
 
