@@ -462,47 +462,36 @@ def queue_scenario(info: dict):
     return setup, step
 
 
-def detail_scenario(info: dict):
-    """A caseworker opening concern pages of their dong (each opening also writes its audit row)."""
+def staff_page_scenario(info: dict, label: str, prefix: str, ids_key: str, seed: int):
+    """A caseworker of each client's dong opening ``prefix<id>`` pages, the ids drawn from ``info[ids_key]``
+    (its dong's); each opening writes its audit row."""
     dongs = sorted(info["household_ranges"])
 
     def setup(client, idx, state):
         d = dongs[idx % len(dongs)]
         client.login(f"cw{d:02d}a", PASSWORD)
-        state["ids"] = info["open_concern_ids"][d]
-        state["rng"] = random.Random(idx)
-        status, body = client.get(f"/concerns/{state['ids'][0]}")
+        state["ids"] = info[ids_key][d]
+        state["rng"] = random.Random(seed + idx)
+        status, body = client.get(f"{prefix}{state['ids'][0]}")
         if status != 200 or b"timeline" not in body:
-            raise RuntimeError(f"concern page for dong {d}: HTTP {status}")
+            raise RuntimeError(f"{label} page for dong {d}: HTTP {status}")
 
     def step(client, idx, n, state):
-        path = f"/concerns/{state['rng'].choice(state['ids'])}"
+        path = f"{prefix}{state['rng'].choice(state['ids'])}"
         status, _body = client.get(path)
-        return "detail", status == 200, f"HTTP {status} {path}"
+        return label, status == 200, f"HTTP {status} {path}"
 
     return setup, step
+
+
+def detail_scenario(info: dict):
+    """Concern pages of open concerns (the household's timeline over its past concerns)."""
+    return staff_page_scenario(info, "detail", "/concerns/", "open_concern_ids", seed=0)
 
 
 def household_scenario(info: dict):
-    """The same caseworkers opening household pages (details, concerns, the whole timeline) of households
-    with an open concern in their dong; each opening writes its audit row."""
-    dongs = sorted(info["household_ranges"])
-
-    def setup(client, idx, state):
-        d = dongs[idx % len(dongs)]
-        client.login(f"cw{d:02d}a", PASSWORD)
-        state["ids"] = info["open_household_ids"][d]
-        state["rng"] = random.Random(500 + idx)
-        status, body = client.get(f"/households/{state['ids'][0]}")
-        if status != 200 or b"timeline" not in body:
-            raise RuntimeError(f"household page for dong {d}: HTTP {status}")
-
-    def step(client, idx, n, state):
-        path = f"/households/{state['rng'].choice(state['ids'])}"
-        status, _body = client.get(path)
-        return "household", status == 200, f"HTTP {status} {path}"
-
-    return setup, step
+    """Household pages (details, concerns, the whole timeline) of households with an open concern."""
+    return staff_page_scenario(info, "household", "/households/", "open_household_ids", seed=500)
 
 
 def submit_scenario(info: dict, per_client: int, first: int = 0):

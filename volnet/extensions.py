@@ -10,7 +10,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
-from volnet.core.i18n import babel_context
+from volnet.core.i18n import gettext as _template_gettext  # this request's catalogue, looked up once
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -81,15 +81,6 @@ def template_gettext(string, **variables):
     elif "%" in rv:
         rv = rv % {}
     return Markup(rv)  # noqa: S704 - a catalogue text (no HTML in it), its variables escaped above
-
-
-def _template_gettext(string):
-    ctx = babel_context()
-    if ctx is not None:
-        hit = getattr(ctx, "volnet_translations", None)
-        if hit is not None and hit[0] is getattr(ctx, "babel_locale", None):
-            return hit[1].ugettext(string)
-    return get_translations().ugettext(string)
 
 
 babel = VolnetBabel()

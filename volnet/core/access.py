@@ -63,7 +63,7 @@ def enforce_route_rules():
     roles = decl["roles"]
     if PUBLIC in roles:
         return None
-    user = _signed_in()
+    user = signed_in()
     if not user.is_authenticated:
         return current_app.login_manager.unauthorized()
     if ANY_USER not in roles and user.role not in roles:
@@ -106,9 +106,9 @@ def visibility(model: type):
     return decorate
 
 
-def _signed_in():
-    """The request's user (an anonymous one if nobody signed in), unwrapped from Flask-Login's proxy:
-    every attribute read through the proxy looks the user up again."""
+def signed_in():
+    """The request's user (an anonymous one if nobody signed in; None outside a request), unwrapped from
+    Flask-Login's proxy: every attribute read through the proxy looks the user up again."""
     return current_user._get_current_object()
 
 

@@ -137,8 +137,8 @@ def init_app(app):
 
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.globals["csp_nonce"] = lambda: g.get("csp_nonce", "")
-    app.jinja_env.globals["has_role"] = lambda *roles: access.has_role(_current_user(), roles)
-    app.jinja_env.globals["can"] = lambda action, obj: access.can(_current_user(), action, obj)
+    app.jinja_env.globals["has_role"] = lambda *roles: access.has_role(access.signed_in(), roles)
+    app.jinja_env.globals["can"] = lambda action, obj: access.can(access.signed_in(), action, obj)
     app.jinja_env.globals["tel"] = tel_link
     from volnet.core import nav
 
@@ -170,14 +170,6 @@ def _role_label(role: str) -> str:
     from volnet.accounts.roles import ROLE_LABELS
 
     return str(ROLE_LABELS.get(role, role))
-
-
-def _current_user():
-    """The signed-in user itself, not Flask-Login's proxy (each attribute read through it looks the
-    user up again; a page asks ``can()`` several times)."""
-    from flask_login import current_user
-
-    return current_user._get_current_object()
 
 
 def _nonce():

@@ -114,12 +114,12 @@ def preferences():
 
     form = ChannelsForm()
     # The request loads only what every page needs of its user: read the contact fields in one statement.
-    user = current_user._get_current_object()
+    user = access.signed_in()
     unloaded = [a for a in ("email", "phone", "channels") if a in sa_inspect(user).unloaded]
     if unloaded:
         db.session.refresh(user, unloaded)
-    has = {name: bool(CH[name].address(current_user)) for name in ("email", "sms", "kakao")}
-    chosen = set(current_user.channels or ["inapp"])
+    has = {name: bool(CH[name].address(user)) for name in ("email", "sms", "kakao")}
+    chosen = set(user.channels or ["inapp"])
     if request.method == "GET":
         for name in has:
             getattr(form, name).data = name in chosen
