@@ -18,6 +18,7 @@ VIEWS = [
     ("/households/", STAFF),
     ("/households/{household}", STAFF),
     ("/households/{household}/edit", {"caseworker", "team_lead"}),
+    ("/households/{household}/merge", {"caseworker", "team_lead"}),
     ("/households/new", {"caseworker", "team_lead"}),
     ("/report", REPORTERS),
     ("/report/new", REPORTERS),

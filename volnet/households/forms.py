@@ -49,3 +49,9 @@ class HouseholdForm(FlaskForm):
 
         if field.data and not (dt.date(1900, 1, 1) <= field.data <= dt.date.today()):
             raise ValidationError(_l("Enter a real birth date."))
+
+
+class MergeForm(FlaskForm):
+    other_id = IntegerField(validators=[InputRequired(), NumberRange(min=1)])
+    confirm = BooleanField(_l("I have checked that both records are the same household"),
+                           validators=[DataRequired(_l("Tick the box to confirm that both records are the same household."))])

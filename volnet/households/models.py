@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, event, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from volnet.core import clock
@@ -71,3 +71,33 @@ class Household(db.Model):
         if self.tong is None:
             return ""
         return f"{self.tong}통" + (f" {self.ban}반" if self.ban else "")
+
+
+class MergedHousehold(db.Model):
+    """A household record merged into another (volnet.households.merge): its number leads to the record
+    kept, so a reporter's form or a link opened before the merge still reaches the household."""
+
+    __tablename__ = "merged_households"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)  # the merged record's number
+    into_id: Mapped[int] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"), index=True)
+    merged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    merged_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+
+# On SQLite a deleted row's number is given again to the next row when it was the highest one. A household
+# number that was merged away (or erased) must never name another household: a report form or a link
+# still holding it would reach the wrong person. PostgreSQL's sequence never gives a number twice.
+SQLITE_NEXT_HOUSEHOLD_ID = text(
+    "SELECT max(COALESCE((SELECT max(id) FROM households), 0), COALESCE((SELECT max(id) FROM merged_households), 0),"
+    " COALESCE((SELECT max(household_id) FROM privacy_requests), 0)) + 1")
+
+
+@event.listens_for(Household, "before_insert")
+def _sqlite_never_reuse_a_number(_mapper, connection, target: Household) -> None:
+    if target.id is None and connection.dialect.name == "sqlite":  # writers hold the lock (BEGIN IMMEDIATE)
+        # One flush calls this for all of its new households before inserting any: count on from the last.
+        txn, last = connection.info.get("volnet_last_hh", (None, 0))
+        nxt = connection.scalar(SQLITE_NEXT_HOUSEHOLD_ID)
+        target.id = max(nxt, last + 1) if txn == id(connection.get_transaction()) else nxt
+        connection.info["volnet_last_hh"] = (id(connection.get_transaction()), target.id)

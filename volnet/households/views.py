@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
+from werkzeug.exceptions import NotFound
 
 from volnet.accounts.roles import CASEWORKER, STAFF, TEAM_LEAD
 from volnet.audit.services import record
@@ -15,8 +16,9 @@ from volnet.core import access
 from volnet.core.access import rule
 from volnet.core.korean import normalize_phone
 from volnet.extensions import db
+from volnet.households import merge as merging
 from volnet.households import services as svc
-from volnet.households.forms import AGE_BAND_CHOICES, SEX_CHOICES, STATUS_CHOICES, HouseholdForm
+from volnet.households.forms import AGE_BAND_CHOICES, SEX_CHOICES, STATUS_CHOICES, HouseholdForm, MergeForm
 from volnet.households.models import Household
 from volnet.observations.signals import LEVELS, SIGNALS, URGENCIES
 
@@ -42,7 +44,15 @@ def index():
 @bp.route("/<int:household_id>")
 @rule(*STAFF)
 def detail(household_id: int):
-    h = access.load(Household, household_id, "view", options=(joinedload(Household.dong),))
+    try:
+        h = access.load(Household, household_id, "view", options=(joinedload(Household.dong),))
+    except NotFound:
+        into = merging.merged_into(household_id) if 0 < household_id < 2**31 else None
+        kept = db.session.get(Household, into) if into is not None else None
+        if kept is None or not access.can(current_user, "view", kept):
+            raise
+        flash(_("Household record %(n)d was merged into this one.", n=household_id), "info")
+        return redirect(url_for("households.detail", household_id=into))
     concerns = list(db.session.scalars(select(Concern).where(Concern.household_id == h.id)
                                        .order_by(Concern.opened_at.desc()).limit(50)))
     open_concern = next((c for c in concerns if c.status in OPEN_STATUSES), None)
@@ -116,6 +126,64 @@ def edit(household_id: int):
         return redirect(url_for("households.detail", household_id=h.id))
     return render_template("households/form.html", form=form, h=h, same=same), \
         (400 if request.method == "POST" else 200)
+
+
+@bp.route("/<int:household_id>/merge", methods=["GET"])
+@rule(CASEWORKER, TEAM_LEAD)
+def merge_page(household_id: int):
+    """Merge another record of this household into this one: pick it, compare, confirm (then ``merge``)."""
+    keep = access.load(Household, household_id, "edit", options=(joinedload(Household.dong),))
+    return _merge_page(keep, MergeForm(), request.args.get("other", type=int), 200)
+
+
+@bp.route("/<int:household_id>/merge", methods=["POST"])
+@rule(CASEWORKER, TEAM_LEAD)
+def merge(household_id: int):
+    keep = access.load(Household, household_id, "edit", audit=False, options=(joinedload(Household.dong),))
+    form = MergeForm()
+    if not form.validate_on_submit():
+        return _merge_page(keep, form, form.other_id.data, 400)
+    other_id = form.other_id.data
+    dup, kept = merging.lock(other_id, keep.id)
+    if dup is None or kept is None or not access.can(current_user, "edit", dup):
+        db.session.rollback()
+        flash(_("No household with that number in your dongs."), "error")
+        return redirect(url_for("households.merge_page", household_id=household_id))
+    try:
+        merging.merge(dup, kept, current_user)
+    except merging.MergeError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("households.merge_page", household_id=household_id, other=other_id))
+    record(current_user, "merge", "households", kept.id, detail=f"merged={other_id}")
+    db.session.commit()
+    flash(_("Household record %(n)d has been merged into this one.", n=other_id), "success")
+    return redirect(url_for("households.detail", household_id=kept.id))
+
+
+def _merge_page(keep: Household, form: MergeForm, other_id: int | None, status: int):
+    other = None
+    if other_id:
+        other = db.session.get(Household, other_id) if 0 < other_id < 2**31 else None
+        if other is None or not access.can(current_user, "edit", other) or other.id == keep.id:
+            other = None
+            flash(_("No household with that number in your dongs."), "error")
+    if other is not None:
+        record(current_user, "view", "households", other.id)
+        form.other_id.data = other.id
+        return render_template("households/merge.html", h=keep, other=other, form=form,
+                               problems=merging.conflicts(other, keep),
+                               counts={keep.id: merging.counts(keep), other.id: merging.counts(other)},
+                               ages=dict(AGE_BAND_CHOICES), sexes=dict(SEX_CHOICES),
+                               hstatuses=dict(STATUS_CHOICES)), status
+    q = request.args.get("q", "")[:100].strip()
+    candidates = svc.at_address(keep.dong_id, keep.road_address, keep.unit, exclude_id=keep.id, limit=20)
+    found = []
+    if q:
+        found = [o for o in db.session.scalars(svc.staff_query(current_user, q, dong_id=keep.dong_id).limit(21))
+                 if o.id != keep.id][:20]
+    return render_template("households/merge.html", h=keep, other=None, form=form, q=q,
+                           candidates=candidates, found=found), status
 
 
 def _same_address(form: HouseholdForm, h: Household | None = None) -> list[Household]:

@@ -16,6 +16,7 @@ from volnet.core.access import rule
 from volnet.core.dbsetup import autocommit_when
 from volnet.extensions import db
 from volnet.households import services as households
+from volnet.households.merge import merged_into
 from volnet.households.models import Household
 from volnet.observations import services as observations
 from volnet.observations.forms import ObservationForm, QuickAddObservationForm, now_local_input
@@ -88,8 +89,16 @@ def new():
             context = observations.report_context(hid_value, current_user.id, request.form.get("client_token"),
                                                   REPORT_WINDOW)
             household = context.household
+            if household is None and (into := merged_into(hid_value)) is not None:
+                # a form opened before its household's record was merged into another: the report goes there
+                context = observations.report_context(into, current_user.id, request.form.get("client_token"),
+                                                      REPORT_WINDOW)
+                household = context.household
+                form.household_id.data = str(into)
         else:
             household = db.session.get(Household, hid_value)
+            if household is None and (into := merged_into(hid_value)) is not None:
+                return redirect(url_for("observations.new", **{**request.args.to_dict(), "household_id": into}))
         if household is None or not access.can(current_user, "report", household):
             abort(404)
     if not posted:

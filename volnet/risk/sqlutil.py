@@ -70,7 +70,12 @@ def new_ids(table: str, n: int) -> list[int]:
         seq = _sequence_of(table)
         sql = f"SELECT array_agg(nextval('{seq}'::regclass)) FROM generate_series(1, :n)"  # noqa: S608
         return list(db.session.scalar(text(sql), {"n": n}))
-    start = db.session.scalar(text(f"SELECT COALESCE(MAX(id), 0) FROM {table}")) or 0  # noqa: S608
+    if table == "households":  # never a number merged away or erased (households.models)
+        from volnet.households.models import SQLITE_NEXT_HOUSEHOLD_ID
+
+        start = db.session.scalar(SQLITE_NEXT_HOUSEHOLD_ID) - 1
+    else:
+        start = db.session.scalar(text(f"SELECT COALESCE(MAX(id), 0) FROM {table}")) or 0  # noqa: S608
     return list(range(start + 1, start + 1 + n))
 
 
