@@ -77,3 +77,28 @@ def test_login_ids_become_lower_case_on_upgrade(empty_db):
     assert rows == {1: "kim.one-1", 2: "kim.one", 3: "park", 4: "kim.one-4", 5: "lee",
                     6: "l" + "x" * 57 + "-6", 7: "l" + "x" * 59}
     assert "kim.one-1" in up.stdout + up.stderr
+
+
+def test_address_keys_lose_their_region_on_upgrade(empty_db):
+    """Households recorded before keys left out the 시·도 / 시·군·구 are found by an address typed without them."""
+    import sqlalchemy as sa
+
+    up = _flask(empty_db, "db", "upgrade", "802f0339a91d")
+    assert up.returncode == 0, up.stderr[-3000:]
+    engine = sa.create_engine(empty_db)
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO dongs (id, code, sido, sigungu, name, active, households_added) "
+                             "VALUES (1, '4115056000', '경기도', '의정부시', '송산3동', true, 0)"))
+        for hid, road, unit in [(1, "경기도 의정부시 민락로 106", "1층"), (2, "송산로 12", "")]:
+            conn.execute(sa.text(
+                "INSERT INTO households (id, dong_id, road_address, unit, jibun_address, landmark, address_key, "
+                "name_chosung, sex, age_band, status, delivery_note, tier, created_at, updated_at) "
+                "VALUES (:i, 1, :r, :u, '', '', :k, '', 'unknown', 'unknown', 'active', '', 'unassessed', "
+                "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"),
+                {"i": hid, "r": road, "u": unit, "k": (road + unit).replace(" ", "")})
+    up = _flask(empty_db, "db", "upgrade")
+    assert up.returncode == 0, up.stderr[-3000:]
+    with engine.connect() as conn:
+        keys = dict(conn.execute(sa.text("SELECT id, address_key FROM households")).all())
+    engine.dispose()
+    assert keys == {1: "민락로1061층", 2: "송산로12"}

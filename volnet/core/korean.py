@@ -88,10 +88,26 @@ def _gil(m: re.Match) -> str:
     return m.group(1) + "길"  # a function: a template replacement (r"\1길") is parsed again on every call
 
 
+# The 시·도 and 시·군·구 (and 읍·면) an address may begin with. A household's dong already says where it is, and
+# people write the same address with or without them ("경기도 의정부시 민락로 106", "의정부시 민락로 106",
+# "민락로 106"): the key leaves them out. Only whole words at the start, and never the last word (a search for
+# "의정부시" alone stays a search for it); road names end in 로/길, so none is taken for a region.
+_SIDO_SHORT = frozenset("서울 부산 대구 인천 광주 대전 울산 세종 경기 강원 충북 충남 전북 전남 경북 경남 제주".split())
+_REGION_WORD = re.compile(r"[가-힣]+(?:특별시|광역시|특별자치시|특별자치도|도|시|군|구|읍|면)")
+
+
+def _without_region(part: str) -> str:
+    words = part.split()
+    i = 0
+    while i < len(words) - 1 and (words[i] in _SIDO_SHORT or _REGION_WORD.fullmatch(words[i])):
+        i += 1
+    return " ".join(words[i:]) if i else part
+
+
 def address_key(*parts: str | None) -> str:
-    """A search key that forgives spacing, '번길'/'길' variants, punctuation and case."""
-    text = " ".join(p for p in parts if p)
-    text = unicodedata.normalize("NFC", text).lower()
+    """A search key that forgives spacing, '번길'/'길' variants, punctuation, case and a leading 시·도 or
+    시·군·구 (see _without_region)."""
+    text = " ".join(_without_region(unicodedata.normalize("NFC", p)) for p in parts if p).lower()
     if "번" in text:
         text = _BEONGIL.sub(_gil, text)
     text = _KEY_DROP.sub("", text)

@@ -13,7 +13,9 @@ AGE_BAND_CHOICES = [
     ("40s", _l("40s")), ("50s", _l("50s")), ("60s", _l("60s")), ("70s", _l("70s")), ("80p", _l("80 or older")),
 ]
 SEX_CHOICES = [("unknown", _l("Don't know")), ("f", _l("Female")), ("m", _l("Male"))]
-STATUS_CHOICES = [("active", _l("Active")), ("to_locate", _l("To locate")), ("moved", _l("Moved away")),
+LIVES_ALONE_CHOICES = [("", _l("Don't know")), ("yes", _l("Yes")), ("no", _l("No"))]
+LIVES_ALONE_VALUES = {"": None, "yes": True, "no": False}
+STATUS_CHOICES = [("active", _l("Living here")), ("to_locate", _l("To locate")), ("moved", _l("Moved away")),
                   ("deceased", _l("Deceased"))]
 
 
@@ -33,7 +35,8 @@ class HouseholdForm(FlaskForm):
     birth_date = DateField(_l("Birth date"), validators=[Optional()])
     sex = ChoiceField(_l("Sex"), choices=SEX_CHOICES, default="unknown")
     age_band = ChoiceField(_l("Age"), choices=AGE_BAND_CHOICES, default="unknown")
-    lives_alone = BooleanField(_l("Lives alone"))
+    # Three answers: "don't know" stays unknown (the risk score counts only a known one-person household).
+    lives_alone = ChoiceField(_l("Lives alone"), choices=LIVES_ALONE_CHOICES, default="")
     status = ChoiceField(_l("Status"), choices=STATUS_CHOICES, default="active")
     delivery_note = TextAreaField(_l("Delivery note for volunteers"), validators=[Optional(), Length(max=500)],
                                   filters=[clean_filter])

@@ -18,7 +18,14 @@ from volnet.core.korean import normalize_phone
 from volnet.extensions import db
 from volnet.households import merge as merging
 from volnet.households import services as svc
-from volnet.households.forms import AGE_BAND_CHOICES, SEX_CHOICES, STATUS_CHOICES, HouseholdForm, MergeForm
+from volnet.households.forms import (
+    AGE_BAND_CHOICES,
+    LIVES_ALONE_VALUES,
+    SEX_CHOICES,
+    STATUS_CHOICES,
+    HouseholdForm,
+    MergeForm,
+)
 from volnet.households.models import Household
 from volnet.observations.signals import LEVELS, SIGNALS, URGENCIES
 
@@ -113,6 +120,7 @@ def edit(household_id: int):
     form.dong_id.choices = _dong_choices()
     if request.method == "GET":
         form.phone.data = h.phone_display
+        form.lives_alone.data = {True: "yes", False: "no"}.get(h.lives_alone, "")
     moved = (form.dong_id.data, form.road_address.data, form.unit.data or "") != (h.dong_id, h.road_address, h.unit)
     valid = form.validate_on_submit()
     same = _same_address(form, h) if valid and moved else []
@@ -210,7 +218,7 @@ def _fill(h: Household, form: HouseholdForm) -> None:
     h.birth_date = form.birth_date.data
     h.sex = form.sex.data
     h.age_band = form.age_band.data
-    h.lives_alone = bool(form.lives_alone.data)
+    h.lives_alone = LIVES_ALONE_VALUES.get(form.lives_alone.data)
     h.status = form.status.data
     h.delivery_note = form.delivery_note.data or ""
     h.refresh_keys()
