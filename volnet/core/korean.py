@@ -92,16 +92,13 @@ def _gil(m: re.Match) -> str:
 # people write the same address with or without them ("경기도 의정부시 민락로 106", "의정부시 민락로 106",
 # "민락로 106"): the key leaves them out. Only whole words at the start, and never the last word (a search for
 # "의정부시" alone stays a search for it); road names end in 로/길, so none is taken for a region.
-_SIDO_SHORT = frozenset("서울 부산 대구 인천 광주 대전 울산 세종 경기 강원 충북 충남 전북 전남 경북 경남 제주".split())
-_REGION_WORD = re.compile(r"[가-힣]+(?:특별시|광역시|특별자치시|특별자치도|도|시|군|구|읍|면)")
+_LEADING_REGION = re.compile(
+    r"^\s*(?:(?:서울|부산|대구|인천|광주|대전|울산|세종|경기|강원|충북|충남|전북|전남|경북|경남|제주"
+    r"|[가-힣]+(?:특별시|광역시|특별자치시|특별자치도|도|시|군|구|읍|면))\s+)+(?=\S)")
 
 
 def _without_region(part: str) -> str:
-    words = part.split()
-    i = 0
-    while i < len(words) - 1 and (words[i] in _SIDO_SHORT or _REGION_WORD.fullmatch(words[i])):
-        i += 1
-    return " ".join(words[i:]) if i else part
+    return _LEADING_REGION.sub("", part, count=1)
 
 
 def address_key(*parts: str | None) -> str:
