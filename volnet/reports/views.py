@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from flask import Blueprint, Response, abort, flash, render_template, request
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -149,8 +149,10 @@ def export():
     from volnet.security import throttle
 
     dong, start, end, month, errors, f = _context()
-    if errors:
-        abort(400)
+    if errors:  # say so on the report page, which shows the month it falls back to
+        for e in errors:
+            flash(e, "error")
+        return redirect(url_for("reports.index", dong=dong.id))
     if not throttle.throttle_export(current_user):
         db.session.commit()
         abort(429)
@@ -158,5 +160,5 @@ def export():
     db.session.commit()
     body = svc.to_csv(csv_rows(dong, start, end, f))
     name = f"volnet-report-{dong.code}-{start.isoformat()}-{end.isoformat()}.csv"
-    return Response(body, mimetype="text/csv; charset=utf-8",
+    return Response(body, content_type="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
