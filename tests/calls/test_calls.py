@@ -195,8 +195,11 @@ def test_recording_through_the_page(world, client):
     page = r.get_data(as_text=True)
     assert "10:15" in page  # the retry and its time are on the list
     # The same form posted twice stays one record.
-    client.post(f"/calls/tasks/{task.id}", data={"outcome": "no_answer", "client_token": "tok-1"})
+    r = client.post(f"/calls/tasks/{task.id}", data={"outcome": "no_answer", "client_token": "tok-1"},
+                    follow_redirects=True)
     assert db.session.scalar(select(func.count()).select_from(CallRecord)) == 1
+    page = r.get_data(as_text=True)  # not a plain "thank you": it was saved before, and the retry is still due
+    assert "already saved" in page and "10:15" in page and "Thank you" not in page
 
 
 def test_no_response_at_the_door_shows_the_112_119_guidance(world, client):

@@ -202,6 +202,13 @@ def _label(enr: CallEnrollment) -> str:
     return f"{h.display_name or ''} {h.address_line}".strip()
 
 
+def open_retry_after(task: CallTask) -> CallTask | None:
+    """The retry still to do after this attempt of its chain, if any."""
+    return db.session.scalar(select(CallTask).where(
+        CallTask.chain_id == (task.chain_id or task.id), CallTask.kind == "retry", CallTask.status == "open",
+        CallTask.attempt > task.attempt).order_by(CallTask.attempt).limit(1))
+
+
 def record(task: CallTask, actor, outcome: str, *, meals: str = "", hygiene: str = "",
            arrears_2m: bool | None = None, distress: bool | None = None, support_network: bool | None = None,
            contact_frequency: str = "", note: str = "", client_token: str | None = None) -> dict:

@@ -76,6 +76,14 @@ def task(task_id: int):
             record(current_user, "create", "call_record", t.household_id)
             db.session.commit()
             alerting.after_commit(result.get("observations", []))
+            if result.get("duplicate"):  # the same form again (back button, a second tap): the first stands
+                retry = svc.open_retry_after(t)
+                if retry is not None:
+                    flash(_("This call was already saved. Try again at %(time)s; it is on your list.",
+                            time=clock.to_seoul(retry.due_at).strftime("%H:%M")), "info")
+                else:
+                    flash(_("This call was already saved."), "info")
+                return redirect(url_for("calls.mine"))
             if result["emergency"]:
                 return render_template("calls/no_response.html", t=t, h=t.household)
             if result["retry"] is not None:
