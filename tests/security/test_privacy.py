@@ -142,3 +142,35 @@ def test_only_admins_handle_requests(app, client):
     assert _request(client, h, "access").status_code == 404
     assert client.get("/privacy/security").status_code == 404
     assert client.get("/privacy/retention").status_code == 404
+
+
+def test_access_export_holds_every_record_about_the_household_in_seoul_time_and_words(app, client):
+    """An access request (열람 요구) gets what every domain holds about the household, not only its concerns:
+    its integrated case, safety calls, screenings and crisis-list rows, with times in Asia/Seoul and the coded
+    values spelt out."""
+    from tests.cases import builders as cb
+    from volnet.calls import services as calls
+    from volnet.households.merge import HANDLED
+    from volnet.risk.models import CrisisRow, HouseholdRrnHash
+
+    d = b.dong()
+    cw = b.user("caseworker", [d])
+    admin = b.user("admin")
+    h = b.household(d, name="김순자", phone="01055556666", sex="f")
+    b.observation(h, cw, signals=["mail_piling"], note="반찬 지원 필요")
+    case = cb.case(cw, h, summary="사례 요약")
+    calls.enroll(cw, h, b.user("volunteer", [d]), None)
+    db.session.add_all([CrisisRow(round_id=1, row_number=1, natural_key="k", household_id=h.id, codes="단전"),
+                        HouseholdRrnHash(household_id=h.id, dong_id=d.id, rrn_hash="f" * 64)])
+    db.session.commit()
+    b.login(client, admin)
+    data = json.loads(_request(client, h, "access").get_data(as_text=True))
+    assert data["cases"][0]["id"] == case.id and data["cases"][0]["summary"] == "사례 요약"
+    assert data["call_enrollments"] and data["risk_rows"][0]["codes"] == "단전"
+    assert "f" * 64 not in json.dumps(data) and data["risk_household_rrn_hashes"]  # that a link exists, not the hash
+    # every table that refers to a household has its section (the merge's list of them)
+    assert set(HANDLED) - {"observations", "concerns", "concern_events", "privacy_requests", "merged_households"} \
+        <= set(data)
+    assert data["exported_at"].endswith("+09:00") and data["concerns"][0]["opened_at"].endswith("+09:00")
+    assert data["household"]["sex_label"] == "여성"
+    assert data["observations"][0]["signals_label"] == ["우편물·고지서 적체"]

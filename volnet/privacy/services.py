@@ -135,7 +135,10 @@ def run_retention(now: datetime | None = None, dry_run: bool = False) -> dict[st
 # --- access request ---------------------------------------------------------------------------------
 
 def _iso(value):
-    if isinstance(value, datetime | date):
+    """Times as the person reads them (Asia/Seoul, with the offset), dates as they are."""
+    if isinstance(value, datetime):
+        return clock.to_seoul(value).isoformat() if value.tzinfo else value.isoformat()
+    if isinstance(value, date):
         return value.isoformat()
     return value
 
@@ -162,6 +165,77 @@ def export_section(fn):
     return fn
 
 
+def _labels() -> dict[str, dict]:
+    """Field -> {code: label} for the coded values a person reading the export cannot know (translated)."""
+    from volnet.concerns.models import OUTCOMES
+    from volnet.households.forms import AGE_BAND_CHOICES, SEX_CHOICES
+    from volnet.observations.signals import LEVELS, SIGNALS, URGENCIES
+    from volnet.risk.tiers import TIERS
+
+    return {"signals": SIGNALS, "urgency": URGENCIES, "meals": LEVELS, "hygiene": LEVELS, "outcome": OUTCOMES,
+            "sex": dict(SEX_CHOICES), "age_band": dict(AGE_BAND_CHOICES), "tier": TIERS,
+            "subject_sex": dict(SEX_CHOICES), "subject_age_band": dict(AGE_BAND_CHOICES)}
+
+
+def _labelled(row: dict, labels: dict, status: dict | None = None) -> dict:
+    """The row with a readable "<field>_label" beside each coded field."""
+    out = dict(row)
+    for field, value in row.items():
+        names = status if field == "status" and status is not None else labels.get(field)
+        if names is None or value in (None, "", []):
+            continue
+        if isinstance(value, list):
+            out[f"{field}_label"] = [str(names.get(v, v)) for v in value]
+        else:
+            out[f"{field}_label"] = str(names.get(value, value))
+    return out
+
+
+def _all_columns(obj, leave_out: tuple[str, ...] = ()) -> dict:
+    return {c.key: _iso(getattr(obj, c.key)) for c in obj.__table__.columns if c.key not in leave_out}
+
+
+def _other_records(hid: int) -> dict[str, list[dict]]:
+    """The household's records in the other domains: cases (with what hangs on them), safety calls, the risk
+    picture, crisis-list rows and shift visits. Every table that refers to a household is here (a test checks
+    this against volnet.households.merge.HANDLED); only the keyed hash of a resident registration number is
+    left out (it says nothing to the person and is not theirs to take away)."""
+    from volnet.calls.models import CallEnrollment, CallRecord, CallTask
+    from volnet.cases.models import (
+        AftercareCheck,
+        Case,
+        CaseConference,
+        CaseEvent,
+        CaseGoal,
+        CaseNeed,
+        CaseNote,
+        ConferenceTask,
+        EmergencySupport,
+        ServiceLinkage,
+    )
+    from volnet.risk.models import CrisisRow, HouseholdIndicator, HouseholdRrnHash, Screening, TierChange
+    from volnet.shifts.models import RouteStop
+
+    def rows(model, where, leave_out=()):
+        return [_all_columns(o, leave_out) for o in db.session.scalars(select(model).where(where).order_by(model.id))]
+
+    case_ids = list(db.session.scalars(select(Case.id).where(Case.household_id == hid))) or [-1]
+    out = {"cases": rows(Case, Case.household_id == hid)}
+    for name, model in (("case_needs", CaseNeed), ("case_goals", CaseGoal), ("case_notes", CaseNote),
+                        ("case_conferences", CaseConference), ("aftercare_checks", AftercareCheck),
+                        ("emergency_supports", EmergencySupport), ("case_events", CaseEvent)):
+        out[name] = rows(model, model.case_id.in_(case_ids))
+    conference_ids = [c["id"] for c in out["case_conferences"]] or [-1]
+    out["conference_tasks"] = rows(ConferenceTask, ConferenceTask.conference_id.in_(conference_ids))
+    for name, model in (("service_linkages", ServiceLinkage), ("call_enrollments", CallEnrollment),
+                        ("call_tasks", CallTask), ("call_records", CallRecord), ("risk_screenings", Screening),
+                        ("risk_tier_changes", TierChange), ("risk_rows", CrisisRow),
+                        ("risk_household_indicators", HouseholdIndicator), ("shift_route_stops", RouteStop)):
+        out[name] = rows(model, model.household_id == hid, ("client_token",))
+    out["risk_household_rrn_hashes"] = rows(HouseholdRrnHash, HouseholdRrnHash.household_id == hid, ("rrn_hash",))
+    return out
+
+
 def household_export(h: Household, actor) -> dict:
     """Everything volnet holds about one household, as plain JSON-ready data (the caller audits)."""
     concerns = list(db.session.scalars(select(Concern).where(Concern.household_id == h.id).order_by(Concern.id)))
@@ -172,14 +246,19 @@ def household_export(h: Household, actor) -> dict:
     events = list(db.session.scalars(
         select(ConcernEvent).where(or_(ConcernEvent.household_id == h.id, ConcernEvent.concern_id.in_(cids)))
         .order_by(ConcernEvent.id)))
+    from volnet.concerns.models import STATUSES
+    from volnet.households.forms import STATUS_CHOICES
+
+    labels = _labels()
     data = {
-        "format": "volnet-household-export/1",
-        "exported_at": clock.now().isoformat(),
+        "format": "volnet-household-export/2",
+        "exported_at": _iso(clock.now()),
         "exported_by": actor.login_id,
-        "household": _row(h, HOUSEHOLD_FIELDS),
-        "concerns": [_row(c, CONCERN_FIELDS) for c in concerns],
-        "observations": [_row(o, OBSERVATION_FIELDS) for o in observations],
+        "household": _labelled(_row(h, HOUSEHOLD_FIELDS), labels, dict(STATUS_CHOICES)),
+        "concerns": [_labelled(_row(c, CONCERN_FIELDS), labels, STATUSES) for c in concerns],
+        "observations": [_labelled(_row(o, OBSERVATION_FIELDS), labels) for o in observations],
         "concern_events": [_row(e, EVENT_FIELDS) for e in events],
+        **_other_records(h.id),
     }
     for fn in _export_sections:
         name, rows = fn(h.id)
