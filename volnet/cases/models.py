@@ -68,7 +68,7 @@ SERVICE_TYPES = {
     "counselling": _l("Counselling"),
     "other": _l("Other"),
 }
-LINKAGE_STATUSES = {"planned": _l("Planned"), "active": _l("Active"), "ended": _l("Ended"),
+LINKAGE_STATUSES = {"planned": _l("Planned"), "active": _l("Being provided"), "ended": _l("Ended"),
                     "cancelled": _l("Cancelled")}
 CLOSURE_REASONS = {
     "goals_achieved": _l("Goals achieved"),
