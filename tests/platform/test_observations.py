@@ -47,7 +47,7 @@ def test_quick_add_finds_the_same_household_despite_spacing(setup, client):
     client.post("/report/new", data={**base, "road_address": "송산로 547번길 12", "unit": "101동 1203호",
                                      "client_token": "a"})
     client.post("/report/new", data={**base, "road_address": "송산로547길 12", "unit": "101동1203호",
-                                     "client_token": "b"})
+                                     "signals": ["not_going_out"], "client_token": "b"})
     assert count(Household) == 1
     assert count(Concern) == 1 and count(Observation) == 2
 

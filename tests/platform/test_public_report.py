@@ -38,7 +38,8 @@ def _started_long_ago(app):
 
 def test_report_returns_a_code_that_shows_coarse_status(app, client, dong):
     r = _post(client, dong, _started_long_ago(app))
-    assert r.status_code == 200
+    assert r.status_code == 303
+    r = client.get(r.headers["Location"])
     code = re.search(r"<strong>([2-9A-Z]{4}-[2-9A-Z]{4})</strong>", r.get_data(as_text=True)).group(1)
     o = db.session.scalar(select(Observation))
     assert o.reporter_id is None and o.concern_id and o.household_id is None
@@ -62,11 +63,11 @@ def test_bots_are_refused(app, client, dong):
 def test_throttled_per_client(app, client, dong):
     started = _started_long_ago(app)
     for i in range(5):
-        assert _post(client, dong, started).status_code == 200, i
+        assert _post(client, dong, started).status_code == 303, i
     r = _post(client, dong, started)
     assert r.status_code == 429
     # Another client is not affected.
-    assert _post(client, dong, started, ip="10.0.0.2").status_code == 200
+    assert _post(client, dong, started, ip="10.0.0.2").status_code == 303
     assert db.session.scalar(select(func.count()).select_from(Observation)) == 6
 
 

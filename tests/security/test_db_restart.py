@@ -98,7 +98,7 @@ def private_pg():
 def _report(client, household_id: int, dong_id: int, token: str):
     return client.post("/report/new", data={
         "household_id": str(household_id), "dong_id": str(dong_id), "urgency": "routine",
-        "signals": ["mail_piling"], "client_token": token})
+        "signals": ["mail_piling"], "note": token, "client_token": token})
 
 
 def test_postgresql_restart_under_use_costs_at_most_one_busy_page_and_loses_nothing(private_pg):

@@ -1,10 +1,11 @@
 """The public 'report a neighbour' page: no account, a reference code, nothing revealed."""
 from __future__ import annotations
 
+import secrets
 import time
 from datetime import timedelta
 
-from flask import current_app, flash, render_template, request
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
@@ -44,7 +45,7 @@ def public_report():
     form = CitizenReportForm()
     form.dong_id.choices = _dong_choices()
     if request.method == "GET":
-        form.started.data = _signer().dumps(int(time.time()))
+        form.started.data = _new_form_token()
         return _render(form)
     ip = client_ip() or "-"
     limit = int(settings.get("public_report.per_hour"))
@@ -54,16 +55,20 @@ def public_report():
     if not form.validate_on_submit():
         return _render(form, 400)
     bot = bool(form.website.data)
+    nonce = None
     try:
-        started = _signer().loads(form.started.data or "", max_age=24 * 3600)
-        bot = bot or (time.time() - int(started) < MIN_FILL_SECONDS)
+        payload, signed_at = _signer().loads(form.started.data or "", max_age=24 * 3600, return_timestamp=True)
+        # Forms shown before form tokens existed carry their start time only (and no nonce to check).
+        shown_at = payload if isinstance(payload, int) else signed_at.timestamp()
+        bot = bot or (time.time() - shown_at < MIN_FILL_SECONDS)
+        nonce = payload if isinstance(payload, str) and payload.isalnum() else None
     except (BadSignature, ValueError, TypeError):
         bot = True
     throttle.hit(f"public:{ip}")
     if bot:
         db.session.commit()
         flash(_("Please take a moment to fill in the form, then send it again."), "error")
-        form.started.data = _signer().dumps(int(time.time()))
+        form.started.data = _new_form_token()
         return _render(form, 400)
     obs = Observation(
         dong_id=form.dong_id.data, household_id=None, reporter_id=None, source="citizen",
@@ -71,15 +76,45 @@ def public_report():
         hygiene=form.hygiene.data or "", note=form.note.data or "", location_text=form.location_text.data,
         subject_sex=form.subject_sex.data, subject_age_band=form.subject_age_band.data,
         contact=form.contact.data or "", reference_code=observations.new_reference_code(),
+        # The same form sent again (back and send, a double tap) is the first report: its code stands.
+        client_token=f"citizen-{nonce}" if nonce else None,
     )
-    obs, _created = observations.submit(obs, None)
+    try:
+        obs, created = observations.submit(obs, None)
+    except observations.DuplicateReport:  # its twin was saved a moment ago by a parallel request
+        db.session.rollback()
+        obs, created = observations.find_by_token(obs.client_token), False
+        if obs is None:
+            raise
     obs_id, code, urgency = obs.id, obs.reference_code, obs.urgency
     db.session.commit()
     from volnet.observations.views import _after_commit, hooks_urgencies
 
-    if urgency in hooks_urgencies():
+    if created and urgency in hooks_urgencies():
         _after_commit(obs_id)
+    # Post/redirect/get: reloading the thank-you page shows the code again and sends nothing.
+    session[SENT_KEY] = [code, urgency]
+    return redirect(url_for("observations.public_report_sent"), 303)
+
+
+SENT_KEY = "citizen_report_sent"
+
+
+@bp.route("/report-a-neighbour/sent")
+@rule(public=True)
+def public_report_sent():
+    """The thank-you page with the reference code of the report this browser just sent (kept in its
+    session cookie, so the address bar shows no code)."""
+    sent = session.get(SENT_KEY)
+    if not (isinstance(sent, list) and len(sent) == 2):
+        return redirect(url_for("observations.public_report"))
+    code, urgency = sent
     return render_template("public/report_sent.html", code=code, urgency=urgency)
+
+
+def _new_form_token() -> str:
+    """The form's signed start: when it was shown (the bot check) and a one-time nonce (a repeat check)."""
+    return _signer().dumps(secrets.token_hex(12))
 
 
 @bp.route("/report-a-neighbour/status", methods=["GET", "POST"])

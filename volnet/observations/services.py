@@ -37,10 +37,12 @@ def effective_urgency(urgency: str, signals: list[str], meals: str, hygiene: str
 class ReportContext:
     """What the report form needs to know before saving, read in one statement."""
 
-    def __init__(self, household, recent: int, existing_id: int | None):
+    def __init__(self, household, recent: int, existing_id: int | None, last_here_id: int | None = None):
         self.household = household
         self.recent = recent
         self.existing_id = existing_id
+        # This person's latest report about this household within the window (a repeat after "back").
+        self.last_here_id = last_here_id
 
 
 _RECENT = (select(func.count()).select_from(Observation)
@@ -48,8 +50,13 @@ _RECENT = (select(func.count()).select_from(Observation)
            .scalar_subquery())
 # A token is never empty, so "" finds nothing (a NULL would match the citizen reports, which have none).
 _REPEAT = select(Observation.id).where(Observation.client_token == bindparam("p_token")).limit(1).scalar_subquery()
+# The reporter's latest report about the household in the window (the reporter + time index answers it).
+_LAST_HERE = (select(func.max(Observation.id))
+              .where(Observation.reporter_id == bindparam("p_reporter"), Observation.created_at >= bindparam("p_since"),
+                     Observation.household_id == bindparam("p_household"))
+              .scalar_subquery())
 # Only what saving needs (access check, tong); a form shown again loads the rest when the page asks.
-_CONTEXT_WITH_HOUSEHOLD = (select(Household, _RECENT, _REPEAT)
+_CONTEXT_WITH_HOUSEHOLD = (select(Household, _RECENT, _REPEAT, _LAST_HERE)
                            .options(load_only(Household.id, Household.dong_id, Household.tong, Household.status))
                            .where(Household.id == bindparam("p_household")))
 _CONTEXT = select(_RECENT, _REPEAT)
@@ -57,7 +64,8 @@ _CONTEXT = select(_RECENT, _REPEAT)
 
 def report_context(household_id: int | None, reporter_id: int, client_token: str | None, window) -> ReportContext:
     """The household (when one was chosen), how many reports this person sent within ``window``
-    (the per-reporter limit), and the report already saved under this form's token (a repeat post)."""
+    (the per-reporter limit), the report already saved under this form's token (a repeat post) and this
+    person's latest report about the household within ``window`` (see ``same_report``)."""
     params = {"p_reporter": reporter_id, "p_since": clock.now() - window, "p_token": (client_token or "")[:64]}
     if household_id is None:
         row = db.session.execute(_CONTEXT, params).one()
@@ -66,7 +74,31 @@ def report_context(household_id: int | None, reporter_id: int, client_token: str
     row = db.session.execute(_CONTEXT_WITH_HOUSEHOLD, params).first()
     if row is None:
         return ReportContext(None, 0, None)
-    return ReportContext(row[0], row[1] or 0, row[2])
+    return ReportContext(row[0], row[1] or 0, row[2], row[3])
+
+
+def last_report_about(household_id: int, reporter_id: int, window) -> int | None:
+    """This person's latest report about the household within ``window`` (for a report that found its
+    household by address, after the form's first look-up)."""
+    return db.session.execute(select(_LAST_HERE), {"p_reporter": reporter_id, "p_household": household_id,
+                                                   "p_since": clock.now() - window}).scalar()
+
+
+def same_report(earlier_id: int | None, obs: Observation) -> Observation | None:
+    """The earlier report when ``obs`` says exactly what it said (the same form sent again after the
+    back button, which gave it a new token): same urgency, signs, meals, hygiene and note. Otherwise None:
+    anything new (another sign, a raised urgency, a word more) is a report of its own."""
+    if earlier_id is None:
+        return None
+    earlier = db.session.get(Observation, earlier_id)
+    if earlier is None:
+        return None
+    urgency = effective_urgency(obs.urgency, obs.signals, obs.meals, obs.hygiene)
+    if (earlier.urgency, sorted(earlier.signals or []), earlier.meals or "", earlier.hygiene or "",
+            (earlier.note or "").strip()) == (urgency, sorted(obs.signals or []), obs.meals or "",
+                                               obs.hygiene or "", (obs.note or "").strip()):
+        return earlier
+    return None
 
 
 def recent_count(reporter_id: int, window) -> int:

@@ -8,6 +8,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from volnet.accounts.roles import KNOWS_NEIGHBOURS, REPORTERS
 from volnet.concerns.models import COARSE_STATUS, Concern
@@ -41,14 +42,23 @@ def _dong_ids_for_validation() -> list[tuple[int, str]]:
     return [(i, "") for i in sorted(places.active_among(current_user.dong_ids))]
 
 
+# Who may look the dong's recorded households up before reporting (DOMAIN.md, privacy): the neighbourhood's
+# own eyes (tong leaders, honorary officers, care corps) and the centre's staff. Partner staff see nothing
+# after submitting, volunteers only the households of their own shifts, coordinators their programmes'
+# households: they type the address, and the quick add finds a recorded household by that exact address.
+LOOKS_UP_HOUSEHOLDS = KNOWS_NEIGHBOURS
+
+
 @bp.route("/report")
 @rule(*REPORTERS)
 def start():
     """Step 1 on a phone: find the household by address, or go straight to the form."""
-    q = request.args.get("q", "")[:100]
+    may_search = current_user.role in LOOKS_UP_HOUSEHOLDS
+    q = request.args.get("q", "")[:100] if may_search else ""
     results = households.search_for_reporter(current_user, q) if q else []
     shows_names = current_user.role in KNOWS_NEIGHBOURS
-    return render_template("observations/start.html", q=q, results=results, shows_names=shows_names)
+    return render_template("observations/start.html", q=q, results=results, shows_names=shows_names,
+                           may_search=may_search)
 
 
 @bp.route("/report/emergency")
@@ -116,25 +126,28 @@ def new():
             context = observations.report_context(None, current_user.id, form.client_token.data, REPORT_WINDOW)
         if context.existing_id is not None:  # the same form again (double tap, retry): the first one stands
             return redirect(url_for("observations.sent", obs_id=context.existing_id))
+        obs = _observation_from(form)
+        # The same report sent again (back button, then send: a new token): the first one stands.
+        if (first := observations.same_report(context.last_here_id, obs)) is not None:
+            return redirect(url_for("observations.sent", obs_id=first.id, again=1))
         if context.recent >= REPORT_LIMIT:
             flash(_("Too many reports in a short time. Please wait a few minutes."), "error")
             return _form_page(form, household, 429)
         if household is None:
             if form.dong_id.data not in current_user.dong_ids:
                 abort(404)
-            household, _created = households.find_or_create(
+            household, created = households.find_or_create(
                 current_user, form.dong_id.data, form.road_address.data, form.unit.data or "",
                 form.tong.data, form.ban.data, form.name.data or None,
                 {"yes": True, "no": False}.get(form.lives_alone.data), form.age_band.data)
-        seen = clock.from_seoul_naive(form.seen_at.data) if form.seen_at.data else clock.now()
-        obs = Observation(
-            dong_id=household.dong_id, household_id=household.id, household=household,
-            reporter_id=current_user.id,
-            source="staff" if current_user.role in ("caseworker", "team_lead", "nurse") else "observation",
-            urgency=form.urgency.data, signals=list(form.signals.data or []),
-            meals=form.meals.data or "", hygiene=form.hygiene.data or "", note=form.note.data or "",
-            seen_at=seen, client_token=(form.client_token.data or uuid.uuid4().hex)[:64],
-        )
+            if not created:  # a household already recorded: this may be the same report again
+                last = observations.last_report_about(household.id, current_user.id, REPORT_WINDOW)
+                if (first := observations.same_report(last, obs)) is not None:
+                    db.session.rollback()
+                    return redirect(url_for("observations.sent", obs_id=first.id, again=1))
+            # The address as the reporter wrote it: what their own list shows them.
+            obs.location_text = household_typed(form)[:300]
+        obs.dong_id, obs.household_id, obs.household = household.dong_id, household.id, household
         try:
             obs, _created = observations.submit(obs, current_user, token_checked=True, audit=True)
         except observations.DuplicateReport:  # its twin was saved a moment ago by a parallel request
@@ -150,6 +163,22 @@ def new():
         # The page it leads to thanks the reporter (no flash: the session cookie stays as it is).
         return redirect(url_for("observations.sent", obs_id=obs_id))
     return _form_page(form, household, 400 if posted else 200)
+
+
+def _observation_from(form) -> Observation:
+    """The report as the form says it (its household is set once it is known)."""
+    seen = clock.from_seoul_naive(form.seen_at.data) if form.seen_at.data else clock.now()
+    return Observation(
+        reporter_id=current_user.id,
+        source="staff" if current_user.role in ("caseworker", "team_lead", "nurse") else "observation",
+        urgency=form.urgency.data, signals=list(form.signals.data or []),
+        meals=form.meals.data or "", hygiene=form.hygiene.data or "", note=form.note.data or "",
+        seen_at=seen, client_token=(form.client_token.data or uuid.uuid4().hex)[:64],
+    )
+
+
+def household_typed(form) -> str:
+    return f"{(form.road_address.data or '').strip()} {(form.unit.data or '').strip()}".strip()
 
 
 # A reporter may send 30 reports in 10 minutes (a tong leader walking a building floor by floor).
@@ -185,7 +214,7 @@ def _after_commit(obs_id: int) -> None:
 @rule(*REPORTERS)
 def sent(obs_id: int):
     obs = access.load(Observation, obs_id, "view_own", audit=False)
-    return render_template("observations/sent.html", obs=obs, signals=SIGNALS)
+    return render_template("observations/sent.html", obs=obs, signals=SIGNALS, again=bool(request.args.get("again")))
 
 
 @bp.route("/my/reports")
@@ -194,15 +223,31 @@ def mine():
     """The reporter's own reports with a coarse status only (received / being checked / handled)."""
     page = request.args.get("page", 1, type=int)
     stmt = (select(Observation).where(Observation.reporter_id == current_user.id)
+            .options(joinedload(Observation.household).load_only(Household.road_address, Household.unit))
             .order_by(Observation.created_at.desc(), Observation.id.desc()))
     pagination = db.paginate(stmt, page=max(page, 1), per_page=20, error_out=False)
-    statuses = coarse_statuses([o.concern_id for o in pagination.items])
-    return render_template("observations/mine.html", pagination=pagination, statuses=statuses,
+    if not pagination.items and pagination.total and page > pagination.pages:
+        # a stale or edited link past the end: the last page (the reports are there)
+        return redirect(url_for("observations.mine", page=pagination.pages))
+    states = coarse_states([o.concern_id for o in pagination.items])
+    statuses = {cid: str(COARSE_STATUS[state]) for cid, state in states.items()}
+    badges = {cid: STATUS_BADGES.get(state, "badge-routine") for cid, state in states.items()}
+    return render_template("observations/mine.html", pagination=pagination, statuses=statuses, badges=badges,
                            signals=SIGNALS)
+
+
+# One look per coarse status: received (the centre's blue), being checked (neutral), handled (green).
+STATUS_BADGES = {"new": "badge-new", "closed": "badge-ok"}
 
 
 def coarse_statuses(concern_ids) -> dict[int, str]:
     """concern id -> coarse status text, following merges, in a bounded number of queries."""
+    return {cid: str(COARSE_STATUS[state]) for cid, state in coarse_states(concern_ids).items()}
+
+
+def coarse_states(concern_ids) -> dict[int, str]:
+    """concern id -> the status its coarse status is told from, following merges, in a bounded number
+    of queries."""
     wanted = {cid for cid in concern_ids if cid}
     found: dict[int, Concern] = {}
     for _hop in range(5):
@@ -219,7 +264,7 @@ def coarse_statuses(concern_ids) -> dict[int, str]:
         while c is not None and c.status == "merged" and c.merged_into_id in found and hops < 5:
             c = found[c.merged_into_id]
             hops += 1
-        out[cid] = str(COARSE_STATUS[c.status if c else "new"])
+        out[cid] = c.status if c else "new"
     return out
 
 
