@@ -12,7 +12,15 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    StopValidation,
+    ValidationError,
+)
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from volnet.core import clock
@@ -103,24 +111,44 @@ class ObservationForm(ObservationFields, FlaskForm):
         return ok
 
 
+class AddressRequired:
+    """The quick add's address: required (the label gets its *), with a message that says what to do."""
+
+    field_flags = {"required": True}
+
+    def __call__(self, form, field):
+        if not (field.data or "").strip():
+            raise StopValidation(_l("Enter the address, or choose a household from the search."))
+
+
+class WholeNumberField(IntegerField):
+    """A number such as 통 or 반: text that is not a number gets one message, not a range message too."""
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError as exc:
+            raise ValueError(_l("Enter a number.")) from exc
+
+    def pre_validate(self, form):
+        if self.process_errors:
+            raise StopValidation()
+
+
 class QuickAddObservationForm(ObservationForm):
     """A report that also adds the household (its address was not found)."""
 
-    road_address = StringField(_l("Road-name address"), validators=[Length(max=200)],
+    road_address = StringField(_l("Road-name address"), validators=[AddressRequired(), Length(max=200)],
                                filters=[clean_filter])
     unit = StringField(_l("Building / unit (동·호, floor)"), validators=[Optional(), Length(max=60)],
                        filters=[clean_filter])
-    tong = IntegerField(_l("Tong"), validators=[Optional(), NumberRange(min=1, max=999)])
-    ban = IntegerField(_l("Ban"), validators=[Optional(), NumberRange(min=1, max=99)])
+    tong = WholeNumberField(_l("Tong"), validators=[Optional(), NumberRange(min=1, max=999)])
+    ban = WholeNumberField(_l("Ban"), validators=[Optional(), NumberRange(min=1, max=99)])
     name = StringField(_l("Name or alias (optional)"), validators=[Optional(), Length(max=60)],
                        filters=[clean_filter])
     lives_alone = TranslatedRadio(_l("Lives alone?"), choices=[("", _l("Don't know")), ("yes", _l("Yes")),
                                                                  ("no", _l("No"))], default="")
     age_band = ChoiceField(_l("Age"), choices=AGE_BAND_CHOICES, default="unknown")
-
-    def validate_road_address(self, field):
-        if not (field.data or "").strip():
-            raise ValidationError(_l("Enter the address, or choose a household from the search."))
 
 
 class CitizenReportForm(ObservationFields, FlaskForm):
