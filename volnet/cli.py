@@ -79,9 +79,12 @@ def demo(reset: bool):
 @click.argument("sigungu")
 def load_dongs(sigungu: str):
     """Add every current dong of a 시군구 from the bundled administrative code list."""
-    from volnet.places.services import import_sigungu
+    from volnet.places.services import AmbiguousSigungu, import_sigungu
 
-    n = import_sigungu(sigungu)
+    try:
+        n = import_sigungu(sigungu)
+    except AmbiguousSigungu as many:
+        raise click.ClickException(f"several 시군구 of that name: {', '.join(many.choices)}") from None
     if n is None:
         raise click.ClickException("unknown 시군구")
     db.session.commit()

@@ -30,6 +30,12 @@ class PasswordChangeForm(NewPasswordMixin, FlaskForm):
     new_password = PasswordField(_l("New password"), validators=[DataRequired()])
     confirm = PasswordField(_l("New password again"), validators=[DataRequired()])
 
+    def validate_new_password(self, field):
+        super().validate_new_password(field)
+        # A temporary password from an admin reset (which the admin saw) must not stay the password.
+        if field.data and field.data == self.current_password.data:
+            raise ValidationError(_l("Choose a new password that differs from the current one."))
+
 
 class JoinForm(NewPasswordMixin, FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=60)], filters=[clean_filter])

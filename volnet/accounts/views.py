@@ -43,8 +43,23 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
+# Failed logins (passwords and two-step codes) from one client address, within the lock time, before that
+# address is locked out too. Much higher than the per-account limit (login.max_failures, 6): a dong office or a
+# partner's shop works behind one shared public address, and one person's typos (or a prankster's) must not
+# lock every colleague out. Default 50 failures in login.lock_minutes (30).
+settings.DEFAULTS.setdefault("login.max_failures_per_address", 50)
+
+
 def _lock_rules() -> tuple[int, timedelta]:
     return int(settings.get("login.max_failures")), timedelta(minutes=int(settings.get("login.lock_minutes")))
+
+
+def _locked(account_bucket: str, address_bucket: str, own: tuple[int, ...]) -> bool:
+    """The account's own limit, or the (much higher) limit of the client address."""
+    limit, lock = _lock_rules()
+    if throttle.locked((account_bucket,), own, limit, lock):
+        return True
+    return throttle.locked((address_bucket,), (), int(settings.get("login.max_failures_per_address")), lock)
 
 
 def _refuse_locked(template: str, form, user_id: int | None, own: tuple[int, ...], detail: str | None = None):
@@ -67,7 +82,7 @@ def login():
         ip = client_ip() or "-"
         buckets = (f"login:acct:{key}", f"login:ip:{ip}")
         own = throttle.reserve(buckets[0])
-        if throttle.locked(buckets, own, *_lock_rules()):
+        if _locked(*buckets, own):
             return _refuse_locked("accounts/login.html", form, None, own, detail=f"ip={ip}")
         user = db.session.scalar(select(User).where(User.login_id == key))
         if user is None or not user.active or not user.check_password(form.password.data):
@@ -206,7 +221,7 @@ def two_step():
         ip = client_ip() or "-"
         buckets = (f"totp:acct:{user.id}", f"login:ip:{ip}")
         own = throttle.reserve(buckets[0])
-        if throttle.locked(buckets, own, *_lock_rules()):
+        if _locked(*buckets, own):
             return _refuse_locked("accounts/two_step.html", form, user.id, own, detail="two-step")
         how = totp.check(user, form.code.data)
         if how is None:

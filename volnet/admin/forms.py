@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
@@ -8,7 +10,7 @@ from volnet.accounts.models import ORG_KINDS
 from volnet.accounts.roles import ROLE_LABELS
 from volnet.core.forms import ChoiceField, clean_filter
 from volnet.core.i18n import lazy_gettext as _l
-from volnet.core.korean import ascii_digits
+from volnet.core.korean import ascii_digits, normalize_phone, phone_digits
 from volnet.settings.services import parse_duration
 
 ORG_KIND_LABELS = {
@@ -20,6 +22,11 @@ ORG_KIND_LABELS = {
     "volunteer_centre": _l("Volunteer centre"), "other": _l("Other"),
 }
 assert set(ORG_KIND_LABELS) == set(ORG_KINDS)
+
+
+# The first two digits of a 행정기관코드: the 시도 (42 강원도 and 45 전라북도 were renumbered 51 and 52 when they
+# became 특별자치도; older lists still use them).
+SIDO_CODES = frozenset("11 26 27 28 29 30 31 36 41 42 43 44 45 46 47 48 50 51 52".split())
 
 
 class DongImportForm(FlaskForm):
@@ -39,6 +46,9 @@ class DongForm(FlaskForm):
         digits = ascii_digits(field.data)
         if digits is None:
             raise ValidationError(_l("The code has 10 digits."))
+        if digits[:2] not in SIDO_CODES:
+            raise ValidationError(_l("The code must begin with the two digits of a province or city (시도), "
+                                     "such as 11 (Seoul) or 41 (Gyeonggi)."))
         field.data = digits  # full-width digits are stored as ASCII
 
 
@@ -48,12 +58,27 @@ class TongForm(FlaskForm):
     area = StringField(_l("Area description"), validators=[Optional(), Length(max=200)], filters=[clean_filter])
 
 
+def org_phone(value: str | None) -> str | None:
+    """An organization's phone as stored (digits): a Korean number as the join form takes it, or a
+    representative number such as 1588-1234. None when it is neither."""
+    digits = normalize_phone(value)
+    if digits is None:
+        typed = phone_digits(value)
+        if len(typed) == 8 and typed[:2] in ("15", "16", "18"):
+            digits = typed
+    return digits
+
+
 class OrganizationForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)], filters=[clean_filter])
     kind = ChoiceField(_l("Kind"), choices=list(ORG_KIND_LABELS.items()), validators=[DataRequired()])
     dong_id = ChoiceField(_l("Dong"), coerce=int, validators=[InputRequired()])
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=20)], filters=[clean_filter])
     active = BooleanField(_l("Active"), default=True)
+
+    def validate_phone(self, field):
+        if field.data and org_phone(field.data) is None:
+            raise ValidationError(_l("Enter a phone number such as 010-1234-5678 or 02-123-4567."))
 
 
 class IntSelectMultiple(SelectMultipleField):
@@ -82,25 +107,58 @@ class UserEditForm(FlaskForm):
     active = BooleanField(_l("Account active"))
 
 
+def _rule_text(value):
+    """A due-time rule as it is stored: trimmed, lower case ("1H" is "1h")."""
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+_RULE = [DataRequired(), Length(max=8)]
+# Rough lengths to compare an acknowledgement with the action of the same urgency: a working day counts as
+# a day (it is never shorter), so only a rule that is later whatever the calendar is refused.
+_RULE_HOURS = {"m": 1 / 60, "h": 1, "d": 24, "wd": 24}
+_RULE_SHAPE = re.compile(r"^(\d+)\s*(h|d|wd|m)$")
+
+
 class DueRulesForm(FlaskForm):
-    emergency_ack = StringField(_l("Emergency: acknowledge within"), validators=[DataRequired(), Length(max=8)])
-    emergency_action = StringField(_l("Emergency: support decision within"),
-                                   validators=[DataRequired(), Length(max=8)])
-    urgent_ack = StringField(_l("Urgent: acknowledge within"), validators=[DataRequired(), Length(max=8)])
-    urgent_action = StringField(_l("Urgent: visit within"), validators=[DataRequired(), Length(max=8)])
-    routine_ack = StringField(_l("Routine: acknowledge within"), validators=[DataRequired(), Length(max=8)])
-    routine_action = StringField(_l("Routine: contact within"), validators=[DataRequired(), Length(max=8)])
+    emergency_ack = StringField(_l("Emergency: acknowledge within"), validators=_RULE, filters=[_rule_text])
+    emergency_action = StringField(_l("Emergency: support decision within"), validators=_RULE,
+                                   filters=[_rule_text])
+    urgent_ack = StringField(_l("Urgent: acknowledge within"), validators=_RULE, filters=[_rule_text])
+    urgent_action = StringField(_l("Urgent: visit within"), validators=_RULE, filters=[_rule_text])
+    routine_ack = StringField(_l("Routine: acknowledge within"), validators=_RULE, filters=[_rule_text])
+    routine_action = StringField(_l("Routine: contact within"), validators=_RULE, filters=[_rule_text])
     public_per_hour = IntegerField(_l("Citizen reports per hour from one address"),
                                    validators=[InputRequired(), NumberRange(min=1, max=1000)])
 
     def validate(self, extra_validators=None):
         ok = super().validate(extra_validators)
+        hours = {}
         for name in ("emergency_ack", "emergency_action", "urgent_ack", "urgent_action", "routine_ack",
                      "routine_action"):
             f = getattr(self, name)
+            if f.errors:
+                ok = False
+                continue
             try:
-                parse_duration(f.data or "")
+                n, unit = parse_duration(f.data or "")
             except ValueError:
-                f.errors = list(f.errors) + [_l("Write a number and a unit: 1h, 48h, 3d or 3wd (working days).")]
+                shape = _RULE_SHAPE.match(f.data or "")
+                if shape and int(shape.group(1)) == 0:
+                    message = _l("Use a number of at least 1.")
+                elif shape:
+                    message = _l("The number is too large: use at most 9999 (for example 30d instead of 720h).")
+                else:
+                    message = _l("Write a number and a unit: 1h, 48h, 3d or 3wd (working days).")
+                f.errors = list(f.errors) + [message]
+                ok = False
+            else:
+                hours[name] = n * _RULE_HOURS[unit]
+        for urgency in ("emergency", "urgent", "routine"):
+            ack, action = hours.get(f"{urgency}_ack"), hours.get(f"{urgency}_action")
+            if ack is not None and action is not None and ack > action:
+                f = getattr(self, f"{urgency}_ack")
+                later = _l("The acknowledgement cannot be due later than the next step (%(action)s).",
+                           action=getattr(self, f"{urgency}_action").data)
+                f.errors = list(f.errors) + [later]
                 ok = False
         return ok

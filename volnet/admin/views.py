@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import secrets
+from collections import Counter
 from datetime import date, datetime, timedelta
 from io import BytesIO
 
 from flask import Blueprint as _Blueprint  # noqa: E402
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -14,6 +15,7 @@ from sqlalchemy.orm import selectinload
 
 from volnet.accounts.models import Invitation, Organization, User, user_dongs
 from volnet.accounts.roles import ADMIN, ROLE_LABELS, TEAM_LEAD
+from volnet.admin import audit_labels
 from volnet.admin.forms import (
     ORG_KIND_LABELS,
     DongForm,
@@ -23,15 +25,19 @@ from volnet.admin.forms import (
     OrganizationForm,
     TongForm,
     UserEditForm,
+    org_phone,
 )
 from volnet.audit.models import AuditLog
 from volnet.audit.services import record
 from volnet.core import access, clock
 from volnet.core.access import rule
+from volnet.core.i18n import labels
+from volnet.core.korean import format_phone
 from volnet.core.sql import upsert
 from volnet.extensions import db
 from volnet.places import services as places
 from volnet.places.models import Dong, Tong
+from volnet.security import crypto
 from volnet.settings import services as settings
 
 bp = _Blueprint("admin", __name__, url_prefix="/admin")
@@ -57,14 +63,21 @@ def dongs():
     form = DongForm(prefix="new")
     if request.method == "POST" and request.form.get("action") == "import":
         if import_form.validate_on_submit():
-            added = places.import_sigungu(import_form.sigungu.data)
-            if added is None:
-                flash(_("No city or district of that name in the administrative code list."), "error")
+            try:
+                added = places.import_sigungu(import_form.sigungu.data)
+            except places.AmbiguousSigungu as many:
+                import_form.sigungu.errors.append(_(
+                    "There is a %(name)s in several provinces: %(choices)s. Write the province and the district, "
+                    "for example \"%(example)s\".", name=many.name, choices=", ".join(many.choices),
+                    example=many.choices[0]))
             else:
-                record(current_user, "create", "dong", None, detail=f"imported={added}")
-                db.session.commit()
-                flash(_("%(n)d dongs added.", n=added), "success")
-                return redirect(url_for("admin.dongs"))
+                if added is None:
+                    flash(_("No city or district of that name in the administrative code list."), "error")
+                else:
+                    record(current_user, "create", "dong", None, detail=f"imported={added}")
+                    db.session.commit()
+                    flash(_("%(n)d dongs added.", n=added), "success")
+                    return redirect(url_for("admin.dongs"))
     elif request.method == "POST" and form.validate_on_submit():
         if db.session.scalar(select(Dong.id).where(Dong.code == form.code.data)):
             form.code.errors.append(_("A dong with this code exists already."))
@@ -112,9 +125,17 @@ def dong(dong_id: int):
 
 # --- organizations -----------------------------------------------------------------------------
 
-def _dong_choices(blank=True):
-    rows = db.session.scalars(select(Dong).where(Dong.active.is_(True)).order_by(Dong.sigungu, Dong.name))
-    choices = [(d.id, d.full_name) for d in rows]
+def _dong_choices(blank=True, keep=()):
+    """Active dongs, and the inactive ones in ``keep`` (what the form's object has now), marked as inactive:
+    a save that does not touch them keeps them. Names found in two 시도 (중구 중앙동) show the 시도."""
+    keep = [i for i in keep if i]
+    where = (Dong.active.is_(True) | Dong.id.in_(keep)) if keep else Dong.active.is_(True)
+    rows = list(db.session.scalars(select(Dong).where(where).order_by(Dong.sigungu, Dong.name, Dong.sido)))
+    names = Counter(d.full_name for d in rows)
+    choices = []
+    for d in rows:
+        label = d.full_name if names[d.full_name] == 1 else f"{d.sido} {d.full_name}"
+        choices.append((d.id, label if d.active else _("%(name)s (inactive)", name=label)))
     return ([(0, _("(none)"))] if blank else []) + choices
 
 
@@ -127,22 +148,38 @@ def organizations():
     return render_template("admin/organizations.html", pagination=pagination, kinds=ORG_KIND_LABELS)
 
 
+def _same_name_in_dong(form, org) -> bool:
+    """Another organization of this name in the same dong (or with no dong either): refused, as two
+    identical entries could not be told apart in the pickers."""
+    dong_id = form.dong_id.data or None
+    stmt = select(Organization.id).where(func.lower(Organization.name) == form.name.data.lower(),
+                                         Organization.dong_id.is_(None) if dong_id is None
+                                         else Organization.dong_id == dong_id)
+    if org is not None:
+        stmt = stmt.where(Organization.id != org.id)
+    if db.session.scalar(stmt.limit(1)) is None:
+        return False
+    form.name.errors.append(_("An organization of this name exists already in this dong."))
+    return True
+
+
 @bp.route("/organizations/new", methods=["GET", "POST"], defaults={"org_id": None})
 @bp.route("/organizations/<int:org_id>", methods=["GET", "POST"])
 @rule(ADMIN)
 def organization(org_id):
     org = db.get_or_404(Organization, org_id) if org_id else None
     form = OrganizationForm(obj=org)
-    form.dong_id.choices = _dong_choices()
+    form.dong_id.choices = _dong_choices(keep=[org.dong_id] if org else [])
     if request.method == "GET" and org is not None:
         form.dong_id.data = org.dong_id or 0
-    if form.validate_on_submit():
+        form.phone.data = format_phone(org.phone) if (org.phone or "").isdigit() else (org.phone or "")
+    if form.validate_on_submit() and not _same_name_in_dong(form, org):
         if org is None:
             org = Organization()
             db.session.add(org)
         org.name, org.kind = form.name.data, form.kind.data
         org.dong_id = form.dong_id.data or None
-        org.phone = form.phone.data or None
+        org.phone = org_phone(form.phone.data) if form.phone.data else None
         org.active = bool(form.active.data)
         db.session.flush()
         record(current_user, "update", "organization", org.id)
@@ -174,9 +211,14 @@ def users():
     return render_template("admin/users.html", pagination=pagination, roles=ROLE_LABELS, q=q, args=args)
 
 
-def _org_choices():
-    return [(0, _("(none)"))] + [(o.id, o.name) for o in db.session.scalars(
-        select(Organization).where(Organization.active.is_(True)).order_by(Organization.name))]
+def _org_choices(keep: int | None = None):
+    """Active organizations, and the inactive one ``keep`` (the account's own), marked as inactive."""
+    where = Organization.active.is_(True)
+    if keep:
+        where = where | (Organization.id == keep)
+    return [(0, _("(none)"))] + [(o.id, o.name if o.active else _("%(name)s (inactive)", name=o.name))
+                                 for o in db.session.scalars(select(Organization).where(where)
+                                                             .order_by(Organization.name))]
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
@@ -187,8 +229,8 @@ def user(user_id: int):
     u = db.get_or_404(User, user_id, **({"with_for_update": {"key_share": True}, "populate_existing": True}
                                          if request.method == "POST" else {}))
     form = UserEditForm(obj=u)
-    form.organization_id.choices = _org_choices()
-    form.dong_ids.choices = _dong_choices(blank=False)
+    form.organization_id.choices = _org_choices(keep=u.organization_id)
+    form.dong_ids.choices = _dong_choices(blank=False, keep=[d.id for d in u.dongs])
     if request.method == "GET":
         form.dong_ids.data = [d.id for d in u.dongs]
         form.organization_id.data = u.organization_id or 0
@@ -232,7 +274,28 @@ def reset_password(user_id: int):
     u.end_all_sessions()
     record(current_user, "password_reset", "user", u.id)
     db.session.commit()
-    # Shown once, on this response only; never stored in plain text, never put in a URL.
+    # Post/redirect/get: the password is held (encrypted) in this admin's session for one display and shown
+    # by a GET page, so reloading that page does not reset the password again. Never put in a URL.
+    session[_TEMPORARY_KEY] = {"uid": u.id, "pw": crypto.encrypt(temporary)}
+    return redirect(url_for("admin.temporary_password", user_id=u.id))
+
+
+_TEMPORARY_KEY = "admin_temporary_password"
+
+
+@bp.route("/users/<int:user_id>/temporary-password")
+@rule(ADMIN)
+def temporary_password(user_id: int):
+    """The temporary password of a reset, shown once: a reload finds it gone (and resets nothing)."""
+    u = db.get_or_404(User, user_id)
+    held = session.get(_TEMPORARY_KEY)
+    temporary = None
+    if isinstance(held, dict) and held.get("uid") == u.id:
+        session.pop(_TEMPORARY_KEY, None)
+        try:
+            temporary = crypto.decrypt(held.get("pw"))
+        except crypto.DecryptError:
+            temporary = None
     return render_template("admin/password_reset.html", u=u, temporary=temporary)
 
 
@@ -329,7 +392,8 @@ def audit():
         stmt = stmt.where(AuditLog.actor_id == actor)
     subject_type = request.args.get("subject_type", "")[:40]
     if subject_type:
-        stmt = stmt.where(AuditLog.subject_type == subject_type)
+        # every spelling of the object's kind ("concerns" from a page view, "concern" from a change)
+        stmt = stmt.where(AuditLog.subject_type.in_(audit_labels.subject_types(subject_type)))
     subject_id = request.args.get("subject_id", "")[:20]
     if subject_id:
         stmt = stmt.where(AuditLog.subject_id == subject_id)
@@ -349,7 +413,10 @@ def audit():
     actors = {u.id: u for u in db.session.scalars(
         select(User).where(User.id.in_({a.actor_id for a in pagination.items if a.actor_id} or {-1})))}
     args = {k: v for k, v in request.args.items() if k != "page" and v}
-    return render_template("admin/audit.html", pagination=pagination, actors=actors, args=args)
+    return render_template("admin/audit.html", pagination=pagination, actors=actors, args=args,
+                           objects=labels(audit_labels.OBJECT_LABELS), groups=labels(audit_labels.GROUP_LABELS),
+                           actions=labels(audit_labels.ACTION_LABELS), action=action, subject_type=subject_type,
+                           chosen_group=audit_labels.group_of(subject_type))
 
 
 __all__ = ["access"]

@@ -1,6 +1,8 @@
 """Form helpers shared by every domain."""
 from __future__ import annotations
 
+import unicodedata
+
 import wtforms.widgets
 import wtforms.widgets.core
 from markupsafe import Markup, escape
@@ -43,8 +45,33 @@ def _install(fn) -> None:
 _install(html_params)
 
 
+# Characters that show nothing: format characters (Cf: U+200B zero-width space, U+200D joiner, U+FEFF, bidi
+# marks ...) and the Hangul fillers. At the start or end of a field they are dropped, so a name made only of
+# them is empty and refused as missing; inside text they stay (the joiner of an emoji sequence, 👨‍👩‍👧).
+_HANGUL_FILLERS = frozenset("\u115f\u1160\u3164\uffa0")
+
+
+def _invisible(ch: str) -> bool:
+    return ch.isspace() or ch in _HANGUL_FILLERS or unicodedata.category(ch) == "Cf"
+
+
+def _strip_invisible(value: str) -> str:
+    start, end = 0, len(value)
+    while start < end and _invisible(value[start]):
+        start += 1
+    while end > start and _invisible(value[end - 1]):
+        end -= 1
+    return value[start:end]
+
+
 def clean_filter(value):
-    return clean_text(value) if isinstance(value, str) else value
+    """The filter of every text field: ``clean_text``, then nothing invisible at either end."""
+    if not isinstance(value, str):
+        return value
+    value = clean_text(value)
+    if value and (_invisible(value[0]) or _invisible(value[-1])):
+        value = _strip_invisible(value)
+    return value
 
 
 class ChoiceField(SelectField):
@@ -58,5 +85,5 @@ class ChoiceField(SelectField):
 
 def name_ok(value: str) -> bool:
     """Korean names: one field, any script, 1-60 characters, no digits-only or control characters."""
-    value = clean_text(value)
+    value = clean_filter(value)
     return 0 < len(value) <= 60 and not value.isdigit()

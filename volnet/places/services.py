@@ -21,10 +21,25 @@ def rows():
             yield code, sido, sigungu, name
 
 
+class AmbiguousSigungu(ValueError):
+    """A 시군구 name found in several 시도 (중구, 동구, 고성군 ...): ``choices`` are the full names to pick from."""
+
+    def __init__(self, name: str, choices: list[str]):
+        super().__init__(name)
+        self.name, self.choices = name, choices
+
+
 def import_sigungu(sigungu: str) -> int | None:
-    """Add every current dong of a 시군구 (e.g. '의정부시', '관악구'). None if the name is unknown."""
+    """Add every current dong of a 시군구 (e.g. '의정부시', '관악구', '서울특별시 중구'). None if the name is
+    unknown; AmbiguousSigungu if the name alone is found in several 시도 (then the 시도 must be given)."""
     wanted = sigungu.replace(" ", "")
-    matches = [r for r in rows() if r[2].replace(" ", "") == wanted or f"{r[1]}{r[2]}".replace(" ", "") == wanted]
+    every = list(rows())
+    matches = [r for r in every if r[2].replace(" ", "") == wanted]
+    found = sorted({(r[1], r[2]) for r in matches})
+    if len(found) > 1:
+        raise AmbiguousSigungu(sigungu, [f"{sido} {sgg}" for sido, sgg in found])
+    if not matches:
+        matches = [r for r in every if f"{r[1]}{r[2]}".replace(" ", "") == wanted]
     if not matches:
         return None
     existing = set(db.session.scalars(select(Dong.code).where(Dong.code.in_([m[0] for m in matches]))))
