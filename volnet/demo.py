@@ -132,7 +132,7 @@ def build(reset: bool = False, households: int = 120, seed: int = 7) -> list[tup
             if state == 3:
                 concerns.record_contact(c, cw, "visit_safe", "방문 상담, 식사 양호")
             if state == 4:
-                concerns.close(c, cw, rng.choice(["services_linked", "no_concern", "case_opened"]), "종결")
+                concerns.close(c, cw, rng.choice(["services_linked", "no_concern", "referred"]), "종결")
             if state == 5:
                 concerns.close(c, cw, "monitoring", "정기 모니터링 대상으로 전환")
         finally:

@@ -318,7 +318,7 @@ def test_moving_a_household_to_a_recorded_address_is_asked_first(app, client, d)
     db.session.commit()
     b.login(client, cw)
     form = {"dong_id": d.id, "road_address": "송산로 20", "unit": "", "sex": "unknown", "age_band": "unknown",
-            "status": "active", "name": "최민수"}
+            "lives_alone": "", "status": "active", "name": "최민수"}
     assert client.post(f"/households/{h.id}/edit", data=form).status_code == 302  # its own address: no question
     r = client.post(f"/households/{h.id}/edit", data={**form, "road_address": "송산로10"})
     assert r.status_code == 400 and f'href="/households/{there.id}"' in r.get_data(as_text=True)

@@ -30,8 +30,13 @@ class UrgencyForm(FlaskForm):
     reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=300)], filters=[clean_filter])
 
 
+# "case_opened" is not among them: the concern closes that way when the integrated case is opened
+# ("Open integrated case", cases.services.open_case), never by itself.
+CLOSE_OUTCOMES = [(k, v) for k, v in OUTCOMES.items() if k != "case_opened"]
+
+
 class CloseForm(FlaskForm):
-    outcome = ChoiceField(_l("Outcome"), choices=list(OUTCOMES.items()), validators=[DataRequired()])
+    outcome = ChoiceField(_l("Outcome"), choices=CLOSE_OUTCOMES, validators=[DataRequired()])
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=4000)], filters=[clean_filter])
 
 

@@ -14,6 +14,7 @@ from volnet.accounts.models import User
 from volnet.concerns.models import OPEN_STATUSES, OPEN_STATUSES_SQL, VISIT_OUTCOMES, Concern, ConcernEvent
 from volnet.core import clock
 from volnet.core.sql import expire_cached, insert_ignoring, prebuilt
+from volnet.core.web import seoul_datetime
 from volnet.extensions import db
 from volnet.households.models import Household
 from volnet.observations.models import Observation
@@ -218,30 +219,50 @@ def assign(concern: Concern, owner, actor) -> None:
 
 
 def record_contact(concern: Concern, actor, outcome: str, note: str, at: datetime | None = None) -> None:
+    """A call or visit (``at``: when it happened, default now). A household under regular monitoring
+    stays under monitoring: the routine call is what monitoring means."""
+    from volnet.core.i18n import lazy_gettext as _l
+
     _require_open(concern)
     now = clock.now()
+    if at is not None and at < concern.opened_at.replace(second=0, microsecond=0):
+        raise ConcernError(_l("The contact cannot be before the concern was opened (%(t)s).",
+                              t=seoul_datetime(concern.opened_at)))
     if concern.acknowledged_at is None:
         concern.acknowledged_at = now
         if concern.owner_id is None:
             concern.owner_id = actor.id
     concern.first_action_at = concern.first_action_at or now
-    concern.status = "in_progress"
+    if concern.status != "monitoring":
+        concern.status = "in_progress"
     refresh_next_due(concern)
     kind = "visit" if outcome in VISIT_OUTCOMES else "contact"
     add_event(concern, kind, actor, note=note, outcome=outcome, at=(at or now).isoformat())
 
 
 def change_urgency(concern: Concern, actor, urgency: str, reason: str) -> None:
+    from volnet.core.i18n import lazy_gettext as _l
+    from volnet.observations.signals import URGENCIES
+
     _require_open(concern)
     if urgency == concern.urgency:
-        return
+        raise ConcernError(_l("The urgency is already %(u)s; nothing was changed.", u=URGENCIES[urgency]))
     old = concern.urgency
     set_urgency(concern, urgency, clock.now())
     add_event(concern, "urgency_changed", actor, note=reason, old=old, new=urgency)
 
 
 def close(concern: Concern, actor, outcome: str, note: str) -> None:
+    """Close the concern with ``outcome``, or put the household under regular monitoring ("monitoring").
+    "case_opened" only comes with the integrated case itself (cases.services.open_case opens it first)."""
+    from volnet.core.i18n import lazy_gettext as _l
+
     _require_open(concern)
+    if outcome == "monitoring" and concern.status == "monitoring":
+        raise ConcernError(_l("This household is already under regular monitoring."))
+    if outcome == "case_opened" and not _has_case(concern):
+        raise ConcernError(_l("An integrated case is opened with \"Open integrated case\", not by closing the "
+                              "concern."))
     concern.status = "monitoring" if outcome == "monitoring" else "closed"
     concern.outcome = outcome
     if concern.status == "closed":
@@ -250,6 +271,25 @@ def close(concern: Concern, actor, outcome: str, note: str) -> None:
     concern.first_action_at = concern.first_action_at or clock.now()
     refresh_next_due(concern)
     add_event(concern, "closed" if concern.status == "closed" else "monitoring", actor, note=note, outcome=outcome)
+
+
+def _has_case(concern: Concern) -> bool:
+    try:
+        from volnet.cases.models import Case
+    except ImportError:  # pragma: no cover - the cases domain is not installed
+        return False
+    return db.session.scalar(select(Case.id).where(Case.concern_id == concern.id).limit(1)) is not None
+
+
+def follow_household(household: Household) -> None:
+    """The household's details changed: its open concern is listed under the household's tong again
+    (the queue's tong filter reads the concern's copy)."""
+    if household.id is None:
+        return
+    db.session.execute(update(Concern).where(Concern.household_id == household.id,
+                                             Concern.status.in_(OPEN_STATUSES),
+                                             Concern.tong.is_distinct_from(household.tong))
+                       .values(tong=household.tong))
 
 
 def merge(source: Concern, target: Concern, actor) -> None:
@@ -261,15 +301,20 @@ def merge(source: Concern, target: Concern, actor) -> None:
     if source.dong_id != target.dong_id:
         raise ConcernError(_l("Only concerns of the same dong can be merged."))
     _require_open(source)
-    _require_open(target)
+    if not target.is_open:
+        raise ConcernError(_l("Concern #%(n)d, to merge into, is already closed.", n=target.id))
     if source.household_id and target.household_id and source.household_id != target.household_id:
         raise ConcernError(_l("These concerns are about different households."))
     db.session.execute(update(Observation).where(Observation.concern_id == source.id)
                        .values(concern_id=target.id, household_id=target.household_id or Observation.household_id))
+    # The moved timeline takes the target's household (as link_household does): it shows on the household page.
     db.session.execute(update(ConcernEvent).where(ConcernEvent.concern_id == source.id)
-                       .values(concern_id=target.id))
+                       .values(concern_id=target.id,
+                               household_id=target.household_id or ConcernEvent.household_id))
     if source.urgency_rank < target.urgency_rank:
+        old_urgency = target.urgency
         set_urgency(target, source.urgency, clock.now())
+        add_event(target, "urgency_raised", actor, old=old_urgency, new=source.urgency, by_merge=source.id)
     target.signal_count = (target.signal_count or 0) + (source.signal_count or 0)
     target.last_signal_at = max(target.last_signal_at, source.last_signal_at)
     source.status = "merged"
@@ -282,7 +327,13 @@ def merge(source: Concern, target: Concern, actor) -> None:
         target.tong = source.tong
         db.session.execute(update(Observation).where(Observation.concern_id == target.id)
                            .values(household_id=source.household_id))
+        db.session.execute(update(ConcernEvent).where(ConcernEvent.concern_id == target.id)
+                           .values(household_id=source.household_id))
     add_event(target, "merged", actor, merged_from=source.id)
+    # What the merged concern's own page shows (its timeline moved to the target): only there, so the
+    # household's timeline does not say it twice.
+    db.session.add(ConcernEvent(concern_id=source.id, household_id=None, actor_id=getattr(actor, "id", None),
+                                kind="merged_into", at=clock.now(), data={"merged_into": target.id}, note=""))
 
 
 def link_household(concern: Concern, household: Household, actor) -> Concern:
@@ -370,6 +421,18 @@ def _timeline_statement(kind: str):
     return stmt.order_by(ConcernEvent.at.desc(), ConcernEvent.id.desc())
 
 
+def _with_contact_time(data: dict, recorded_at: datetime) -> dict:
+    """A contact's ``at`` (when the call or visit happened, as typed) as ``at_time`` when it is not the
+    time it was recorded (that one the timeline shows anyway)."""
+    try:
+        when = datetime.fromisoformat(data["at"])
+    except (TypeError, ValueError):
+        return data
+    if when.tzinfo is None or abs((when - recorded_at).total_seconds()) < 60:
+        return data
+    return {**data, "at_time": when}
+
+
 def timeline_events(*, concern_id: int | None = None, household_id: int | None = None) -> list[TimelineEvent]:
     """A timeline's events, newest first: a concern's (and, with ``household_id``, every event of its
     household, earlier concerns included), or a household's; the latest 300 / 200."""
@@ -378,6 +441,8 @@ def timeline_events(*, concern_id: int | None = None, household_id: int | None =
     out = []
     for (eid, cid, ev_kind, at, data, note, actor_id, actor_name, obs_id, *report) in db.session.execute(
             stmt, {"concern_id": concern_id, "household_id": household_id}):
+        if ev_kind in ("contact", "visit") and data and data.get("at"):
+            data = _with_contact_time(data, at)
         out.append(TimelineEvent(eid, cid, ev_kind, at, data or {}, note or "",
                                  TimelineActor(actor_name) if actor_id is not None else None,
                                  TimelineReport(*report) if obs_id is not None else None))

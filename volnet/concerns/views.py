@@ -15,6 +15,7 @@ from volnet.accounts.roles import CASEWORKER, NURSE, STAFF, TEAM_LEAD
 from volnet.audit.services import record
 from volnet.concerns import services as svc
 from volnet.concerns.forms import (
+    CLOSE_OUTCOMES,
     ActionForm,
     AssignForm,
     CloseForm,
@@ -238,25 +239,37 @@ _DETAIL_OPTIONS = (joinedload(Concern.household), joinedload(Concern.dong),
 @rule(*STAFF)
 def detail(concern_id: int):
     concern = access.load(Concern, concern_id, "view", options=_DETAIL_OPTIONS)
-    if concern.status == "merged" and concern.merged_into_id:
-        flash(_("This concern was merged into another one."), "info")
+    return _page(concern)
+
+
+def _close_choices(concern):
+    """A household already under regular monitoring is not put under it again (it was counted once)."""
+    return [(k, v) for k, v in CLOSE_OUTCOMES if not (k == "monitoring" and concern.status == "monitoring")]
+
+
+def _page(concern, status: int = 200, open_block: str | None = None, **forms):
+    """The concern page; ``forms`` are ones sent back with what the user typed (after a refusal)."""
     events = svc.timeline_events(concern_id=concern.id, household_id=concern.household_id)
-    assign_form = AssignForm()
+    assign_form = forms.pop("assign_form", None) or AssignForm(formdata=None)
     assign_form.owner_id.choices = _assignable_names.get(concern.dong_id, lambda: [
         tuple(r) for r in db.session.execute(_ASSIGNABLE, {"dong_id": concern.dong_id})])
+    close_form = forms.pop("close_form", None) or CloseForm(formdata=None)
+    close_form.outcome.choices = _close_choices(concern)
     link_q = request.args.get("hq", "")[:100]
     link_results = []
-    if link_q and concern.household_id is None:
+    if link_q and concern.household_id is None and concern.is_open:
         link_results = list(db.session.scalars(
             households.staff_query(current_user, link_q, dong_id=concern.dong_id).limit(10)))
+    blank = {"ack_form": ActionForm, "contact_form": ContactForm, "merge_form": MergeForm, "link_form": LinkForm}
+    for name, cls in blank.items():
+        forms.setdefault(name, cls(formdata=None))
+    forms.setdefault("urgency_form", UrgencyForm(formdata=None, urgency=concern.urgency))
     return render_template(
-        "concerns/detail.html", c=concern, events=events,
-        ack_form=ActionForm(), assign_form=assign_form, contact_form=ContactForm(),
-        urgency_form=UrgencyForm(urgency=concern.urgency), close_form=CloseForm(), merge_form=MergeForm(),
-        link_form=LinkForm(), link_q=link_q, link_results=link_results,
+        "concerns/detail.html", c=concern, events=events, assign_form=assign_form, close_form=close_form,
+        link_q=link_q, link_results=link_results, open_block=open_block,
         statuses=STATUSES, urgencies=URGENCIES, outcomes=OUTCOMES, contact_outcomes=CONTACT_OUTCOMES,
-        signals=SIGNALS, levels=LEVELS, sources=SOURCES, now=clock.now(),
-    )
+        signals=SIGNALS, levels=LEVELS, sources=SOURCES, now=clock.now(), **forms,
+    ), status
 
 
 def _done(concern, message):
@@ -266,7 +279,9 @@ def _done(concern, message):
     return redirect(url_for("concerns.detail", concern_id=concern.id))
 
 
-def _failed(concern, form=None, exc=None):
+def _failed(concern, form=None, exc=None, keep: str | None = None):
+    """Refused: say why. With ``keep`` (the page's name of ``form``) the page is shown again with what
+    was typed in that form, instead of a redirect that would lose it."""
     db.session.rollback()
     if exc is not None:
         flash(str(exc), "error")
@@ -275,6 +290,9 @@ def _failed(concern, form=None, exc=None):
         if form is not None and "csrf_token" in (form.errors or {}):
             msgs = [_("The form has expired. Please submit it again.")]
         flash(" ".join(msgs) or _("Please check the form."), "error")
+    if keep and form is not None:
+        concern = access.load(Concern, concern.id, "view", audit=False, options=_DETAIL_OPTIONS)
+        return _page(concern, 400, open_block=keep, **{keep: form})
     return redirect(url_for("concerns.detail", concern_id=concern.id))
 
 
@@ -319,12 +337,12 @@ def contact(concern_id: int):
     concern = access.load(Concern, concern_id, "contact", audit=False, lock=True)
     form = ContactForm()
     if not form.validate_on_submit():
-        return _failed(concern, form)
+        return _failed(concern, form, keep="contact_form")
     at = clock.from_seoul_naive(form.at.data) if form.at.data else None
     try:
         svc.record_contact(concern, current_user, form.outcome.data, form.note.data or "", at)
     except svc.ConcernError as exc:
-        return _failed(concern, exc=exc)
+        return _failed(concern, form, exc=exc, keep="contact_form")
     return _done(concern, _("Contact recorded."))
 
 
@@ -334,11 +352,11 @@ def urgency(concern_id: int):
     concern = access.load(Concern, concern_id, "urgency", audit=False, lock=True)
     form = UrgencyForm()
     if not form.validate_on_submit():
-        return _failed(concern, form)
+        return _failed(concern, form, keep="urgency_form")
     try:
         svc.change_urgency(concern, current_user, form.urgency.data, form.reason.data)
     except svc.ConcernError as exc:
-        return _failed(concern, exc=exc)
+        return _failed(concern, form, exc=exc, keep="urgency_form")
     return _done(concern, _("Urgency changed."))
 
 

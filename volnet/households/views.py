@@ -128,6 +128,7 @@ def edit(household_id: int):
         if moved:
             svc.note_household_added(form.dong_id.data)  # at another address now: as if added there
         _fill(h, form)
+        concern_services.follow_household(h)  # its open concern is listed under the new tong
         record(current_user, "update", "household", h.id)
         db.session.commit()
         flash(_("The household has been saved."), "success")

@@ -77,11 +77,12 @@ class SeenAtField(DateTimeLocalField):
     def pre_validate(self, form):
         if self.data is None:
             return
-        when = clock.from_seoul_naive(self.data)
-        now = clock.now()
-        if when > now + timedelta(minutes=10):
+        # Compared as Seoul wall-clock times (Seoul has no daylight saving): a year such as 0001 typed into
+        # the picker cannot be turned into UTC at all, and is simply too long ago.
+        now = clock.to_seoul(clock.now()).replace(tzinfo=None)
+        if self.data > now + timedelta(minutes=10):
             raise ValidationError(_l("The time cannot be in the future."))
-        if when < now - timedelta(days=366):
+        if self.data < now - timedelta(days=366):
             raise ValidationError(_l("The time is more than a year ago."))
 
 
