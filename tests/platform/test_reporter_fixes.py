@@ -258,3 +258,7 @@ def test_quick_add_marks_the_address_required_and_gives_one_message_for_a_non_nu
         assert group.count('class="form-error"') == 1 and "숫자로 입력하세요." in group, group
     assert "이상" not in page.split('for="tong"')[1].split('<div class="form-group')[0]
     assert count(Observation) == 0
+    # Left empty, as a phone's browser sends them: no message, the report is saved.
+    r = client.post("/report/new", data={"dong_id": d.id, "road_address": "호원로 7", "ban": "", "tong": " ",
+                                         "urgency": "routine", "signals": ["mail_piling"], "client_token": "e"})
+    assert r.status_code == 302 and count(Observation) == 1

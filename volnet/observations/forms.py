@@ -126,8 +126,11 @@ class WholeNumberField(IntegerField):
     """A number such as 통 or 반: text that is not a number gets one message, not a range message too."""
 
     def process_formdata(self, valuelist):
+        if not valuelist or not str(valuelist[0]).strip():
+            self.data = None  # left empty (Optional decides)
+            return
         try:
-            super().process_formdata(valuelist)
+            super().process_formdata([str(valuelist[0]).strip()])
         except ValueError as exc:
             raise ValueError(_l("Enter a number.")) from exc
 
