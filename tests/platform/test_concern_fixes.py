@@ -116,6 +116,24 @@ def test_changing_the_households_tong_moves_its_open_concern_in_the_queue(app, c
     assert f'href="/concerns/{c_id}"' not in client.get("/concerns/?tong=17").get_data(as_text=True)
 
 
+def test_a_household_moved_to_another_dong_takes_its_open_concern_there(app, client, d, cw):
+    other = b.dong()
+    cw.dongs = [d, other]
+    h = b.household(d, "송산로 28", "1층", tong=17, lives_alone=True)
+    c_id = b.observation(h).concern_id
+    colleague = b.user("caseworker", [other])
+    db.session.commit()
+    b.login(client, cw)
+    form = {"dong_id": other.id, "road_address": "호원로 5", "unit": "", "tong": "2", "sex": "unknown",
+            "age_band": "unknown", "status": "active"}  # lives_alone left out: the record's answer stays
+    assert client.post(f"/households/{h.id}/edit", data=form).status_code == 302
+    assert (_reload(c_id).dong_id, _reload(c_id).tong) == (other.id, 2)
+    assert db.session.get(type(h), h.id).lives_alone is True
+    theirs = app.test_client()
+    b.login(theirs, colleague)
+    assert f'href="/concerns/{c_id}"' in theirs.get("/concerns/").get_data(as_text=True)
+
+
 def test_monitoring_is_not_chosen_twice_and_a_routine_call_keeps_it(app, client, d, cw):
     from volnet.reports import services as reports
 

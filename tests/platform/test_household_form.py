@@ -66,3 +66,23 @@ def test_an_active_household_reads_as_living_here_not_as_a_service(app, client):
     b.login(client, cw)
     page = client.get(f"/households/{h.id}").get_data(as_text=True)
     assert "거주 중" in page and "제공 중" not in page
+
+
+def test_adding_a_household_for_a_report_merged_meanwhile_says_it_was_not_linked(app, client):
+    from volnet.concerns import services as concerns
+    from volnet.concerns.models import Concern
+
+    d = b.dong()
+    cw = b.user("caseworker", [d])
+    h = b.household(d, "송산로 1")
+    target = db.session.get(Concern, b.observation(h).concern_id)
+    lost = Concern(dong_id=d.id, status="new", urgency="routine", urgency_rank=2, source="public")
+    db.session.add(lost)
+    db.session.flush()
+    concerns.merge(lost, target, cw)
+    db.session.commit()
+    b.login(client, cw)
+    r = client.post(f"/households/new?link_concern={lost.id}", follow_redirects=True,
+                    data={"dong_id": d.id, "road_address": "송산로 99", "unit": "", "sex": "unknown",
+                          "age_band": "unknown", "lives_alone": "", "status": "active"})
+    assert "제보는 연결하지 않았습니다" in r.get_data(as_text=True)

@@ -282,14 +282,16 @@ def _has_case(concern: Concern) -> bool:
 
 
 def follow_household(household: Household) -> None:
-    """The household's details changed: its open concern is listed under the household's tong again
-    (the queue's tong filter reads the concern's copy)."""
+    """The household's details changed: its open concern is listed under the household's dong and tong
+    again (the queue and its tong filter read the concern's copies). A household moved to another dong
+    takes its open concern to that dong's queue."""
     if household.id is None:
         return
     db.session.execute(update(Concern).where(Concern.household_id == household.id,
                                              Concern.status.in_(OPEN_STATUSES),
-                                             Concern.tong.is_distinct_from(household.tong))
-                       .values(tong=household.tong))
+                                             or_(Concern.tong.is_distinct_from(household.tong),
+                                                 Concern.dong_id != household.dong_id))
+                       .values(tong=household.tong, dong_id=household.dong_id))
 
 
 def merge(source: Concern, target: Concern, actor) -> None:

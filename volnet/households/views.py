@@ -100,6 +100,8 @@ def new():
                     target = url_for("concerns.detail", concern_id=result.id)
                 except concerns.ConcernError as exc:
                     flash(str(exc), "error")
+            elif concern is not None and access.can(current_user, "link", concern):
+                flash(_("The report was not linked to it: it has been closed or merged meanwhile."), "warning")
         db.session.commit()
         flash(_("The household has been saved."), "success")
         return redirect(target)
@@ -120,6 +122,7 @@ def edit(household_id: int):
     form.dong_id.choices = _dong_choices()
     if request.method == "GET":
         form.phone.data = h.phone_display
+    if form.lives_alone.data not in LIVES_ALONE_VALUES:  # the record's answer (a form that left it out keeps it)
         form.lives_alone.data = {True: "yes", False: "no"}.get(h.lives_alone, "")
     moved = (form.dong_id.data, form.road_address.data, form.unit.data or "") != (h.dong_id, h.road_address, h.unit)
     valid = form.validate_on_submit()
