@@ -348,7 +348,7 @@ def test_imported_scores_equal_a_full_rescore_and_crossings_raise_concerns(clien
     today = clock.seoul_today()
     rows = [rb.person(1, birth="1940-01-01", codes="자해·자살 시도 응급실 내원"),        # 25 + 80+ 5 = 30: crossing
             rb.person(2, birth="1980-01-01", codes="단전, 실직"),                        # 15 + 8
-            rb.person(3, birth="1940-01-01", road="경기도 의정부시 송산로 101", codes="단수"),  # same address as 1
+            rb.person(3, name="김순1", birth="", road="경기도 의정부시 송산로 101", codes="단수"),  # 1 again
             rb.person(4, name="박옛집", road="경기도 의정부시 송산로 7", codes="단가스")]     # existing household
     r = rb.import_file(client, d, rb.csv_bytes(rows), received=today.isoformat())
     assert r.status == "done" and r.good_rows == 4 and r.created_households == 2 and r.matched_rows == 1
@@ -382,7 +382,7 @@ def test_duplicates_and_addresses_found_again_in_later_batches(client, staff, mo
     monkeypatch.setattr(importer.Importer.__init__, "__defaults__", (2,))
     rows = [rb.person(1), rb.person(2), rb.person(3), rb.person(4),
             rb.person(1),                                                 # batch 3: row 1 again
-            rb.person(5, name="박다른", road="경기도 의정부시 송산로 101")]   # person 1's address
+            rb.person(5, name="김순1", birth="", road="경기도 의정부시 송산로 101")]   # person 1's address
     r = _upload_and_map(client, d, rb.csv_bytes(rows))
     assert r.status == "done"
     assert (r.good_rows, r.duplicate_rows, r.created_households, r.matched_rows) == (5, 1, 4, 1)
@@ -420,7 +420,7 @@ def test_later_batches_see_earlier_ones_before_they_are_committed(client, staff,
             a,                                                             # batch 2: a duplicate of row 2
             ["", "", "", "", "500505-2123456", "단가스"],                   # the RRN of row 2
             ["박영수", "1950-01-01", "경기도 의정부시 다른로 9", "", "", "실직"],  # the name + birth of row 3
-            ["정다른", "", "경기도 의정부시 송산로 301", "", "", "단전"],       # batch 3: the address of row 4
+            ["최 민", "", "경기도 의정부시 송산로 301", "", "", "단전"],        # batch 3: the address of row 4
             b_]                                                            # a duplicate of row 3
     r = rb.import_file(client, d, rb.csv_bytes(rows, header=header))
     assert waited == ([True] if db.engine.dialect.name == "postgresql" else [])
@@ -788,7 +788,7 @@ def test_a_dong_whose_households_keep_changing_fails_the_import_resumably(client
 def test_staff_adding_or_moving_a_household_moves_the_dong_counter(client, staff):
     d, _u = staff
     form = {"dong_id": str(d.id), "road_address": "경기도 의정부시 송산로 500", "unit": "", "age_band": "unknown",
-            "sex": "unknown", "status": "active"}
+            "sex": "unknown", "status": "active", "lives_alone": ""}
     resp = client.post("/households/new", data=form)
     assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
     h = db.session.scalar(select(Household))
@@ -878,3 +878,76 @@ def test_round_page_takes_the_same_statements_for_3_or_25_rows(client, staff):
     assert len(sent) == n_small
     assert "김순100" in html and "김순124" in html
     assert [s for s in sent if s.lstrip().upper().startswith("SELECT DONGS")] == []  # with the round
+
+
+def test_an_address_alone_does_not_match_someone_else_s_household(client, staff):
+    # DOMAIN.md: match on the keyed RRN hash, or on name + birth date + address. A row whose name or birth
+    # date differs from the household recorded at its address is another person: a new household to
+    # locate, shown as sharing the address (with a way to compare and merge), and nothing is added to the
+    # recorded household (no indicator, no concern).
+    from datetime import date
+
+    from volnet.concerns.models import Concern
+    from volnet.core import clock
+
+    d, _u = staff
+    jo = b.household(d, road="경기도 의정부시 송산로 87", unit="102동 304호", name="조병철")  # no birth date
+    nam = b.household(d, road="경기도 의정부시 오목로 88", unit="지하 1층", name="남궁현주",
+                      birth_date=date(1948, 3, 2))
+    quick = b.household(d, road="경기도 의정부시 오목로 90", unit="", name=None)  # a tong leader's quick-add
+    db.session.commit()
+    header = ["성명", "생년월일", "주소", "상세주소", "연락처", "위기지표"]
+    rows = [["홍길동", "1950-03-01", "경기도 의정부시 송산로 87", "102동 304호", "010-1111-2222",
+             "자해·자살 시도 응급실 내원, 전기요금 체납"],                                    # 2: other name
+            ["남궁현주", "1944-02-29", "경기도 의정부시 오목로 88", "지하 1층", "", "단전"],       # 3: other birth date
+            ["남궁 현주", "1948-03-02", "경기도 의정부시 오목로 88", "지하 1층", "", "단수"],      # 4: her, spaced
+            ["조 병철", "1941-01-01", "경기도 의정부시 송산로 87", "102동 304호", "", "단수"],     # 5: him (no date)
+            ["최순자", "1950-01-01", "경기도 의정부시 오목로 90", "", "", "단전"],                 # 6: no name kept
+            ["김갑", "1950-01-01", "경기도 의정부시 민락로 5", "", "", "단전"],                    # 7: new address
+            ["이을", "1951-01-01", "경기도 의정부시 민락로 5", "", "", "단수"]]                    # 8: same, other name
+    r = rb.import_file(client, d, rb.csv_bytes(rows, header=header), received=clock.seoul_today().isoformat())
+    assert r.status == "done" and r.good_rows == 7
+    got = {n: (hid, m) for n, hid, m in db.session.execute(
+        select(CrisisRow.row_number, CrisisRow.household_id, CrisisRow.match))}
+    assert got[4] == (nam.id, "address") and got[5] == (jo.id, "address") and got[6] == (quick.id, "address")
+    assert got[2][1] == got[3][1] == "shared_addr" and got[2][0] not in (jo.id, nam.id)
+    assert got[3][0] not in (jo.id, nam.id) and got[2][0] != got[3][0]
+    assert got[7][1] == "created" and got[8][1] == "shared_addr" and got[7][0] != got[8][0]
+    assert (r.matched_rows, r.created_households) == (3, 4)
+    hong = db.session.get(Household, got[2][0])
+    assert (hong.name, hong.birth_date, hong.status) == ("홍길동", date(1950, 3, 1), "to_locate")
+    codes_of_jo = set(db.session.scalars(select(HouseholdIndicator.round_id).where(
+        HouseholdIndicator.household_id == jo.id)))
+    assert len(codes_of_jo) == 1 and count(HouseholdIndicator) == 8  # 조병철: only his own row's 단수
+    # 홍길동's score crosses the line: the concern is his, not 조병철's.
+    assert set(db.session.scalars(select(Concern.household_id))) == {hong.id}
+
+    page = client.get(f"/risk/rounds/{r.id}").get_data(as_text=True)
+    assert f'/risk/households/{jo.id}"' in page and f"/households/{jo.id}/merge?other={hong.id}" in page
+    assert f"/households/{nam.id}/merge?other={got[3][0]}" in page
+    assert f"/households/{got[7][0]}/merge?other={got[8][0]}" in page
+
+    # The next list: 홍길동's row finds his own household at the shared address (no third household).
+    again = [["홍길동", "", "경기도 의정부시 송산로 87", "102동 304호", "", "단가스"]]
+    r2 = rb.import_file(client, d, rb.csv_bytes(again, header=header))
+    row = db.session.scalar(select(CrisisRow).where(CrisisRow.round_id == r2.id))
+    assert (row.household_id, row.match) == (hong.id, "address") and r2.created_households == 0
+
+
+def test_a_household_added_beside_another_at_its_address_is_found_again_in_later_batches(client, staff,
+                                                                                         monkeypatch):
+    # Batch 1 adds 홍길동 at 조병철's address; batch 2's row of 홍길동 there (no birth date) joins that new
+    # household (the job's own households at an address a recorded household holds are looked up too).
+    d, _u = staff
+    jo = b.household(d, road="경기도 의정부시 송산로 87", unit="102동 304호", name="조병철")
+    db.session.commit()
+    monkeypatch.setattr(importer.Importer.__init__, "__defaults__", (1,))
+    header = ["성명", "생년월일", "주소", "상세주소", "연락처", "위기지표"]
+    rows = [["홍길동", "1950-03-01", "경기도 의정부시 송산로 87", "102동 304호", "", "단전"],
+            ["홍길동", "", "경기도 의정부시 송산로 87", "102동 304호", "", "단수"],
+            ["조병철", "", "경기도 의정부시 송산로 87", "102동 304호", "", "단수"]]
+    r = rb.import_file(client, d, rb.csv_bytes(rows, header=header))
+    got = {n: (hid, m) for n, hid, m in db.session.execute(
+        select(CrisisRow.row_number, CrisisRow.household_id, CrisisRow.match))}
+    assert got[2][1] == "shared_addr" and got[3] == (got[2][0], "address") and got[4] == (jo.id, "address")
+    assert (r.created_households, r.matched_rows) == (1, 2) and count(Household) == 2

@@ -7,8 +7,11 @@ and one list of a dong at a time (``run_import``). Households added in the dong 
 rest of the list is planned again when it moved (``Importer._hold_dong_additions``).
 
 Matching, in order: keyed RRN hash (risk_household_rrn_hashes) -> normalized road address + unit
-(volnet.core.korean.address_key) -> name + birth date. Unmatched rows create households with status
-"to_locate". Households that existed before the job are looked up in memory (bounded by the dong, not by
+(volnet.core.korean.address_key) -> name + birth date. An address alone is not enough when the row says
+someone else lives there: a household at the address whose recorded name or birth date differs from the
+row's (both known) is not matched by it (``_fitting``). Unmatched rows create households with status
+"to_locate"; one at an address where another household is recorded gets the match "shared_addr", so the
+caseworker sees both (and can merge them when they are one household). Households that existed before the job are looked up in memory (bounded by the dong, not by
 the file); households the job creates are found again by an indexed address query, asked only about the
 addresses a fixed-size filter says it may have created a household at (volnet.risk.keyfilter), and the
 same goes for the natural keys of stored rows (duplicates). Memory stays bounded by the batch and the dong.
@@ -556,14 +559,14 @@ class Importer:
         dong, not by the file); the round's rows stored before this job (an earlier or interrupted run)."""
         # Read before the households: an addition committed in between moves it, and is then looked at again.
         self.households_added = db.session.scalar(select(Dong.households_added).where(Dong.id == self.dong_id))
-        self.pre_addr: dict[str, int] = {}
+        self.pre_addr: dict[str, list[tuple]] = {}  # address key -> [(id, bare name, birth date)]
         self.pre_nb: dict[tuple, int] = {}
         rows = db.session.execute(select(Household.id, Household.road_address, Household.unit, Household.name,
                                          Household.birth_date)
                                   .where(Household.dong_id == self.dong_id, Household.status != "deceased")
                                   .order_by(Household.id))
         for hid, road, unit, name, birth in rows:
-            self.pre_addr.setdefault(address_key(road, unit)[:420], hid)
+            self.pre_addr.setdefault(address_key(road, unit)[:420], []).append((hid, _bare(name), birth))
             if name and birth:
                 self.pre_nb.setdefault((name, birth), hid)
         stored = select(CrisisRow.natural_key).where(CrisisRow.round_id == self.round_id)
@@ -816,20 +819,27 @@ class Importer:
                         by_hash.setdefault(hsh, hid)
                         linked.add((hid, hsh))
         # Addresses: households that existed before this job are in pre_addr; the database is asked only
-        # about the addresses this job may have created a household at (earlier batches).
+        # about the addresses this job may have created a household at (earlier batches), unless a household
+        # of pre_addr fits the row already. A household at the address fits unless its name or birth date
+        # says it is someone else (``_fitting``).
         pre_addr, pre_nb = self.pre_addr, self.pre_nb
         created_here = self.created_addresses
-        keys = created_here.maybe({p.addr_key for p in goods if p.addr_key and p.addr_key not in pre_addr})
-        by_addr: dict[str, int] = {}
+        bare = [_bare(p.name) for p in goods]
+        pre_hit = [_fitting(pre_addr.get(p.addr_key), b, p.birth) if p.addr_key else None
+                   for p, b in zip(goods, bare, strict=True)]
+        keys = created_here.maybe({p.addr_key for p, hit in zip(goods, pre_hit, strict=True)
+                                   if p.addr_key and hit is None})
+        by_addr: dict[str, list[tuple]] = {}
         if keys:
-            for hid, key in db.session.execute(select(Household.id, Household.address_key).where(
-                    Household.dong_id == dong_id, member(Household.address_key, keys, "str"),
-                    Household.status != "deceased").order_by(Household.id)):
-                by_addr.setdefault(key, hid)
+            for hid, key, name, birth in db.session.execute(
+                    select(Household.id, Household.address_key, Household.name, Household.birth_date).where(
+                        Household.dong_id == dong_id, member(Household.address_key, keys, "str"),
+                        Household.status != "deceased").order_by(Household.id)):
+                by_addr.setdefault(key, []).append((hid, _bare(name), birth))
             for e in earlier:
                 for key in keys:
                     if key in e.addresses:
-                        by_addr.setdefault(key, e.addresses[key])
+                        by_addr.setdefault(key, []).extend(e.addresses[key])
         nbs = {(p.name, p.birth) for p in goods if p.name and p.birth and (p.name, p.birth) not in pre_nb}
         by_nb: dict[tuple, int] = {}
         if nbs and len(nbs) <= 2000:
@@ -846,41 +856,49 @@ class Importer:
         to_create: list[Parsed] = []
         joining: list[tuple[Parsed, Parsed]] = []  # (row, the row of this batch whose new household it joins)
         new_by_key: dict[tuple, Parsed] = {}
-        for p in goods:
+        new_at: dict[str, list[Parsed]] = {}  # address key -> first rows of this batch's new households there
+        for p, b, hit in zip(goods, bare, pre_hit, strict=True):
             rrn_hash, addr_key, name, birth = p.rrn_hash, p.addr_key, p.name, p.birth
             if rrn_hash and rrn_hash in by_hash:
                 p.household_id, p.match = by_hash[rrn_hash], "rrn"
                 matched += 1
                 continue
-            if addr_key and (addr_key in pre_addr or addr_key in by_addr):
-                p.household_id, p.match = pre_addr.get(addr_key) or by_addr[addr_key], "address"
-                matched += 1
-                continue
+            if addr_key:
+                if hit is None and addr_key in by_addr:
+                    hit = _fitting(by_addr[addr_key], b, birth)
+                if hit is not None:
+                    p.household_id, p.match = hit, "address"
+                    matched += 1
+                    continue
             if name and birth and ((name, birth) in pre_nb or (name, birth) in by_nb):
                 p.household_id, p.match = pre_nb.get((name, birth)) or by_nb[(name, birth)], "name_birth"
                 matched += 1
                 continue
-            # Same person or address twice in this batch: one new household (any shared key).
-            keys = []
-            if rrn_hash:
-                keys.append(("r", rrn_hash))
-            if addr_key:
-                keys.append(("a", addr_key))
-            if name and birth:
-                keys.append(("n", name, birth))
-            first = None
-            for k in keys:
-                first = new_by_key.get(k)
-                if first is not None:
-                    break
+            # Someone else is recorded at this address: a new household, shown as sharing it.
+            shared = bool(addr_key) and (addr_key in pre_addr or addr_key in by_addr)
+            # Same person twice in this batch (any shared key; the address as above): one new household.
+            first = new_by_key.get(("r", rrn_hash)) if rrn_hash else None
+            if first is None and addr_key and addr_key in new_at:
+                first = _fitting_row(new_at[addr_key], b, birth)
+                shared = shared or first is None
+            if first is None and name and birth:
+                first = new_by_key.get(("n", name, birth))
             if first is None:
+                p.match = "shared_addr" if shared else "created"
                 to_create.append(p)
                 first = p
             else:
-                p.match = "rrn" if rrn_hash and ("r", rrn_hash) in new_by_key else "created"
+                p.match = ("rrn" if rrn_hash and ("r", rrn_hash) in new_by_key
+                           else "shared_addr" if first.match == "shared_addr" else "created")
                 joining.append((p, first))
-            for k in keys:
-                new_by_key.setdefault(k, first)
+            if rrn_hash:
+                new_by_key.setdefault(("r", rrn_hash), first)
+            if name and birth:
+                new_by_key.setdefault(("n", name, birth), first)
+            if addr_key:
+                here = new_at.setdefault(addr_key, [])
+                if first not in here:
+                    here.append(first)
         now = plan.now = clock.now()
         for p, hid in zip(to_create, new_ids("households", len(to_create)), strict=True):
             p.household_id = hid
@@ -897,7 +915,7 @@ class Importer:
             created_here.add_all(p.addr_key for p in to_create if p.addr_key)
             for p in to_create:
                 if p.addr_key:
-                    pending.addresses.setdefault(p.addr_key, p.household_id)
+                    pending.addresses.setdefault(p.addr_key, []).append((p.household_id, _bare(p.name), p.birth))
                 if p.name and p.birth:
                     pending.name_births.setdefault((p.name, p.birth), p.household_id)
         for p in goods:
@@ -1003,7 +1021,7 @@ class _Pending:
         self.seq = seq
         self.keys = {p.key for p in goods}
         self.links: list[tuple[int, str]] = []
-        self.addresses: dict[str, int] = {}
+        self.addresses: dict[str, list[tuple]] = {}  # address key -> [(id, bare name, birth date)]
         self.name_births: dict[tuple, int] = {}
 
 
@@ -1277,6 +1295,34 @@ class _SignalsOf(Mapping):
 class _Failed:
     def __init__(self, exc: BaseException):
         self.exc = exc
+
+
+def _bare(name: str | None) -> str:
+    """A name as it is compared: without spaces, case folded ("홍 길동" is "홍길동")."""
+    return "".join(name.split()).casefold() if name else ""
+
+
+def _fits(name: str, birth: date | None, h_name: str, h_birth: date | None) -> bool:
+    """Whether a row (bare name, birth date) may be the household recorded at its address: not when both
+    have a name and the names differ, nor when both have a birth date and the dates differ."""
+    return (not name or not h_name or name == h_name) and (birth is None or h_birth is None or birth == h_birth)
+
+
+def _fitting(candidates: list[tuple] | None, name: str, birth: date | None) -> int | None:
+    """The first of the households at an address [(id, bare name, birth date)] the row fits, or None."""
+    if candidates:
+        for hid, h_name, h_birth in candidates:
+            if _fits(name, birth, h_name, h_birth):
+                return hid
+    return None
+
+
+def _fitting_row(firsts: list[Parsed], name: str, birth: date | None) -> Parsed | None:
+    """The first of this batch's new households at an address (their first rows) the row fits, or None."""
+    for q in firsts:
+        if _fits(name, birth, _bare(q.name), q.birth):
+            return q
+    return None
 
 
 def _age_band(birth: date | None, today: date) -> str:

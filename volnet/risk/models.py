@@ -150,7 +150,7 @@ class CrisisRow(db.Model):
     row_number: Mapped[int] = mapped_column(Integer)
     natural_key: Mapped[str] = mapped_column(String(32))
     household_id: Mapped[int | None] = mapped_column(Integer, index=True)
-    match: Mapped[str] = mapped_column(String(12), default="created")  # rrn, address, name_birth, created
+    match: Mapped[str] = mapped_column(String(12), default="created")  # rrn, address, name_birth, created, shared_addr
     name: Mapped[str] = mapped_column(String(60), default="")
     birth_date: Mapped[date | None] = mapped_column(Date)
     address: Mapped[str] = mapped_column(String(200), default="")

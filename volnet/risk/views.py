@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from volnet.accounts.roles import ADMIN, STAFF
+from volnet.accounts.roles import ADMIN, CASEWORKER, STAFF, TEAM_LEAD
 from volnet.audit.services import record, record_many
 from volnet.core import access, clock, nav
 from volnet.core.access import rule, visible
@@ -90,7 +90,8 @@ MAPPING_PROBLEMS = {
     "unknown_column": _l("Choose one of the offered options."),
 }
 MATCH_LABELS = {"rrn": _l("Registration number"), "address": _l("Address"), "name_birth": _l("Name and birth date"),
-                "created": _l("New (to locate)")}
+                "created": _l("New (to locate)"),
+                "shared_addr": _l("New (to locate): address shared with another recorded household")}
 
 
 def _common():
@@ -459,12 +460,31 @@ def round_detail(round_id: int):
         .where(CrisisRound.dong_id == r.dong_id, CrisisRound.id != r.id, CrisisRound.status == "running")) > 0
     types = {t.code: t.label for t in db.session.scalars(select(IndicatorType))}
     return render_template("risk/round.html", r=r, progress=progress, rows=rows, bad=bad, running=running,
-                           waiting=waiting,
+                           waiting=waiting, sharing=_sharing(r, rows.items),
+                           may_merge=current_user.role in (CASEWORKER, TEAM_LEAD),
                            result=result, args={"result": result} if result else {}, bad_reasons=BAD_REASONS,
                            match_labels=MATCH_LABELS, types=types, check_form=CheckForm(),
                            may_check=access.can(current_user, "check", r), today=clock.seoul_today(),
                            may_resume=r.status == "failed" and access.can(current_user, "map", r),
                            resume_form=CsrfForm(), **_common())
+
+
+def _sharing(r: CrisisRound, rows) -> dict[int, list]:
+    """Row id -> the other households recorded at its address, for the rows of the page that the import
+    did not match by address because the name or birth date differs (match "shared_addr"): one query."""
+    from volnet.core.korean import address_key
+
+    keys = {row.id: address_key(row.address, row.unit)[:420] for row in rows if row.match == "shared_addr"}
+    if not keys:
+        return {}
+    at: dict[str, list] = {}
+    for h in db.session.execute(select(Household.id, Household.name, Household.address_key)
+                                .where(visible(current_user, Household), Household.dong_id == r.dong_id,
+                                       Household.address_key.in_(set(keys.values())),
+                                       Household.status != "deceased").order_by(Household.id)):
+        at.setdefault(h.address_key, []).append(h)
+    return {row.id: [h for h in at.get(keys[row.id], []) if h.id != row.household_id] for row in rows
+            if row.id in keys}
 
 
 @bp.route("/rounds/<int:round_id>/resume", methods=["POST"])
