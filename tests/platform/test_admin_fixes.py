@@ -5,9 +5,11 @@ import re
 from datetime import timedelta
 
 import pyotp
+import pytest
 from sqlalchemy import func, select
 
 from tests import builders as b
+from tests import concurrency
 from volnet.accounts.models import Invitation, Organization, User
 from volnet.audit.services import record
 from volnet.core import clock
@@ -256,6 +258,27 @@ def test_organization_phone_is_checked_and_a_duplicate_name_in_a_dong_refused(ap
     assert "1588-1234" in client.get(f"/admin/organizations/{org_id}").get_data(as_text=True)
 
 
+@pytest.fixture
+def wide_app(app):
+    yield from concurrency.wide_app(app, 8)
+
+
+@pytest.mark.xdist_group("many-connections")
+def test_a_new_organization_saved_twice_at_once_is_one_organization(app, wide_app):
+    from tests.platform.test_double_taps import COPIES, _same_moment
+
+    d = b.dong()
+    b.user("admin", login_id="admin.org")
+    db.session.commit()
+    did = d.id
+    db.session.commit()
+    codes = _same_moment(wide_app, "admin.org", "/admin/organizations/new",
+                         lambda i: {"name": "행복약국", "kind": "pharmacy", "dong_id": did, "phone": "", "active": "y"})
+    assert codes.count(302) == 1 and codes.count(400) == COPIES - 1, codes
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(Organization)) == 1
+
+
 # --- 13. due-time rules --------------------------------------------------------------------------------
 
 RULES = {"emergency_ack": "1h", "emergency_action": "48h", "urgent_ack": "24h", "urgent_action": "3d",
@@ -289,6 +312,20 @@ def test_importing_an_ambiguous_district_name_asks_for_the_province(app, client)
     assert r.status_code == 302
     assert set(db.session.scalars(select(Dong.sido).distinct())) == {"서울특별시"}
     assert db.session.scalar(select(func.count()).select_from(Dong)) > 10
+    # Two 중구 중앙동 in the pickers can be told apart; names found once stay short.
+    for name in ("부산광역시 중구", "울산광역시중구"):
+        assert client.post("/admin/dongs", data={"action": "import", "imp-sigungu": name}).status_code == 302
+    page = client.get("/admin/invitations").get_data(as_text=True)
+    assert "부산광역시 중구 중앙동" in page and "울산광역시 중구 중앙동" in page
+    assert ">중구 소공동<" in page
+
+
+def test_deactivating_a_dong_asks_first(app, client):
+    d = b.dong()
+    admin = b.user("admin")
+    db.session.commit()
+    b.login(client, admin)
+    assert "data-confirm=" in client.get(f"/admin/dongs/{d.id}").get_data(as_text=True)
 
 
 # --- 15. dong codes and invitations -------------------------------------------------------------------------

@@ -152,6 +152,9 @@ def _same_name_in_dong(form, org) -> bool:
     """Another organization of this name in the same dong (or with no dong either): refused, as two
     identical entries could not be told apart in the pickers."""
     dong_id = form.dong_id.data or None
+    if dong_id is not None:
+        # Saves into one dong take turns (a double tap, two admins): the second sees the first's organization.
+        db.session.execute(select(Dong.id).where(Dong.id == dong_id).with_for_update(key_share=True))
     stmt = select(Organization.id).where(func.lower(Organization.name) == form.name.data.lower(),
                                          Organization.dong_id.is_(None) if dong_id is None
                                          else Organization.dong_id == dong_id)
