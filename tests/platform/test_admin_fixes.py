@@ -357,3 +357,26 @@ def test_invitation_list_tells_expired_revoked_and_used_up_apart(app, client):
     assert "만료됨" in rows["만료된 초대"]
     assert "취소됨" in rows["취소한 초대"]
     assert "모두 사용됨" in rows["다 쓴 초대"]
+
+
+def test_an_admin_gives_an_account_its_phone_and_email(app, client):
+    """Messages go by SMS or e-mail only to an account with a phone or an address: an admin can set them."""
+    from volnet.accounts.models import User
+
+    d = b.dong()
+    admin = b.user("admin")
+    u = b.user("volunteer", [d], name="서하늘")
+    db.session.commit()
+    b.login(client, admin)
+    base = {"name": "서하늘", "role": "volunteer", "organization_id": 0, "dong_ids": [d.id], "active": "y"}
+    r = client.post(f"/admin/users/{u.id}", data={**base, "phone": "010-12", "email": "seo.example.kr"})
+    page = r.get_data(as_text=True)
+    assert r.status_code == 400 and "010-1234-5678" in page and "name@example.kr" in page
+    db.session.expire_all()
+    assert db.session.get(User, u.id).phone is None
+    r = client.post(f"/admin/users/{u.id}", data={**base, "phone": "010 2345 6789", "email": "Seo@Example.kr"})
+    assert r.status_code == 302
+    db.session.expire_all()
+    saved = db.session.get(User, u.id)
+    assert (saved.phone, saved.email) == ("01023456789", "seo@example.kr")
+    assert "010-2345-6789" in client.get(f"/admin/users/{u.id}").get_data(as_text=True)

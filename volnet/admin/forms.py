@@ -8,7 +8,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from volnet.accounts.models import ORG_KINDS
 from volnet.accounts.roles import ROLE_LABELS
-from volnet.core.forms import ChoiceField, clean_filter
+from volnet.core.forms import ChoiceField, clean_filter, validate_email, validate_phone
 from volnet.core.i18n import lazy_gettext as _l
 from volnet.core.korean import ascii_digits, normalize_phone, phone_digits
 from volnet.settings.services import parse_duration
@@ -104,6 +104,11 @@ class UserEditForm(FlaskForm):
     role = ChoiceField(_l("Role"), choices=list(ROLE_LABELS.items()), validators=[DataRequired()])
     organization_id = ChoiceField(_l("Organization"), coerce=int, validators=[InputRequired()])
     dong_ids = IntSelectMultiple(_l("Dongs"), coerce=int)
+    # Where messages reach the person (notification settings): asked at joining, corrected here.
+    phone = StringField(_l("Mobile phone"), validators=[Optional(), Length(max=20), validate_phone],
+                        filters=[clean_filter])
+    email = StringField(_l("Email"), validators=[Optional(), Length(max=254), validate_email],
+                        filters=[clean_filter])
     active = BooleanField(_l("Account active"))
 
 

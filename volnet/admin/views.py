@@ -32,7 +32,7 @@ from volnet.audit.services import record
 from volnet.core import access, clock
 from volnet.core.access import rule
 from volnet.core.i18n import labels
-from volnet.core.korean import format_phone
+from volnet.core.korean import format_phone, normalize_phone
 from volnet.core.sql import upsert
 from volnet.extensions import db
 from volnet.places import services as places
@@ -237,6 +237,7 @@ def user(user_id: int):
     if request.method == "GET":
         form.dong_ids.data = [d.id for d in u.dongs]
         form.organization_id.data = u.organization_id or 0
+        form.phone.data = format_phone(u.phone)
     if form.validate_on_submit():
         if u.id == current_user.id and (form.role.data != ADMIN or not form.active.data):
             flash(_("You cannot remove your own administrator access."), "error")
@@ -246,6 +247,8 @@ def user(user_id: int):
         u.organization_id = form.organization_id.data or None
         u.dongs = list(db.session.scalars(select(Dong).where(Dong.id.in_(form.dong_ids.data or [-1]))))
         u.active = bool(form.active.data)
+        u.phone = normalize_phone(form.phone.data)
+        u.email = (form.email.data or "").lower() or None
         if (was_active and not u.active) or old_role != u.role:
             u.end_all_sessions()
         record(current_user, "update", "user", u.id)

@@ -1,6 +1,7 @@
 """Form helpers shared by every domain."""
 from __future__ import annotations
 
+import re
 import unicodedata
 
 import wtforms.widgets
@@ -87,3 +88,21 @@ def name_ok(value: str) -> bool:
     """Korean names: one field, any script, 1-60 characters, no digits-only or control characters."""
     value = clean_filter(value)
     return 0 < len(value) <= 60 and not value.isdigit()
+
+
+_EMAIL_SHAPE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
+
+
+def validate_phone(form, field) -> None:
+    """A WTForms inline validator: a Korean mobile or landline number, or nothing."""
+    from volnet.core.korean import normalize_phone
+
+    if field.data and normalize_phone(field.data) is None:
+        raise ValidationError(_l("Enter a phone number such as 010-1234-5678 or 02-123-4567."))
+
+
+def validate_email(form, field) -> None:
+    """A WTForms inline validator: an address of the shape name@example.kr, or nothing (mail delivery is what
+    proves it; this only catches a typo such as a missing @)."""
+    if field.data and not _EMAIL_SHAPE.fullmatch(field.data):
+        raise ValidationError(_l("Enter an email address such as name@example.kr."))
