@@ -22,7 +22,9 @@ VIEWS = [
     ("/households/new", {"caseworker", "team_lead"}),
     ("/report", REPORTERS),
     ("/report/new", REPORTERS),
-    ("/report/new?household_id={household}", REPORTERS),
+    # partner staff report by address only; volunteers and coordinators reach the households of their routes
+    ("/report/new?household_id={household}", {"team_lead", "caseworker", "nurse", "honorary", "tong_leader",
+                                               "care_corps"}),
     ("/my/reports", REPORTERS),
     ("/admin/", {"admin"}),
     ("/admin/users", {"admin"}),

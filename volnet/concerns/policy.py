@@ -3,7 +3,16 @@ from __future__ import annotations
 
 from sqlalchemy import false
 
-from volnet.accounts.roles import CASEWORKER, NURSE, REPORTERS, STAFF, TEAM_LEAD
+from volnet.accounts.roles import (
+    CASEWORKER,
+    COORDINATOR,
+    KNOWS_NEIGHBOURS,
+    NURSE,
+    REPORTERS,
+    STAFF,
+    TEAM_LEAD,
+    VOLUNTEER,
+)
 from volnet.concerns.models import Concern
 from volnet.core.access import policy, visibility
 from volnet.households.models import Household
@@ -19,8 +28,28 @@ def household_policy(user, action, h: Household) -> bool:
     if action in ("view", "edit"):
         return user.role in STAFF and _in_dong(user, h.dong_id)
     if action == "report":  # may log an observation about it (sees address and unit only)
-        return user.role in REPORTERS and _in_dong(user, h.dong_id)
+        if user.role not in REPORTERS or not _in_dong(user, h.dong_id):
+            return False
+        if user.role in KNOWS_NEIGHBOURS:
+            return True
+        # Partner staff see nothing of a household (their reports go by address); volunteers and coordinators
+        # only the households on a route they may see now (DOMAIN.md privacy: need to know).
+        return user.role in (VOLUNTEER, COORDINATOR) and _on_a_route_they_see(user, h.id)
     return False
+
+
+def _on_a_route_they_see(user, household_id: int) -> bool:
+    from sqlalchemy import select
+
+    from volnet.shifts import services as shifts
+    from volnet.shifts.models import RouteStop, ShiftOccurrence
+
+    occurrences = select(RouteStop.occurrence_id).where(RouteStop.household_id == household_id)
+    from volnet.extensions import db
+
+    return any(shifts.may_see_route(user, occ) for occ in db.session.scalars(
+        select(ShiftOccurrence).where(ShiftOccurrence.id.in_(occurrences), ShiftOccurrence.status == "scheduled")
+        .order_by(ShiftOccurrence.starts_at.desc()).limit(20)))
 
 
 @visibility(Household)
