@@ -241,7 +241,7 @@ def test_notes_and_conferences_are_for_caseworkers_and_team_leads(dong_staff, cl
     s = dong_staff
     case = cb.case(s["cw"], s["household"])
     svc.add_note(case, s["cw"], "아드님과 연락 두절, 우울감 호소")
-    svc.add_conference(case, s["cw"], held_on=date(2026, 3, 5), attendees="김민수 (동 주민센터)\n정신건강복지센터 상담사",
+    svc.add_conference(case, s["cw"], held_on=date(2026, 3, 2), attendees="김민수 (동 주민센터)\n정신건강복지센터 상담사",
                        agencies=["mental_health_centre"], decisions="정신건강복지센터 주 1회 방문 상담",
                        tasks=[("상담 연계", "정신건강복지센터", date(2026, 3, 12))])
     db.session.commit()
@@ -318,3 +318,92 @@ def test_the_case_page_loads_its_household_and_owner_with_it(dong_staff, client)
     assert "김영희" in body and "김민수" in body
     assert [s for s in sent if s.lstrip().upper().startswith("SELECT HOUSEHOLDS")] == []
     assert [s for s in sent if "FROM users" in s and "WHERE users.id =" in s and "notification_outbox" not in s] == []
+
+
+def test_the_emergency_decision_clock_is_the_admin_setting_and_the_message_says_when(dong_staff, client):
+    # The admin's "Emergency: support decision within" (due.emergency.action) times the decision; the
+    # message and the form's hint give that time, not a fixed "48 hours".
+    from volnet.settings import services as settings
+
+    s = dong_staff
+    case = cb.case(s["cw"], s["household"])
+    settings.put(svc.EMERGENCY_DECISION, "24h")
+    db.session.commit()
+    b.login(client, s["cw"])
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "신고 후 24시간 안에" in page and "48시간" not in page
+    r = client.post(f"/cases/{case.id}/emergency", data={"kind": "livelihood", "reported_at": ""},
+                    follow_redirects=True)
+    html = r.get_data(as_text=True)
+    es = db.session.scalar(select(svc.EmergencySupport))
+    assert es.decision_due_at == T0 + timedelta(hours=24)
+    assert "2026. 3. 3.(화) 10:00까지" in html and "48시간" not in html
+
+
+def test_case_open_message_gives_the_due_date_in_korean_form(dong_staff, client):
+    s = dong_staff
+    concern = cb.concern_for(s["household"])
+    db.session.commit()
+    b.login(client, s["cw"])
+    r = client.post(f"/cases/from-concern/{concern.id}", data={"summary": ""}, follow_redirects=True)
+    html = r.get_data(as_text=True)
+    assert "2026. 3. 12.(목)" in html and "2026-03-12" not in html
+
+
+def test_the_concern_names_its_case_in_the_reader_s_language(dong_staff, client):
+    s = dong_staff
+    concern = cb.concern_for(s["household"])
+    db.session.commit()
+    b.login(client, s["cw"])
+    client.post(f"/cases/from-concern/{concern.id}", data={"summary": ""})
+    case = db.session.scalar(select(Case))
+    ko = client.get(f"/concerns/{concern.id}").get_data(as_text=True)
+    assert f"통합사례 #{case.id}" in ko and f'href="/cases/{case.id}"' in ko
+    client.post("/lang", data={"lang": "en", "next": "/"})
+    en = client.get(f"/concerns/{concern.id}").get_data(as_text=True)
+    assert f"Integrated case #{case.id}" in en and "통합사례" not in en
+
+
+def test_a_closed_case_refuses_linkage_changes_and_new_conferences(dong_staff, client):
+    s = dong_staff
+    case = cb.case(s["cw"], s["household"])
+    link = cb.linkage(case, s["cw"], 10, date(2026, 3, 1))
+    svc.close_case(case, s["cw"], "goals_achieved", "")
+    db.session.commit()
+    b.login(client, s["cw"])
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert f"/linkages/{link.id}" not in page and f"/cases/{case.id}/conferences" not in page
+    r = client.post(f"/cases/{case.id}/linkages/{link.id}", data={"status": "planned"}, follow_redirects=True)
+    assert "종결된 사례입니다" in r.get_data(as_text=True)
+    db.session.refresh(link)
+    assert link.status == "active"
+    r = client.post(f"/cases/{case.id}/conferences", data={"held_on": "2026-03-02", "attendees": "김민수",
+                                                           "decisions": "종결 후 회의"}, follow_redirects=True)
+    assert "종결된 사례입니다" in r.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(svc.CaseConference)) == 0
+    # Aftercare notes stay possible.
+    r = client.post(f"/cases/{case.id}/notes", data={"text": "1개월 사후 점검 전화"}, follow_redirects=True)
+    assert db.session.scalar(select(func.count()).select_from(CaseNote)) == 1
+
+
+def test_dates_out_of_range_are_refused(dong_staff, client):
+    s = dong_staff  # today in Seoul: 2026-03-02
+    case = cb.case(s["cw"], s["household"])
+    db.session.commit()
+    b.login(client, s["cw"])
+    conf = {"attendees": "김민수", "decisions": "지원 계획 논의"}
+    r = client.post(f"/cases/{case.id}/conferences", data={**conf, "held_on": "2030-01-01"}, follow_redirects=True)
+    assert "사례회의 날짜는 미래일 수 없습니다" in r.get_data(as_text=True)
+    client.post(f"/cases/{case.id}/conferences", data={**conf, "held_on": "2026-03-02"})
+    assert db.session.scalar(select(func.count()).select_from(svc.CaseConference)) == 1
+    link = {"sector": "public", "service_type": "food_bank", "provider": "푸드뱅크", "status": "active",
+            "value_won": "1000000"}
+    r = client.post(f"/cases/{case.id}/linkages", data={**link, "start_on": "2099-12-04"}, follow_redirects=True)
+    assert "1년 넘게" in r.get_data(as_text=True)
+    client.post(f"/cases/{case.id}/linkages", data={**link, "start_on": "2027-03-01"})  # within a year
+    assert db.session.scalar(select(func.count()).select_from(ServiceLinkage)) == 1
+    r = client.post(f"/cases/{case.id}/goals", data={"domain": "economy", "text": "체납 해소", "target_on": "1999-01-01"},
+                    follow_redirects=True)
+    assert "목표일은 지난 날짜일 수 없습니다" in r.get_data(as_text=True)
+    client.post(f"/cases/{case.id}/goals", data={"domain": "economy", "text": "체납 해소", "target_on": "2026-03-02"})
+    assert db.session.scalar(select(func.count()).select_from(svc.CaseGoal)) == 1

@@ -951,3 +951,38 @@ def test_a_household_added_beside_another_at_its_address_is_found_again_in_later
         select(CrisisRow.row_number, CrisisRow.household_id, CrisisRow.match))}
     assert got[2][1] == "shared_addr" and got[3] == (got[2][0], "address") and got[4] == (jo.id, "address")
     assert (r.created_households, r.matched_rows) == (1, 2) and count(Household) == 2
+
+
+def test_the_date_a_list_arrived_is_checked_and_a_second_upload_says_which_list_it_is(client, staff):
+    from datetime import timedelta
+
+    from volnet.core import clock
+
+    d, _u = staff
+    today = clock.seoul_today()
+    data = rb.csv_bytes([rb.person(1)])
+    resp = rb.upload(client, d, data, received=(today + timedelta(days=2)).isoformat())
+    assert resp.status_code == 400 and "미래일 수 없습니다" in resp.get_data(as_text=True)
+    assert rb.upload(client, d, data, received="1900-01-01").status_code == 400
+    assert count(CrisisRound) == 0
+    # Uploaded but not mapped yet: a second upload with another date corrects the date.
+    resp = rb.upload(client, d, data, received=(today + timedelta(days=1)).isoformat())  # a day ahead: fine
+    assert resp.status_code == 302
+    resp = rb.upload(client, d, data, received="2026-01-05")
+    assert resp.status_code == 302 and "/map" in resp.headers["Location"]
+    r = db.session.scalar(select(CrisisRound))
+    db.session.refresh(r)
+    assert r.received_on.isoformat() == "2026-01-05" and r.due_on.isoformat() == "2026-03-05"
+    r = rb.import_file(client, d, data)
+    assert r.status == "done" and count(CrisisRound) == 1
+    # Imported: the same file with another date is refused with the list's own date and a link to it.
+    resp = rb.upload(client, d, data, received="2026-01-06")
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 409 and "2026. 1. 5.(월)" in html and "2026. 1. 6.(화)" in html
+    assert f'href="/risk/rounds/{r.id}"' in html
+    db.session.refresh(r)
+    assert r.received_on.isoformat() == "2026-01-05" and count(CrisisRound) == 1
+    # The same date: back to that list, its date written the Korean way.
+    resp = rb.upload(client, d, data, received="2026-01-05")
+    assert resp.status_code == 302
+    assert "2026. 1. 5.(월)" in client.get(resp.headers["Location"]).get_data(as_text=True)

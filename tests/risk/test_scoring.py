@@ -128,7 +128,7 @@ def test_crossing_the_score_opens_a_concern_with_the_reason(app):
     assert h.risk_score == 35
     c = db.session.scalar(select(Concern))
     ev = db.session.scalar(select(ConcernEvent).where(ConcernEvent.kind == "risk_raised"))
-    assert ev.concern_id == c.id and "35" in ev.note and "30" in ev.note
+    assert ev.concern_id == c.id and (ev.data["why"], ev.data["score"], ev.data["threshold"]) == ("score", 35, 30)
     assert scoring.refresh([h.id]) == 0  # no change, no second alert
 
 
@@ -150,7 +150,7 @@ def test_tier_confirm_override_and_history(app):
     c = db.session.scalar(select(Concern))
     assert c.urgency == "urgent"
     notes = list(db.session.scalars(select(ConcernEvent.note).where(ConcernEvent.kind == "risk_raised")))
-    assert len(notes) == 2 and "방문 시 자해 흔적 확인" in notes[1]
+    assert len(notes) == 2 and notes[1] == "방문 시 자해 흔적 확인"
 
 
 def test_screening_raises_concern_and_is_kept_with_who_and_when(app):
@@ -178,3 +178,26 @@ def test_missed_calls_count_when_the_calls_module_exists(app):
         return
     counts = scoring._missed_call_counts([h.id], NOW - timedelta(days=30))
     assert counts in ({}, {h.id: 0})
+
+
+def test_the_risk_alert_reason_is_shown_in_the_reader_s_language(app, client):
+    # The reason is kept as data (score, threshold, tier) and written out when the page is shown; an entry
+    # stored earlier with its sentence keeps showing that sentence.
+    d = b.dong()
+    cw = b.user("caseworker", dongs=[d])
+    h = b.household(d, lives_alone=True, birth_date=date(1940, 1, 1))
+    _indicator(h, "x_elec", 10)
+    _indicator(h, "x_gas", 15)
+    assert scoring.refresh([h.id]) == 1
+    c = db.session.scalar(select(Concern))
+    from volnet.concerns import services as concerns
+
+    concerns.add_event(c, "risk_raised", None, note="위기 점수 41점으로 기준 30점에 이르렀습니다.")  # an old entry
+    db.session.commit()
+    b.login(client, cw)
+    ko = client.get(f"/concerns/{c.id}").get_data(as_text=True)
+    assert "위기 점수 35점으로 기준 30점에 이르렀습니다" in ko
+    client.post("/lang", data={"lang": "en", "next": "/"})
+    en = client.get(f"/concerns/{c.id}").get_data(as_text=True)
+    assert "Risk score 35 reached the threshold 30; suggested tier: Intensive management" in en
+    assert en.count("위기 점수") == 1  # only the old entry's stored sentence

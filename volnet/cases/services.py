@@ -8,7 +8,9 @@ Due dates (settings, defaults from the local guidelines in DOMAIN.md):
 - service plan due ``cases.due.planning`` (15d) after the selection;
 - every step is also due no later than ``cases.due.total`` (30d) after intake.
 Aftercare checks are due ``cases.aftercare_months`` ([1, 3]) months after closure (Asia/Seoul dates).
-Emergency welfare support needs a decision ``emergency.decision`` (48h) after it was reported.
+Emergency welfare support needs a decision ``due.emergency.action`` (48h, DOMAIN.md's "emergency support
+decision after the report") after it was reported: the admin's "Emergency: support decision within", the
+same rule that times an emergency concern's next step.
 """
 from __future__ import annotations
 
@@ -46,7 +48,7 @@ from volnet.cases.models import (
     ServiceLinkage,
 )
 from volnet.concerns import services as concerns
-from volnet.concerns.models import Concern
+from volnet.concerns.models import Concern, ConcernEvent
 from volnet.core import clock
 from volnet.core.i18n import lazy_gettext as _l
 from volnet.extensions import db
@@ -59,7 +61,8 @@ settings.DEFAULTS.setdefault("cases.due.total", "30d")
 # An overdue step reminds the owner at once, and alerts the team lead when still overdue this long after.
 settings.DEFAULTS.setdefault("cases.escalate_lead_after", "2d")
 settings.DEFAULTS.setdefault("cases.aftercare_months", [1, 3])
-settings.DEFAULTS.setdefault("emergency.decision", "48h")
+EMERGENCY_DECISION = "due.emergency.action"  # the setting (settings.DEFAULTS: 48h)
+LINKAGE_START_AHEAD = timedelta(days=366)  # a service linkage starts within a year from today
 
 MAX_WON = 10**12  # a trillion won: anything above is a typing mistake
 NO_AFTERCARE = ("not_selected", "deceased", "moved")
@@ -106,7 +109,11 @@ def open_case(concern: Concern, actor, summary: str = "") -> Case:
     _set_step(case, "assessment", case.assessment_due_at)
     db.session.add(case)
     db.session.flush()
-    concerns.close(concern, actor, "case_opened", str(_l("Integrated case #%(n)s opened.", n=case.id)))
+    concerns.close(concern, actor, "case_opened", "")
+    # The concern's timeline names the case by its number, in the reader's language (not a stored text).
+    for obj in db.session.new:
+        if isinstance(obj, ConcernEvent) and obj.concern_id == concern.id and obj.kind == "closed":
+            obj.data = {**(obj.data or {}), "case": case.id}
     _event(case, "opened", actor, concern=concern.id)
     return case
 
@@ -168,6 +175,8 @@ def add_goal(case: Case, actor, domain: str, text: str, target_on: date | None) 
     _require_open(case)
     if domain not in DOMAINS:
         raise CaseError(_l("Choose one of the offered options."))
+    if target_on is not None and target_on < clock.seoul_today():
+        raise CaseError(_l("The target date cannot be in the past."))
     goal = CaseGoal(case_id=case.id, domain=domain, text=text, target_on=target_on, created_at=clock.now())
     db.session.add(goal)
     _event(case, "goal", actor, domain=domain)
@@ -211,6 +220,8 @@ def add_linkage(case: Case, actor, *, sector: str, service_type: str, provider: 
         raise CaseError(_l("Choose one of the offered options."))
     if start_on is None:
         raise CaseError(_l("Enter the start date."))
+    if start_on > clock.seoul_today() + LINKAGE_START_AHEAD:
+        raise CaseError(_l("The start date cannot be more than a year ahead."))
     if end_on is not None and end_on < start_on:
         raise CaseError(_l("The end date cannot be before the start date."))
     link = ServiceLinkage(case_id=case.id, dong_id=case.dong_id, household_id=case.household_id,
@@ -223,6 +234,7 @@ def add_linkage(case: Case, actor, *, sector: str, service_type: str, provider: 
 
 
 def set_linkage_status(case: Case, link: ServiceLinkage, actor, status: str, end_on: date | None = None) -> None:
+    _require_open(case)
     if link.case_id != case.id or status not in LINKAGE_STATUSES:
         raise CaseError(_l("Choose one of the offered options."))
     if end_on is not None and end_on < link.start_on:
@@ -234,6 +246,7 @@ def set_linkage_status(case: Case, link: ServiceLinkage, actor, status: str, end
 
 
 def add_note(case: Case, actor, text: str) -> CaseNote:
+    """Also on a closed case: notes of the aftercare checks that follow the closure."""
     if not (text or "").strip():
         raise CaseError(_l("Write the note."))
     note = CaseNote(case_id=case.id, author_id=actor.id, text=text, at=clock.now())
@@ -243,6 +256,9 @@ def add_note(case: Case, actor, text: str) -> CaseNote:
 
 def add_conference(case: Case, actor, *, held_on: date, attendees: str, agencies: list[str], decisions: str,
                    tasks: list[tuple[str, str, date | None]]) -> CaseConference:
+    _require_open(case)
+    if held_on is not None and held_on > clock.seoul_today():
+        raise CaseError(_l("The date of the conference cannot be in the future."))
     if any(a not in AGENCIES for a in agencies):
         raise CaseError(_l("Choose one of the offered options."))
     if not (decisions or "").strip():
@@ -314,7 +330,7 @@ def record_emergency(case: Case, actor, kind: str, reported_at: datetime | None 
     if reported_at > now + timedelta(minutes=5):
         raise CaseError(_l("The report time cannot be in the future."))
     es = EmergencySupport(case_id=case.id, dong_id=case.dong_id, kind=kind, reported_at=reported_at,
-                          decision_due_at=settings.add_duration(reported_at, settings.get("emergency.decision")),
+                          decision_due_at=settings.add_duration(reported_at, settings.get(EMERGENCY_DECISION)),
                           note=note, created_by_id=actor.id)
     db.session.add(es)
     _event(case, "emergency", actor, support=kind)
@@ -354,7 +370,7 @@ def escalate_overdue(now: datetime | None = None) -> list[dict]:
     1. An open case whose current step is past due: the owner gets ``case_step_overdue`` once per step.
     2. Still overdue ``cases.escalate_lead_after`` later (or no owner): each team lead of the dong gets
        ``case_step_overdue_lead`` once per step.
-    3. An emergency support without a decision past its 48-hour clock: owner and team leads, urgent, once.
+    3. An emergency support without a decision past its clock (``due.emergency.action``, 48 hours): owner and team leads, urgent, once.
     4. An aftercare check due today or earlier: the owner, once.
     Returns what was sent: [{"user": id, "kind": ..., "key": dedupe_key}]. Does not commit.
     """

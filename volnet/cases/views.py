@@ -42,7 +42,9 @@ from volnet.concerns.models import Concern
 from volnet.core import access, clock, nav
 from volnet.core.access import rule, visible
 from volnet.core.i18n import lazy_gettext as _l
+from volnet.core.web import seoul_date, seoul_datetime
 from volnet.extensions import db
+from volnet.settings import services as settings
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 nav.register(_l("Cases"), "cases.index", STAFF)
@@ -99,7 +101,7 @@ def open_from_concern(concern_id: int):
     record(current_user, "update", "concern", concern.id)
     db.session.commit()
     flash(_("Integrated case #%(n)d opened. The assessment is due %(due)s.", n=case.id,
-            due=clock.to_seoul(case.assessment_due_at).strftime("%Y-%m-%d")), "success")
+            due=seoul_date(case.assessment_due_at)), "success")
     return redirect(url_for("cases.detail", case_id=case.id))
 
 
@@ -146,7 +148,8 @@ def detail(case_id: int):
         linkage_form=F.LinkageForm(start_on=clock.seoul_today()), status_form=F.LinkageStatusForm(),
         note_form=F.NoteForm(), conference_form=F.ConferenceForm(held_on=clock.seoul_today()),
         close_form=F.CloseCaseForm(), aftercare_form=F.AftercareForm(), emergency_form=F.EmergencyForm(),
-        decide_form=F.DecideForm(), action_form=F.ActionForm(), owner_form=owner_form, **LABELS)
+        decide_form=F.DecideForm(), action_form=F.ActionForm(), owner_form=owner_form,
+        emergency_rule=duration_text(settings.get(svc.EMERGENCY_DECISION)), **LABELS)
 
 
 # ---------------------------------------------------------------- actions
@@ -337,11 +340,31 @@ def aftercare(case_id, check_id):
 @bp.route("/<int:case_id>/emergency", methods=["POST"])
 @rule(*EDITORS)
 def emergency(case_id):
-    def do(c, f):
-        at = clock.from_seoul_naive(f.reported_at.data) if f.reported_at.data else None
-        svc.record_emergency(c, current_user, f.kind.data, at, f.note.data or "")
-    return _act(case_id, F.EmergencyForm, "edit", do,
-                _("Emergency welfare support recorded. A decision is due within 48 hours."), "emergency")
+    case = access.load(Case, case_id, "edit", audit=False)
+    form = F.EmergencyForm()
+    if not form.validate_on_submit():
+        return _fail(case, form, anchor="emergency")
+    at = clock.from_seoul_naive(form.reported_at.data) if form.reported_at.data else None
+    try:
+        es = svc.record_emergency(case, current_user, form.kind.data, at, form.note.data or "")
+    except svc.CaseError as exc:
+        return _fail(case, exc=exc, anchor="emergency")
+    # The decision clock is the admin's setting (due.emergency.action): the message says when, not "48 hours".
+    return _ok(case, _("Emergency welfare support recorded. A decision is due by %(due)s.",
+                       due=seoul_datetime(es.decision_due_at)), "emergency")
+
+
+_DURATION_UNITS = {"m": _l("%(n)d minutes"), "h": _l("%(n)d hours"), "d": _l("%(n)d days"),
+                   "wd": _l("%(n)d working days")}
+
+
+def duration_text(rule_text: str) -> str:
+    """A due-time rule ("48h", "2d", "3wd") in words, in the reader's language."""
+    try:
+        n, unit = settings.parse_duration(rule_text)
+    except ValueError:
+        return str(rule_text)
+    return _DURATION_UNITS[unit] % {"n": n}
 
 
 @bp.route("/<int:case_id>/emergency/<int:support_id>", methods=["POST"])

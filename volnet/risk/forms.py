@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, FloatField, RadioField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
+from volnet.core import clock
 from volnet.core.forms import ChoiceField, clean_filter
 from volnet.core.i18n import lazy_gettext as _l
 from volnet.risk.indicators import CATEGORIES
@@ -23,6 +26,14 @@ class UploadForm(FlaskForm):
     dong_id = ChoiceField(_l("Dong"), coerce=int, validators=[InputRequired()])
     received_on = DateField(_l("Date the list arrived"), validators=[InputRequired()])
     file = FileField(_l("List file (.xlsx or .csv)"), validators=[FileRequired(_l("Choose a file."))])
+
+    def validate_received_on(self, field):
+        # A day ahead is allowed (a list dated by another office's clock); later is a typing mistake that
+        # would sort the list first and date its indicators in the future.
+        if field.data is not None and field.data > clock.seoul_today() + timedelta(days=1):
+            raise ValidationError(_l("The date the list arrived cannot be in the future."))
+        if field.data is not None and field.data.year < 2000:
+            raise ValidationError(_l("Enter a real date."))
 
 
 class CsrfForm(FlaskForm):

@@ -248,38 +248,63 @@ def concern_rule() -> tuple[float, str]:
     return num("risk.concern.score"), settings.get("risk.concern.tier") or "intensive"
 
 
-def crossing_reason(old_score: float | None, new_score: float, old_tier: str, new_tier: str,
-                    rule: tuple[float, str] | None = None) -> str | None:
-    """Why this change should open or raise a concern, or None."""
+def crossing(old_score: float | None, new_score: float, old_tier: str, new_tier: str,
+             rule: tuple[float, str] | None = None) -> dict | None:
+    """Why this change should open or raise a concern, as data for the concern's timeline (shown in the
+    reader's language by ``reason_text``), or None."""
     thr, tier_thr = rule or concern_rule()
     if new_score >= thr and (old_score is None or old_score < thr):
-        return _("Risk score %(score)s reached the threshold %(thr)s; suggested tier: %(tier)s.",
-                 score=_fmt(new_score), thr=_fmt(thr), tier=TIERS.get(new_tier, new_tier))
+        return {"why": "score", "score": new_score, "threshold": thr, "tier": new_tier}
     if TIER_RANK.get(new_tier, 0) >= TIER_RANK.get(tier_thr, 4) and TIER_RANK.get(new_tier, 0) > TIER_RANK.get(
             old_tier, 0):
-        return _("Suggested tier rose from %(old)s to %(new)s (risk score %(score)s).",
-                 old=TIERS.get(old_tier, old_tier), new=TIERS.get(new_tier, new_tier), score=_fmt(new_score))
+        return {"why": "tier", "old_tier": old_tier, "tier": new_tier, "score": new_score}
     return None
+
+
+def reason_text(data: dict) -> str:
+    """A risk_raised timeline entry's reason (its data: see ``crossing``, ``services``) in the current language."""
+    from volnet.risk import screening
+
+    why = data.get("why")
+    score = data.get("score")
+    score = _fmt(score) if isinstance(score, int | float) else ""
+    tier, old = data.get("tier") or "", data.get("old_tier") or "unassessed"
+    if why == "score":
+        text = _("Risk score %(score)s reached the threshold %(thr)s; suggested tier: %(tier)s.", score=score,
+                 thr=_fmt(data.get("threshold") or 0), tier=TIERS.get(tier, tier))
+    elif why == "tier":
+        text = _("Suggested tier rose from %(old)s to %(new)s (risk score %(score)s).",
+                 old=TIERS.get(old, old), new=TIERS.get(tier, tier), score=score)
+    elif why == "tier_set":
+        text = _("Tier set to %(new)s (was %(old)s).", new=TIERS.get(tier, tier), old=TIERS.get(old, old))
+    else:
+        return ""
+    kind = screening.KINDS.get(data.get("screening") or "")
+    if kind:
+        level = data.get("level") or ""
+        text = f"{kind['label']}: {screening.LEVELS.get(level, level)}. {text}"
+    return text
 
 
 def _fmt(x: float) -> str:
     return f"{x:g}"
 
 
-def raise_concern(h: Household, reason: str, actor=None, source: str = "staff", signals=None,
-                  tier: str = "", score: float | None = None):
-    """Open or join the household's concern with the reason on its timeline."""
+def raise_concern(h: Household, why: dict, actor=None, source: str = "staff", signals=None,
+                  tier: str = "", score: float | None = None, note: str = ""):
+    """Open or join the household's concern with the reason on its timeline: ``why`` (see ``crossing``) is
+    kept as the entry's data and shown in the reader's language; ``note`` is what a person wrote."""
     from volnet.concerns import services as concerns
     from volnet.concerns.models import Concern
     from volnet.observations import services as observations
 
     urgency = "urgent" if tier == "emergency" else "routine"
     obs = Observation(dong_id=h.dong_id, household_id=h.id, household=h, reporter_id=getattr(actor, "id", None),
-                      source=source, urgency=urgency, signals=sorted(set(signals or [])) or ["other"], note=reason,
+                      source=source, urgency=urgency, signals=sorted(set(signals or [])) or ["other"], note=note,
                       seen_at=clock.now(), client_token=f"{RISK_TOKEN_PREFIX}{uuid.uuid4().hex}")
     obs, _created = observations.submit(obs, actor)
     concern = db.session.get(Concern, obs.concern_id)
-    concerns.add_event(concern, "risk_raised", actor, note=reason, score=score, tier=tier)
+    concerns.add_event(concern, "risk_raised", actor, note=note, **{"score": score, "tier": tier, **why})
     return concern
 
 
@@ -301,11 +326,11 @@ def refresh(ids: list[int], actor=None, source: str = "staff", signals_by_househ
     rule = concern_rule()
     updates = []
     crossings = []
-    fresh_reasons: dict[int, str | None] = {}  # new households often share one Result: one answer each
+    fresh_reasons: dict[int, dict | None] = {}  # new households often share one Result: one answer each
     for hid, res in (fresh or {}).items():
         key = id(res)
         if key not in fresh_reasons:
-            fresh_reasons[key] = crossing_reason(None, res.score, higher("unassessed", res.floor), res.suggested, rule)
+            fresh_reasons[key] = crossing(None, res.score, higher("unassessed", res.floor), res.suggested, rule)
         if fresh_reasons[key]:
             crossings.append((hid, fresh_reasons[key], res))
     for hid, inp in inputs.items():
@@ -314,7 +339,7 @@ def refresh(ids: list[int], actor=None, source: str = "staff", signals_by_househ
         if old_score != res.score:
             updates.append({"hid": hid, "score": res.score})
         old_tier = higher(tier_for_score(old_score, weights["cuts"]) if old_score else "unassessed", res.floor)
-        reason = crossing_reason(old_score, res.score, old_tier, res.suggested, rule)
+        reason = crossing(old_score, res.score, old_tier, res.suggested, rule)
         if reason:
             crossings.append((hid, reason, res))
     _store_scores(updates)

@@ -2,8 +2,6 @@
 Services take the acting user and never commit."""
 from __future__ import annotations
 
-from flask_babel import gettext as _
-
 from volnet.core import clock
 from volnet.core.i18n import lazy_gettext as _l
 from volnet.extensions import db
@@ -31,10 +29,9 @@ def record_screening(h: Household, kind: str, answers: dict, actor, note: str = 
         raise RiskError(_l("Answer every question.")) from exc
     after = scoring.evaluate(h)
     _store(h, after)
-    reason = scoring.crossing_reason(before.score, after.score, before.suggested, after.suggested)
-    if reason:
-        label = screening.KINDS[kind]["label"]
-        scoring.raise_concern(h, f"{label}: {screening.LEVELS.get(s.level, s.level)}. {reason}", actor, "staff",
+    why = scoring.crossing(before.score, after.score, before.suggested, after.suggested)
+    if why:
+        scoring.raise_concern(h, {**why, "screening": kind, "level": s.level}, actor, "staff",
                               ["no_support"] if kind != "mohw" else _screening_signals(s), after.suggested,
                               after.score)
     return s, after
@@ -70,9 +67,7 @@ def confirm_tier(h: Household, to_tier: str, reason: str, actor) -> TierChange:
     _store(h, res)
     concern_tier = settings.get("risk.concern.tier") or "intensive"
     if TIER_RANK[to_tier] >= TIER_RANK.get(concern_tier, 4) and TIER_RANK[to_tier] > TIER_RANK.get(from_tier, 0):
-        note = _("Tier set to %(new)s (was %(old)s).", new=TIERS[to_tier], old=TIERS.get(from_tier, from_tier))
-        if reason:
-            note += " " + reason[:500]
-        scoring.raise_concern(h, note, actor, "staff", ["other"], to_tier, res.score)
+        scoring.raise_concern(h, {"why": "tier_set", "tier": to_tier, "old_tier": from_tier}, actor, "staff",
+                              ["other"], to_tier, res.score, note=reason[:500])
     db.session.flush()
     return change

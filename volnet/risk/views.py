@@ -16,6 +16,7 @@ from volnet.audit.services import record, record_many
 from volnet.core import access, clock, nav
 from volnet.core.access import rule, visible
 from volnet.core.i18n import lazy_gettext as _l
+from volnet.core.web import seoul_date
 from volnet.extensions import csrf, db
 from volnet.households.models import Household
 from volnet.observations.signals import SIGNALS
@@ -92,6 +93,12 @@ MAPPING_PROBLEMS = {
 MATCH_LABELS = {"rrn": _l("Registration number"), "address": _l("Address"), "name_birth": _l("Name and birth date"),
                 "created": _l("New (to locate)"),
                 "shared_addr": _l("New (to locate): address shared with another recorded household")}
+
+
+@bp.app_template_global("risk_reason")
+def risk_reason(data) -> str:
+    """The reason of a risk_raised timeline entry (its data), in the reader's language."""
+    return scoring.reason_text(data or {})
 
 
 def _common():
@@ -333,10 +340,20 @@ def upload():
                                                                    CrisisRound.file_hash == file_hash))
             if existing is None:
                 return None
+            entered = form.received_on.data
             if existing.status == "uploaded":
+                if existing.received_on != entered:  # not imported yet: the date is corrected
+                    existing.received_on, existing.due_on = entered, importer.due_date(entered)
+                    record(current_user, "update", "risk_rounds", existing.id, "received_on")
+                    db.session.commit()
+                    flash(_("The date the list arrived is now %(d)s.", d=seoul_date(entered)), "info")
                 return redirect(url_for("risk.mapping", round_id=existing.id))
+            if existing.received_on != entered:
+                # Imported already with its date (its indicators carry it): say so, and keep the list as it is.
+                db.session.rollback()
+                return render_template("risk/upload.html", form=form, existing=existing, entered=entered), 409
             flash(_("This file was already imported (round of %(d)s). Nothing was changed.",
-                    d=existing.received_on.isoformat()), "info")
+                    d=seoul_date(existing.received_on)), "info")
             return redirect(url_for("risk.round_detail", round_id=existing.id))
 
         seen = already_there()
