@@ -9,6 +9,7 @@ from volnet.calls import services as svc
 from volnet.calls.models import CallTask
 from volnet.core import clock
 from volnet.extensions import db
+from volnet.risk.models import TierChange
 
 
 def build(context):
@@ -21,6 +22,10 @@ def build(context):
     enrollments = []
     for i, (h, tier) in enumerate(zip(hh, tiers, strict=False)):
         if h.tier in (None, "", "unassessed"):
+            # As a caseworker decides a tier (risk.services.confirm_tier): with its line in the tier history.
+            db.session.add(TierChange(household_id=h.id, from_tier=h.tier or "unassessed", to_tier=tier,
+                                      suggested_tier="unassessed", score=h.risk_score,
+                                      reason="안심콜 대상 선정 (데모)", by_id=cw.id, at=now))
             h.tier = tier
         caller = vol if i % 3 == 0 else corps if i % 3 == 1 else cw
         enrollments.append(svc.enroll(cw, h, caller, tong if caller is not vol else None))
