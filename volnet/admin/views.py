@@ -349,10 +349,12 @@ def revoke_invitation(inv_id: int):
 def _qr_svg(link: str) -> str:
     import segno
 
+    qr = segno.make(link, error="m")
     out = BytesIO()
-    segno.make(link, error="m").save(out, kind="svg", scale=6, border=2, xmldecl=False, svgns=True,
-                                     title="QR", nl=False)
-    return out.getvalue().decode("utf-8")
+    # viewBox (omitsize) so the drawing scales with the box it is printed in; width/height as its natural size.
+    qr.save(out, kind="svg", scale=6, border=2, xmldecl=False, svgns=True, title="QR", nl=False, omitsize=True)
+    width, height = qr.symbol_size(scale=6, border=2)
+    return out.getvalue().decode("utf-8").replace("<svg ", f'<svg width="{width}" height="{height}" ', 1)
 
 
 # --- settings and audit ------------------------------------------------------------------------

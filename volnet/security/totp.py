@@ -48,10 +48,12 @@ def provisioning_uri(user, secret: str) -> str:
 def qr_svg(uri: str) -> str:
     import segno
 
+    qr = segno.make(uri, error="m")
     out = BytesIO()
-    segno.make(uri, error="m").save(out, kind="svg", scale=5, border=2, xmldecl=False, svgns=True,
-                                    title="QR", nl=False)
-    return out.getvalue().decode("utf-8")
+    # viewBox (omitsize) so the drawing scales with the box it is printed in; width/height as its natural size.
+    qr.save(out, kind="svg", scale=5, border=2, xmldecl=False, svgns=True, title="QR", nl=False, omitsize=True)
+    width, height = qr.symbol_size(scale=5, border=2)
+    return out.getvalue().decode("utf-8").replace("<svg ", f'<svg width="{width}" height="{height}" ', 1)
 
 
 def _clean_code(code: str | None) -> str:
