@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 from sqlalchemy import update
 
@@ -330,3 +331,31 @@ def test_a_message_whose_worker_dies_every_time_ends_failed_not_sending_for_ever
     services.sweep()
     db.session.refresh(sms)
     assert sms.state == "failed" and sms.last_error == "stopped while sending" and recorded(sms.id) == 0
+
+
+def test_a_shift_message_shows_its_time_in_the_readers_language(app):
+    """'2026. 12. 8.(화) 10:00' for a Korean reader and '2026. 12. 8.(Tue) 10:00' for an English one, from
+    the same stored message; an old message without when_at keeps its stored text."""
+    params = {"program": "화요일 반찬 배달", "when": "2026. 12. 8.(화) 10:00", "place": "복지관",
+              "when_at": "2026-12-08T01:00:00+00:00", "link": "https://x/shifts/r/t"}
+    with app.test_request_context("/"):
+        en = services.render("shift_reminder", params, SimpleNamespace(locale="en"))
+        ko = services.render("shift_reminder", params, SimpleNamespace(locale="ko"))
+        old = services.render("shift_reminder", {k: v for k, v in params.items() if k != "when_at"},
+                              SimpleNamespace(locale="en"))
+    assert en[0] == "Reminder: 화요일 반찬 배달, 2026. 12. 8.(Tue) 10:00" and "(화)" not in en[1]
+    assert "2026. 12. 8.(화) 10:00" in ko[1]
+    assert "2026. 12. 8.(화) 10:00" in old[1]
+
+
+def test_a_fresh_process_shows_shift_messages_in_the_readers_language():
+    """The inbox of a process that has not sent a shift message yet still knows the shift kinds (it used to show
+    the Korean text stored at sending to an English reader)."""
+    import subprocess
+    import sys
+
+    code = ("import volnet.shifts.services\n"
+            "from volnet.notifications.services import KINDS\n"
+            "print(sorted(k for k in KINDS if k.startswith('shift_')))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert "shift_reminder" in out.stdout and "shift_changed" in out.stdout

@@ -190,3 +190,31 @@ def test_reporting_an_emergency_alerts_the_caseworker(app, client):
     assert resp.status_code == 302, resp.get_data(as_text=True)[:300]
     sms = rows(recipient_id=cw.id, channel="sms")
     assert len(sms) == 1 and sms[0].state == "sent" and sms[0].urgent
+
+
+def test_outbox_names_each_kind_of_message_in_the_admins_language(app, client):
+    """The 종류 column reads '위기 의심 건 접수 확인 기한 초과', not the event key concern_overdue_ack; a kind
+    volnet has no label for is shown as it is."""
+    admin = b.user("admin", locale="ko")
+    cw = person("caseworker")
+    services.notify(cw, "concern_overdue_ack", {"concern": 7, "dong": "송산3동", "due": "09:00"}, dedupe_key="a")
+    services.notify(cw, "shift_changed", {"program": "화요일 반찬 배달"}, dedupe_key="b")
+    services.notify(cw, "made_up_kind", {}, dedupe_key="c")
+    db.session.commit()
+    b.login(client, admin)
+    page = client.get("/admin/notifications").get_data(as_text=True)
+    assert "위기 의심 건 접수 확인 기한 초과" in page and "봉사활동 일정 변경" in page
+    assert "<code>concern_overdue_ack</code>" not in page and "<code>shift_changed</code>" not in page
+    assert "<code>made_up_kind</code>" in page
+    client.post("/lang", data={"lang": "en"})
+    page = client.get("/admin/notifications").get_data(as_text=True)
+    assert "Concern not acknowledged in time" in page and "Shift changed" in page
+
+
+def test_every_message_kind_volnet_sends_has_an_outbox_label(app):
+    import volnet.cases.alerting as cases_alerting
+    import volnet.shifts.services  # noqa: F401 - registers the shift kinds
+
+    cases_alerting._services()
+    volnet_kinds = {k for k in services.KINDS if not k.startswith("test_")}  # tests register their own
+    assert len(volnet_kinds) >= 15 and volnet_kinds - set(services.KIND_LABELS) == set()

@@ -174,3 +174,24 @@ def test_reminder_link_confirms_only_on_post(client):
     assert client.post(f"/shifts/r/{token}/confirm").status_code == 302
     db.session.expire_all()
     assert db.session.get(Signup, s.id).confirmed_at is not None
+
+
+def test_a_reminder_reads_its_time_in_the_volunteers_language(app):
+    """An English-speaking volunteer's reminder says '(Tue)', a Korean one's '(화)'; no Korean weekday is baked
+    into the English text."""
+    from types import SimpleNamespace
+
+    from volnet.notifications import services as notes
+
+    Outbox = _outbox()
+    d, org, coord, p = sb.world()
+    o = sb.occurrence(p, starts_at=sb.seoul(2031, 3, 4, 10), capacity=2)  # a Tuesday
+    v = sb.volunteer(d, locale="en")
+    sb.signed(o, v)
+    db.session.commit()
+    row = db.session.scalars(select(Outbox).where(Outbox.kind == "shift_reminder",
+                                                  Outbox.recipient_id == v.id)).first()
+    assert "2031. 3. 4.(Tue) 10:00" in row.body and "(화)" not in row.body
+    with app.test_request_context("/"):
+        _subject, body = notes.render(row.kind, row.params, SimpleNamespace(locale="ko"))
+    assert "2031. 3. 4.(화) 10:00" in body

@@ -142,3 +142,29 @@ def test_a_series_route_leaves_out_a_household_erased_since(app):
     for occ in created:
         stops = list(db.session.scalars(select(RouteStop).where(RouteStop.occurrence_id == occ.id)))
         assert [(s.household_id, s.position, s.note) for s in stops] == [(kept.id, 1, "2층")]
+
+
+@pytest.mark.parametrize(("rule", "ko", "en"), [
+    ("FREQ=MONTHLY;BYDAY=+2SA", "매월 둘째 토요일", "Monthly, second Saturday"),
+    ("FREQ=MONTHLY;BYDAY=1TU", "매월 첫째 화요일", "Monthly, first Tuesday"),
+    ("FREQ=MONTHLY;BYDAY=+3WE", "매월 셋째 수요일", "Monthly, third Wednesday"),
+    ("FREQ=MONTHLY;BYDAY=+4TH", "매월 넷째 목요일", "Monthly, fourth Thursday"),
+    ("FREQ=MONTHLY;BYDAY=-1FR", "매월 마지막 금요일", "Monthly, last Friday"),
+])
+def test_monthly_nth_weekday_reads_as_the_nth_weekday(app, rule, ko, en):
+    """BYDAY=2SA is the second Saturday of the month: '매월 둘째 토요일', not '매월 2째 주 토요일'."""
+    from flask_babel import force_locale
+
+    with app.test_request_context("/"):
+        with force_locale("ko"):
+            assert recurrence.describe(rule) == ko
+        with force_locale("en"):
+            assert recurrence.describe(rule) == en
+
+
+def test_a_monthly_rule_it_cannot_name_is_shown_as_written(app):
+    from flask_babel import force_locale
+
+    with app.test_request_context("/"), force_locale("ko"):
+        assert recurrence.describe("FREQ=MONTHLY;BYDAY=+5SA") == "FREQ=MONTHLY;BYDAY=+5SA"
+        assert recurrence.describe("FREQ=MONTHLY;INTERVAL=2;BYDAY=+2SA") == "FREQ=MONTHLY;INTERVAL=2;BYDAY=+2SA"

@@ -194,3 +194,50 @@ def test_attendance_with_digit_like_signs_in_field_names_is_ignored(client):
     assert r.status_code == 302
     db.session.refresh(s1)
     assert s1.attended is True
+
+
+def test_volunteer_sees_why_they_cannot_sign_up_before_tapping(client):
+    """A shift needing a car, or for women only, says so on the page instead of offering a sign-up button;
+    once the profile says 'car', the button is there and the sign-up works (the same rule as the service)."""
+    d, org, coord, p = sb.world()
+    car = sb.occurrence(p, capacity=2, requirements=["car"])
+    women = sb.occurrence(p, in_hours=120, capacity=2, requirements=["women_only"])
+    plain = sb.occurrence(p, in_hours=200, capacity=2)
+    v = sb.volunteer(d, sex="m")
+    db.session.commit()
+    b.login(client, v)
+    client.post("/lang", data={"lang": "en"})
+    page = client.get(f"/shifts/{car.id}").get_data(as_text=True)
+    assert "You cannot sign up for this shift." in page and "This shift needs a car." in page
+    assert f'action="/shifts/{car.id}/signup"' not in page
+    page = client.get(f"/shifts/{women.id}").get_data(as_text=True)
+    assert "homes that asked for women volunteers only" in page
+    assert f'action="/shifts/{women.id}/signup"' not in page
+    page = client.get(f"/shifts/{plain.id}").get_data(as_text=True)
+    assert "You cannot sign up" not in page and f'action="/shifts/{plain.id}/signup"' in page
+    listing = client.get("/shifts/").get_data(as_text=True)
+    assert listing.count('class="card-meta not-eligible"') == 2 and "This shift needs a car." in listing
+
+    client.post("/shifts/profile", data={"has_car": "y", "sex": "m"})
+    page = client.get(f"/shifts/{car.id}").get_data(as_text=True)
+    assert "You cannot sign up" not in page and f'action="/shifts/{car.id}/signup"' in page
+    client.post(f"/shifts/{car.id}/signup")
+    assert db.session.scalar(select(Signup.status).where(Signup.occurrence_id == car.id)) == "confirmed"
+
+
+def test_volunteer_sees_a_clash_with_their_other_shift_before_tapping(client):
+    d, org, coord, p = sb.world()
+    mine = sb.occurrence(p, capacity=2)
+    other = sb.program(org, d, name="이불 빨래 봉사", service="bedding_laundry")
+    clash = sb.occurrence(other, in_hours=73, capacity=2)
+    v = sb.volunteer(d)
+    sb.signed(mine, v)
+    db.session.commit()
+    b.login(client, v)
+    client.post("/lang", data={"lang": "en"})
+    page = client.get(f"/shifts/{clash.id}").get_data(as_text=True)
+    assert "You already have a shift at that time: 화요일 반찬 배달" in page
+    assert f'action="/shifts/{clash.id}/signup"' not in page
+    # Their own shift still offers to cancel, not a reason.
+    page = client.get(f"/shifts/{mine.id}").get_data(as_text=True)
+    assert "You cannot sign up" not in page and "Cancel my place" in page

@@ -1,46 +1,97 @@
-"""Demo notifications: unread alerts for the caseworker and team lead, reminders waiting for the volunteer,
-and one failed text message on the admin page."""
+"""Demo notifications, made from the demo's own data the way the real code makes them: an urgent-report alert
+and the morning summary for the caseworker, the overdue alerts of the escalation sweep for the caseworker and
+the team lead, a shift reminder (with its one-tap link) for the volunteer's next shift, and a change notice
+for another of their shifts whose text message failed (shown on the admin outbox page)."""
 from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import func, select
+
 from volnet.core import clock
+from volnet.extensions import db
 from volnet.notifications import services
+from volnet.notifications.models import Outbox
 
 
 def build(context) -> None:
     users = context["users"]
     dong = context["dong"]
     now = clock.now()
-    cw, lead, vol = users.get("caseworker"), users.get("teamlead"), users.get("volunteer")
+    cw, vol = users.get("caseworker"), users.get("volunteer")
     if vol is not None:
         vol.channels = ["inapp", "sms"]
     sent = []
     if cw is not None:
-        sent += services.notify(cw, "concern_urgent", {"concern": 3, "dong": dong.name},
-                                dedupe_key="demo:urgent:cw", link="/concerns/")
-        sent += services.notify(cw, "staff_digest", {"new": 4, "overdue": 2, "date": clock.seoul_today().isoformat()},
-                                dedupe_key="demo:digest:cw", link="/concerns/")
-    if lead is not None:
-        sent += services.notify(lead, "concern_overdue_lead",
-                                {"concern": 5, "dong": dong.name, "due": "09:00", "owner": cw.name if cw else "-"},
-                                dedupe_key="demo:lead", link="/concerns/team")
+        sent += _caseworker(cw, dong, now)
     for row in sent:
         row.state = "sent"
         row.sent_at = now - timedelta(minutes=30)
         row.attempts = 1
+    db.session.flush()
+    # Overdue concerns: the sweep's own messages (owner or caseworkers, then the team lead after the grace).
+    services.escalate_concerns(now)
     if vol is not None:
-        # Shift reminders waiting for their time (the opportunistic sweep sends them when due).
-        services.notify(vol, "shift_reminder", {"program": "반찬지원", "when": "내일 10:00", "place": "송산종합사회복지관",
-                                                "link": ""},
-                        send_at=now + timedelta(hours=20), dedupe_key="demo:shift:reminder24")
-        services.notify(vol, "shift_reminder", {"program": "반찬지원", "when": "오늘 10:00", "place": "송산종합사회복지관",
-                                                "link": ""},
-                        send_at=now + timedelta(minutes=2), dedupe_key="demo:shift:reminder2")
-        failed = services.notify(vol, "shift_changed", {"program": "도시락 배달", "when": "토 11:30", "place": "1층 로비"},
-                                 dedupe_key="demo:failed", channels=["sms"])
-        for row in failed:
-            if row.channel == "sms":
-                row.state, row.attempts, row.last_error = "failed", 8, "gateway unavailable"
-            else:
-                row.state, row.sent_at = "sent", now - timedelta(hours=3)
+        _volunteer(vol, now)
+
+
+def _caseworker(cw, dong, now) -> list:
+    from volnet.concerns.models import OPEN_STATUSES, Concern
+
+    rows = []
+    urgent = db.session.scalar(
+        select(Concern).where(Concern.dong_id == dong.id, Concern.status.in_(OPEN_STATUSES),
+                              Concern.urgency == "urgent").order_by(Concern.last_signal_at.desc()).limit(1))
+    if urgent is not None:  # as notifications.hooks.observation_submitted sends it
+        rows += services.notify(cw, "concern_urgent", {"concern": urgent.id, "dong": dong.name},
+                                dedupe_key=f"concern:{urgent.id}:report:urgent:{cw.id}",
+                                link=f"/concerns/{urgent.id}")
+    # The morning summary with the dong's real counts (the key the digest uses, so it is not sent twice today).
+    n_new = db.session.scalar(select(func.count()).select_from(Concern).where(
+        Concern.dong_id == dong.id, Concern.status == "new")) or 0
+    n_over = db.session.scalar(select(func.count()).select_from(Concern).where(
+        Concern.dong_id == dong.id, Concern.status.in_(OPEN_STATUSES), Concern.next_due_at.is_not(None),
+        Concern.next_due_at < now)) or 0
+    day = clock.seoul_today()
+    if n_new or n_over:
+        rows += services.notify(cw, "staff_digest", {"new": n_new, "overdue": n_over, "date": day.isoformat()},
+                                dedupe_key=f"digest:{day.isoformat()}:{cw.id}", link="/concerns/")
+    return rows
+
+
+def _volunteer(vol, now) -> None:
+    try:
+        from volnet.shifts import services as shifts
+        from volnet.shifts.models import ShiftOccurrence, Signup
+    except ImportError:
+        return
+    upcoming = list(db.session.scalars(
+        select(Signup).join(ShiftOccurrence, ShiftOccurrence.id == Signup.occurrence_id)
+        .where(Signup.volunteer_id == vol.id, Signup.status == "confirmed", ShiftOccurrence.status == "scheduled",
+               ShiftOccurrence.starts_at > now)
+        .order_by(ShiftOccurrence.starts_at).limit(2)))
+    if not upcoming:
+        return
+    # The first reminder of the next shift, sent already: the row the sign-up scheduled (text and one-tap link
+    # as the reminder job sends them); the later reminder stays waiting for its time.
+    first = upcoming[0]
+    occ = first.occurrence
+    scheduled = list(db.session.scalars(
+        select(Outbox).where(Outbox.recipient_id == vol.id, Outbox.kind == "shift_reminder", Outbox.state == "pending",
+                             Outbox.dedupe_key.like(f"shift:{occ.id}:u{vol.id}:%")).order_by(Outbox.send_at)))
+    reminder = [r for r in scheduled if r.dedupe_key == scheduled[0].dedupe_key] if scheduled else []
+    if not reminder:
+        reminder = services.notify(vol, "shift_reminder",
+                                   shifts.message_params(occ, link=shifts.reminder_link(first)),
+                                   dedupe_key="demo:shift:reminder", link=f"/shifts/{occ.id}")
+    for row in reminder:
+        row.state, row.attempts, row.send_at = "sent", 1, now - timedelta(minutes=20)
+        row.sent_at = row.next_attempt_at = row.send_at
+    # A change notice for a later shift: delivered in the app, the text message failed (gateway down).
+    later = upcoming[-1].occurrence
+    for row in services.notify(vol, "shift_changed", shifts.message_params(later), dedupe_key="demo:failed",
+                               link=f"/shifts/{later.id}", channels=["sms"]):
+        if row.channel == "sms":
+            row.state, row.attempts, row.last_error = "failed", 8, "gateway unavailable"
+        else:
+            row.state, row.attempts, row.sent_at = "sent", 1, row.send_at

@@ -102,6 +102,29 @@ register_kind("staff_digest", _l("Morning summary: %(new)s new, %(overdue)s over
               _l("Good morning. In your dongs on %(date)s: %(new)s new concerns waiting for acknowledgement "
                  "and %(overdue)s overdue concerns."))
 
+# What each kind of message is, for the admin's outbox list (a kind not listed is shown as it is).
+KIND_LABELS = {
+    "concern_emergency": _l("Emergency report"),
+    "concern_urgent": _l("Urgent report"),
+    "concern_overdue_ack": _l("Concern not acknowledged in time"),
+    "concern_overdue_action": _l("Concern: first contact overdue"),
+    "concern_overdue_lead": _l("Overdue concern (team lead)"),
+    "staff_digest": _l("Morning summary"),
+    "shift_reminder": _l("Shift reminder"),
+    "shift_promoted": _l("Place from the waiting list"),
+    "shift_changed": _l("Shift changed"),
+    "shift_cancelled": _l("Shift cancelled"),
+    "shift_unfilled": _l("Shift places still open"),
+    "shift_message": _l("Message about a shift"),
+    "case_step_overdue": _l("Integrated case step overdue"),
+    "case_step_overdue_lead": _l("Integrated case overdue (team lead)"),
+    "emergency_decision_overdue": _l("Emergency welfare support decision overdue"),
+    "aftercare_due": _l("Aftercare check due"),
+    "safety_call_missed": _l("Safety call: no answer"),
+    "safety_call_visit_due": _l("Safety call: visit due"),
+    "safety_visit_no_response": _l("Safety visit: no response"),
+}
+
 
 class _Params(dict):
     def __missing__(self, key):
@@ -115,6 +138,22 @@ def _locale_of(user) -> str:
     return loc if loc in LANGUAGES else "ko"
 
 
+def _localise_when(values: dict) -> None:
+    """A message whose params carry ``when_at`` (aware ISO time) shows ``when`` in the reader's language:
+    '2026. 12. 8.(화) 10:00' / '2026. 12. 8.(Tue) 10:00'. Without it, the stored ``when`` text is used."""
+    at = values.get("when_at")
+    if not at:
+        return
+    from volnet.core.web import seoul_datetime
+
+    try:
+        parsed = datetime.fromisoformat(str(at))
+    except ValueError:
+        return
+    if parsed.tzinfo is not None:
+        values["when"] = seoul_datetime(parsed)
+
+
 def render(kind: str, params: dict, user, fallback: tuple[str, str] = ("", "")) -> tuple[str, str]:
     """Subject and body in the recipient's language. Unknown kinds keep the text stored at notify()."""
     spec = KINDS.get(kind)
@@ -122,6 +161,7 @@ def render(kind: str, params: dict, user, fallback: tuple[str, str] = ("", "")) 
         return fallback if any(fallback) else (kind, "")
     values = _Params(params or {})
     with force_locale(_locale_of(user)):
+        _localise_when(values)
         out = []
         for template in (spec.subject, spec.body):
             raw = str(template)

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from volnet.accounts.roles import ADMIN, ALL_ROLES
 from volnet.core import access, clock, nav
 from volnet.core.access import ANY_USER, rule
+from volnet.core.i18n import labels
 from volnet.core.i18n import lazy_gettext as _l
 from volnet.extensions import db
 from volnet.notifications import policy as _policy  # noqa: F401  (registers the access rules)
@@ -189,6 +190,7 @@ def admin_outbox():
     args = {k: v for k, v in (("state", state), ("channel", channel)) if v}
     return render_template(
         "notifications/admin_outbox.html", pagination=pagination, args=args, states=STATES, channels=CHANNELS,
+        kinds=labels(services.KIND_LABELS),
         counts=services.state_counts(), oldest=services.oldest_due_age(), last_sweep=services.last_sweep_at(),
         q=queue_details(), form=PostForm(), sweep_seconds=services.sweep_interval())
 

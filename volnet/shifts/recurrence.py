@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 from dateutil.rrule import DAILY, MONTHLY, WEEKLY, YEARLY, rrulestr
 
 from volnet.core import clock
+from volnet.core.i18n import labels
 from volnet.core.i18n import lazy_gettext as _l
 
 WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
@@ -23,6 +24,17 @@ KINDS = {
     "monthly_nth": _l("Monthly on the same weekday (e.g. 2nd Tuesday)"),
     "custom": _l("Custom rule (RFC 5545 RRULE)"),
 }
+
+# "Monthly on the n-th weekday" (BYDAY=2SA), with the weekday's full name.
+MONTHLY_NTH = {
+    "1": _l("Monthly, first %(day)s"),
+    "2": _l("Monthly, second %(day)s"),
+    "3": _l("Monthly, third %(day)s"),
+    "4": _l("Monthly, fourth %(day)s"),
+    "-1": _l("Monthly, last %(day)s"),
+}
+WEEKDAY_NAMES = {"MO": _l("Monday"), "TU": _l("Tuesday"), "WE": _l("Wednesday"), "TH": _l("Thursday"),
+                 "FR": _l("Friday"), "SA": _l("Saturday"), "SU": _l("Sunday")}
 
 
 class RuleError(ValueError):
@@ -117,9 +129,9 @@ def describe(rule_text: str | None) -> str:
         return _("Every week") + (f" ({names.get(byday, byday)})" if byday else "")
     if freq == "WEEKLY" and interval == "2":
         return _("Every other week") + (f" ({names.get(byday, byday)})" if byday else "")
-    if freq == "MONTHLY" and byday and byday[-2:] in names:
-        n = byday[:-2].lstrip("+")
-        if n == "-1":
-            return _("Monthly, last %(day)s", day=names[byday[-2:]])
-        return _("Monthly, week %(n)s %(day)s", n=n, day=names[byday[-2:]])
+    if freq == "MONTHLY" and interval == "1" and byday and byday[-2:] in names:
+        # BYDAY=2SA is the second Saturday of the month (not "Saturday of week 2"): 매월 둘째 토요일.
+        label = labels(MONTHLY_NTH).get(byday[:-2].lstrip("+"))
+        if label is not None:
+            return label % {"day": labels(WEEKDAY_NAMES)[byday[-2:]]}
     return v

@@ -102,15 +102,22 @@ def _cancel_notes(prefix: str) -> None:
         notes.cancel(prefix)
 
 
+# Registered at import: a process that only shows these messages (the inbox, the worker) renders them in the
+# reader's language too, not only one that has sent one since it started.
+_notifications()
+
+
 def when_text(at: datetime) -> str:
     local = clock.to_seoul(at)
     days = "월화수목금토일"
     return f"{local:%Y. %-m. %-d.}({days[local.weekday()]}) {local:%H:%M}"
 
 
-def _params(occ: ShiftOccurrence, **extra) -> dict:
-    return {"program": occ.program.name, "when": when_text(occ.starts_at), "place": occ.meeting_place or "-",
-            **extra}
+def message_params(occ: ShiftOccurrence, **extra) -> dict:
+    """The params of a message about ``occ``. ``when_at`` lets the message show the time in the reader's
+    language (notifications.services.render); ``when`` is the Korean text for where it is not read."""
+    return {"program": occ.program.name, "when": when_text(occ.starts_at), "when_at": occ.starts_at.isoformat(),
+            "place": occ.meeting_place or "-", **extra}
 
 
 def reminder_token(signup: Signup) -> str:
@@ -152,7 +159,7 @@ def schedule_reminders(signup: Signup) -> None:
         send_at = occ.starts_at - timedelta(hours=hours)
         if send_at <= now:
             continue
-        _notify(signup.volunteer, "shift_reminder", _params(occ, link=reminder_link(signup)), send_at=send_at,
+        _notify(signup.volunteer, "shift_reminder", message_params(occ, link=reminder_link(signup)), send_at=send_at,
                 dedupe_key=f"shift:{occ.id}:u{signup.volunteer_id}:r{hours}:{version}", link=f"/shifts/{occ.id}")
 
 
@@ -312,7 +319,7 @@ def update_occurrence(occ: ShiftOccurrence, actor, *, starts_at: datetime, ends_
     if time_changed or meeting_place:
         for s in _active_signups(occ):
             s.sequence = (s.sequence or 0) + 1
-            _notify(s.volunteer, "shift_changed", _params(occ), link=f"/shifts/{occ.id}")
+            _notify(s.volunteer, "shift_changed", message_params(occ), link=f"/shifts/{occ.id}")
             if time_changed and s.status == "confirmed":
                 cancel_reminders(s)
                 schedule_reminders(s)
@@ -343,7 +350,7 @@ def cancel_occurrence(occ: ShiftOccurrence, actor, reason: str = "") -> None:
     _cancel_notes(f"shift:{occ.id}:")
     for s in _active_signups(occ):
         s.sequence = (s.sequence or 0) + 1
-        _notify(s.volunteer, "shift_cancelled", _params(occ, reason=reason or ""), link=f"/shifts/{occ.id}")
+        _notify(s.volunteer, "shift_cancelled", message_params(occ, reason=reason or ""), link=f"/shifts/{occ.id}")
     db.session.flush()
 
 
@@ -384,15 +391,32 @@ def profile_of(user) -> VolunteerProfile:
     return p or VolunteerProfile(user_id=user.id, has_car=False, sex="unknown")
 
 
-def _check_requirements(occ: ShiftOccurrence, volunteer) -> None:
+def requirement_problem(occ: ShiftOccurrence, volunteer, profile: VolunteerProfile | None = None):
+    """Why ``volunteer`` may not take ``occ`` because of its requirements (car, women only), as a lazy
+    message; None when they may. ``sign_up`` refuses by this rule, and the pages show it before the tap.
+    Pass ``profile`` (``profile_of``) when checking many shifts for one volunteer."""
     reqs = set(occ.requirements or [])
     if not reqs:
-        return
-    prof = profile_of(volunteer)
+        return None
+    prof = profile if profile is not None else profile_of(volunteer)
     if "car" in reqs and not prof.has_car:
-        raise ShiftError(_l("This shift needs a car. If you can drive one, say so in your shift profile."))
+        return _l("This shift needs a car. If you can drive one, say so in your shift profile.")
     if "women_only" in reqs and prof.sex != "f":
-        raise ShiftError(_l("This shift visits homes that asked for women volunteers only."))
+        return _l("This shift visits homes that asked for women volunteers only.")
+    return None
+
+
+def signup_problem(occ: ShiftOccurrence, volunteer):
+    """Why ``volunteer`` cannot sign up for ``occ`` (requirements, another shift at that time); None when they
+    can. The same checks ``sign_up`` makes before taking a place."""
+    problem = requirement_problem(occ, volunteer)
+    if problem is not None:
+        return problem
+    other = overlapping(occ, volunteer)
+    if other is not None:
+        return _l("You already have a shift at that time: %(program)s, %(when)s.",
+                  program=other.program.name, when=when_text(other.starts_at))
+    return None
 
 
 def overlapping(occ: ShiftOccurrence, volunteer) -> ShiftOccurrence | None:
@@ -429,11 +453,9 @@ def sign_up(occ: ShiftOccurrence, volunteer, *, waitlist: bool = True) -> Signup
         raise ShiftError(_l("This shift is not taking sign-ups."))
     if occ.starts_at <= now:
         raise ShiftError(_l("This shift has already started."))
-    _check_requirements(occ, volunteer)
-    other = overlapping(occ, volunteer)
-    if other is not None:
-        raise ShiftError(_l("You already have a shift at that time: %(program)s, %(when)s.",
-                            program=other.program.name, when=when_text(other.starts_at)))
+    problem = signup_problem(occ, volunteer)
+    if problem is not None:
+        raise ShiftError(problem)
     existing = db.session.scalar(select(Signup).where(Signup.occurrence_id == occ.id,
                                                       Signup.volunteer_id == volunteer.id))
     if existing is not None and existing.status in ACTIVE:
@@ -492,7 +514,7 @@ def promote_next(occ: ShiftOccurrence, stepped_in_for=None) -> Signup | None:
         if res.rowcount == 1:
             db.session.expire(cand)
             db.session.expire(occ, ["filled"])
-            _notify(cand.volunteer, "shift_promoted", _params(occ), link=f"/shifts/{occ.id}")
+            _notify(cand.volunteer, "shift_promoted", message_params(occ), link=f"/shifts/{occ.id}")
             schedule_reminders(cand)
             return cand
         _free_place(occ.id)  # someone else moved them meanwhile: give the place back, try the next
@@ -855,7 +877,7 @@ def check_unfilled(now: datetime | None = None) -> int:
         if res.rowcount != 1:
             continue
         for c in coordinators_of(occ.program):
-            _notify(c, "shift_unfilled", _params(occ, open=occ.open_places, capacity=occ.capacity),
+            _notify(c, "shift_unfilled", message_params(occ, open=occ.open_places, capacity=occ.capacity),
                     dedupe_key=f"shift:{occ.id}:unfilled:{c.id}", link=f"/shifts/{occ.id}/manage")
         n += 1
     return n

@@ -118,15 +118,21 @@ def browse():
     stmt = stmt.order_by(ShiftOccurrence.starts_at, ShiftOccurrence.id)
     page = max(args.get("page", 1, type=int) or 1, 1)
     pagination = db.paginate(stmt, page=page, per_page=PER_PAGE, error_out=False)
-    mine = {}
+    mine, blocked = {}, {}
     ids = [o.id for o in pagination.items]
     if ids:
         mine = dict(db.session.execute(select(Signup.occurrence_id, Signup.status).where(
             Signup.volunteer_id == current_user.id, Signup.occurrence_id.in_(ids))).all())
+        if access.has_role(current_user, (VOLUNTEER,)):
+            profile = svc.profile_of(current_user)
+            blocked = {o.id: why for o in pagination.items
+                       if mine.get(o.id) not in svc.ACTIVE
+                       and (why := svc.requirement_problem(o, current_user, profile)) is not None}
     dongs = list(db.session.scalars(select(Dong).where(Dong.id.in_(
         select(Program.dong_id).where(Program.active.is_(True)))).order_by(Dong.name)))
     keep = {k: v for k, v in args.items() if k != "page" and v}
-    return render_template("shifts/browse.html", **_ctx(pagination=pagination, mine=mine, dongs=dongs, args=keep))
+    return render_template("shifts/browse.html", **_ctx(pagination=pagination, mine=mine, blocked=blocked, dongs=dongs,
+                                                        args=keep))
 
 
 @bp.route("/<int:occ_id>")
@@ -141,8 +147,12 @@ def detail(occ_id: int):
             Signup.occurrence_id == occ.id, Signup.status == "waitlisted",
             (Signup.queued_at < signup.queued_at) | ((Signup.queued_at == signup.queued_at) & (Signup.id < signup.id))
         )) + 1
+    blocked = None
+    if (access.has_role(current_user, (VOLUNTEER,)) and occ.status == "scheduled" and occ.starts_at > clock.now()
+            and (signup is None or signup.status not in svc.ACTIVE)):
+        blocked = svc.signup_problem(occ, current_user)
     return render_template("shifts/detail.html", **_ctx(
-        occ=occ, signup=signup, waiting=waiting, form=ActionForm(), cutoff=svc.cutoff_of(occ),
+        occ=occ, signup=signup, waiting=waiting, blocked=blocked, form=ActionForm(), cutoff=svc.cutoff_of(occ),
         can_route=svc.may_see_route(current_user, occ), manage=svc.is_coordinator_of(current_user, occ.program),
         route_from=svc.route_window(occ)[0]))
 
