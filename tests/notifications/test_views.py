@@ -218,3 +218,21 @@ def test_every_message_kind_volnet_sends_has_an_outbox_label(app):
     cases_alerting._services()
     volnet_kinds = {k for k in services.KINDS if not k.startswith("test_")}  # tests register their own
     assert len(volnet_kinds) >= 15 and volnet_kinds - set(services.KIND_LABELS) == set()
+
+
+def test_people_give_their_own_phone_and_email_where_messages_reach_them(app, client):
+    u = person("volunteer", channels=None, phone=None, email=None, locale="ko")
+    b.login(client, u)
+    page = client.get("/notifications/settings").get_data(as_text=True)
+    assert 'name="phone"' in page and 'name="email_address"' in page
+    r = client.post("/notifications/settings", data={"sms": "y", "email": "y", "phone": "010-12",
+                                                     "email_address": "no-at-sign"})
+    assert r.status_code == 400 and "010-1234-5678" in r.get_data(as_text=True)
+    db.session.refresh(u)
+    assert u.phone is None and u.channels is None  # nothing half-saved
+    r = client.post("/notifications/settings", data={"sms": "y", "email": "y", "phone": "010 5555 6666",
+                                                     "email_address": "Vol@Example.kr"}, follow_redirects=True)
+    page = r.get_data(as_text=True)
+    db.session.refresh(u)
+    assert (u.phone, u.email, u.channels) == ("01055556666", "vol@example.kr", ["inapp", "email", "sms"])
+    assert "휴대전화 번호나 이메일 주소가 있어야" not in page and "010-5555-6666" in page

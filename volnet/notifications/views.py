@@ -18,6 +18,7 @@ from volnet.core import access, clock, nav
 from volnet.core.access import ANY_USER, rule
 from volnet.core.i18n import labels
 from volnet.core.i18n import lazy_gettext as _l
+from volnet.core.korean import format_phone, normalize_phone
 from volnet.extensions import db
 from volnet.notifications import policy as _policy  # noqa: F401  (registers the access rules)
 from volnet.notifications import services
@@ -119,14 +120,20 @@ def preferences():
     unloaded = [a for a in ("email", "phone", "channels") if a in sa_inspect(user).unloaded]
     if unloaded:
         db.session.refresh(user, unloaded)
-    has = {name: bool(CH[name].address(user)) for name in ("email", "sms", "kakao")}
     chosen = set(user.channels or ["inapp"])
     if request.method == "GET":
-        for name in has:
+        for name in ("email", "sms", "kakao"):
             getattr(form, name).data = name in chosen
+        form.phone.data = format_phone(user.phone)
+        form.email_address.data = user.email or ""
     if form.validate_on_submit():
         picked = ["inapp"] + [n for n in ("email", "sms", "kakao") if getattr(form, n).data]
-        current_user.channels = picked
+        user.channels = picked
+        if "phone" in request.form:  # a form without the fields (an older page) leaves them as they are
+            user.phone = normalize_phone(form.phone.data)
+        if "email_address" in request.form:
+            user.email = (form.email_address.data or "").lower() or None
+        has = {name: bool(CH[name].address(user)) for name in ("email", "sms", "kakao")}
         db.session.commit()
         missing = [n for n in picked if n != "inapp" and not has[n]]
         flash(_("Your message settings were saved."), "success")
@@ -135,6 +142,7 @@ def preferences():
                     "can go there."), "warning")
         return redirect(url_for("notifications.preferences"), 303)
     status = 400 if request.method == "POST" else 200
+    has = {name: bool(CH[name].address(user)) for name in ("email", "sms", "kakao")}
     start, end = services.quiet_window()
     return render_template("notifications/preferences.html", form=form, has=has, channels=CHANNELS,
                            quiet_start=start.strftime("%H:%M"), quiet_end=end.strftime("%H:%M")), status
