@@ -262,3 +262,8 @@ def test_quick_add_marks_the_address_required_and_gives_one_message_for_a_non_nu
     r = client.post("/report/new", data={"dong_id": d.id, "road_address": "호원로 7", "ban": "", "tong": " ",
                                          "urgency": "routine", "signals": ["mail_piling"], "client_token": "e"})
     assert r.status_code == 302 and count(Observation) == 1
+
+
+def test_the_citizen_thank_you_page_shows_nothing_to_another_browser(app, client):
+    r = app.test_client().get("/report-a-neighbour/sent")
+    assert r.status_code == 302 and r.headers["Location"].endswith("/report-a-neighbour")

@@ -49,6 +49,8 @@ def test_public_routes_are_a_short_known_list(app):
     public = sorted(r.endpoint for r in app.url_map.iter_rules()
                     if r.endpoint != "static" and PUBLIC in access_of(app.view_functions[r.endpoint])["roles"])
     allowed = {"main.index", "main.health", "main.set_language", "accounts.login", "accounts.join",
-               "accounts.two_step", "observations.public_report", "observations.public_status"}
+               "accounts.two_step", "observations.public_report", "observations.public_status",
+               # the citizen's thank-you page: only the code of the report this browser's own session sent
+               "observations.public_report_sent"}
     unexpected = [e for e in public if e not in allowed and not re.match(r"^(shifts|notifications|calls)\.", e)]
     assert unexpected == [], f"new public routes, check they show no personal data: {unexpected}"
