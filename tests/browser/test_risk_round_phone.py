@@ -2,14 +2,14 @@
 import pytest
 
 from tests import builders as b
-from tests.browser.conftest import browser, live_server, login  # noqa: F401  (fixtures)
+from tests.browser.conftest import login
 from tests.risk import builders as rb
 from volnet.extensions import db
 
 pytestmark = pytest.mark.browser
 
 
-def test_a_crisis_list_page_fits_a_360px_phone(app, client, live_server, browser):  # noqa: F811
+def test_a_crisis_list_page_fits_a_360px_phone(app, client, live_server, browser):
     d = b.dong(name="송산3동")
     cw = b.user("caseworker", [d], name="김민수", login_id="caseworker")
     rb.seed_types()
