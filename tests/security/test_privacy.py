@@ -60,6 +60,29 @@ def test_retention_anonymises_old_closed_concerns_only(app):
     assert run_retention(now)["concerns"] == 0
 
 
+def test_retention_keeps_who_lives_there_while_a_case_or_a_call_plan_is_open(app):
+    """An old closed concern is anonymised, but the household's name and phone stay while an integrated
+    case is open or safety calls go on: the caseworker and the caller still need them."""
+    from tests.cases import builders as cb
+    from volnet.calls import services as calls
+
+    now = clock.now()
+    d = b.dong()
+    cw = b.user("caseworker", [d])
+    in_case, _o1, _c1 = _closed_case(d, cw, "사례중", 6, now)
+    on_calls, _o2, _c2 = _closed_case(d, cw, "안심콜", 6, now)
+    cb.case(cw, in_case)  # opens (and closes) a concern of today, so close that one long ago too
+    calls.enroll(cw, on_calls, b.user("volunteer", [d]), None)
+    db.session.execute(Concern.__table__.update().where(Concern.household_id == in_case.id)
+                       .values(closed_at=now - timedelta(days=365 * 6)))
+    db.session.commit()
+    run_retention(now)
+    db.session.commit()
+    db.session.expire_all()
+    assert db.session.get(Household, in_case.id).name == "사례중"
+    assert db.session.get(Household, on_calls.id).phone == "01012345678"
+
+
 def test_retention_cli_dry_run(app):
     now = clock.now()
     d = b.dong()

@@ -4,14 +4,12 @@ Scheduling: ``run_retention(now)`` is safe to run any number of times (it only a
 marks what it has done). The lead wires it into the periodic sweep (once a day is plenty); by hand:
 ``flask volnet retention --dry-run`` shows the counts, ``flask volnet retention`` applies them.
 
-Other domains whose records keep a household "open" (integrated cases, safety-call plans ...) register
-a check with ``open_record_check(fn)``: ``fn(household_id) -> bool``; a household with any open record
-keeps its personal fields when its old concerns are anonymised.
+A household with an open record (a concern, an integrated case, an active safety-call plan) keeps its
+personal fields when its old concerns are anonymised (``household_has_open_records``).
 """
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import delete, func, or_, select, update
@@ -34,19 +32,16 @@ settings.DEFAULTS.setdefault("audit.offhours_start", 22)
 settings.DEFAULTS.setdefault("audit.offhours_end", 7)
 
 MIN_AUDIT_YEARS = 2
-_open_checks: list[Callable[[int], bool]] = []
-
-
-def open_record_check(fn: Callable[[int], bool]) -> Callable[[int], bool]:
-    _open_checks.append(fn)
-    return fn
-
-
 def household_has_open_records(household_id: int) -> bool:
-    if db.session.scalar(select(Concern.id).where(Concern.household_id == household_id,
-                                                   Concern.status.in_(OPEN_STATUSES)).limit(1)):
-        return True
-    return any(fn(household_id) for fn in _open_checks)
+    """An open concern, an open integrated case or an active safety-call plan: the caseworkers still need
+    to know who lives there."""
+    from volnet.calls.models import CallEnrollment
+    from volnet.cases.models import Case
+
+    return any(db.session.scalar(select(model.id).where(model.household_id == household_id, condition).limit(1))
+               is not None for model, condition in ((Concern, Concern.status.in_(OPEN_STATUSES)),
+                                                    (Case, Case.status == "open"),
+                                                    (CallEnrollment, CallEnrollment.active.is_(True))))
 
 
 # --- anonymising ------------------------------------------------------------------------------------
@@ -156,15 +151,6 @@ CONCERN_FIELDS = ("id", "status", "urgency", "source", "opened_at", "acknowledge
                   "summary")
 EVENT_FIELDS = ("id", "concern_id", "kind", "at", "data", "note")
 
-# Other domains add their records about a household: fn(household_id) -> (section name, list of dicts).
-_export_sections: list[Callable[[int], tuple[str, list[dict]]]] = []
-
-
-def export_section(fn):
-    _export_sections.append(fn)
-    return fn
-
-
 def _labels() -> dict[str, dict]:
     """Field -> {code: label} for the coded values a person reading the export cannot know (translated)."""
     from volnet.concerns.models import OUTCOMES
@@ -260,9 +246,6 @@ def household_export(h: Household, actor) -> dict:
         "concern_events": [_row(e, EVENT_FIELDS) for e in events],
         **_other_records(h.id),
     }
-    for fn in _export_sections:
-        name, rows = fn(h.id)
-        data[name] = rows
     return data
 
 
