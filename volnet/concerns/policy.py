@@ -39,17 +39,24 @@ def household_policy(user, action, h: Household) -> bool:
 
 
 def _on_a_route_they_see(user, household_id: int) -> bool:
+    from datetime import timedelta
+
     from sqlalchemy import select
 
+    from volnet.core import clock
+    from volnet.extensions import db
     from volnet.shifts import services as shifts
     from volnet.shifts.models import RouteStop, ShiftOccurrence
 
+    # Only shifts around now can open their route (a route window is hours, not days): not the months of
+    # occurrences a series has ahead.
+    now = clock.now()
     occurrences = select(RouteStop.occurrence_id).where(RouteStop.household_id == household_id)
-    from volnet.extensions import db
-
     return any(shifts.may_see_route(user, occ) for occ in db.session.scalars(
-        select(ShiftOccurrence).where(ShiftOccurrence.id.in_(occurrences), ShiftOccurrence.status == "scheduled")
-        .order_by(ShiftOccurrence.starts_at.desc()).limit(20)))
+        select(ShiftOccurrence).where(ShiftOccurrence.id.in_(occurrences), ShiftOccurrence.status == "scheduled",
+                                      ShiftOccurrence.starts_at <= now + timedelta(days=2),
+                                      ShiftOccurrence.ends_at >= now - timedelta(days=2))
+        .order_by(ShiftOccurrence.starts_at).limit(20)))
 
 
 @visibility(Household)
