@@ -273,3 +273,31 @@ def test_the_team_page_says_not_yet_closed_for_all_open_statuses(app, client, d,
     page = client.get("/concerns/team").get_data(as_text=True)
     assert "<th>미종결</th>" in page and "담당 주무관별 미종결·기한 초과 건" in page
     assert "<th>진행 중</th>" not in page
+
+
+def test_a_refused_close_shows_the_page_again_with_the_note_typed(app, client, d, cw):
+    c_id = b.observation(b.household(d)).concern_id
+    db.session.commit()
+    b.login(client, cw)
+    client.post(f"/concerns/{c_id}/close", data={"outcome": "monitoring", "note": ""})
+    assert _reload(c_id).status == "monitoring"
+    events = db.session.scalar(select(func.count()).select_from(ConcernEvent)
+                               .where(ConcernEvent.concern_id == c_id))
+
+    note = "12월 방문 때 보일러 고장 확인, 구청 연계 예정"
+    r = client.post(f"/concerns/{c_id}/close", data={"outcome": "monitoring", "note": note})
+    page = r.get_data(as_text=True)
+    assert r.status_code == 400
+    assert "이 가구는 이미 정기 모니터링 대상입니다." in page
+    assert f"{note}</textarea>" in _close_outcomes(page)
+    assert '<details class="action-block" open>\n    <summary>종결' in page
+
+    # A refusal of the form itself (an outcome that is not offered) keeps the note too.
+    r = client.post(f"/concerns/{c_id}/close", data={"outcome": "case_opened", "note": note})
+    assert r.status_code == 400
+    assert f"{note}</textarea>" in _close_outcomes(r.get_data(as_text=True))
+
+    c = _reload(c_id)
+    assert c.status == "monitoring" and c.outcome == "monitoring"
+    assert db.session.scalar(select(func.count()).select_from(ConcernEvent)
+                             .where(ConcernEvent.concern_id == c_id)) == events

@@ -366,11 +366,11 @@ def close(concern_id: int):
     concern = access.load(Concern, concern_id, "close", audit=False, lock=True)
     form = CloseForm()
     if not form.validate_on_submit():
-        return _failed(concern, form)
+        return _failed(concern, form, keep="close_form")
     try:
         svc.close(concern, current_user, form.outcome.data, form.note.data or "")
     except svc.ConcernError as exc:
-        return _failed(concern, exc=exc)
+        return _failed(concern, form, exc=exc, keep="close_form")
     return _done(concern, _("The concern has been closed.") if concern.status == "closed"
                  else _("The household is now under regular monitoring."))
 
