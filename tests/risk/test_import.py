@@ -934,6 +934,23 @@ def test_an_address_alone_does_not_match_someone_else_s_household(client, staff)
     assert (row.household_id, row.match) == (hong.id, "address") and r2.created_households == 0
 
 
+def test_a_household_with_a_lot_number_address_is_listed_as_recorded_at_the_row_s_address(client, staff):
+    # The stored key of a household also holds its lot-number (지번) address: the round page still lists it
+    # under "recorded at this address" for a row at its road address and unit (the rule of at_address).
+    d, _u = staff
+    jo = b.household(d, road="경기도 의정부시 송산로 87", unit="102동 304호", name="조병철",
+                     jibun_address="경기도 의정부시 송산동 123-4")
+    db.session.commit()
+    header = ["성명", "생년월일", "주소", "상세주소", "연락처", "위기지표"]
+    rows = [["홍길동", "1950-03-01", "경기도 의정부시 송산로 87", "102동 304호", "", "단전"]]
+    r = rb.import_file(client, d, rb.csv_bytes(rows, header=header))
+    row = db.session.scalar(select(CrisisRow).where(CrisisRow.round_id == r.id))
+    assert row.match == "shared_addr" and row.household_id != jo.id
+    page = client.get(f"/risk/rounds/{r.id}").get_data(as_text=True)
+    assert "이 주소에 등록된 가구:" in page
+    assert f'/risk/households/{jo.id}"' in page and f"/households/{jo.id}/merge?other={row.household_id}" in page
+
+
 def test_a_household_added_beside_another_at_its_address_is_found_again_in_later_batches(client, staff,
                                                                                          monkeypatch):
     # Batch 1 adds 홍길동 at 조병철's address; batch 2's row of 홍길동 there (no birth date) joins that new

@@ -488,20 +488,24 @@ def round_detail(round_id: int):
 
 def _sharing(r: CrisisRound, rows) -> dict[int, list]:
     """Row id -> the other households recorded at its address, for the rows of the page that the import
-    did not match by address because the name or birth date differs (match "shared_addr"): one query."""
-    from volnet.core.korean import address_key
+    did not match by address because the name or birth date differs (match "shared_addr"). The households
+    at an address are those of ``households.services.at_address`` (the one rule of "the same address",
+    whatever else a household's stored key holds, e.g. its lot-number address), one look-up per address of
+    the page; the ones this user may not see are left out (one query)."""
+    from volnet.households.services import at_address
 
-    keys = {row.id: address_key(row.address, row.unit)[:420] for row in rows if row.match == "shared_addr"}
-    if not keys:
+    shared = [row for row in rows if row.match == "shared_addr"]
+    if not shared:
         return {}
-    at: dict[str, list] = {}
-    for h in db.session.execute(select(Household.id, Household.name, Household.address_key)
-                                .where(visible(current_user, Household), Household.dong_id == r.dong_id,
-                                       Household.address_key.in_(set(keys.values())),
-                                       Household.status != "deceased").order_by(Household.id)):
-        at.setdefault(h.address_key, []).append(h)
-    return {row.id: [h for h in at.get(keys[row.id], []) if h.id != row.household_id] for row in rows
-            if row.id in keys}
+    at: dict[tuple[str, str], list] = {}
+    for row in shared:
+        if (row.address, row.unit) not in at:
+            at[(row.address, row.unit)] = at_address(r.dong_id, row.address, row.unit or "", limit=20)
+    ids = {h.id for found in at.values() for h in found}
+    seen = set(db.session.scalars(select(Household.id).where(visible(current_user, Household),
+                                                             Household.id.in_(ids)))) if ids else set()
+    return {row.id: [h for h in at[(row.address, row.unit)] if h.id in seen and h.id != row.household_id]
+            for row in shared}
 
 
 @bp.route("/rounds/<int:round_id>/resume", methods=["POST"])
