@@ -267,3 +267,21 @@ def test_quick_add_marks_the_address_required_and_gives_one_message_for_a_non_nu
 def test_the_citizen_thank_you_page_shows_nothing_to_another_browser(app, client):
     r = app.test_client().get("/report-a-neighbour/sent")
     assert r.status_code == 302 and r.headers["Location"].endswith("/report-a-neighbour")
+
+
+@pytest.mark.parametrize("role, sees", [("partner", False), ("volunteer", False), ("coordinator", False),
+                                        ("tong_leader", True), ("caseworker", True)])
+def test_my_reports_show_a_households_recorded_address_only_to_who_may_look_it_up(app, client, role, sees):
+    d = b.dong()
+    h = b.household(d, road="경기도 의정부시 동일로 10", unit="옥탑", tong=2, ban=1, name="김영희")
+    u = b.user(role, [d])
+    b.observation(h, reporter=u)  # no address typed: the household was chosen
+    b.observation(h, reporter=u, location_text="동일로 10 꼭대기 층")  # as they typed it
+    db.session.commit()
+    b.login(client, u)
+    page = client.get("/my/reports").get_data(as_text=True)
+    assert page.count('<li class="card">') == 2
+    assert "동일로 10 꼭대기 층" in page
+    assert ("경기도 의정부시 동일로 10 옥탑" in page) is sees
+    assert ("옥탑" in page) is sees
+    assert ("등록된 가구에 대한 제보" in page) is not sees

@@ -222,9 +222,13 @@ def sent(obs_id: int):
 def mine():
     """The reporter's own reports with a coarse status only (received / being checked / handled)."""
     page = request.args.get("page", 1, type=int)
+    # The household's recorded address only to those who may look the dong's households up; the others
+    # see the address as they typed it (a household's record may since say more, or somewhere else).
+    shows_addresses = current_user.role in KNOWS_NEIGHBOURS
     stmt = (select(Observation).where(Observation.reporter_id == current_user.id)
-            .options(joinedload(Observation.household).load_only(Household.road_address, Household.unit))
             .order_by(Observation.created_at.desc(), Observation.id.desc()))
+    if shows_addresses:
+        stmt = stmt.options(joinedload(Observation.household).load_only(Household.road_address, Household.unit))
     pagination = db.paginate(stmt, page=max(page, 1), per_page=20, error_out=False)
     if not pagination.items and pagination.total and page > pagination.pages:
         # a stale or edited link past the end: the last page (the reports are there)
@@ -233,7 +237,7 @@ def mine():
     statuses = {cid: str(COARSE_STATUS[state]) for cid, state in states.items()}
     badges = {cid: STATUS_BADGES.get(state, "badge-routine") for cid, state in states.items()}
     return render_template("observations/mine.html", pagination=pagination, statuses=statuses, badges=badges,
-                           signals=SIGNALS)
+                           signals=SIGNALS, shows_addresses=shows_addresses)
 
 
 # One look per coarse status: received (the centre's blue), being checked (neutral), handled (green).
