@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectMultipleField, StringField
@@ -8,10 +9,11 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from volnet.accounts.models import ORG_KINDS
 from volnet.accounts.roles import ROLE_LABELS
+from volnet.core import clock
 from volnet.core.forms import ChoiceField, clean_filter, validate_email, validate_phone
 from volnet.core.i18n import lazy_gettext as _l
 from volnet.core.korean import ascii_digits, normalize_phone, phone_digits
-from volnet.settings.services import parse_duration
+from volnet.settings.services import parse_duration, rule_hours
 
 ORG_KIND_LABELS = {
     "dong_centre": _l("Dong welfare centre"), "apartment_office": _l("Apartment management office"),
@@ -99,13 +101,21 @@ class InvitationForm(FlaskForm):
     days = IntegerField(_l("Valid for days"), default=14, validators=[InputRequired(), NumberRange(min=1, max=90)])
 
 
+def _phone_for_channels(form, field) -> None:
+    """Any Korean number; a mobile one when the person takes text messages or KakaoTalk (the view sets
+    ``mobile_needed`` from their notification settings)."""
+    validate_phone(form, field, mobile=form.mobile_needed)
+
+
 class UserEditForm(FlaskForm):
+    mobile_needed = False
+
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=60)], filters=[clean_filter])
     role = ChoiceField(_l("Role"), choices=list(ROLE_LABELS.items()), validators=[DataRequired()])
     organization_id = ChoiceField(_l("Organization"), coerce=int, validators=[InputRequired()])
     dong_ids = IntSelectMultiple(_l("Dongs"), coerce=int)
     # Where messages reach the person (notification settings): asked at joining, corrected here.
-    phone = StringField(_l("Mobile phone"), validators=[Optional(), Length(max=20), validate_phone],
+    phone = StringField(_l("Mobile phone"), validators=[Optional(), Length(max=20), _phone_for_channels],
                         filters=[clean_filter])
     email = StringField(_l("Email"), validators=[Optional(), Length(max=254), validate_email],
                         filters=[clean_filter])
@@ -118,9 +128,10 @@ def _rule_text(value):
 
 
 _RULE = [DataRequired(), Length(max=8)]
-# Rough lengths to compare an acknowledgement with the action of the same urgency: a working day counts as
-# a day (it is never shorter), so only a rule that is later whatever the calendar is refused.
-_RULE_HOURS = {"m": 1 / 60, "h": 1, "d": 24, "wd": 24}
+# An acknowledgement later than the action of the same urgency is refused only when it is later from every
+# start: the two are compared from each day of the next two years (working days run longer over a weekend
+# or a holiday run, so "3d" then "2wd" is possible: a Friday's 2 working days end on Tuesday).
+REFERENCE_DAYS = 731
 _RULE_SHAPE = re.compile(r"^(\d+)\s*(h|d|wd|m)$")
 
 
@@ -137,7 +148,7 @@ class DueRulesForm(FlaskForm):
 
     def validate(self, extra_validators=None):
         ok = super().validate(extra_validators)
-        hours = {}
+        lengths = {}
         for name in ("emergency_ack", "emergency_action", "urgent_ack", "urgent_action", "routine_ack",
                      "routine_action"):
             f = getattr(self, name)
@@ -145,7 +156,7 @@ class DueRulesForm(FlaskForm):
                 ok = False
                 continue
             try:
-                n, unit = parse_duration(f.data or "")
+                parse_duration(f.data or "")
             except ValueError:
                 shape = _RULE_SHAPE.match(f.data or "")
                 if shape and int(shape.group(1)) == 0:
@@ -157,10 +168,13 @@ class DueRulesForm(FlaskForm):
                 f.errors = list(f.errors) + [message]
                 ok = False
             else:
-                hours[name] = n * _RULE_HOURS[unit]
+                lengths[name] = f.data
+        today = clock.seoul_today()
+        days = [today + timedelta(days=i) for i in range(REFERENCE_DAYS)]
         for urgency in ("emergency", "urgent", "routine"):
-            ack, action = hours.get(f"{urgency}_ack"), hours.get(f"{urgency}_action")
-            if ack is not None and action is not None and ack > action:
+            ack, action = lengths.get(f"{urgency}_ack"), lengths.get(f"{urgency}_action")
+            if ack is not None and action is not None and all(
+                    a > b for a, b in zip(rule_hours(ack, days), rule_hours(action, days), strict=True)):
                 f = getattr(self, f"{urgency}_ack")
                 later = _l("The acknowledgement cannot be due later than the next step (%(action)s).",
                            action=getattr(self, f"{urgency}_action").data)

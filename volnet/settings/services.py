@@ -4,7 +4,8 @@ from __future__ import annotations
 import copy
 import re
 import time
-from datetime import datetime, timedelta
+from bisect import bisect_right
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 
 import holidays
@@ -100,3 +101,24 @@ def add_duration(start: datetime, text: str) -> datetime:
         if day.weekday() < 5 and day.date() not in hol:
             added += 1
     return day.astimezone(start.tzinfo)
+
+
+def rule_hours(text: str, days: list[date]) -> list[float]:
+    """How long the rule ``text`` runs, in hours, from a start on each of ``days`` (Asia/Seoul dates), as
+    ``add_duration`` counts it: the same for every start in minutes, hours and days; in working days it
+    depends on the weekends and public holidays after the start (the due keeps the time of day)."""
+    n, unit = parse_duration(text)
+    if unit != "wd":
+        return [n / 60 if unit == "m" else float(n * (24 if unit == "d" else 1))] * len(days)
+    if not days:
+        return []
+    hol = _kr_holidays(min(days).year)
+    # The working days after the first start, until the last start has n of them after it.
+    working: list[date] = []
+    day, last, after_last = min(days), max(days), 0
+    while after_last < n:
+        day += timedelta(days=1)
+        if day.weekday() < 5 and day not in hol:
+            working.append(day)
+            after_last += day > last
+    return [(working[bisect_right(working, start) + n - 1] - start).days * 24.0 for start in days]
