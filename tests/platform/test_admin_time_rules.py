@@ -43,3 +43,22 @@ def test_an_acknowledgement_always_due_after_its_action_is_refused(app, client):
     r = client.post("/admin/settings", data={**RULES, "urgent_ack": "30d", "urgent_action": "2wd"})
     assert r.status_code == 400 and "접수 확인 기한" in r.get_data(as_text=True)
     assert (settings.get("due.routine.ack"), settings.get("due.urgent.ack")) == ("3wd", "24h")
+
+
+# --- the row lock of an organization save ------------------------------------------------------------------
+
+def test_an_organization_save_takes_its_dongs_lock_with_the_shared_helper(app, client, monkeypatch):
+    from volnet.admin import views
+    from volnet.core import sql
+    from volnet.places.models import Dong
+
+    calls = []
+    real = sql.lock_rows
+    monkeypatch.setattr(views, "lock_rows", lambda model, ids: (calls.append((model, list(ids))),
+                                                                real(model, ids)), raising=False)
+    d = b.dong()
+    _admin(client)
+    r = client.post("/admin/organizations/new", data={"name": "행복약국", "kind": "pharmacy", "dong_id": d.id,
+                                                      "phone": "", "active": "y"})
+    assert r.status_code == 302
+    assert calls == [(Dong, [d.id])]

@@ -33,7 +33,7 @@ from volnet.core import access, clock
 from volnet.core.access import rule
 from volnet.core.i18n import labels
 from volnet.core.korean import format_phone, normalize_phone
-from volnet.core.sql import upsert
+from volnet.core.sql import lock_rows, upsert
 from volnet.extensions import db
 from volnet.places import services as places
 from volnet.places.models import Dong, Tong
@@ -154,7 +154,7 @@ def _same_name_in_dong(form, org) -> bool:
     dong_id = form.dong_id.data or None
     if dong_id is not None:
         # Saves into one dong take turns (a double tap, two admins): the second sees the first's organization.
-        db.session.execute(select(Dong.id).where(Dong.id == dong_id).with_for_update(key_share=True))
+        lock_rows(Dong, [dong_id])
     stmt = select(Organization.id).where(func.lower(Organization.name) == form.name.data.lower(),
                                          Organization.dong_id.is_(None) if dong_id is None
                                          else Organization.dong_id == dong_id)
