@@ -62,3 +62,15 @@ def test_an_organization_save_takes_its_dongs_lock_with_the_shared_helper(app, c
                                                       "phone": "", "active": "y"})
     assert r.status_code == 302
     assert calls == [(Dong, [d.id])]
+
+
+# --- one QR helper ------------------------------------------------------------------------------------------
+
+def test_the_invitation_and_two_step_qr_come_from_one_helper(app):
+    from volnet.admin import views
+    from volnet.core import qr
+    from volnet.security import totp
+
+    assert totp.qr_svg is qr.qr_svg
+    assert not hasattr(views, "_qr_svg")
+    assert 'width="' in qr.qr_svg("https://volnet.example/account/join/abc", scale=6)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from tests import builders as b
-from volnet.admin.views import _qr_svg
+from volnet.core.qr import qr_svg
 from volnet.extensions import db
 from volnet.security import totp
 
@@ -19,7 +19,7 @@ def _size_and_viewbox(svg: str) -> tuple[tuple[str, str], str | None]:
 
 
 def test_both_qr_codes_have_a_viewbox_matching_their_size():
-    for svg in (_qr_svg("https://volnet.example/account/join/abc"), totp.qr_svg("otpauth://totp/volnet:x?secret=A")):
+    for svg in (qr_svg("https://volnet.example/account/join/abc", scale=6), totp.qr_svg("otpauth://totp/volnet:x?secret=A")):
         (width, height), box = _size_and_viewbox(svg)
         assert box == f"0 0 {width} {height}", svg[:200]
         assert svg.count("<svg") == 1 and "<path" in svg

@@ -3,7 +3,6 @@ from __future__ import annotations
 import secrets
 from collections import Counter
 from datetime import date, datetime, timedelta
-from io import BytesIO
 
 from flask import Blueprint as _Blueprint  # noqa: E402
 from flask import abort, flash, redirect, render_template, request, session, url_for
@@ -33,6 +32,7 @@ from volnet.core import access, clock
 from volnet.core.access import rule
 from volnet.core.i18n import labels
 from volnet.core.korean import format_phone, normalize_phone
+from volnet.core.qr import qr_svg
 from volnet.core.sql import lock_rows, upsert
 from volnet.extensions import db
 from volnet.places import services as places
@@ -232,6 +232,7 @@ def user(user_id: int):
     u = db.get_or_404(User, user_id, **({"with_for_update": {"key_share": True}, "populate_existing": True}
                                          if request.method == "POST" else {}))
     form = UserEditForm(obj=u)
+    form.mobile_needed = bool({"sms", "kakao"} & set(u.channels or ()))
     form.organization_id.choices = _org_choices(keep=u.organization_id)
     form.dong_ids.choices = _dong_choices(blank=False, keep=[d.id for d in u.dongs])
     if request.method == "GET":
@@ -323,7 +324,7 @@ def invitations():
         record(current_user, "create", "invitation", inv.id)
         db.session.commit()
         link = url_for("accounts.join", token=token, _external=True)
-        return render_template("admin/invitation_created.html", inv=inv, link=link, qr_svg=_qr_svg(link),
+        return render_template("admin/invitation_created.html", inv=inv, link=link, qr_svg=qr_svg(link, scale=6),
                                roles=ROLE_LABELS)
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     pagination = db.paginate(select(Invitation).options(selectinload(Invitation.organization))
@@ -344,17 +345,6 @@ def revoke_invitation(inv_id: int):
         db.session.commit()
         flash(_("The invitation has been revoked."), "success")
     return redirect(url_for("admin.invitations"))
-
-
-def _qr_svg(link: str) -> str:
-    import segno
-
-    qr = segno.make(link, error="m")
-    out = BytesIO()
-    # viewBox (omitsize) so the drawing scales with the box it is printed in; width/height as its natural size.
-    qr.save(out, kind="svg", scale=6, border=2, xmldecl=False, svgns=True, title="QR", nl=False, omitsize=True)
-    width, height = qr.symbol_size(scale=6, border=2)
-    return out.getvalue().decode("utf-8").replace("<svg ", f'<svg width="{width}" height="{height}" ', 1)
 
 
 # --- settings and audit ------------------------------------------------------------------------

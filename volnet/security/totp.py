@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from io import BytesIO
 
 import pyotp
 from flask import current_app, redirect, request, session, url_for
@@ -23,6 +22,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from volnet.accounts.roles import TOTP_ROLES
 from volnet.core import clock
 from volnet.core.korean import ascii_digits
+from volnet.core.qr import qr_svg  # noqa: F401  (the setup page's QR: totp.qr_svg(uri))
 from volnet.settings import services as settings
 
 settings.DEFAULTS.setdefault("security.totp_required", False)
@@ -43,17 +43,6 @@ def new_secret() -> str:
 
 def provisioning_uri(user, secret: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=user.login_id, issuer_name=ISSUER)
-
-
-def qr_svg(uri: str) -> str:
-    import segno
-
-    qr = segno.make(uri, error="m")
-    out = BytesIO()
-    # viewBox (omitsize) so the drawing scales with the box it is printed in; width/height as its natural size.
-    qr.save(out, kind="svg", scale=5, border=2, xmldecl=False, svgns=True, title="QR", nl=False, omitsize=True)
-    width, height = qr.symbol_size(scale=5, border=2)
-    return out.getvalue().decode("utf-8").replace("<svg ", f'<svg width="{width}" height="{height}" ', 1)
 
 
 def _clean_code(code: str | None) -> str:
