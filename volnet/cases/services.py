@@ -48,7 +48,7 @@ from volnet.cases.models import (
     ServiceLinkage,
 )
 from volnet.concerns import services as concerns
-from volnet.concerns.models import Concern, ConcernEvent
+from volnet.concerns.models import Concern
 from volnet.core import clock
 from volnet.core.i18n import lazy_gettext as _l
 from volnet.extensions import db
@@ -109,11 +109,8 @@ def open_case(concern: Concern, actor, summary: str = "") -> Case:
     _set_step(case, "assessment", case.assessment_due_at)
     db.session.add(case)
     db.session.flush()
-    concerns.close(concern, actor, "case_opened", "")
     # The concern's timeline names the case by its number, in the reader's language (not a stored text).
-    for obj in db.session.new:
-        if isinstance(obj, ConcernEvent) and obj.concern_id == concern.id and obj.kind == "closed":
-            obj.data = {**(obj.data or {}), "case": case.id}
+    concerns.close(concern, actor, "case_opened", "", case=case.id)
     _event(case, "opened", actor, concern=concern.id)
     return case
 

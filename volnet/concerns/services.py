@@ -252,15 +252,16 @@ def change_urgency(concern: Concern, actor, urgency: str, reason: str) -> None:
     add_event(concern, "urgency_changed", actor, note=reason, old=old, new=urgency)
 
 
-def close(concern: Concern, actor, outcome: str, note: str) -> None:
+def close(concern: Concern, actor, outcome: str, note: str, **data) -> None:
     """Close the concern with ``outcome``, or put the household under regular monitoring ("monitoring").
-    "case_opened" only comes with the integrated case itself (cases.services.open_case opens it first)."""
+    ``data`` goes into the timeline event. "case_opened" only comes with the integrated case itself
+    (cases.services.open_case opens it first and passes its number, ``case=``, which the timeline links)."""
     from volnet.core.i18n import lazy_gettext as _l
 
     _require_open(concern)
     if outcome == "monitoring" and concern.status == "monitoring":
         raise ConcernError(_l("This household is already under regular monitoring."))
-    if outcome == "case_opened" and not _has_case(concern):
+    if outcome == "case_opened" and not data.get("case"):
         raise ConcernError(_l("An integrated case is opened with \"Open integrated case\", not by closing the "
                               "concern."))
     concern.status = "monitoring" if outcome == "monitoring" else "closed"
@@ -270,15 +271,8 @@ def close(concern: Concern, actor, outcome: str, note: str) -> None:
     concern.acknowledged_at = concern.acknowledged_at or clock.now()
     concern.first_action_at = concern.first_action_at or clock.now()
     refresh_next_due(concern)
-    add_event(concern, "closed" if concern.status == "closed" else "monitoring", actor, note=note, outcome=outcome)
-
-
-def _has_case(concern: Concern) -> bool:
-    try:
-        from volnet.cases.models import Case
-    except ImportError:  # pragma: no cover - the cases domain is not installed
-        return False
-    return db.session.scalar(select(Case.id).where(Case.concern_id == concern.id).limit(1)) is not None
+    add_event(concern, "closed" if concern.status == "closed" else "monitoring", actor, note=note, outcome=outcome,
+              **data)
 
 
 def follow_household(household: Household) -> None:
