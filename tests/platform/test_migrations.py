@@ -102,3 +102,22 @@ def test_address_keys_lose_their_region_on_upgrade(empty_db):
         keys = dict(conn.execute(sa.text("SELECT id, address_key FROM households")).all())
     engine.dispose()
     assert keys == {1: "민락로1061층", 2: "송산로12"}
+
+
+def test_address_prefix_lookup_uses_the_index_on_postgresql(empty_db):
+    """The quick-add lookup (households at this address: key LIKE 'prefix%') reads the index on PostgreSQL
+    whatever the database's collation; with the plain index under C.UTF-8 or ko_KR it read every household
+    of the dong, which in a large dong is every report's wait."""
+    if not empty_db.startswith("postgresql"):
+        pytest.skip("operator classes are PostgreSQL's")
+    import sqlalchemy as sa
+
+    up = _flask(empty_db, "db", "upgrade")
+    assert up.returncode == 0, up.stderr[-3000:]
+    engine = sa.create_engine(empty_db)
+    with engine.connect() as conn:
+        conn.execute(sa.text("SET enable_seqscan = off"))  # an empty table: ask whether the index *can* serve it
+        plan = "\n".join(r[0] for r in conn.execute(sa.text(
+            "EXPLAIN SELECT id FROM households WHERE dong_id = 1 AND address_key LIKE '송산로12%'")))
+    engine.dispose()
+    assert "ix_households_dong_addr" in plan and "~>=~" in plan, plan

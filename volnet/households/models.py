@@ -20,7 +20,11 @@ class Household(db.Model):
     __tablename__ = "households"
     __audited__ = True
     __table_args__ = (
-        Index("ix_households_dong_addr", "dong_id", "address_key"),
+        # varchar_pattern_ops: PostgreSQL uses a plain index for LIKE 'prefix%' only under the C collation,
+        # and production databases are created with a locale (C.UTF-8, ko_KR.UTF-8); with it the quick-add
+        # address lookup reads its few neighbours instead of every household of the dong.
+        Index("ix_households_dong_addr", "dong_id", "address_key",
+              postgresql_ops={"address_key": "varchar_pattern_ops"}),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
