@@ -76,6 +76,50 @@ def test_the_same_citizen_form_sent_twice_keeps_its_first_code(app, client, fill
     assert other != code and count(Observation) == 2
 
 
+def test_a_citizen_form_changed_after_back_is_a_new_report_with_its_own_code(app, client, filled_slowly):
+    d = b.dong(name="호원1동")
+    db.session.commit()
+    started = _citizen_form(client)
+    first = CODE.search(client.get(_citizen_post(client, d.id, started).headers["Location"])
+                        .get_data(as_text=True)).group(1)
+    # "Back", a word more about where, and send: the same form, changed.
+    r = _citizen_post(client, d.id, started, location_text="호원동 시장 앞 파란 대문 집", note="며칠째 불이 꺼져 있어요")
+    page = client.get(r.headers["Location"]).get_data(as_text=True)
+    second = CODE.search(page).group(1)
+    assert second != first and "이미 보낸 제보입니다" not in page
+    assert count(Observation) == 2
+    assert count(Observation, Observation.reference_code == second,
+                 Observation.location_text == "호원동 시장 앞 파란 대문 집") == 1
+    # Sent once more unchanged: that one stands, and the citizen is told so.
+    r = _citizen_post(client, d.id, started, location_text="호원동 시장 앞 파란 대문 집", note="며칠째 불이 꺼져 있어요")
+    page = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert CODE.search(page).group(1) == second and "이미 보낸 제보입니다" in page
+    assert count(Observation) == 2
+
+
+def test_the_citizen_code_is_gone_once_a_new_form_is_opened_or_after_a_while(app, client, filled_slowly):
+    d = b.dong(name="호원1동")
+    db.session.commit()
+    sent = client.get(_citizen_post(client, d.id, _citizen_form(client)).headers["Location"])
+    code = CODE.search(sent.get_data(as_text=True)).group(1)
+    assert sent.headers["Cache-Control"] == "no-store"
+    assert CODE.search(client.get("/report-a-neighbour/sent").get_data(as_text=True)).group(1) == code  # reload
+    # The next person at this computer opens a blank form: no code there, and none on the thank-you page.
+    assert code not in client.get("/report-a-neighbour").get_data(as_text=True)
+    r = client.get("/report-a-neighbour/sent")
+    assert r.status_code == 302 and r.headers["Location"].endswith("/report-a-neighbour")
+    assert code not in client.get("/report-a-neighbour/sent", follow_redirects=True).get_data(as_text=True)
+
+    # Left on the thank-you page: a reload a while later shows the code no more either.
+    clock.freeze(clock.now())
+    r = _citizen_post(client, d.id, _citizen_form(client), location_text="다른 골목")
+    code = CODE.search(client.get(r.headers["Location"]).get_data(as_text=True)).group(1)
+    clock.freeze(clock.now() + timedelta(minutes=11))
+    r = client.get("/report-a-neighbour/sent")
+    assert r.status_code == 302 and code not in client.get("/report-a-neighbour/sent", follow_redirects=True) \
+        .get_data(as_text=True)
+
+
 def test_the_citizen_checks_still_hold(app, client):
     d = b.dong(name="호원1동")
     db.session.commit()

@@ -1,17 +1,21 @@
 """The public 'report a neighbour' page: no account, a reference code, nothing revealed."""
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import secrets
 import time
 from datetime import timedelta
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
 
 from volnet.audit.services import client_ip
 from volnet.concerns.models import COARSE_STATUS, Concern
+from volnet.core import clock
 from volnet.core.access import rule
 from volnet.extensions import db
 from volnet.observations import services as observations
@@ -45,6 +49,9 @@ def public_report():
     form = CitizenReportForm()
     form.dong_id.choices = _dong_choices()
     if request.method == "GET":
+        # A blank form is someone's new report (on a shared computer, perhaps someone else's): the code
+        # of the report sent before it is not shown again.
+        session.pop(SENT_KEY, None)
         form.started.data = _new_form_token()
         return _render(form)
     ip = client_ip() or "-"
@@ -76,8 +83,9 @@ def public_report():
         hygiene=form.hygiene.data or "", note=form.note.data or "", location_text=form.location_text.data,
         subject_sex=form.subject_sex.data, subject_age_band=form.subject_age_band.data,
         contact=form.contact.data or "", reference_code=observations.new_reference_code(),
-        # The same form sent again (back and send, a double tap) is the first report: its code stands.
-        client_token=f"citizen-{nonce}" if nonce else None,
+        # The same form sent again unchanged (back and send, a double tap) is the first report: its code
+        # stands. Changed after "back", it is a report of its own, with its own code.
+        client_token=f"citizen-{nonce}-{_content_digest(form)}" if nonce else None,
     )
     try:
         obs, created = observations.submit(obs, None)
@@ -93,11 +101,14 @@ def public_report():
     if created and urgency in hooks_urgencies():
         _after_commit(obs_id)
     # Post/redirect/get: reloading the thank-you page shows the code again and sends nothing.
-    session[SENT_KEY] = [code, urgency]
+    session[SENT_KEY] = [code, urgency, int(clock.now().timestamp()), not created]
     return redirect(url_for("observations.public_report_sent"), 303)
 
 
 SENT_KEY = "citizen_report_sent"
+# How long the thank-you page can be reloaded: the citizen writes the code down. After that, or once a
+# blank form is opened, the code is gone from this browser (the next person at a shared computer).
+SENT_SHOWN_SECONDS = 10 * 60
 
 
 @bp.route("/report-a-neighbour/sent")
@@ -106,10 +117,23 @@ def public_report_sent():
     """The thank-you page with the reference code of the report this browser just sent (kept in its
     session cookie, so the address bar shows no code)."""
     sent = session.get(SENT_KEY)
-    if not (isinstance(sent, list) and len(sent) == 2):
+    if not (isinstance(sent, list) and len(sent) == 4
+            and 0 <= clock.now().timestamp() - sent[2] < SENT_SHOWN_SECONDS):
+        session.pop(SENT_KEY, None)
         return redirect(url_for("observations.public_report"))
-    code, urgency = sent
-    return render_template("public/report_sent.html", code=code, urgency=urgency)
+    code, urgency, _sent_at, again = sent
+    g.personal_data = True  # not kept in the browser's cache either
+    return render_template("public/report_sent.html", code=code, urgency=urgency, again=again)
+
+
+def _content_digest(form) -> str:
+    """What the citizen wrote, as a keyed digest (the note and contact are not to be guessed from it):
+    the same form sent again unchanged has the same one."""
+    content = [form.dong_id.data, form.urgency.data, sorted(form.signals.data or []), form.meals.data or "",
+               form.hygiene.data or "", (form.note.data or "").strip(), (form.location_text.data or "").strip(),
+               form.subject_sex.data or "", form.subject_age_band.data or "", (form.contact.data or "").strip()]
+    key = f"{current_app.config['SECRET_KEY']}/citizen-report-content".encode()
+    return hmac.new(key, json.dumps(content, ensure_ascii=False).encode(), hashlib.sha256).hexdigest()[:20]
 
 
 def _new_form_token() -> str:
