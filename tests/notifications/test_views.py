@@ -236,3 +236,29 @@ def test_people_give_their_own_phone_and_email_where_messages_reach_them(app, cl
     db.session.refresh(u)
     assert (u.phone, u.email, u.channels) == ("01055556666", "vol@example.kr", ["inapp", "email", "sms"])
     assert "휴대전화 번호나 이메일 주소가 있어야" not in page and "010-5555-6666" in page
+
+
+def test_text_messages_and_kakaotalk_need_a_mobile_number(app, client):
+    """A landline cannot take SMS or KakaoTalk: choosing them with one is refused, in the reader's language,
+    and nothing is saved; a mobile number (any way it is typed) is taken."""
+    u = person("volunteer", channels=None, phone=None, email=None, locale="ko")
+    b.login(client, u)
+    for channel, landline in (("sms", "02-123-4567"), ("kakao", "031-123-4567")):
+        r = client.post("/notifications/settings", data={channel: "y", "phone": landline})
+        assert r.status_code == 400
+        assert "문자와 카카오톡은 010-1234-5678 같은 휴대전화 번호로만 받을 수 있습니다." in r.get_data(as_text=True)
+        db.session.refresh(u)
+        assert u.phone is None and u.channels is None
+    client.post("/lang", data={"lang": "en"})
+    r = client.post("/notifications/settings", data={"sms": "y", "phone": "02-123-4567"})
+    assert r.status_code == 400
+    assert "Text messages and KakaoTalk need a mobile number such as 010-1234-5678." in r.get_data(as_text=True)
+    r = client.post("/notifications/settings", data={"sms": "y", "kakao": "y", "phone": "+82 10-5555-6666"})
+    assert r.status_code == 303
+    db.session.refresh(u)
+    assert (u.phone, u.channels) == ("01055556666", ["inapp", "sms", "kakao"])
+    # Without text messages the number is only where to reach the person: a landline is fine.
+    r = client.post("/notifications/settings", data={"email": "y", "phone": "02-123-4567"})
+    assert r.status_code == 303
+    db.session.refresh(u)
+    assert (u.phone, u.channels) == ("021234567", ["inapp", "email"])

@@ -380,3 +380,29 @@ def test_an_admin_gives_an_account_its_phone_and_email(app, client):
     saved = db.session.get(User, u.id)
     assert (saved.phone, saved.email) == ("01023456789", "seo@example.kr")
     assert "010-2345-6789" in client.get(f"/admin/users/{u.id}").get_data(as_text=True)
+
+
+def test_an_account_taking_text_messages_needs_a_mobile_number(app, client):
+    """SMS and KakaoTalk reach only a mobile phone: for a person who chose them, an admin cannot enter a
+    landline (it would fail later in the outbox); for a person on e-mail and the app it stays a contact."""
+    from volnet.accounts.models import User
+
+    d = b.dong()
+    admin = b.user("admin")
+    texting = b.user("volunteer", [d], name="서하늘", channels=["inapp", "kakao"], phone="01012345678")
+    mailing = b.user("volunteer", [d], name="한가람", channels=["inapp", "email"])
+    db.session.commit()
+    b.login(client, admin)
+    base = {"role": "volunteer", "organization_id": 0, "dong_ids": [d.id], "active": "y"}
+    r = client.post(f"/admin/users/{texting.id}", data={**base, "name": "서하늘", "phone": "02-123-4567"})
+    assert r.status_code == 400
+    assert "문자와 카카오톡은 010-1234-5678 같은 휴대전화 번호로만 받을 수 있습니다." in r.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(User, texting.id).phone == "01012345678"
+    assert client.post(f"/admin/users/{texting.id}",
+                       data={**base, "name": "서하늘", "phone": "011-234-5678"}).status_code == 302
+    assert client.post(f"/admin/users/{mailing.id}",
+                       data={**base, "name": "한가람", "phone": "02-123-4567"}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(User, texting.id).phone == "0112345678"
+    assert db.session.get(User, mailing.id).phone == "021234567"

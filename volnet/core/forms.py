@@ -93,11 +93,18 @@ def name_ok(value: str) -> bool:
 _EMAIL_SHAPE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]+")
 
 
-def validate_phone(form, field) -> None:
-    """A WTForms inline validator: a Korean mobile or landline number, or nothing."""
-    from volnet.core.korean import normalize_phone
+def validate_phone(form, field, *, mobile: bool = False) -> None:
+    """A WTForms inline validator: a Korean mobile or landline number, or nothing. With ``mobile`` (where the
+    number receives text messages or KakaoTalk), only a mobile number (010, 011, 016-019) is taken.
+    ``normalize_phone`` gives the digits to store."""
+    from volnet.core.korean import is_mobile, normalize_phone
 
-    if field.data and normalize_phone(field.data) is None:
+    if not field.data:
+        return
+    digits = normalize_phone(field.data)
+    if mobile and not is_mobile(digits):
+        raise ValidationError(_l("Text messages and KakaoTalk need a mobile number such as 010-1234-5678."))
+    if digits is None:
         raise ValidationError(_l("Enter a phone number such as 010-1234-5678 or 02-123-4567."))
 
 

@@ -54,6 +54,14 @@ def normalize_phone(value: str | None) -> str | None:
     return digits
 
 
+_MOBILE = re.compile(r"010\d{8}|01[16789]\d{7,8}")
+
+
+def is_mobile(digits: str | None) -> bool:
+    """A Korean mobile number (010, 011, 016-019) as ``normalize_phone`` gives it: what SMS and KakaoTalk reach."""
+    return bool(digits) and _MOBILE.fullmatch(digits) is not None
+
+
 def format_phone(digits: str | None) -> str:
     """'01012345678' -> '010-1234-5678', '021234567' -> '02-123-4567', '0311234567' -> '031-123-4567'."""
     if not digits:
