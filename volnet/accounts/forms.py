@@ -5,7 +5,7 @@ from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from volnet.accounts import passwords
-from volnet.core.forms import clean_filter
+from volnet.core.forms import clean_filter, validate_phone
 from volnet.core.i18n import lazy_gettext as _l
 
 
@@ -41,7 +41,8 @@ class JoinForm(NewPasswordMixin, FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=60)], filters=[clean_filter])
     login_id = StringField(_l("Login ID"), validators=[DataRequired(), Length(min=3, max=60)],
                            filters=[clean_filter])
-    phone = StringField(_l("Mobile phone"), validators=[Optional(), Length(max=20)], filters=[clean_filter])
+    phone = StringField(_l("Mobile phone"), validators=[Optional(), Length(max=20), validate_phone],
+                        filters=[clean_filter])
     new_password = PasswordField(_l("Password"), validators=[DataRequired()])
     confirm = PasswordField(_l("Password again"), validators=[DataRequired()])
 
@@ -51,12 +52,6 @@ class JoinForm(NewPasswordMixin, FlaskForm):
         if not re.fullmatch(r"[A-Za-z0-9._@-]{3,60}", field.data or ""):
             raise ValidationError(_l("Use 3-60 letters, digits or . _ @ -"))
         self._login_id = field.data
-
-    def validate_phone(self, field):
-        from volnet.core.korean import normalize_phone
-
-        if field.data and normalize_phone(field.data) is None:
-            raise ValidationError(_l("Enter a phone number such as 010-1234-5678."))
 
 
 class PledgeForm(FlaskForm):

@@ -4,9 +4,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
-from volnet.core.forms import ChoiceField, clean_filter
+from volnet.core.forms import ChoiceField, clean_filter, validate_phone
 from volnet.core.i18n import lazy_gettext as _l
-from volnet.core.korean import normalize_phone
 
 AGE_BAND_CHOICES = [
     ("unknown", _l("Don't know")), ("u20", _l("Under 20")), ("20s", _l("20s")), ("30s", _l("30s")),
@@ -31,7 +30,7 @@ class HouseholdForm(FlaskForm):
     ban = IntegerField(_l("Ban"), validators=[Optional(), NumberRange(min=1, max=99)])
     name = StringField(_l("Name"), validators=[Optional(), Length(max=60)], filters=[clean_filter])
     alias = StringField(_l("Alias"), validators=[Optional(), Length(max=60)], filters=[clean_filter])
-    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=20)], filters=[clean_filter])
+    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=20), validate_phone], filters=[clean_filter])
     birth_date = DateField(_l("Birth date"), validators=[Optional()])
     sex = ChoiceField(_l("Sex"), choices=SEX_CHOICES, default="unknown")
     age_band = ChoiceField(_l("Age"), choices=AGE_BAND_CHOICES, default="unknown")
@@ -42,10 +41,6 @@ class HouseholdForm(FlaskForm):
                                   filters=[clean_filter])
     # Asked only when the dong already has a household at this address (volnet.households.views).
     same_address_ok = BooleanField(_l("It is another household at the same address (a shared house, a lodger)"))
-
-    def validate_phone(self, field):
-        if field.data and normalize_phone(field.data) is None:
-            raise ValidationError(_l("Enter a phone number such as 010-1234-5678 or 02-123-4567."))
 
     def validate_birth_date(self, field):
         import datetime as dt
