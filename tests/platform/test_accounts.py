@@ -79,6 +79,22 @@ def test_join_rejects_weak_passwords_and_taken_ids(app, client):
     assert "이미" in r.get_data(as_text=True)
 
 
+def test_join_checks_the_phone_as_every_other_form_does(app, client):
+    """One phone check for the join form, the household form and the rest: the same translated message, the
+    same numbers taken (a landline too: at joining no channel is chosen yet)."""
+    from volnet.accounts.models import Invitation
+
+    token, h = Invitation.new_token()
+    db.session.add(Invitation(token_hash=h, role="volunteer", max_uses=5, expires_at=clock.now() + timedelta(days=1)))
+    db.session.commit()
+    data = {"name": "서하늘", "login_id": "sky1", "new_password": "하늘하늘 비밀번호", "confirm": "하늘하늘 비밀번호"}
+    r = client.post(f"/account/join/{token}", data={**data, "phone": "123-4567"})
+    assert r.status_code == 200 and "010-1234-5678이나 02-123-4567 같은 전화번호를 입력하세요." in r.get_data(as_text=True)
+    assert db.session.scalar(select(User).where(User.login_id == "sky1")) is None
+    assert client.post(f"/account/join/{token}", data={**data, "phone": "02-123-4567"}).status_code == 302
+    assert db.session.scalar(select(User.phone).where(User.login_id == "sky1")) == "021234567"
+
+
 def test_login_throttled_per_account(app, client):
     u = b.user("caseworker")
     db.session.commit()
