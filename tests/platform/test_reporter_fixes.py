@@ -308,6 +308,18 @@ def test_quick_add_marks_the_address_required_and_gives_one_message_for_a_non_nu
     assert r.status_code == 302 and count(Observation) == 1
 
 
+@pytest.mark.parametrize("typed", ["", "   ", "\u200b"])
+def test_quick_add_without_an_address_says_what_to_do_once(leader, client, typed):
+    d, *_ = leader
+    r = client.post("/report/new", data={"dong_id": d.id, "road_address": typed, "urgency": "routine",
+                                         "signals": ["mail_piling"], "client_token": "no-address"})
+    assert r.status_code == 400
+    group = r.get_data(as_text=True).split('for="road_address"')[1].split('<div class="form-group')[0]
+    assert 'class="req"' in group and 'aria-invalid="true"' in group
+    assert group.count('class="form-error"') == 1 and "주소를 입력하거나 검색에서 가구를 선택하세요." in group
+    assert count(Observation) == 0 and count(Household) == 1
+
+
 def test_the_citizen_thank_you_page_shows_nothing_to_another_browser(app, client):
     r = app.test_client().get("/report-a-neighbour/sent")
     assert r.status_code == 302 and r.headers["Location"].endswith("/report-a-neighbour")

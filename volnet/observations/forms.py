@@ -112,16 +112,6 @@ class ObservationForm(ObservationFields, FlaskForm):
         return ok
 
 
-class AddressRequired:
-    """The quick add's address: required (the label gets its *), with a message that says what to do."""
-
-    field_flags = {"required": True}
-
-    def __call__(self, form, field):
-        if not (field.data or "").strip():
-            raise StopValidation(_l("Enter the address, or choose a household from the search."))
-
-
 class WholeNumberField(IntegerField):
     """A number such as 통 or 반: text that is not a number gets one message, not a range message too."""
 
@@ -142,8 +132,9 @@ class WholeNumberField(IntegerField):
 class QuickAddObservationForm(ObservationForm):
     """A report that also adds the household (its address was not found)."""
 
-    road_address = StringField(_l("Road-name address"), validators=[AddressRequired(), Length(max=200)],
-                               filters=[clean_filter])
+    # Required (the label gets its *), with a message that says what to do.
+    road_address = StringField(_l("Road-name address"), filters=[clean_filter], validators=[
+        DataRequired(message=_l("Enter the address, or choose a household from the search.")), Length(max=200)])
     unit = StringField(_l("Building / unit (동·호, floor)"), validators=[Optional(), Length(max=60)],
                        filters=[clean_filter])
     tong = WholeNumberField(_l("Tong"), validators=[Optional(), NumberRange(min=1, max=999)])
