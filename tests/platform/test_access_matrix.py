@@ -32,6 +32,7 @@ VIEWS = [
     ("/admin/organizations", {"admin"}),
     ("/admin/invitations", {"admin"}),
     ("/admin/settings", {"admin"}),
+    ("/admin/time-rules", {"admin"}),
     ("/admin/audit", {"admin", "team_lead"}),
     ("/account/password", set(ROLES)),
 ]

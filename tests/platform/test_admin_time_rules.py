@@ -2,9 +2,16 @@
 own page (case steps, safety-call retries, shift reminders, quiet hours, login limits), and the shared QR."""
 from __future__ import annotations
 
+import re
+from datetime import time
+
+from sqlalchemy import select
+
 from tests import builders as b
+from volnet.audit.models import AuditLog
 from volnet.extensions import db
 from volnet.settings import services as settings
+from volnet.settings.models import Setting
 
 RULES = {"emergency_ack": "1h", "emergency_action": "48h", "urgent_ack": "24h", "urgent_action": "3d",
          "routine_ack": "3wd", "routine_action": "7d", "public_per_hour": 5}
@@ -74,3 +81,79 @@ def test_the_invitation_and_two_step_qr_come_from_one_helper(app):
     assert totp.qr_svg is qr.qr_svg
     assert not hasattr(views, "_qr_svg")
     assert 'width="' in qr.qr_svg("https://volnet.example/account/join/abc", scale=6)
+
+
+# --- the other time rules' page ---------------------------------------------------------------------------
+
+TIME_RULES = {"case_assessment": "10d", "case_selection": "5d", "case_planning": "15d", "case_total": "30d",
+              "case_escalate": "2d", "call_retries": 2, "call_retry_after": "15m", "call_retry_grace": "60m",
+              "shift_reminders": "24, 2", "quiet_start": "21:00", "quiet_end": "08:00", "login_max_failures": 6,
+              "login_lock_minutes": 30, "login_max_failures_per_address": 50}
+
+
+def test_only_admins_open_the_other_time_rules(app, client):
+    caseworker = b.user("caseworker", [b.dong()])
+    db.session.commit()
+    b.login(client, caseworker)
+    assert client.get("/admin/time-rules").status_code == 404  # as every page a role may not use
+    assert client.post("/admin/time-rules", data={**TIME_RULES, "call_retries": 5}).status_code == 404
+    assert settings.get("calls.retries") == 2
+
+
+def test_the_admin_sees_current_values_and_defaults_and_changes_them(app, client):
+    from volnet.accounts import views as accounts_views
+    from volnet.notifications import services as notifications
+
+    admin = _admin(client)
+    page = client.get("/admin/").get_data(as_text=True)
+    assert 'href="/admin/time-rules"' in page and "기타 시간 규칙" in page
+    r = client.get("/admin/time-rules")
+    page = r.get_data(as_text=True)
+    assert r.status_code == 200 and "기본값: 24, 2" in page and 'value="24, 2"' in page and "안심콜" in page
+    assert 'value="21:00"' in page and "기본값: 15m" in page
+
+    r = client.post("/admin/time-rules", data={**TIME_RULES, "case_assessment": "7WD", "call_retries": "３",
+                                               "call_retry_after": "30m", "shift_reminders": "2、48, 24",
+                                               "quiet_start": "２２：００", "quiet_end": "7:30",
+                                               "login_max_failures": 5, "login_lock_minutes": 15})
+    assert r.status_code == 302, r.get_data(as_text=True)
+    assert settings.get("cases.due.assessment") == "7wd"
+    assert (settings.get("calls.retries"), settings.get("calls.retry_after")) == (3, "30m")
+    assert settings.get("shifts.reminders") == [48, 24, 2]
+    assert notifications.quiet_window() == (time(22, 0), time(7, 30))
+    assert accounts_views._lock_rules()[0] == 5 and accounts_views._lock_rules()[1].total_seconds() == 15 * 60
+    # The page shows what is in force now; unchanged rules still follow the code's defaults (no row).
+    page = client.get("/admin/time-rules").get_data(as_text=True)
+    assert 'value="48, 24, 2"' in page and 'value="22:00"' in page and "기본값: 21:00" in page
+    assert db.session.get(Setting, "cases.due.total") is None
+    logged = db.session.scalars(select(AuditLog).where(AuditLog.actor_id == admin.id,
+                                                       AuditLog.subject_type == "settings")).all()
+    assert len(logged) == 1 and "calls.retries" in logged[0].detail and "cases.due.total" not in logged[0].detail
+    # No reminders at all is a choice too.
+    assert client.post("/admin/time-rules", data={**TIME_RULES, "shift_reminders": ""}).status_code == 302
+    assert settings.get("shifts.reminders") == []
+
+
+def test_the_other_time_rules_refuse_what_cannot_work(app, client):
+    _admin(client)
+    for change, message in (
+            ({"case_total": "30x"}, "숫자와 단위"),
+            ({"case_planning": "0d"}, "1 이상"),
+            ({"call_retries": 9}, None),
+            ({"call_retry_after": "2d"}, "하루 이내"),
+            ({"call_retry_grace": "25h"}, "하루 이내"),
+            ({"shift_reminders": "24h"}, "1~168"),
+            ({"shift_reminders": "200"}, "1~168"),
+            ({"shift_reminders": "1, 2, 3, 4, 5"}, "1~168"),
+            ({"quiet_start": "25:00"}, "시각을 적으세요"),
+            ({"quiet_end": "8시"}, "시각을 적으세요"),
+            ({"login_max_failures": 0}, None),
+            ({"login_max_failures": 10, "login_max_failures_per_address": 5}, "한 계정"),
+    ):
+        r = client.post("/admin/time-rules", data={**TIME_RULES, "case_selection": "4d", **change})
+        assert r.status_code == 400, change
+        errors = re.findall(r'<p class="form-error" role="alert">([^<]*)</p>', r.get_data(as_text=True))
+        assert len(errors) == 1 and (message is None or message in errors[0]), (change, errors)
+    # Nothing of a refused form is saved.
+    assert settings.get("cases.due.selection") == "5d"
+    assert settings.get("notify.quiet_start") == "21:00"

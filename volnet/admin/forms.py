@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import timedelta
 
 from flask_wtf import FlaskForm
@@ -135,6 +136,20 @@ REFERENCE_DAYS = 731
 _RULE_SHAPE = re.compile(r"^(\d+)\s*(h|d|wd|m)$")
 
 
+def _rule_error(text: str):
+    """Why a due-time rule is not one ("1h", "3d", "3wd"), or None."""
+    try:
+        parse_duration(text or "")
+    except ValueError:
+        shape = _RULE_SHAPE.match(text or "")
+        if shape and int(shape.group(1)) == 0:
+            return _l("Use a number of at least 1.")
+        if shape:
+            return _l("The number is too large: use at most 9999 (for example 30d instead of 720h).")
+        return _l("Write a number and a unit: 1h, 48h, 3d or 3wd (working days).")
+    return None
+
+
 class DueRulesForm(FlaskForm):
     emergency_ack = StringField(_l("Emergency: acknowledge within"), validators=_RULE, filters=[_rule_text])
     emergency_action = StringField(_l("Emergency: support decision within"), validators=_RULE,
@@ -155,16 +170,8 @@ class DueRulesForm(FlaskForm):
             if f.errors:
                 ok = False
                 continue
-            try:
-                parse_duration(f.data or "")
-            except ValueError:
-                shape = _RULE_SHAPE.match(f.data or "")
-                if shape and int(shape.group(1)) == 0:
-                    message = _l("Use a number of at least 1.")
-                elif shape:
-                    message = _l("The number is too large: use at most 9999 (for example 30d instead of 720h).")
-                else:
-                    message = _l("Write a number and a unit: 1h, 48h, 3d or 3wd (working days).")
+            message = _rule_error(f.data)
+            if message:
                 f.errors = list(f.errors) + [message]
                 ok = False
             else:
@@ -181,3 +188,109 @@ class DueRulesForm(FlaskForm):
                 f.errors = list(f.errors) + [later]
                 ok = False
         return ok
+
+
+# --- the other time rules ------------------------------------------------------------------------------
+
+def _validate_rule(form, field):
+    message = _rule_error(field.data)
+    if message:
+        raise ValidationError(message)
+
+
+def _validate_short_wait(form, field):
+    """Minutes or hours, at most a day: how long a safety call waits before its next try."""
+    try:
+        n, unit = parse_duration(field.data or "")
+    except ValueError:
+        n, unit = 0, ""
+    if unit not in ("m", "h") or (n / 60 if unit == "m" else n) > 24:
+        raise ValidationError(_l("Write minutes or hours, at most a day: for example 15m or 2h."))
+
+
+MAX_REMINDERS = 4
+
+
+def _reminder_hours(value):
+    """'24, 2' -> [24, 2] (later first, each once); anything that is not such a list is kept as typed."""
+    if not isinstance(value, str):
+        return value
+    parts = [p for p in re.split(r"[\s,、]+", unicodedata.normalize("NFKC", value)) if p]
+    if not all(p.isascii() and p.isdigit() for p in parts):
+        return value
+    return sorted({int(p) for p in parts}, reverse=True)
+
+
+def _validate_reminders(form, field):
+    hours = field.data
+    if not isinstance(hours, list) or len(hours) > MAX_REMINDERS or any(not 1 <= h <= 168 for h in hours):
+        raise ValidationError(_l("Write up to %(n)d numbers of hours from 1 to 168, separated by commas: for "
+                                 "example 24, 2.", n=MAX_REMINDERS))
+
+
+class ReminderHoursField(StringField):
+    """A list of whole hours, shown as '24, 2'."""
+
+    def _value(self):
+        if isinstance(self.data, list):
+            return ", ".join(str(h) for h in self.data)
+        return super()._value()
+
+
+_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
+
+
+def _clock_time(value):
+    """'9:00' or '０９：００' -> '09:00'; anything else is kept as typed (and refused)."""
+    if not isinstance(value, str):
+        return value
+    shape = _CLOCK.match(unicodedata.normalize("NFKC", value).strip())
+    if shape and int(shape.group(1)) < 24 and int(shape.group(2)) < 60:
+        return f"{int(shape.group(1)):02d}:{shape.group(2)}"
+    return value.strip()
+
+
+def _validate_clock(form, field):
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", field.data or ""):
+        raise ValidationError(_l("Write a time of day such as 21:00 or 08:00."))
+
+
+_TEXT_RULE = [DataRequired(), Length(max=8), _validate_rule]
+_WAIT = [DataRequired(), Length(max=8), _validate_short_wait]
+
+
+class TimeRulesForm(FlaskForm):
+    """The time rules that have no page of their own: integrated case steps, safety-call retries, shift
+    reminders, quiet hours for messages and login locks."""
+
+    case_assessment = StringField(_l("Needs and crisis assessment within"), validators=_TEXT_RULE,
+                                  filters=[_rule_text])
+    case_selection = StringField(_l("Selection within"), validators=_TEXT_RULE, filters=[_rule_text])
+    case_planning = StringField(_l("Service plan within"), validators=_TEXT_RULE, filters=[_rule_text])
+    case_total = StringField(_l("The whole case within"), validators=_TEXT_RULE, filters=[_rule_text])
+    case_escalate = StringField(_l("Team lead alerted when a step is still overdue after"), validators=_TEXT_RULE,
+                                filters=[_rule_text])
+    call_retries = IntegerField(_l("Tries again after an unanswered safety call"),
+                                validators=[InputRequired(), NumberRange(min=0, max=5)])
+    call_retry_after = StringField(_l("Next try after"), validators=_WAIT, filters=[_rule_text])
+    call_retry_grace = StringField(_l("A try still not made this long after its time counts as missed"),
+                                   validators=_WAIT, filters=[_rule_text])
+    shift_reminders = ReminderHoursField(_l("Reminders before a shift (hours before it starts)"),
+                                         validators=[Length(max=40), _validate_reminders],
+                                         filters=[_reminder_hours])
+    quiet_start = StringField(_l("Quiet hours from"), validators=[DataRequired(), Length(max=8), _validate_clock],
+                              filters=[_clock_time])
+    quiet_end = StringField(_l("Quiet hours until"), validators=[DataRequired(), Length(max=8), _validate_clock],
+                            filters=[_clock_time])
+    login_max_failures = IntegerField(_l("Failed logins of one account before it is locked"),
+                                      validators=[InputRequired(), NumberRange(min=3, max=100)])
+    login_lock_minutes = IntegerField(_l("Lock length in minutes"),
+                                      validators=[InputRequired(), NumberRange(min=1, max=1440)])
+    login_max_failures_per_address = IntegerField(_l("Failed logins from one address before it is locked"),
+                                                  validators=[InputRequired(), NumberRange(min=3, max=10000)])
+
+    def validate_login_max_failures_per_address(self, field):
+        own = self.login_max_failures.data
+        if isinstance(own, int) and isinstance(field.data, int) and field.data < own:
+            raise ValidationError(_l("Use at least the number for one account (%(n)d): an office shares one "
+                                     "address.", n=own))

@@ -22,6 +22,7 @@ from volnet.admin.forms import (
     DueRulesForm,
     InvitationForm,
     OrganizationForm,
+    TimeRulesForm,
     TongForm,
     UserEditForm,
     org_phone,
@@ -31,6 +32,7 @@ from volnet.audit.services import record
 from volnet.core import access, clock
 from volnet.core.access import rule
 from volnet.core.i18n import labels
+from volnet.core.i18n import lazy_gettext as _l
 from volnet.core.korean import format_phone, normalize_phone
 from volnet.core.qr import qr_svg
 from volnet.core.sql import lock_rows, upsert
@@ -371,6 +373,73 @@ def settings_page():
         flash(_("Settings saved. New due times apply to concerns from now on."), "success")
         return redirect(url_for("admin.settings_page"))
     return render_template("admin/settings.html", form=form), (400 if request.method == "POST" else 200)
+
+
+# The time rules without a page of their own: (section, [(field, setting key, hint)]). The settings are
+# read where they apply (cases, calls, shifts, notifications and accounts services); defaults live there.
+TIME_RULES = [
+    (_l("Integrated cases"), [
+        ("case_assessment", "cases.due.assessment", None),
+        ("case_selection", "cases.due.selection", None),
+        ("case_planning", "cases.due.planning", None),
+        ("case_total", "cases.due.total", _l("No step is due later than the whole case.")),
+        ("case_escalate", "cases.escalate_lead_after", None),
+    ]),
+    (_l("Safety calls"), [
+        ("call_retries", "calls.retries", _l("0: no second try.")),
+        ("call_retry_after", "calls.retry_after", _l("Minutes or hours: 15m, 2h.")),
+        ("call_retry_grace", "calls.retry_grace", _l("Minutes or hours: 15m, 2h.")),
+    ]),
+    (_l("Volunteer shifts"), [
+        ("shift_reminders", "shifts.reminders", _l("Separate them with commas; leave empty for no reminders.")),
+    ]),
+    (_l("Quiet hours for text and KakaoTalk messages"), [
+        ("quiet_start", "notify.quiet_start", _l("Urgent messages are always sent. The same time twice: no "
+                                                 "quiet hours.")),
+        ("quiet_end", "notify.quiet_end", None),
+    ]),
+    (_l("Login locks"), [
+        ("login_max_failures", "login.max_failures", None),
+        ("login_lock_minutes", "login.lock_minutes", None),
+        ("login_max_failures_per_address", "login.max_failures_per_address",
+         _l("Offices and shops share one public address: keep this well above the number for one account.")),
+    ]),
+]
+
+
+def _shown(value) -> str:
+    return ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
+
+
+@bp.route("/time-rules", methods=["GET", "POST"])
+@rule(ADMIN)
+def time_rules():
+    form = TimeRulesForm()
+    rows = [(name, key) for _section, fields in TIME_RULES for name, key, _hint in fields]
+    if request.method == "GET":
+        for name, key in rows:
+            getattr(form, name).data = settings.get(key)
+    elif form.validate_on_submit():
+        changed = []
+        for name, key in rows:
+            value = getattr(form, name).data
+            if value != settings.get(key):  # unchanged ones keep following the default in the code
+                settings.put(key, value, current_user)
+                changed.append(key)
+        if changed:
+            record(current_user, "update", "settings", None, detail=("time_rules " + ",".join(changed))[:300])
+            db.session.commit()
+        flash(_("Time rules saved. They apply from now on."), "success")
+        return redirect(url_for("admin.time_rules"))
+    sections = []
+    for legend, fields in TIME_RULES:
+        items = []
+        for name, key, hint in fields:
+            default = _("Default: %(value)s", value=_shown(settings.DEFAULTS.get(key)) or _("(none)"))
+            items.append((getattr(form, name), f"{hint} {default}" if hint else default))
+        sections.append((legend, items))
+    return render_template("admin/time_rules.html", form=form, sections=sections), \
+        (400 if request.method == "POST" else 200)
 
 
 @bp.route("/audit")
