@@ -212,12 +212,42 @@ def test_outbox_names_each_kind_of_message_in_the_admins_language(app, client):
 
 
 def test_every_message_kind_volnet_sends_has_an_outbox_label(app):
-    import volnet.cases.alerting as cases_alerting
-    import volnet.shifts.services  # noqa: F401 - registers the shift kinds
-
-    cases_alerting._services()
     volnet_kinds = {k for k in services.KINDS if not k.startswith("test_")}  # tests register their own
-    assert len(volnet_kinds) >= 15 and volnet_kinds - set(services.KIND_LABELS) == set()
+    assert len(volnet_kinds) >= 19 and volnet_kinds - set(services.KIND_LABELS) == set()
+
+
+def test_case_alerts_are_known_to_a_process_that_has_sent_none(app, client):
+    """The kinds of the cases and calls alerts, with their outbox labels, are registered when the app is set
+    up, not at the first alert a process sends: the admins' page names a case alert in their language, and
+    the recipient reads it in the language they now use."""
+    import importlib
+
+    import volnet.cases.alerting as alerting
+
+    admin = b.user("admin", locale="ko")
+    cw = person("caseworker", locale="ko")
+    services.notify(cw, "case_step_overdue", {"case": 5, "step": "사정", "due": "12. 9."}, dedupe_key="case")
+    db.session.commit()
+    services.after_commit_dispatch()
+    saved = dict(services.KINDS), dict(services.KIND_LABELS)
+    for kind in alerting.KINDS:  # as in a fresh process, which imports the module once
+        services.KINDS.pop(kind, None)
+        services.KIND_LABELS.pop(kind, None)
+    try:
+        importlib.reload(alerting)
+        b.login(client, admin)
+        page = client.get("/admin/notifications").get_data(as_text=True)
+        assert "통합사례 처리 기한 초과" in page and "<code>case_step_overdue</code>" not in page
+        client.post("/lang", data={"lang": "en"})
+        assert "Integrated case step overdue" in client.get("/admin/notifications").get_data(as_text=True)
+        reader = app.test_client()
+        b.login(reader, cw)
+        reader.post("/lang", data={"lang": "en"})
+        page = reader.get("/notifications").get_data(as_text=True)
+        assert "Integrated case #5: a step is overdue" in page and "처리 기한이 지났습니다" not in page
+    finally:
+        services.KINDS.update(saved[0])
+        services.KIND_LABELS.update(saved[1])
 
 
 def test_people_give_their_own_phone_and_email_where_messages_reach_them(app, client):

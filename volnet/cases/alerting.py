@@ -1,7 +1,8 @@
-"""A thin, lazy bridge to the reminder system (volnet.notifications.services).
+"""A thin bridge to the reminder system (volnet.notifications.services).
 
-The cases and calls domains send every alert through ``send``. The notifications module is imported
-lazily (it may be absent in an early checkout); then the alert is only logged and ``send`` returns False.
+The cases and calls domains send every alert through ``send``. Their message kinds are registered when this
+module is imported. Should the notifications module be absent (an early checkout), the alert is only logged
+and ``send`` returns False.
 Our own tables record what was escalated, so the sweeps stay idempotent either way; the dedupe key
 also lets the outbox drop duplicates.
 """
@@ -13,45 +14,53 @@ from volnet.core.i18n import lazy_gettext as _l
 
 log = logging.getLogger(__name__)
 
+# kind: (subject, body, urgent, label on the admins' outbox page)
 KINDS = {
     "case_step_overdue": (
         _l("Integrated case #%(case)s: a step is overdue"),
         _l("The step \"%(step)s\" of integrated case #%(case)s was due %(due)s. Please update the case."),
         False,
+        _l("Integrated case step overdue"),
     ),
     "case_step_overdue_lead": (
         _l("Integrated case #%(case)s is overdue (team lead)"),
         _l("The step \"%(step)s\" of integrated case #%(case)s (owner: %(owner)s) was due %(due)s and is "
            "still open."),
         False,
+        _l("Integrated case overdue (team lead)"),
     ),
     "emergency_decision_overdue": (
         _l("Emergency welfare support decision overdue (case #%(case)s)"),
         _l("The emergency welfare support reported %(reported)s for case #%(case)s needed a decision by "
            "%(due)s."),
         True,
+        _l("Emergency welfare support decision overdue"),
     ),
     "aftercare_due": (
         _l("Aftercare check due (case #%(case)s)"),
         _l("The %(months)s-month aftercare check of closed case #%(case)s is due %(due)s."),
         False,
+        _l("Aftercare check due"),
     ),
     "safety_call_missed": (
         _l("Safety call: no answer (%(household)s)"),
         _l("%(caller)s could not reach %(household)s after %(attempts)s tries today. Please check on them "
            "if you can, and tell the dong centre."),
         True,
+        _l("Safety call: no answer"),
     ),
     "safety_call_visit_due": (
         _l("Safety call: visit due (%(household)s)"),
         _l("%(household)s has missed %(misses)s scheduled safety calls. A visit is due by %(due)s."),
         True,
+        _l("Safety call: visit due"),
     ),
     "safety_visit_no_response": (
         _l("Safety visit: no response (%(household)s)"),
         _l("No one answered the door at %(household)s. Call 112/119 if there are danger signs; the tong "
            "leader or the management office may hold a key."),
         True,
+        _l("Safety visit: no response"),
     ),
 }
 
@@ -67,10 +76,16 @@ def _services():
     if not hasattr(services, "notify"):
         return None
     if not _registered and hasattr(services, "register_kind"):
-        for kind, (subject, body, urgent) in KINDS.items():
-            services.register_kind(kind, subject, body, urgent=urgent)
+        for kind, (subject, body, urgent, label) in KINDS.items():
+            services.register_kind(kind, subject, body, urgent=urgent, label=label)
         _registered = True
     return services
+
+
+# Registered at import (volnet.cases and volnet.calls import this module when the app is set up): a process that
+# only shows these messages (the inbox, the admins' outbox page, the worker) knows them, not only one that has
+# sent one since it started.
+_services()
 
 
 def available() -> bool:

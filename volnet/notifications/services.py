@@ -76,54 +76,43 @@ class Kind:
     subject: object
     body: object
     urgent: bool = False
+    label: object = None
 
 
 KINDS: dict[str, Kind] = {}
+# What each kind of message is, for the admin's outbox list (a kind without one is shown as it is). Filled only
+# by ``register_kind``: a kind's label is given where the kind is declared.
+KIND_LABELS: dict[str, object] = {}
 
 
-def register_kind(kind: str, subject, body, *, urgent: bool = False) -> None:
-    """Declare a message kind: lazy_gettext subject and body with %(name)s placeholders."""
-    KINDS[kind] = Kind(subject, body, urgent)
+def register_kind(kind: str, subject, body, *, urgent: bool = False, label=None) -> None:
+    """Declare a message kind: lazy_gettext subject and body with %(name)s placeholders, and the label the
+    admins' outbox page shows for it."""
+    KINDS[kind] = Kind(subject, body, urgent, label)
+    if label is not None:
+        KIND_LABELS[kind] = label
+    else:
+        KIND_LABELS.pop(kind, None)
 
 
 register_kind("concern_emergency", _l("Emergency report in %(dong)s"),
               _l("An emergency report came in for concern #%(concern)s in %(dong)s. Please check on the "
-                 "household now."), urgent=True)
+                 "household now."), urgent=True, label=_l("Emergency report"))
 register_kind("concern_urgent", _l("Urgent report in %(dong)s"),
-              _l("An urgent report came in for concern #%(concern)s in %(dong)s. Please acknowledge it soon."))
+              _l("An urgent report came in for concern #%(concern)s in %(dong)s. Please acknowledge it soon."),
+              label=_l("Urgent report"))
 register_kind("concern_overdue_ack", _l("Concern #%(concern)s is not yet acknowledged"),
-              _l("Concern #%(concern)s in %(dong)s had to be acknowledged by %(due)s."))
+              _l("Concern #%(concern)s in %(dong)s had to be acknowledged by %(due)s."),
+              label=_l("Concern not acknowledged in time"))
 register_kind("concern_overdue_action", _l("Concern #%(concern)s: first contact overdue"),
-              _l("Concern #%(concern)s in %(dong)s needed a first contact or visit by %(due)s."))
+              _l("Concern #%(concern)s in %(dong)s needed a first contact or visit by %(due)s."),
+              label=_l("Concern: first contact overdue"))
 register_kind("concern_overdue_lead", _l("Overdue concern #%(concern)s (team lead)"),
               _l("Concern #%(concern)s in %(dong)s (owner: %(owner)s) passed its due time %(due)s without "
-                 "the action it needed."))
+                 "the action it needed."), label=_l("Overdue concern (team lead)"))
 register_kind("staff_digest", _l("Morning summary: %(new)s new, %(overdue)s overdue"),
               _l("Good morning. In your dongs on %(date)s: %(new)s new concerns waiting for acknowledgement "
-                 "and %(overdue)s overdue concerns."))
-
-# What each kind of message is, for the admin's outbox list (a kind not listed is shown as it is).
-KIND_LABELS = {
-    "concern_emergency": _l("Emergency report"),
-    "concern_urgent": _l("Urgent report"),
-    "concern_overdue_ack": _l("Concern not acknowledged in time"),
-    "concern_overdue_action": _l("Concern: first contact overdue"),
-    "concern_overdue_lead": _l("Overdue concern (team lead)"),
-    "staff_digest": _l("Morning summary"),
-    "shift_reminder": _l("Shift reminder"),
-    "shift_promoted": _l("Place from the waiting list"),
-    "shift_changed": _l("Shift changed"),
-    "shift_cancelled": _l("Shift cancelled"),
-    "shift_unfilled": _l("Shift places still open"),
-    "shift_message": _l("Message about a shift"),
-    "case_step_overdue": _l("Integrated case step overdue"),
-    "case_step_overdue_lead": _l("Integrated case overdue (team lead)"),
-    "emergency_decision_overdue": _l("Emergency welfare support decision overdue"),
-    "aftercare_due": _l("Aftercare check due"),
-    "safety_call_missed": _l("Safety call: no answer"),
-    "safety_call_visit_due": _l("Safety call: visit due"),
-    "safety_visit_no_response": _l("Safety visit: no response"),
-}
+                 "and %(overdue)s overdue concerns."), label=_l("Morning summary"))
 
 
 class _Params(dict):

@@ -56,20 +56,25 @@ class ShiftError(ValueError):
 
 # --------------------------------------------------------------------------- notifications
 
+# kind: (subject, body, urgent, label on the admins' outbox page)
 _KINDS = {
     "shift_reminder": (_l("Reminder: %(program)s, %(when)s"),
                        _l("Your shift %(program)s starts %(when)s at %(place)s. Confirm or cancel in one tap: "
-                          "%(link)s"), False),
+                          "%(link)s"), False, _l("Shift reminder")),
     "shift_promoted": (_l("You have a place: %(program)s, %(when)s"),
                        _l("A place opened up and you moved from the waiting list onto %(program)s, %(when)s at "
-                          "%(place)s. If you cannot come, cancel in volnet so the next person can go."), False),
+                          "%(place)s. If you cannot come, cancel in volnet so the next person can go."), False,
+                       _l("Place from the waiting list")),
     "shift_changed": (_l("Shift changed: %(program)s"),
-                      _l("%(program)s is now %(when)s at %(place)s. Please check your calendar."), False),
+                      _l("%(program)s is now %(when)s at %(place)s. Please check your calendar."), False,
+                      _l("Shift changed")),
     "shift_cancelled": (_l("Shift cancelled: %(program)s, %(when)s"),
-                        _l("%(program)s on %(when)s has been cancelled by the organizer. %(reason)s"), False),
+                        _l("%(program)s on %(when)s has been cancelled by the organizer. %(reason)s"), False,
+                        _l("Shift cancelled")),
     "shift_unfilled": (_l("%(open)s places still open: %(program)s"),
-                       _l("%(program)s on %(when)s still has %(open)s open places of %(capacity)s."), False),
-    "shift_message": (_l("Message about %(program)s"), _l("%(message)s"), False),
+                       _l("%(program)s on %(when)s still has %(open)s open places of %(capacity)s."), False,
+                       _l("Shift places still open")),
+    "shift_message": (_l("Message about %(program)s"), _l("%(message)s"), False, _l("Message about a shift")),
 }
 _registered = False
 
@@ -84,8 +89,8 @@ def _notifications():
             raise
         return None
     if not _registered:
-        for kind, (subject, body, urgent) in _KINDS.items():
-            notes.register_kind(kind, subject, body, urgent=urgent)
+        for kind, (subject, body, urgent, label) in _KINDS.items():
+            notes.register_kind(kind, subject, body, urgent=urgent, label=label)
         _registered = True
     return notes
 
