@@ -368,7 +368,7 @@ def test_a_closed_case_refuses_linkage_changes_and_new_conferences(dong_staff, c
     s = dong_staff
     case = cb.case(s["cw"], s["household"])
     link = cb.linkage(case, s["cw"], 10, date(2026, 3, 1))
-    svc.close_case(case, s["cw"], "goals_achieved", "")
+    svc.close_case(case, s["cw"], "goals_achieved", "", end_linkages=True)
     db.session.commit()
     b.login(client, s["cw"])
     page = client.get(f"/cases/{case.id}").get_data(as_text=True)
@@ -376,7 +376,7 @@ def test_a_closed_case_refuses_linkage_changes_and_new_conferences(dong_staff, c
     r = client.post(f"/cases/{case.id}/linkages/{link.id}", data={"status": "planned"}, follow_redirects=True)
     assert "종결된 사례입니다" in r.get_data(as_text=True)
     db.session.refresh(link)
-    assert link.status == "active"
+    assert link.status == "ended"
     r = client.post(f"/cases/{case.id}/conferences", data={"held_on": "2026-03-02", "attendees": "김민수",
                                                            "decisions": "종결 후 회의"}, follow_redirects=True)
     assert "종결된 사례입니다" in r.get_data(as_text=True)
@@ -407,3 +407,76 @@ def test_dates_out_of_range_are_refused(dong_staff, client):
     assert "목표일은 지난 날짜일 수 없습니다" in r.get_data(as_text=True)
     client.post(f"/cases/{case.id}/goals", data={"domain": "economy", "text": "체납 해소", "target_on": "2026-03-02"})
     assert db.session.scalar(select(func.count()).select_from(svc.CaseGoal)) == 1
+
+
+def _close_block(page: str) -> str:
+    """The close form's part of the case page."""
+    start = page.index('id="aftercare"')
+    return page[start:page.index("</section>", start)]
+
+
+def test_closing_a_case_asks_about_the_linkages_still_provided_and_ends_them_when_chosen(dong_staff, client):
+    # A case is closed with its services settled: the close form lists the linkages still planned or being
+    # provided; closing without choosing to end them is refused with a message naming them (the summary
+    # written is kept, nothing changes); with the choice the case closes, the linkage being provided ends
+    # on the closing date and the planned one is cancelled.
+    s = dong_staff
+    case = cb.case(s["cw"], s["household"])
+    food = cb.linkage(case, s["cw"], 150000, date(2026, 2, 1))
+    dishes = cb.linkage(case, s["cw"], 0, date(2026, 3, 20), sector="volunteer", service_type="side_dishes",
+                        status="planned", provider="송산종합사회복지관")
+    done = cb.linkage(case, s["cw"], 5000, date(2026, 2, 1), service_type="voucher", provider="끝난 바우처")
+    svc.set_linkage_status(case, done, s["cw"], "ended", date(2026, 2, 20))
+    db.session.commit()
+    case_id, food_id, dishes_id = case.id, food.id, dishes.id
+    b.login(client, s["cw"])
+    block = _close_block(client.get(f"/cases/{case_id}").get_data(as_text=True))
+    assert "의정부 푸드뱅크" in block and "송산종합사회복지관" in block and "끝난 바우처" not in block
+    assert 'name="end_linkages"' in block
+
+    summary = "생계 안정, 정기 모니터링으로 전환"
+    r = client.post(f"/cases/{case_id}/close", data={"reason": "stabilised", "note": summary})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 400
+    assert "아직 예정이거나 제공 중인 서비스 연계가 있습니다" in html
+    assert "푸드뱅크 (의정부 푸드뱅크)" in html and "반찬 배달 (송산종합사회복지관)" in html
+    assert f"{summary}</textarea>" in _close_block(html)
+    db.session.expire_all()
+    assert db.session.get(Case, case_id).status == "open"
+    assert [(lk.status, lk.end_on) for lk in (db.session.get(ServiceLinkage, food_id),
+                                             db.session.get(ServiceLinkage, dishes_id))] == [("active", None),
+                                                                                          ("planned", None)]
+    assert db.session.scalar(select(func.count()).select_from(AftercareCheck)) == 0
+
+    r = client.post(f"/cases/{case_id}/close", data={"reason": "stabilised", "note": summary, "end_linkages": "y"})
+    assert r.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Case, case_id).status == "closed"
+    food, dishes = db.session.get(ServiceLinkage, food_id), db.session.get(ServiceLinkage, dishes_id)
+    assert (food.status, food.end_on) == ("ended", date(2026, 3, 2))  # the closing date in Seoul
+    assert (dishes.status, dishes.end_on) == ("cancelled", None)
+    assert db.session.scalar(select(func.count()).select_from(AftercareCheck)) == 2
+    page = client.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert "2026. 2. 1.(일) – 2026. 3. 2.(월)" in page
+
+
+def test_a_case_with_an_undecided_emergency_support_is_not_closed(dong_staff, client):
+    # The emergency support decision is due whatever happens to the case: closing waits for it.
+    s = dong_staff
+    case = cb.case(s["cw"], s["household"])
+    es = svc.record_emergency(case, s["cw"], "livelihood", T0 - timedelta(hours=2))
+    db.session.commit()
+    case_id, es_id = case.id, es.id
+    b.login(client, s["cw"])
+    block = _close_block(client.get(f"/cases/{case_id}").get_data(as_text=True))
+    assert "결정이 기록되지 않은 긴급복지지원이 있습니다" in block and 'href="#emergency"' in block
+    r = client.post(f"/cases/{case_id}/close", data={"reason": "moved", "note": "", "end_linkages": "y"})
+    assert r.status_code == 400
+    assert "2026. 3. 2.(월) 08:00에 신고된 긴급복지지원(생계지원)의 결정이 아직 없습니다" in r.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Case, case_id).status == "open"
+    client.post(f"/cases/{case_id}/emergency/{es_id}", data={"decision": "referred", "amount_won": "0", "note": ""})
+    r = client.post(f"/cases/{case_id}/close", data={"reason": "moved", "note": ""})
+    assert r.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Case, case_id).status == "closed"

@@ -63,7 +63,7 @@ def build(context):
                                       ("기초생활보장 신청 서류 안내", "김민수", today + timedelta(days=14))])
             if target == "closed":
                 clock.advance(timedelta(days=20))
-                svc.close_case(case, owner, "stabilised", "생계 안정, 정기 모니터링으로 전환")
+                svc.close_case(case, owner, "stabilised", "생계 안정, 정기 모니터링으로 전환", end_linkages=True)
         finally:
             clock.reset()
     db.session.flush()

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, IntegerField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import TextInput
 
@@ -158,6 +158,8 @@ class ConferenceForm(FlaskForm):
 class CloseCaseForm(FlaskForm):
     reason = ChoiceField(_l("Reason for closing"), choices=_choices(CLOSURE_REASONS), validators=[DataRequired()])
     note = TextAreaField(_l("Closing summary"), validators=[Optional(), Length(max=4000)], filters=[clean_filter])
+    end_linkages = BooleanField(_l("End these linkages as of the closing date (those not started yet are "
+                                   "cancelled)"))
 
 
 class AftercareForm(FlaskForm):

@@ -162,7 +162,7 @@ def record_selection(case: Case, actor, decision: str, note: str = "") -> None:
     case.selection = decision
     _event(case, "selection", actor, decision=decision)
     if decision == "not_selected":
-        close_case(case, actor, "not_selected", note)
+        close_case(case, actor, "not_selected", note)  # refused while services are still open
         return
     case.plan_due_at = _cap(case, settings.add_duration(now, settings.get("cases.due.planning")))
     _set_step(case, "planning", case.plan_due_at)
@@ -285,10 +285,55 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-def close_case(case: Case, actor, reason: str, note: str = "") -> list[AftercareCheck]:
+OPEN_LINKAGE_STATUSES = ("planned", "active")
+
+
+def open_linkages(case: Case) -> list[ServiceLinkage]:
+    """The case's linkages still planned or being provided, oldest first."""
+    return list(db.session.scalars(select(ServiceLinkage).where(
+        ServiceLinkage.case_id == case.id, ServiceLinkage.status.in_(OPEN_LINKAGE_STATUSES))
+        .order_by(ServiceLinkage.start_on, ServiceLinkage.id)))
+
+
+def undecided_emergencies(case: Case) -> list[EmergencySupport]:
+    return list(db.session.scalars(select(EmergencySupport).where(
+        EmergencySupport.case_id == case.id, EmergencySupport.decided_at.is_(None))
+        .order_by(EmergencySupport.reported_at, EmergencySupport.id)))
+
+
+def linkage_label(link: ServiceLinkage) -> str:
+    label = str(SERVICE_TYPES.get(link.service_type, link.service_type))
+    return f"{label} ({link.provider})" if link.provider else label
+
+
+def close_case(case: Case, actor, reason: str, note: str = "", end_linkages: bool = False) -> list[AftercareCheck]:
+    """Close the case. Its services are settled first: an emergency support still waiting for its decision
+    refuses the closure (the decision is due whatever happens to the case); linkages still planned or being
+    provided refuse it unless ``end_linkages`` (the caseworker's explicit choice), which ends those being
+    provided on the closing date (an earlier end date is kept) and cancels those not started yet."""
+    from volnet.core.web import seoul_datetime
+
     _require_open(case)
     if reason not in CLOSURE_REASONS:
         raise CaseError(_l("Choose one of the offered options."))
+    waiting = undecided_emergencies(case)
+    if waiting:
+        es = waiting[0]
+        raise CaseError(_l("The emergency welfare support (%(kind)s) reported %(at)s has no decision yet: record "
+                           "the decision before closing the case.", kind=EMERGENCY_KINDS.get(es.kind, es.kind),
+                           at=seoul_datetime(es.reported_at)))
+    links = open_linkages(case)
+    if links and not end_linkages:
+        raise CaseError(_l("These service linkages are still planned or being provided: %(links)s. Choose to end "
+                           "them as of the closing date, or end them under Service linkages first.",
+                           links=", ".join(linkage_label(link) for link in links)))
+    today = clock.seoul_today()
+    for link in links:
+        if link.status == "active" and link.start_on <= today:
+            link.status, link.end_on = "ended", min(link.end_on or today, today)
+        else:  # not started yet
+            link.status = "cancelled"
+        _event(case, "linkage_status", actor, linkage=link.id, status=link.status)
     now = clock.now()
     case.status = "closed"
     case.closed_at = now

@@ -119,6 +119,11 @@ _DETAIL_OPTIONS = (joinedload(Case.household), joinedload(Case.owner).load_only(
 @rule(*STAFF)
 def detail(case_id: int):
     case = access.load(Case, case_id, "view", options=_DETAIL_OPTIONS)
+    return _page(case)
+
+
+def _page(case: Case, status: int = 200, close_form=None):
+    """The case page; ``close_form``: a refused closure, shown again as it was sent (its block open)."""
     can_notes = access.can(current_user, "notes", case)
     q = lambda model, *order: list(db.session.scalars(select(model).where(model.case_id == case.id)  # noqa: E731
                                                       .order_by(*order)))
@@ -147,9 +152,12 @@ def detail(case_id: int):
         goal_form=F.GoalForm(), plan_form=F.PlanForm(plan_text=case.plan_text),
         linkage_form=F.LinkageForm(start_on=clock.seoul_today()), status_form=F.LinkageStatusForm(),
         note_form=F.NoteForm(), conference_form=F.ConferenceForm(held_on=clock.seoul_today()),
-        close_form=F.CloseCaseForm(), aftercare_form=F.AftercareForm(), emergency_form=F.EmergencyForm(),
+        close_form=close_form or F.CloseCaseForm(), close_refused=close_form is not None,
+        open_linkages=[link for link in linkages if link.status in svc.OPEN_LINKAGE_STATUSES],
+        undecided=[es for es in emergencies if es.decided_at is None], linkage_label=svc.linkage_label,
+        aftercare_form=F.AftercareForm(), emergency_form=F.EmergencyForm(),
         decide_form=F.DecideForm(), action_form=F.ActionForm(), owner_form=owner_form,
-        emergency_rule=duration_text(settings.get(svc.EMERGENCY_DECISION)), **LABELS)
+        emergency_rule=duration_text(settings.get(svc.EMERGENCY_DECISION)), **LABELS), status
 
 
 # ---------------------------------------------------------------- actions
@@ -317,9 +325,21 @@ def task_done(case_id, task_id):
 @bp.route("/<int:case_id>/close", methods=["POST"])
 @rule(*EDITORS)
 def close(case_id):
-    return _act(case_id, F.CloseCaseForm, "edit",
-                lambda c, f: svc.close_case(c, current_user, f.reason.data, f.note.data or ""),
-                _("The case has been closed. Aftercare checks are scheduled."), "aftercare")
+    """Closing settles the case's services: refused (the page again, with what was written and why) while an
+    emergency support waits for its decision, or while linkages go on and ending them was not chosen."""
+    case = access.load(Case, case_id, "edit", audit=False)
+    form = F.CloseCaseForm()
+    if not form.validate_on_submit():
+        return _fail(case, form, anchor="aftercare")
+    try:
+        svc.close_case(case, current_user, form.reason.data, form.note.data or "",
+                       end_linkages=bool(form.end_linkages.data))
+    except svc.CaseError as exc:
+        db.session.rollback()
+        case = access.load(Case, case_id, "view", options=_DETAIL_OPTIONS)  # the page is read again: audited
+        flash(str(exc), "error")
+        return _page(case, 400, close_form=form)
+    return _ok(case, _("The case has been closed. Aftercare checks are scheduled."), "aftercare")
 
 
 @bp.route("/<int:case_id>/aftercare/<int:check_id>", methods=["POST"])
