@@ -3,12 +3,14 @@ links they promise, and in the reader's language."""
 from __future__ import annotations
 
 import re
+from datetime import datetime, time
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests import builders as b
 from volnet.accounts.models import User
 from volnet.concerns.models import Concern
+from volnet.core import clock
 from volnet.extensions import db
 from volnet.notifications.models import Outbox
 from volnet.shifts.models import ShiftOccurrence, Signup
@@ -48,3 +50,24 @@ def test_demo_messages_are_about_real_shifts_and_concerns_with_working_links(app
     client.post("/lang", data={"lang": "ko"})
     page = client.get("/notifications").get_data(as_text=True)
     assert "참석 확인·취소는 여기서 한 번에: http" in page
+
+
+def test_demo_morning_summary_is_the_one_the_sweep_sends(app):
+    """The demo's staff get the morning summary the sweep would send them (every caseworker and the team lead
+    of the dong, with their dongs' counts), already read as sent, and a later sweep does not send it again."""
+    from volnet import demo
+    from volnet.notifications import services
+
+    demo.build(reset=False)  # at any time of day (the demo runs on the real clock)
+    db.session.commit()
+    digests = {r.recipient.login_id: r for r in db.session.scalars(
+        select(Outbox).where(Outbox.kind == "staff_digest", Outbox.channel == "inapp"))}
+    assert {"caseworker", "caseworker2", "teamlead"} <= set(digests)
+    today = clock.seoul_today()
+    assert all(r.state == "sent" and r.params["date"] == today.isoformat() for r in digests.values())
+    assert digests["teamlead"].params == digests["caseworker"].params  # one dong: the same counts
+    assert digests["caseworker"].params["new"] > 0 and digests["caseworker"].params["overdue"] > 0
+    before = db.session.scalar(select(func.count()).select_from(Outbox).where(Outbox.kind == "staff_digest"))
+    clock.freeze(datetime.combine(today, time(23, 0), tzinfo=clock.SEOUL))  # the digest time has passed today
+    services.sweep()
+    assert db.session.scalar(select(func.count()).select_from(Outbox).where(Outbox.kind == "staff_digest")) == before

@@ -1,12 +1,12 @@
 """Demo notifications, made from the demo's own data the way the real code makes them: an urgent-report alert
-and the morning summary for the caseworker, the overdue alerts of the escalation sweep for the caseworker and
-the team lead, a shift reminder (with its one-tap link) for the volunteer's next shift, and a change notice
-for another of their shifts whose text message failed (shown on the admin outbox page)."""
+for the caseworker, the morning summary of the dong's staff, the overdue alerts of the escalation sweep for
+the caseworker and the team lead, a shift reminder (with its one-tap link) for the volunteer's next shift,
+and a change notice for another of their shifts whose text message failed (shown on the admin outbox page)."""
 from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from volnet.core import clock
 from volnet.extensions import db
@@ -24,6 +24,7 @@ def build(context) -> None:
     sent = []
     if cw is not None:
         sent += _caseworker(cw, dong, now)
+    sent += _digest(now)
     for row in sent:
         row.state = "sent"
         row.sent_at = now - timedelta(minutes=30)
@@ -46,17 +47,16 @@ def _caseworker(cw, dong, now) -> list:
         rows += services.notify(cw, "concern_urgent", {"concern": urgent.id, "dong": dong.name},
                                 dedupe_key=f"concern:{urgent.id}:report:urgent:{cw.id}",
                                 link=f"/concerns/{urgent.id}")
-    # The morning summary with the dong's real counts (the key the digest uses, so it is not sent twice today).
-    n_new = db.session.scalar(select(func.count()).select_from(Concern).where(
-        Concern.dong_id == dong.id, Concern.status == "new")) or 0
-    n_over = db.session.scalar(select(func.count()).select_from(Concern).where(
-        Concern.dong_id == dong.id, Concern.status.in_(OPEN_STATUSES), Concern.next_due_at.is_not(None),
-        Concern.next_due_at < now)) or 0
-    day = clock.seoul_today()
-    if n_new or n_over:
-        rows += services.notify(cw, "staff_digest", {"new": n_new, "overdue": n_over, "date": day.isoformat()},
-                                dedupe_key=f"digest:{day.isoformat()}:{cw.id}", link="/concerns/")
     return rows
+
+
+def _digest(now) -> list:
+    """The morning summary of the dong's caseworkers and team lead: the sweep's own, sent now whatever the time
+    (with its keys, so the sweep does not send it twice today)."""
+    services.morning_digest(now, any_time=True)
+    day = clock.to_seoul(now).date().isoformat()
+    return list(db.session.scalars(select(Outbox).where(
+        Outbox.kind == "staff_digest", Outbox.state == "pending", Outbox.dedupe_key.like(f"digest:{day}:%"))))
 
 
 def _volunteer(vol, now) -> None:

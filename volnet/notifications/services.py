@@ -735,15 +735,16 @@ def escalate_concerns(now: datetime | None = None) -> int:
     return n
 
 
-def morning_digest(now: datetime | None = None) -> int:
+def morning_digest(now: datetime | None = None, *, any_time: bool = False) -> int:
     """Once a day after the digest time (Asia/Seoul): each caseworker and team lead gets the counts of new
-    and overdue concerns in their dongs. Nothing when both are zero."""
+    and overdue concerns in their dongs. Nothing when both are zero. ``any_time`` sends today's digest even
+    before the digest time (the demo data)."""
     from volnet.accounts.models import User, user_dongs
     from volnet.concerns.models import OPEN_STATUSES, Concern
 
     now = now or clock.now()
     local = now.astimezone(clock.SEOUL)
-    if local.time() < _parse_hhmm(settings.get("notify.digest_time"), "08:30"):
+    if not any_time and local.time() < _parse_hhmm(settings.get("notify.digest_time"), "08:30"):
         return 0
     day: date = local.date()
     staff = list(db.session.execute(
