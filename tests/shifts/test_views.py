@@ -238,6 +238,14 @@ def test_volunteer_sees_a_clash_with_their_other_shift_before_tapping(client):
     page = client.get(f"/shifts/{clash.id}").get_data(as_text=True)
     assert "You already have a shift at that time: 화요일 반찬 배달" in page
     assert f'action="/shifts/{clash.id}/signup"' not in page
+    # The other shift's time in the reader's language: '2026. 3. 5.(Thu) 10:00', not '(목)'.
+    at = clock.to_seoul(mine.starts_at)
+    day = f"{at.year}. {at.month}. {at.day}."
+    assert f"화요일 반찬 배달, {day}({at:%a}) {at:%H:%M}." in page and f"{day}({'월화수목금토일'[at.weekday()]})" not in page
+    client.post("/lang", data={"lang": "ko"})
+    page = client.get(f"/shifts/{clash.id}").get_data(as_text=True)
+    assert f"화요일 반찬 배달, {day}({'월화수목금토일'[at.weekday()]}) {at:%H:%M}." in page
+    client.post("/lang", data={"lang": "en"})
     # Their own shift still offers to cancel, not a reason.
     page = client.get(f"/shifts/{mine.id}").get_data(as_text=True)
     assert "You cannot sign up" not in page and "Cancel my place" in page

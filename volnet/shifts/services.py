@@ -28,6 +28,7 @@ from volnet.accounts.models import User
 from volnet.core import clock
 from volnet.core.i18n import lazy_gettext as _l
 from volnet.core.sql import lock_rows
+from volnet.core.web import seoul_datetime
 from volnet.extensions import db
 from volnet.settings import services as settings
 from volnet.shifts import recurrence
@@ -419,8 +420,9 @@ def signup_problem(occ: ShiftOccurrence, volunteer):
         return problem
     other = overlapping(occ, volunteer)
     if other is not None:
+        # The time in the reader's language: '2026. 12. 8.(Tue) 10:00' for an English reader.
         return _l("You already have a shift at that time: %(program)s, %(when)s.",
-                  program=other.program.name, when=when_text(other.starts_at))
+                  program=other.program.name, when=seoul_datetime(other.starts_at))
     return None
 
 
