@@ -256,6 +256,43 @@ def test_a_report_form_opened_before_the_merge_reaches_the_kept_record(world, cl
     assert db.session.get(Concern, obs.concern_id).household_id == keep.id
 
 
+def test_a_report_written_while_its_household_is_merged_goes_to_the_kept_record(app, world, client, monkeypatch):
+    # The report form found the duplicate; a caseworker's merge commits after the report was read and before
+    # it is written (another request): the report is saved on the record kept, in the open concern that
+    # moved there, instead of an error page.
+    from volnet.accounts.models import User
+    from volnet.observations import pg_submit
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite lets one writer in at a time: no merge can commit inside a request")
+    d, keep, dup = world["d"], world["keep"], world["dup"]
+    leader = b.user("tong_leader", [d])
+    first = b.observation(dup)  # the duplicate's open concern
+    db.session.commit()
+    keep_id, dup_id, concern_id, cw_id = keep.id, dup.id, first.concern_id, world["cw"].id
+    b.login(client, leader)
+    real = pg_submit.submit
+
+    def merged_first(*args, **kwargs):
+        with app.app_context():  # another request: the caseworker merges the two records and commits
+            _merge(dup_id, keep_id, db.session.get(User, cw_id))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pg_submit, "submit", merged_first)
+    d_id = d.id
+    db.session.commit()  # the test holds no transaction: the request runs as in production (autocommit)
+    r = client.post("/report/new", data={"household_id": dup_id, "dong_id": d_id, "urgency": "urgent",
+                                         "signals": "smell_insects", "client_token": "during-merge"})
+    assert r.status_code == 302 and "/report/sent/" in r.headers["Location"], r.get_data(as_text=True)[:500]
+    db.session.expire_all()
+    obs = db.session.scalar(select(Observation).where(Observation.client_token == "during-merge"))
+    assert (obs.household_id, obs.concern_id) == (keep_id, concern_id)
+    c = db.session.get(Concern, concern_id)
+    assert (c.household_id, c.signal_count, c.urgency) == (keep_id, 2, "urgent")
+    assert db.session.get(Household, dup_id) is None and _count(Observation, household_id=keep_id) == 2
+    assert client.get(r.headers["Location"]).status_code == 200
+
+
 def test_the_merged_records_page_leads_to_the_kept_one_for_those_who_may_see_it(app, world, client):
     keep, dup = world["keep"], world["dup"]
     later = b.household(world["d"], road="경기도 의정부시 송산로 100", unit="101동202호")

@@ -108,8 +108,17 @@ class Conflict(Exception):
 
 
 def submit(values: dict, *, tong, rank: int, summary: str, ack_due, action_due, actor_id, audit_ip,
-           audit: bool) -> tuple[int, int]:
-    """Run the statement; returns (observation id, concern id). ``values`` are the observation's columns."""
+           audit: bool) -> tuple[int, int, int]:
+    """Run the statement; returns (observation id, concern id, household id). ``values`` are the
+    observation's columns.
+
+    The household's record may be merged into another after the report form read it and before this
+    statement (a caseworker's merge commits in between, or holds the row and deletes it while the foreign
+    key check waits): the foreign key refuses the write, and the report goes to the record kept
+    (``merged_households``), in one more run of the statement. That is only possible in autocommit mode
+    (the report form), where the refused statement is all there is to the transaction; in a transaction the
+    error stands (a quick add takes the dong's additions lock first, which a merge takes too). A household
+    erased meanwhile (a privacy request) has no record kept: the error stands (core.web answers 409)."""
     if not _STATEMENT:
         _STATEMENT.append(_statement())
     params = {f"o_{c}": values.get(c) for c in OBS_COLUMNS}
@@ -117,14 +126,40 @@ def submit(values: dict, *, tong, rank: int, summary: str, ack_due, action_due, 
                   urgency=values["urgency"], rank=rank, source=values["source"], summary=summary,
                   now=values["created_at"], ack_due=ack_due, action_due=action_due, actor_id=actor_id,
                   audit_ip=audit_ip, audit=audit)
-    for _attempt in range(3):
+    redirected = False
+    for _attempt in range(4):
         try:
             row = db.session.execute(_STATEMENT[0], params).first()
         except IntegrityError as exc:
             if "client_token" in str(exc.orig):
                 raise Conflict(values.get("client_token")) from exc
-            raise
+            kept = None if redirected else _kept_record(exc, params["household_id"])
+            if kept is None:
+                raise
+            redirected = True
+            params.update(household_id=kept[0], o_household_id=kept[0], dong_id=kept[1], o_dong_id=kept[1],
+                          tong=kept[2])
+            continue
         if row is not None:
-            return row[0], row[1]
+            return row[0], row[1], params["household_id"]
         # a parallel report opened the household's concern after our snapshot: join it
     raise RuntimeError("could not join or open a concern")  # pragma: no cover
+
+
+def _kept_record(exc: IntegrityError, household_id: int) -> tuple[int, int, int | None] | None:
+    """(id, dong, tong) of the record ``household_id`` was merged into, when the foreign key to households
+    refused the statement in autocommit mode; None otherwise."""
+    from sqlalchemy import select
+
+    from volnet.core.sql import constraint_name
+    from volnet.households.models import Household, MergedHousehold
+
+    name = constraint_name(exc) or ""
+    if getattr(exc.orig, "sqlstate", None) != "23503" or not name.endswith("_households"):
+        return None
+    if not getattr(db.session.connection().connection.dbapi_connection, "autocommit", False):
+        return None
+    row = db.session.execute(select(Household.id, Household.dong_id, Household.tong)
+                             .join(MergedHousehold, MergedHousehold.into_id == Household.id)
+                             .where(MergedHousehold.id == household_id)).first()
+    return tuple(row) if row is not None else None

@@ -159,7 +159,10 @@ def submit(obs: Observation, actor=None, *, token_checked: bool = False,
     actor_id = getattr(actor, "id", None)
     if (obs.household_id and obs.client_token and values.keys() <= PG_COLUMNS
             and db.session.get_bind().dialect.name == "postgresql"):
-        new_id, concern_id = _submit_in_one_statement(obs, values, actor_id, audit)
+        new_id, concern_id, household_id = _submit_in_one_statement(obs, values, actor_id, audit)
+        if household_id != obs.household_id:  # its record was merged into this one meanwhile (pg_submit)
+            obs.__dict__.pop("household", None)
+            obs.household_id = household_id
     else:
         join = concerns.join_concern(obs, actor)
         concern_id = obs.concern_id = values["concern_id"] = join.concern_id
@@ -181,20 +184,20 @@ def submit(obs: Observation, actor=None, *, token_checked: bool = False,
 PG_COLUMNS = frozenset(pg_submit.OBS_COLUMNS)
 
 
-def _submit_in_one_statement(obs: Observation, values: dict, actor_id, audit: bool) -> tuple[int, int]:
+def _submit_in_one_statement(obs: Observation, values: dict, actor_id, audit: bool) -> tuple[int, int, int]:
     household = obs.__dict__.get("household")
     if household is None or household.id != obs.household_id:
         household = db.session.get(Household, obs.household_id)
     ack, action = concerns.due_times(obs.urgency, values["created_at"])
     try:
-        new_id, concern_id = pg_submit.submit(
+        new_id, concern_id, household_id = pg_submit.submit(
             values, tong=household.tong if household is not None else None, rank=URGENCY_RANK[obs.urgency],
             summary=concerns.summary_of(obs), ack_due=ack, action_due=action, actor_id=actor_id,
             audit_ip=client_ip(), audit=audit)
     except pg_submit.Conflict as exc:
         raise DuplicateReport(obs.client_token) from exc
     expire_cached(Concern, concern_id)
-    return new_id, concern_id
+    return new_id, concern_id, household_id
 
 
 def _insert_observation(dialect: str, with_token):
