@@ -88,7 +88,11 @@ def test_the_invitation_and_two_step_qr_come_from_one_helper(app):
 TIME_RULES = {"case_assessment": "10d", "case_selection": "5d", "case_planning": "15d", "case_total": "30d",
               "case_escalate": "2d", "call_retries": 2, "call_retry_after": "15m", "call_retry_grace": "60m",
               "shift_reminders": "24, 2", "quiet_start": "21:00", "quiet_end": "08:00", "login_max_failures": 6,
-              "login_lock_minutes": 30, "login_max_failures_per_address": 50}
+              "login_lock_minutes": 30, "login_max_failures_per_address": 50,
+              "call_cadence_emergency": 1, "call_cadence_intensive": 2, "call_cadence_daily_risk": 7,
+              "call_cadence_relationship": 10, "call_cadence_daily_life": 14, "call_cadence_unassessed": 7,
+              "call_hour": 10, "call_visit_after_misses": 2, "call_visit_hour": 18, "shift_unfilled_hours": 48,
+              "lead_escalate_hours": 2, "digest_time": "08:30"}
 
 
 def test_only_admins_open_the_other_time_rules(app, client):
@@ -157,3 +161,29 @@ def test_the_other_time_rules_refuse_what_cannot_work(app, client):
     # Nothing of a refused form is saved.
     assert settings.get("cases.due.selection") == "5d"
     assert settings.get("notify.quiet_start") == "21:00"
+
+
+def test_the_call_cadence_per_tier_and_the_other_call_shift_and_notice_times_are_set_on_the_page(app, client):
+    from volnet.calls import services as calls
+
+    _admin(client)
+    page = client.get("/admin/time-rules").get_data(as_text=True)
+    assert "집중관리군: 전화 간격(일)" in page and "통화 후 방문" not in page
+    assert 'name="call_cadence_intensive"' in page and 'value="2"' in page and 'value="08:30"' in page
+    r = client.post("/admin/time-rules", data={**TIME_RULES, "call_cadence_intensive": 3, "call_hour": 9,
+                                               "call_visit_after_misses": 3, "shift_unfilled_hours": 72,
+                                               "lead_escalate_hours": 4, "digest_time": "7:45"})
+    assert r.status_code == 302, r.get_data(as_text=True)
+    # Read where they apply: one tier's cadence changed, the others still as they were.
+    assert calls.cadence_days("intensive") == 3 and calls.cadence_days("emergency") == 1
+    assert calls.cadence_days("daily_life") == 14
+    assert (settings.get("calls.call_hour"), settings.get("calls.visit_after_misses")) == (9, 3)
+    assert settings.get("shifts.unfilled_alert_hours") == 72
+    assert (settings.get("notify.escalate_lead_after_hours"), settings.get("notify.digest_time")) == (4, "07:45")
+    page = client.get("/admin/time-rules").get_data(as_text=True)
+    assert re.search(r'name="call_cadence_intensive"[^>]*value="3"|value="3"[^>]*name="call_cadence_intensive"', page)
+    assert "기본값: 2" in page
+    for change in ({"call_cadence_emergency": 0}, {"call_hour": 24}, {"digest_time": "25:00"},
+                   {"shift_unfilled_hours": 0}):
+        assert client.post("/admin/time-rules", data={**TIME_RULES, **change}).status_code == 400, change
+    assert calls.cadence_days("emergency") == 1 and settings.get("calls.call_hour") == 9

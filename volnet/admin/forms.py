@@ -275,9 +275,33 @@ class TimeRulesForm(FlaskForm):
     call_retry_after = StringField(_l("Next try after"), validators=_WAIT, filters=[_rule_text])
     call_retry_grace = StringField(_l("A try still not made this long after its time counts as missed"),
                                    validators=_WAIT, filters=[_rule_text])
+    call_cadence_emergency = IntegerField(_l("Emergency crisis: days between calls"),
+                                          validators=[InputRequired(), NumberRange(min=1, max=60)])
+    call_cadence_intensive = IntegerField(_l("Intensive management: days between calls"),
+                                          validators=[InputRequired(), NumberRange(min=1, max=60)])
+    call_cadence_daily_risk = IntegerField(_l("Daily-risk isolated: days between calls"),
+                                           validators=[InputRequired(), NumberRange(min=1, max=60)])
+    call_cadence_relationship = IntegerField(_l("Relationship support: days between calls"),
+                                             validators=[InputRequired(), NumberRange(min=1, max=60)])
+    call_cadence_daily_life = IntegerField(_l("Daily-life support: days between calls"),
+                                           validators=[InputRequired(), NumberRange(min=1, max=60)])
+    call_cadence_unassessed = IntegerField(_l("Unassessed: days between calls"),
+                                           validators=[InputRequired(), NumberRange(min=1, max=60)])
+    call_hour = IntegerField(_l("Scheduled calls are due at (hour, 0–23)"),
+                             validators=[InputRequired(), NumberRange(min=0, max=23)])
+    call_visit_after_misses = IntegerField(_l("Missed scheduled calls in a row before a visit is due"),
+                                           validators=[InputRequired(), NumberRange(min=1, max=10)])
+    call_visit_hour = IntegerField(_l("A visit is due by (hour, 0–23)"),
+                                   validators=[InputRequired(), NumberRange(min=0, max=23)])
     shift_reminders = ReminderHoursField(_l("Reminders before a shift (hours before it starts)"),
                                          validators=[Length(max=40), _validate_reminders],
                                          filters=[_reminder_hours])
+    shift_unfilled_hours = IntegerField(_l("Coordinator alerted when places are still open this many hours before"),
+                                        validators=[InputRequired(), NumberRange(min=1, max=336)])
+    lead_escalate_hours = IntegerField(_l("Team lead alerted when a concern is still overdue after (hours)"),
+                                       validators=[InputRequired(), NumberRange(min=1, max=72)])
+    digest_time = StringField(_l("Morning summary for staff at"),
+                              validators=[DataRequired(), Length(max=8), _validate_clock], filters=[_clock_time])
     quiet_start = StringField(_l("Quiet hours from"), validators=[DataRequired(), Length(max=8), _validate_clock],
                               filters=[_clock_time])
     quiet_end = StringField(_l("Quiet hours until"), validators=[DataRequired(), Length(max=8), _validate_clock],

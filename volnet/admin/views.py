@@ -389,9 +389,24 @@ TIME_RULES = [
         ("call_retries", "calls.retries", _l("0: no second try.")),
         ("call_retry_after", "calls.retry_after", _l("Minutes or hours: 15m, 2h.")),
         ("call_retry_grace", "calls.retry_grace", _l("Minutes or hours: 15m, 2h.")),
+        ("call_cadence_emergency", "calls.cadence_days/emergency", None),
+        ("call_cadence_intensive", "calls.cadence_days/intensive", None),
+        ("call_cadence_daily_risk", "calls.cadence_days/daily_risk", None),
+        ("call_cadence_relationship", "calls.cadence_days/relationship", None),
+        ("call_cadence_daily_life", "calls.cadence_days/daily_life", None),
+        ("call_cadence_unassessed", "calls.cadence_days/unassessed", None),
+        ("call_hour", "calls.call_hour", _l("Seoul time.")),
+        ("call_visit_after_misses", "calls.visit_after_misses",
+         _l("In the top two tiers a single missed call is enough.")),
+        ("call_visit_hour", "calls.visit_hour", _l("The same or the next day, Seoul time.")),
     ]),
     (_l("Volunteer shifts"), [
         ("shift_reminders", "shifts.reminders", _l("Separate them with commas; leave empty for no reminders.")),
+        ("shift_unfilled_hours", "shifts.unfilled_alert_hours", None),
+    ]),
+    (_l("Staff notices"), [
+        ("lead_escalate_hours", "notify.escalate_lead_after_hours", None),
+        ("digest_time", "notify.digest_time", _l("Seoul time.")),
     ]),
     (_l("Quiet hours for text and KakaoTalk messages"), [
         ("quiet_start", "notify.quiet_start", _l("Urgent messages are always sent. The same time twice: no "
@@ -411,6 +426,15 @@ def _shown(value) -> str:
     return ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
 
 
+def _rule_value(key: str, source=None):
+    """A time rule's value; "table/entry" reads one entry of a table setting (the call cadence per tier)."""
+    get = source or settings.get
+    if "/" not in key:
+        return get(key)
+    table, entry = key.split("/", 1)
+    return (get(table) or {}).get(entry)
+
+
 @bp.route("/time-rules", methods=["GET", "POST"])
 @rule(ADMIN)
 def time_rules():
@@ -418,14 +442,21 @@ def time_rules():
     rows = [(name, key) for _section, fields in TIME_RULES for name, key, _hint in fields]
     if request.method == "GET":
         for name, key in rows:
-            getattr(form, name).data = settings.get(key)
+            getattr(form, name).data = _rule_value(key)
     elif form.validate_on_submit():
-        changed = []
+        changed, tables = [], {}
         for name, key in rows:
             value = getattr(form, name).data
-            if value != settings.get(key):  # unchanged ones keep following the default in the code
+            if value == _rule_value(key):  # unchanged ones keep following the default in the code
+                continue
+            if "/" in key:  # one entry of a table: the table is saved whole, once
+                table, entry = key.split("/", 1)
+                tables.setdefault(table, dict(settings.get(table) or {}))[entry] = value
+            else:
                 settings.put(key, value, current_user)
-                changed.append(key)
+            changed.append(key)
+        for table, value in tables.items():
+            settings.put(table, value, current_user)
         if changed:
             record(current_user, "update", "settings", None, detail=("time_rules " + ",".join(changed))[:300])
             db.session.commit()
@@ -435,7 +466,7 @@ def time_rules():
     for legend, fields in TIME_RULES:
         items = []
         for name, key, hint in fields:
-            default = _("Default: %(value)s", value=_shown(settings.DEFAULTS.get(key)) or _("(none)"))
+            default = _("Default: %(value)s", value=_shown(_rule_value(key, settings.DEFAULTS.get)) or _("(none)"))
             items.append((getattr(form, name), f"{hint} {default}" if hint else default))
         sections.append((legend, items))
     return render_template("admin/time_rules.html", form=form, sections=sections), \
