@@ -76,6 +76,15 @@ _KINDS = {
                        _l("%(program)s on %(when)s still has %(open)s open places of %(capacity)s."), False,
                        _l("Shift places still open")),
     "shift_message": (_l("Message about %(program)s"), _l("%(message)s"), False, _l("Message about a shift")),
+    "shift_place_cancelled": (_l("Your place is cancelled: %(program)s, %(when)s"),
+                              _l("The organizer took you off %(program)s on %(when)s. %(reason)s"), False,
+                              _l("Place cancelled by the organizer")),
+    "shift_added": (_l("You are signed up: %(program)s, %(when)s"),
+                    _l("The organizer signed you up for %(program)s, %(when)s at %(place)s. If you cannot come, "
+                       "cancel in volnet so someone else can go."), False, _l("Signed up by the organizer")),
+    "shift_paused": (_l("Program paused: %(program)s"),
+                     _l("%(program)s has been paused by the organizer, so your place on %(when)s is cancelled. "
+                        "%(reason)s"), False, _l("Program paused")),
 }
 _registered = False
 
@@ -300,7 +309,11 @@ def _bump(occ: ShiftOccurrence) -> None:
 
 def update_occurrence(occ: ShiftOccurrence, actor, *, starts_at: datetime, ends_at: datetime, meeting_place: str,
                       capacity: int, requirements=(), note: str = "") -> bool:
-    """Edit one occurrence (an exception to its series). Returns True when something changed."""
+    """Edit one occurrence (an exception to its series). Returns "" when nothing changed, "told" when the
+    people on the shift were told (its time or meeting place changed, an emptied place too), else "saved".
+
+    Only what a volunteer needs to get there is announced: a note, the places or the requirements change
+    silently (the shift page shows them; the coordinator can message the volunteers)."""
     if occ.status == "cancelled":
         raise ShiftError(_l("This shift was cancelled and cannot be changed."))
     if occ.ends_at <= clock.now():
@@ -313,7 +326,8 @@ def update_occurrence(occ: ShiftOccurrence, actor, *, starts_at: datetime, ends_
     changed = (time_changed or meeting_place != occ.meeting_place or capacity != occ.capacity
                or reqs != list(occ.requirements or []) or note != occ.note)
     if not changed:
-        return False
+        return ""
+    place_changed = meeting_place != (occ.meeting_place or "")
     if capacity != occ.capacity:
         set_capacity(occ, capacity)
     occ.starts_at, occ.ends_at = starts_at, ends_at
@@ -322,14 +336,15 @@ def update_occurrence(occ: ShiftOccurrence, actor, *, starts_at: datetime, ends_
     occ.unfilled_alerted_at = None if time_changed else occ.unfilled_alerted_at
     _bump(occ)
     db.session.flush()
-    if time_changed or meeting_place:
-        for s in _active_signups(occ):
-            s.sequence = (s.sequence or 0) + 1
-            _notify(s.volunteer, "shift_changed", message_params(occ), link=f"/shifts/{occ.id}")
-            if time_changed and s.status == "confirmed":
-                cancel_reminders(s)
-                schedule_reminders(s)
-    return True
+    if not (time_changed or place_changed):
+        return "saved"
+    for s in _active_signups(occ):
+        s.sequence = (s.sequence or 0) + 1
+        _notify(s.volunteer, "shift_changed", message_params(occ), link=f"/shifts/{occ.id}")
+        if time_changed and s.status == "confirmed":
+            cancel_reminders(s)
+            schedule_reminders(s)
+    return "told"
 
 
 def set_capacity(occ: ShiftOccurrence, capacity: int) -> None:
@@ -575,6 +590,81 @@ def confirm_attendance_intent(signup: Signup) -> None:
     if signup.confirmed_at is None:
         signup.confirmed_at = clock.now()
         signup.updated_at = clock.now()
+
+
+# --------------------------------------------------------------------------- the coordinator's changes to who comes
+
+def contacts_for(program: Program) -> list[tuple[str, str]]:
+    """Whom a volunteer calls about a shift: the organization's phone, or, when it has none, its active
+    coordinators' phones. [(name, phone), ...]"""
+    org = program.organization
+    if org is not None and org.phone:
+        return [(org.name, org.phone)]
+    return [(u.name, u.phone) for u in coordinators_of(program) if u.phone][:3]
+
+
+def _org_volunteers_condition(organization_id: int):
+    """Volunteers of the organization: its own, and those who have signed up for one of its programs."""
+    took_part = (select(Signup.volunteer_id).join(ShiftOccurrence, Signup.occurrence_id == ShiftOccurrence.id)
+                 .join(Program, ShiftOccurrence.program_id == Program.id)
+                 .where(Program.organization_id == organization_id))
+    return and_(User.role == "volunteer", User.active.is_(True),
+                or_(User.organization_id == organization_id, User.id.in_(took_part)))
+
+
+def org_volunteers(organization_id: int | None, limit: int = 500) -> list[User]:
+    if organization_id is None:
+        return []
+    return list(db.session.scalars(select(User).where(_org_volunteers_condition(organization_id))
+                                   .order_by(User.name, User.id).limit(limit)))
+
+
+def remove_volunteer(signup: Signup, actor, reason: str = "") -> Signup | None:
+    """The coordinator takes someone off a shift ("no longer coming"): the place goes to the first person
+    on the waiting list (told as usual) and the person removed is told. Returns the person promoted."""
+    occ = signup.occurrence
+    if signup.status not in ACTIVE:
+        raise ShiftError(_l("This person is no longer on the shift."))
+    if occ.starts_at <= clock.now():
+        raise ShiftError(_l("The shift has started: mark the person as a no-show in the attendance instead."))
+    promoted = cancel_signup(signup, actor, by_coordinator=True)
+    _notify(signup.volunteer, "shift_place_cancelled", message_params(occ, reason=reason or ""),
+            link=f"/shifts/{occ.id}")
+    return promoted
+
+
+def add_volunteer(occ: ShiftOccurrence, actor, volunteer) -> Signup:
+    """The coordinator signs up a volunteer who phoned in: only one of the organization's volunteers, only
+    on a free place (never over capacity, never the waiting list), with the usual checks. They are told."""
+    if volunteer is None or db.session.scalar(select(User.id).where(
+            User.id == volunteer.id, _org_volunteers_condition(occ.program.organization_id))) is None:
+        raise ShiftError(_l("Choose one of your organization's volunteers."))
+    if occ.status != "scheduled" or not occ.program.active:
+        raise ShiftError(_l("This shift is not taking sign-ups."))
+    if occ.starts_at <= clock.now():
+        raise ShiftError(_l("This shift has already started."))
+    if db.session.scalar(select(Signup.id).where(Signup.occurrence_id == occ.id, Signup.volunteer_id == volunteer.id,
+                                                 Signup.status.in_(ACTIVE))) is not None:
+        raise ShiftError(_l("%(name)s is already on this shift.", name=volunteer.name))
+    if requirement_problem(occ, volunteer) is not None:
+        raise ShiftError(_l("%(name)s's shift profile does not meet this shift's requirements (car, women only).",
+                            name=volunteer.name))
+    other = overlapping(occ, volunteer)
+    if other is not None:
+        raise ShiftError(_l("%(name)s already has a shift at that time: %(program)s, %(when)s.", name=volunteer.name,
+                            program=other.program.name, when=seoul_datetime(other.starts_at)))
+    full = _l("The shift is full. Add places first (Change this shift), or ask someone to give up theirs.")
+    if occ.open_places <= 0:
+        raise ShiftError(full)
+    try:
+        signup = sign_up(occ, volunteer, waitlist=False)
+    except ShiftError as exc:  # taken meanwhile (by a volunteer's own tap)
+        db.session.expire(occ, ["filled"])
+        if occ.open_places <= 0:
+            raise ShiftError(full) from exc
+        raise
+    _notify(volunteer, "shift_added", message_params(occ), link=f"/shifts/{occ.id}")
+    return signup
 
 
 # --------------------------------------------------------------------------- route and outcomes

@@ -23,6 +23,7 @@ from volnet.shifts import policy as _policy  # noqa: F401  (registers the access
 from volnet.shifts import services as svc
 from volnet.shifts.forms import (
     ActionForm,
+    AddVolunteerForm,
     CancelForm,
     CopyMonthForm,
     MessageForm,
@@ -154,7 +155,7 @@ def detail(occ_id: int):
     return render_template("shifts/detail.html", **_ctx(
         occ=occ, signup=signup, waiting=waiting, blocked=blocked, form=ActionForm(), cutoff=svc.cutoff_of(occ),
         can_route=svc.may_see_route(current_user, occ), manage=svc.is_coordinator_of(current_user, occ.program),
-        route_from=svc.route_window(occ)[0]))
+        route_from=svc.route_window(occ)[0], contacts=svc.contacts_for(occ.program)))
 
 
 @bp.route("/<int:occ_id>/signup", methods=["POST"])
@@ -334,7 +335,8 @@ def reminder(token: str):
     if s is None:
         abort(404)
     return render_template("shifts/reminder.html", **_ctx(s=s, occ=s.occurrence, token=token, form=ActionForm(),
-                                                          cutoff=svc.cutoff_of(s.occurrence)))
+                                                          cutoff=svc.cutoff_of(s.occurrence),
+                                                          contacts=svc.contacts_for(s.occurrence.program)))
 
 
 @bp.route("/r/<token>/confirm", methods=["POST"])
@@ -376,7 +378,8 @@ def route(occ_id: int):
     stops = svc.stops_of(occ)
     record_many(current_user, "view", "households", [st.household_id for st in stops], f"shift route {occ.id}")
     return render_template("shifts/route.html", **_ctx(occ=occ, stops=stops, form=OutcomeForm(),
-                                                       window=svc.route_window(occ)))
+                                                       window=svc.route_window(occ),
+                                                       contacts=svc.contacts_for(occ.program)))
 
 
 @bp.route("/stops/<int:stop_id>/outcome", methods=["POST"])
@@ -569,10 +572,14 @@ def manage(occ_id: int):
                 select(Household).where(Household.dong_id.in_(current_user.dong_ids or {-1}),
                                         Household.status == "active", cond)
                 .order_by(Household.road_address).limit(10)))
+    started = occ.starts_at <= clock.now()
+    on_shift = {s.volunteer_id for s in signups if s.status in svc.ACTIVE}
+    addable = ([v for v in svc.org_volunteers(occ.program.organization_id) if v.id not in on_shift]
+               if occ.status == "scheduled" and not started and occ.program.active else [])
     return render_template("shifts/manage.html", **_ctx(
         occ=occ, signups=signups, stops=svc.stops_of(occ), form=ActionForm(), stop_form=StopForm(),
         cancel_form=CancelForm(), message_form=MessageForm(), hq=q, results=results,
-        started=occ.starts_at <= clock.now()))
+        started=started, addable=addable, add_form=AddVolunteerForm()))
 
 
 @bp.route("/<int:occ_id>/edit", methods=["GET", "POST"])
@@ -593,7 +600,13 @@ def occ_edit(occ_id: int):
             record(current_user, "update", "shift_occurrences", occ.id)
             db.session.commit()
             _dispatch()
-            flash(_("Saved. Everyone on the shift has been told.") if changed else _("Nothing changed."), "success")
+            if changed == "told":
+                flash(_("Saved. Everyone on the shift has been told."), "success")
+            elif changed:
+                flash(_("Saved. Only a new time or meeting place is sent to the volunteers; to tell them "
+                        "anything else, send them a message."), "success")
+            else:
+                flash(_("Nothing changed."), "success")
             return redirect(url_for("shifts.manage", occ_id=occ.id))
         except svc.ShiftError as exc:
             db.session.rollback()
@@ -622,6 +635,58 @@ def occ_cancel(occ_id: int):
     db.session.commit()
     _dispatch()
     flash(_("The shift is cancelled and everyone on it has been told."), "success")
+    return redirect(url_for("shifts.manage", occ_id=occ.id))
+
+
+@bp.route("/signups/<int:signup_id>/remove", methods=["POST"])
+@rule(COORDINATOR)
+def signup_remove(signup_id: int):
+    """The coordinator takes a volunteer off the shift ("no longer coming"); the waiting list moves up."""
+    s = access.load(Signup, signup_id, "manage", audit=False)
+    occ_id, name = s.occurrence_id, s.volunteer.name
+    back = url_for("shifts.manage", occ_id=occ_id)
+    form = CancelForm()
+    if not form.validate_on_submit():
+        flash(_form_errors(form), "error")
+        return redirect(back)
+    try:
+        promoted = svc.remove_volunteer(s, current_user, form.reason.data or "")
+    except svc.ShiftError as exc:
+        db.session.rollback()
+        flash(str(exc.args[0]), "error")
+        return redirect(back)
+    record(current_user, "cancel", "shift_signups", signup_id, detail=f"removed by coordinator from shift {occ_id}")
+    db.session.commit()
+    _dispatch()
+    msg = _("%(name)s is no longer on the shift and has been told.", name=name)
+    if promoted is not None:
+        msg += " " + _("%(name)s from the waiting list has the place.", name=promoted.volunteer.name)
+    flash(msg, "success")
+    return redirect(back)
+
+
+@bp.route("/<int:occ_id>/volunteers", methods=["POST"])
+@rule(COORDINATOR)
+def volunteer_add(occ_id: int):
+    """The coordinator signs up a volunteer who phoned in, on a free place."""
+    occ = _occ_for_manage(occ_id, lock=True)
+    form = AddVolunteerForm()
+    if not form.validate_on_submit():
+        flash(_form_errors(form), "error")
+        return redirect(url_for("shifts.manage", occ_id=occ.id))
+    from volnet.accounts.models import User
+
+    volunteer = db.session.get(User, form.volunteer_id.data)
+    try:
+        s = svc.add_volunteer(occ, current_user, volunteer)
+    except svc.ShiftError as exc:
+        db.session.rollback()
+        flash(str(exc.args[0]), "error")
+        return redirect(url_for("shifts.manage", occ_id=occ.id))
+    record(current_user, "create", "shift_signups", s.id, detail=f"added by coordinator to shift {occ.id}")
+    db.session.commit()
+    _dispatch()
+    flash(_("%(name)s is signed up and has been told.", name=volunteer.name), "success")
     return redirect(url_for("shifts.manage", occ_id=occ.id))
 
 
