@@ -82,3 +82,15 @@ def test_validation_messages(app, client, dong):
 def test_page_is_public_and_offers_119(client, dong):
     page = client.get("/report-a-neighbour").get_data(as_text=True)
     assert 'href="tel:119"' in page and "송산3동" in page
+
+
+def test_length_messages_read_as_plain_korean_and_english(app, client, dong):
+    """WTForms' own Korean ("2000자 보다 많을 수 없습니다") is replaced by plain wording."""
+    r = _post(client, dong, _started_long_ago(app), note="가" * 2001)
+    page = r.get_data(as_text=True)
+    assert r.status_code == 400
+    assert "2000자 이내로 적어 주세요." in page and "자 보다" not in page
+    client.post("/lang", data={"lang": "en"})
+    page = _post(client, dong, _started_long_ago(app), note="가" * 2001).get_data(as_text=True)
+    assert "Field cannot be longer than 2000 characters." in page
+    assert db.session.scalar(select(func.count()).select_from(Observation)) == 0

@@ -44,6 +44,27 @@ def labels(mapping: dict) -> dict[str, str]:
 
 _wtforms_catalogues: dict[str, object] = {}
 
+# WTForms' own Korean wording, where it reads oddly to a user ("2000자 보다 많을 수", "float 값", "None").
+# Keys as Babel's catalogue holds them: a plural message by (singular msgid, form index).
+_WTFORMS_KO = {
+    ("Field cannot be longer than %(max)d character.", 0): "%(max)d자 이내로 적어 주세요.",
+    ("Field must be at least %(min)d character long.", 0): "%(min)d자 이상 적어 주세요.",
+    "Number must be at least %(min)s.": "%(min)s 이상이어야 합니다.",
+    "Number must be at most %(max)s.": "%(max)s 이하이어야 합니다.",
+    "Number must be between %(min)s and %(max)s.": "%(min)s 이상 %(max)s 이하의 값을 적어 주세요.",
+    "Not a valid integer value.": "숫자(정수)를 적어 주세요.",
+    "Not a valid float value.": "숫자를 적어 주세요.",
+    "Not a valid decimal value.": "숫자를 적어 주세요.",
+    "Choices cannot be None.": "선택해 주세요.",
+    "Invalid Choice: could not coerce.": "올바르지 않은 선택입니다.",
+    "Not a valid choice.": "보기 중에서 골라 주세요.",
+    "Invalid choice(s): one or more data inputs could not be coerced.": "올바르지 않은 선택입니다.",
+    "Not a valid date value.": "날짜를 올바르게 적어 주세요 (예: 2026-01-31).",
+    "Not a valid datetime value.": "날짜와 시각을 올바르게 적어 주세요.",
+    "Not a valid time value.": "시각을 올바르게 적어 주세요.",
+    "Invalid email address.": "올바른 이메일 주소를 적어 주세요.",
+}
+
 
 def wtforms_translations():
     """WTForms' own messages ("This field is required." ...) for this request's language.
@@ -59,8 +80,10 @@ def wtforms_translations():
     key = str(locale or "")
     catalogue = _wtforms_catalogues.get(key)
     if catalogue is None:
-        catalogue = _wtforms_catalogues[key] = support.Translations.load(messages_path(), [locale],
-                                                                         domain="wtforms")
+        catalogue = support.Translations.load(messages_path(), [locale], domain="wtforms")
+        if key.startswith("ko") and hasattr(catalogue, "_catalog"):
+            catalogue._catalog.update(_WTFORMS_KO)
+        _wtforms_catalogues[key] = catalogue
     return catalogue
 
 
