@@ -106,3 +106,9 @@ class ProfileForm(FlaskForm):
     has_car = BooleanField(_l("I can bring a car"))
     sex = ChoiceField(_l("For women-only homes"),
                       choices=[("unknown", _l("Prefer not to say")), ("f", _l("Woman")), ("m", _l("Man"))])
+
+
+class AddVolunteerForm(FlaskForm):
+    """The coordinator signs up a volunteer who phoned in (one of the organization's; checked by the service)."""
+    volunteer_id = IntegerField(_l("Volunteer"), validators=[InputRequired(_l("Choose a volunteer.")),
+                                                             NumberRange(1, 2**31 - 1)])
