@@ -154,6 +154,21 @@ def test_partners_volunteers_and_coordinators_cannot_list_households(recorded, c
     assert count(Household) == 1 and db.session.scalar(select(Observation.household_id)) == h.id
 
 
+@pytest.mark.parametrize("role,message", [("partner", "본 가구의 주소를 적어 주세요."),
+                                          ("volunteer", "본 가구의 주소를 적어 주세요."),
+                                          ("tong_leader", "주소를 입력하거나 검색에서 가구를 선택하세요.")])
+def test_a_report_without_an_address_says_what_this_reporter_can_do(recorded, client, role, message):
+    """Only who has the household search is told to choose from it."""
+    d, _h = recorded
+    b.login(client, b.user(role, [d]))
+    r = client.post("/report/new", data={"dong_id": d.id, "road_address": " ", "urgency": "routine",
+                                         "signals": ["mail_piling"], "client_token": role})
+    assert r.status_code == 400
+    page = r.get_data(as_text=True)
+    assert message in page and page.count('class="form-error"') == 1
+    assert count(Observation) == 0
+
+
 @pytest.mark.parametrize("role", ["tong_leader", "honorary", "care_corps", "caseworker"])
 def test_neighbourhood_eyes_and_staff_keep_the_search(recorded, client, role):
     d, h = recorded

@@ -129,12 +129,15 @@ class WholeNumberField(IntegerField):
             raise StopValidation()
 
 
+ADDRESS_OR_SEARCH = _l("Enter the address, or choose a household from the search.")
+
+
 class QuickAddObservationForm(ObservationForm):
     """A report that also adds the household (its address was not found)."""
 
     # Required (the label gets its *), with a message that says what to do.
     road_address = StringField(_l("Road-name address"), filters=[clean_filter], validators=[
-        DataRequired(message=_l("Enter the address, or choose a household from the search.")), Length(max=200)])
+        DataRequired(message=ADDRESS_OR_SEARCH), Length(max=200)])
     unit = StringField(_l("Building / unit (동·호, floor)"), validators=[Optional(), Length(max=60)],
                        filters=[clean_filter])
     tong = WholeNumberField(_l("Tong"), validators=[Optional(), NumberRange(min=1, max=999)])

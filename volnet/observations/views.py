@@ -20,7 +20,12 @@ from volnet.households import services as households
 from volnet.households.merge import merged_into
 from volnet.households.models import Household
 from volnet.observations import services as observations
-from volnet.observations.forms import ObservationForm, QuickAddObservationForm, now_local_input
+from volnet.observations.forms import (
+    ADDRESS_OR_SEARCH,
+    ObservationForm,
+    QuickAddObservationForm,
+    now_local_input,
+)
 from volnet.observations.models import Observation
 from volnet.observations.signals import SIGNALS, URGENCIES, WARNING_SIGNS
 from volnet.places import services as places
@@ -188,6 +193,11 @@ REPORT_WINDOW = timedelta(minutes=10)
 
 def _form_page(form, household, status: int):
     form.dong_id.choices = _dong_choices()  # with names, for the page
+    road = getattr(form, "road_address", None)
+    if road is not None and road.errors and current_user.role not in LOOKS_UP_HOUSEHOLDS:
+        # They have no household search to choose from: the message says only what they can do.
+        road.errors = [_("Enter the address of the household you saw.") if str(e) == str(ADDRESS_OR_SEARCH) else e
+                       for e in road.errors]
     return render_template("observations/form.html", form=form, household=household,
                            now_value=now_local_input(), warning=WARNING_SIGNS), status
 
