@@ -74,3 +74,51 @@ def test_a_series_note_change_sends_nothing_and_a_place_change_tells_each_date(c
     assert messages("shift_changed") == 0
     assert client.post(f"/shifts/series/{series.id}/edit", data={**form, "meeting_place": "2층 강당"}).status_code == 302
     assert messages("shift_changed", v) == 3
+
+
+# ---------------------------------------------------------------------- 2. custom rules cannot flood the schedule
+
+def shift_data(**kw):
+    day = clock.seoul_today() + timedelta(days=10)
+    data = {"date": day.isoformat(), "start_time": "10:00", "end_time": "11:00", "repeat": "custom",
+            "meeting_place": "복지관 1층", "capacity": "3", "note": ""}
+    data.update(kw)
+    return data
+
+
+def shifts_count() -> int:
+    return db.session.scalar(select(func.count()).select_from(svc.ShiftOccurrence))
+
+
+def test_custom_rules_that_make_several_shifts_a_day_or_a_silly_interval_are_refused(client):
+    from volnet.settings import services as settings
+
+    d, org, coord, p = sb.world()
+    db.session.commit()
+    b.login(client, coord)
+    client.post("/lang", data={"lang": "en"})
+    refused = [
+        ("FREQ=DAILY;BYHOUR=9,10,11,12,13,14,15,16", "Leave out BYHOUR, BYMINUTE and BYSECOND"),
+        ("FREQ=DAILY;BYHOUR=9;BYMINUTE=" + ",".join(str(i) for i in range(41)), "Leave out BYHOUR"),
+        ("FREQ=WEEKLY;BYSECOND=1,2", "Leave out BYHOUR"),
+        ("FREQ=HOURLY", "not more often"),
+        ("FREQ=DAILY;INTERVAL=0", "INTERVAL must be a whole number from 1 to 52"),
+        ("FREQ=WEEKLY;INTERVAL=1000", "INTERVAL must be a whole number from 1 to 52"),
+    ]
+    for rule_text, message in refused:
+        r = client.post(f"/shifts/programs/{p.id}/shifts/new", data=shift_data(rrule=rule_text))
+        assert r.status_code == 400 and message in r.get_data(as_text=True), rule_text
+    assert shifts_count() == 0
+    # One shift a day is fine; more shifts than the cap in one go is refused with a way out.
+    settings.put("shifts.horizon_days", 1000)
+    db.session.commit()
+    r = client.post(f"/shifts/programs/{p.id}/shifts/new", data=shift_data(rrule="FREQ=DAILY"))
+    assert r.status_code == 400 and "would make more than 400 shifts at once" in r.get_data(as_text=True)
+    assert shifts_count() == 0
+    settings.put("shifts.horizon_days", 92)
+    db.session.commit()
+    r = client.post(f"/shifts/programs/{p.id}/shifts/new", data=shift_data(rrule="FREQ=DAILY;INTERVAL=2"))
+    assert r.status_code == 302 and 40 <= shifts_count() <= 47
+    client.post("/lang", data={"lang": "ko"})
+    r = client.post(f"/shifts/programs/{p.id}/shifts/new", data=shift_data(rrule="FREQ=DAILY;BYHOUR=9,10"))
+    assert "BYHOUR, BYMINUTE, BYSECOND는 쓰지 마세요" in r.get_data(as_text=True)

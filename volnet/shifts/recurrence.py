@@ -16,6 +16,12 @@ from volnet.core.i18n import lazy_gettext as _l
 WEEKDAY_CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 ALLOWED_FREQS = {DAILY, WEEKLY, MONTHLY, YEARLY}
 MAX_RULE_LENGTH = 300
+MAX_INTERVAL = 52  # "every 52 weeks" is the most a schedule needs; INTERVAL=0 or 1000 is a typo
+# The most shifts one series makes at once (a daily rule over the 92-day horizon makes 93): a rule that would
+# make more is refused, and the rolling extension never makes more than this in one run.
+MAX_OCCURRENCES = 400
+# The time of day comes from the form's start time; these would make several shifts a day.
+TIME_PARTS = ("BYHOUR", "BYMINUTE", "BYSECOND")
 
 KINDS = {
     "once": _l("One-off"),
@@ -82,6 +88,10 @@ def parse(text: str, dtstart_local: datetime):
         raise RuleError(_l("The repeat rule needs FREQ (for example FREQ=WEEKLY;BYDAY=TU)."))
     if any(part.startswith("UNTIL=") and part.endswith("Z") for part in value.split(";")):
         raise RuleError(_l("Give UNTIL as a local date and time without Z."))
+    keys = {part.split("=", 1)[0].strip() for part in value.split(";")}
+    if keys & set(TIME_PARTS):
+        raise RuleError(_l("Leave out BYHOUR, BYMINUTE and BYSECOND: a shift repeats at most once a day, at the "
+                           "start time above."))
     if dtstart_local.tzinfo is not None:
         dtstart_local = clock.to_seoul(dtstart_local).replace(tzinfo=None)
     try:
@@ -90,6 +100,9 @@ def parse(text: str, dtstart_local: datetime):
         raise RuleError(_l("The repeat rule could not be read.")) from exc
     if getattr(rule, "_freq", None) not in ALLOWED_FREQS:
         raise RuleError(_l("Shifts can repeat daily, weekly, monthly or yearly, not more often."))
+    if not 1 <= (getattr(rule, "_interval", 1) or 0) <= MAX_INTERVAL:
+        raise RuleError(_l("INTERVAL must be a whole number from 1 to %(n)d (e.g. INTERVAL=2 for every other week).",
+                           n=MAX_INTERVAL))
     try:
         first = rule.after(dtstart_local, inc=True)
     except (ValueError, OverflowError) as exc:
@@ -100,7 +113,7 @@ def parse(text: str, dtstart_local: datetime):
 
 
 def occurrences(rule_text: str, dtstart_utc: datetime, window_start: datetime, window_end: datetime,
-                limit: int = 1000) -> list[datetime]:
+                limit: int = MAX_OCCURRENCES) -> list[datetime]:
     """Aware UTC starts of the rule within [window_start, window_end] (both aware)."""
     local_start = clock.to_seoul(dtstart_utc).replace(tzinfo=None)
     rule = parse(rule_text, local_start)

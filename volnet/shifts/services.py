@@ -230,8 +230,14 @@ def create_series(program: Program, actor, starts_at: datetime, ends_at: datetim
     _check_capacity(capacity)
     try:
         recurrence.parse(rule, clock.to_seoul(starts_at).replace(tzinfo=None))
+        horizon = clock.now() + timedelta(days=int(settings.get("shifts.horizon_days") or 92))
+        many = recurrence.occurrences(rule, starts_at, max(clock.now(), starts_at), horizon,
+                                      limit=recurrence.MAX_OCCURRENCES + 1)
     except recurrence.RuleError as exc:
         raise ShiftError(exc.args[0]) from exc
+    if len(many) > recurrence.MAX_OCCURRENCES:
+        raise ShiftError(_l("The repeat rule would make more than %(n)d shifts at once. Give it an end date or "
+                            "fewer days.", n=recurrence.MAX_OCCURRENCES))
     series = ShiftSeries(program_id=program.id, program=program, rrule=recurrence.normalise(rule),
                          dtstart=starts_at, duration_minutes=int((ends_at - starts_at).total_seconds() // 60),
                          meeting_place=meeting_place, capacity=capacity,
