@@ -211,7 +211,7 @@ def test_linkage_value_is_validated(dong_staff, client, app):
     for bad, message in (("-5000", "cannot be negative"), ("abc", "whole number"), ("1.5", "whole number"),
                          ("", "Enter the value"), ("99999999999999", "too large")):
         r = _form_post(client, f"/cases/{case.id}/linkages", page, {**base, "value_won": bad})
-        assert r.status_code == 200 and message in r.get_data(as_text=True), bad
+        assert r.status_code == 400 and message in r.get_data(as_text=True), bad
     r = _form_post(client, f"/cases/{case.id}/linkages", page, {**base, "value_won": "1", "start_on": "2024-02-30"})
     assert "Enter a real date" in r.get_data(as_text=True)
     r = _form_post(client, f"/cases/{case.id}/linkages", page, {**base, "value_won": "1", "end_on": "2026-03-01"})

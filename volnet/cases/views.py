@@ -122,8 +122,11 @@ def detail(case_id: int):
     return _page(case)
 
 
-def _page(case: Case, status: int = 200, close_form=None):
-    """The case page; ``close_form``: a refused closure, shown again as it was sent (its block open)."""
+def _page(case: Case, status: int = 200, open_block: str | None = None, **refused):
+    """The case page. A refused form comes back under its name on the page (``need_form=form``, ...) and is
+    shown again as it was sent, with its errors, its block open (``open_block``, the same name); the forms of
+    one item (an emergency support's decision, an aftercare check) come as ``decide_forms``/``aftercare_forms``
+    = {item id: form}."""
     can_notes = access.can(current_user, "notes", case)
     q = lambda model, *order: list(db.session.scalars(select(model).where(model.case_id == case.id)  # noqa: E731
                                                       .order_by(*order)))
@@ -142,22 +145,24 @@ def _page(case: Case, status: int = 200, close_form=None):
                                      .order_by(CaseEvent.at.desc(), CaseEvent.id.desc()).limit(200)))
     owner_form = F.OwnerForm()
     owner_form.owner_id.choices = [(u.id, u.name) for u in _staff_of(case.dong_id)]
+    forms = dict(
+        need_form=F.NeedForm(), assessment_form=F.AssessmentForm(), selection_form=F.SelectionForm(),
+        goal_form=F.GoalForm(), plan_form=F.PlanForm(plan_text=case.plan_text),
+        linkage_form=F.LinkageForm(start_on=clock.seoul_today()), status_form=F.LinkageStatusForm(),
+        note_form=F.NoteForm(), conference_form=F.ConferenceForm(held_on=clock.seoul_today()),
+        close_form=F.CloseCaseForm(), aftercare_form=F.AftercareForm(), emergency_form=F.EmergencyForm(),
+        decide_form=F.DecideForm(), decide_forms={}, aftercare_forms={})
+    forms.update(refused)
     return render_template(
         "cases/detail.html", case=case, h=case.household, needs=needs, goals=goals, linkages=linkages,
         emergencies=emergencies, aftercare=aftercare, notes=notes, conferences=conferences, events=events,
         can_edit=access.can(current_user, "edit", case), can_notes=can_notes,
         value_total=sum(link.value_won for link in linkages if link.status != "cancelled"),
-        now=clock.now(), today=clock.seoul_today(),
-        need_form=F.NeedForm(), assessment_form=F.AssessmentForm(), selection_form=F.SelectionForm(),
-        goal_form=F.GoalForm(), plan_form=F.PlanForm(plan_text=case.plan_text),
-        linkage_form=F.LinkageForm(start_on=clock.seoul_today()), status_form=F.LinkageStatusForm(),
-        note_form=F.NoteForm(), conference_form=F.ConferenceForm(held_on=clock.seoul_today()),
-        close_form=close_form or F.CloseCaseForm(), close_refused=close_form is not None,
+        now=clock.now(), today=clock.seoul_today(), open_block=open_block,
         open_linkages=[link for link in linkages if link.status in svc.OPEN_LINKAGE_STATUSES],
         undecided=[es for es in emergencies if es.decided_at is None], linkage_label=svc.linkage_label,
-        aftercare_form=F.AftercareForm(), emergency_form=F.EmergencyForm(),
-        decide_form=F.DecideForm(), action_form=F.ActionForm(), owner_form=owner_form,
-        emergency_rule=duration_text(settings.get(svc.EMERGENCY_DECISION)), **LABELS), status
+        action_form=F.ActionForm(), owner_form=owner_form,
+        emergency_rule=duration_text(settings.get(svc.EMERGENCY_DECISION)), **forms, **LABELS), status
 
 
 # ---------------------------------------------------------------- actions
@@ -166,7 +171,9 @@ def _back(case, anchor=""):
     return redirect(url_for("cases.detail", case_id=case.id) + (f"#{anchor}" if anchor else ""))
 
 
-def _fail(case, form=None, exc=None, anchor=""):
+def _fail(case, form=None, exc=None, anchor="", keep: str | None = None, item: int | None = None):
+    """Refused: say why. With ``keep`` (the page's name of ``form``; with ``item``, the id of the support or
+    check the form is about) the page is shown again with what was typed, instead of a redirect losing it."""
     db.session.rollback()
     if exc is not None:
         flash(str(exc), "error")
@@ -180,6 +187,9 @@ def _fail(case, form=None, exc=None, anchor=""):
                 label = form[name].label.text if name in form else ""
                 msgs += [f"{label}: {e}" if label else str(e) for e in errs]
         flash(" ".join(msgs) or _("Please check the form."), "error")
+    if keep and form is not None:
+        case = access.load(Case, case.id, "view", options=_DETAIL_OPTIONS)  # the page is read again: audited
+        return _page(case, 400, open_block=keep, **{keep: {item: form} if item is not None else form})
     return _back(case, anchor)
 
 
@@ -190,15 +200,16 @@ def _ok(case, message, anchor=""):
     return _back(case, anchor)
 
 
-def _act(case_id: int, form_cls, action: str, do, message, anchor=""):
+def _act(case_id: int, form_cls, action: str, do, message, anchor="", keep: str | None = None):
+    """Validate ``form_cls``, then ``do(case, form)``; refused, the page comes back with the form (``keep``)."""
     case = access.load(Case, case_id, action, audit=False)
     form = form_cls()
     if not form.validate_on_submit():
-        return _fail(case, form, anchor=anchor)
+        return _fail(case, form, anchor=anchor, keep=keep)
     try:
         do(case, form)
     except svc.CaseError as exc:
-        return _fail(case, exc=exc, anchor=anchor)
+        return _fail(case, form, exc=exc, anchor=anchor, keep=keep)
     return _ok(case, message, anchor)
 
 
@@ -214,7 +225,7 @@ def _child(model, child_id, case):
 def add_need(case_id):
     return _act(case_id, F.NeedForm, "edit",
                 lambda c, f: svc.add_need(c, current_user, f.domain.data, f.level.data, f.description.data),
-                _("Need recorded."), "assessment")
+                _("Need recorded."), "assessment", keep="need_form")
 
 
 @bp.route("/<int:case_id>/assessment", methods=["POST"])
@@ -222,7 +233,7 @@ def add_need(case_id):
 def assessment(case_id):
     return _act(case_id, F.AssessmentForm, "edit",
                 lambda c, f: svc.record_assessment(c, current_user, f.crisis_level.data, f.note.data or ""),
-                _("Assessment completed. Selection is next."), "steps")
+                _("Assessment completed. Selection is next."), "steps", keep="assessment_form")
 
 
 @bp.route("/<int:case_id>/selection", methods=["POST"])
@@ -230,7 +241,7 @@ def assessment(case_id):
 def selection(case_id):
     return _act(case_id, F.SelectionForm, "edit",
                 lambda c, f: svc.record_selection(c, current_user, f.decision.data, f.note.data or ""),
-                _("Selection recorded."), "steps")
+                _("Selection recorded."), "steps", keep="selection_form")
 
 
 @bp.route("/<int:case_id>/goals", methods=["POST"])
@@ -238,7 +249,7 @@ def selection(case_id):
 def add_goal(case_id):
     return _act(case_id, F.GoalForm, "edit",
                 lambda c, f: svc.add_goal(c, current_user, f.domain.data, f.text.data, f.target_on.data),
-                _("Goal added."), "plan")
+                _("Goal added."), "plan", keep="goal_form")
 
 
 @bp.route("/<int:case_id>/goals/<int:goal_id>", methods=["POST"])
@@ -261,7 +272,7 @@ def goal_status(case_id, goal_id):
 @rule(*EDITORS)
 def plan(case_id):
     return _act(case_id, F.PlanForm, "edit", lambda c, f: svc.record_plan(c, current_user, f.plan_text.data),
-                _("Service plan completed."), "plan")
+                _("Service plan completed."), "plan", keep="plan_form")
 
 
 @bp.route("/<int:case_id>/linkages", methods=["POST"])
@@ -271,7 +282,7 @@ def add_linkage(case_id):
         svc.add_linkage(c, current_user, sector=f.sector.data, service_type=f.service_type.data,
                         provider=f.provider.data, status=f.status.data, start_on=f.start_on.data,
                         end_on=f.end_on.data, value_won=f.value_won.data, note=f.note.data or "")
-    return _act(case_id, F.LinkageForm, "edit", do, _("Service linkage added."), "linkages")
+    return _act(case_id, F.LinkageForm, "edit", do, _("Service linkage added."), "linkages", keep="linkage_form")
 
 
 @bp.route("/<int:case_id>/linkages/<int:link_id>", methods=["POST"])
@@ -293,7 +304,7 @@ def linkage_status(case_id, link_id):
 @rule(*EDITORS)
 def add_note(case_id):
     return _act(case_id, F.NoteForm, "notes", lambda c, f: svc.add_note(c, current_user, f.text.data),
-                _("Note saved."), "notes")
+                _("Note saved."), "notes", keep="note_form")
 
 
 @bp.route("/<int:case_id>/conferences", methods=["POST"])
@@ -302,7 +313,8 @@ def add_conference(case_id):
     def do(c, f):
         svc.add_conference(c, current_user, held_on=f.held_on.data, attendees=f.attendees.data,
                            agencies=f.agencies.data or [], decisions=f.decisions.data, tasks=f.tasks())
-    return _act(case_id, F.ConferenceForm, "notes", do, _("Case conference recorded."), "conferences")
+    return _act(case_id, F.ConferenceForm, "notes", do, _("Case conference recorded."), "conferences",
+                keep="conference_form")
 
 
 @bp.route("/<int:case_id>/tasks/<int:task_id>/done", methods=["POST"])
@@ -330,15 +342,12 @@ def close(case_id):
     case = access.load(Case, case_id, "edit", audit=False)
     form = F.CloseCaseForm()
     if not form.validate_on_submit():
-        return _fail(case, form, anchor="aftercare")
+        return _fail(case, form, anchor="aftercare", keep="close_form")
     try:
         svc.close_case(case, current_user, form.reason.data, form.note.data or "",
                        end_linkages=bool(form.end_linkages.data))
     except svc.CaseError as exc:
-        db.session.rollback()
-        case = access.load(Case, case_id, "view", options=_DETAIL_OPTIONS)  # the page is read again: audited
-        flash(str(exc), "error")
-        return _page(case, 400, close_form=form)
+        return _fail(case, form, exc=exc, anchor="aftercare", keep="close_form")
     return _ok(case, _("The case has been closed. Aftercare checks are scheduled."), "aftercare")
 
 
@@ -349,11 +358,11 @@ def aftercare(case_id, check_id):
     check = _child(AftercareCheck, check_id, case)
     form = F.AftercareForm()
     if not form.validate_on_submit():
-        return _fail(case, form, anchor="aftercare")
+        return _fail(case, form, anchor="aftercare", keep="aftercare_forms", item=check_id)
     try:
         svc.record_aftercare(case, check, current_user, form.outcome.data, form.note.data or "")
     except svc.CaseError as exc:
-        return _fail(case, exc=exc, anchor="aftercare")
+        return _fail(case, form, exc=exc, anchor="aftercare", keep="aftercare_forms", item=check_id)
     return _ok(case, _("Aftercare check recorded."), "aftercare")
 
 
@@ -363,12 +372,12 @@ def emergency(case_id):
     case = access.load(Case, case_id, "edit", audit=False)
     form = F.EmergencyForm()
     if not form.validate_on_submit():
-        return _fail(case, form, anchor="emergency")
+        return _fail(case, form, anchor="emergency", keep="emergency_form")
     at = clock.from_seoul_naive(form.reported_at.data) if form.reported_at.data else None
     try:
         es = svc.record_emergency(case, current_user, form.kind.data, at, form.note.data or "")
     except svc.CaseError as exc:
-        return _fail(case, exc=exc, anchor="emergency")
+        return _fail(case, form, exc=exc, anchor="emergency", keep="emergency_form")
     # The decision clock is the admin's setting (due.emergency.action): the message says when, not "48 hours".
     return _ok(case, _("Emergency welfare support recorded. A decision is due by %(due)s.",
                        due=seoul_datetime(es.decision_due_at)), "emergency")
@@ -394,12 +403,12 @@ def decide(case_id, support_id):
     es = _child(EmergencySupport, support_id, case)
     form = F.DecideForm()
     if not form.validate_on_submit():
-        return _fail(case, form, anchor="emergency")
+        return _fail(case, form, anchor="emergency", keep="decide_forms", item=support_id)
     try:
         svc.decide_emergency(case, es, current_user, form.decision.data, form.amount_won.data or 0,
                              form.note.data or "")
     except svc.CaseError as exc:
-        return _fail(case, exc=exc, anchor="emergency")
+        return _fail(case, form, exc=exc, anchor="emergency", keep="decide_forms", item=support_id)
     return _ok(case, _("Decision recorded."), "emergency")
 
 

@@ -1,0 +1,96 @@
+"""QA findings on integrated cases: refused forms keep what was typed, closure approval, aftercare results,
+the overdue filter, the case history and the monthly review."""
+from __future__ import annotations
+
+import html as htmllib
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from tests import builders as b
+from tests.cases import builders as cb
+from volnet.cases.models import CaseConference, CaseGoal, CaseNeed, ServiceLinkage
+from volnet.core import clock
+from volnet.extensions import db
+
+T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 10:00 Monday in Seoul
+
+
+@pytest.fixture
+def s(app):
+    clock.freeze(T0)
+    d = b.dong()
+    return {
+        "dong": d,
+        "cw": b.user("caseworker", [d], name="김민수"),
+        "cw2": b.user("caseworker", [d], name="이서연"),
+        "lead": b.user("team_lead", [d], name="박지현"),
+        "nurse": b.user("nurse", [d], name="최은정"),
+        "household": b.household(d, name="김영희", phone="01012345678"),
+    }
+
+
+def _block(page: str, anchor: str) -> str:
+    start = page.index(f'id="{anchor}"')
+    return page[start:page.index("</section>", start)]
+
+
+def _count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+# ---------------------------------------------------------------- 3. refused forms keep what was typed
+
+def test_a_refused_conference_shows_the_page_again_with_what_was_typed(s, client):
+    case = cb.case(s["cw"], s["household"])
+    db.session.commit()
+    b.login(client, s["cw"])
+    attendees = "김민수 (송산3동)\n박지현 팀장\n정신건강복지센터 상담사"
+    r = client.post(f"/cases/{case.id}/conferences", data={
+        "held_on": "2026-03-25", "attendees": attendees, "decisions": "주 1회 방문 상담, 반찬 배달 연계",
+        "agencies": ["mental_health_centre"], "task1": "첫 방문 일정 잡기", "owner1": "상담사", "due1": "2026-03-12"})
+    page = r.get_data(as_text=True)
+    assert r.status_code == 400
+    assert "사례회의 날짜는 미래일 수 없습니다" in page
+    block = htmllib.unescape(_block(page, "conferences"))
+    assert '<details class="action-block" open>' in block
+    assert attendees in block and "주 1회 방문 상담, 반찬 배달 연계" in block and "첫 방문 일정 잡기" in block
+    assert 'value="2026-03-25"' in block
+    assert _count(CaseConference) == 0
+
+
+def test_refused_assessment_need_goal_and_linkage_keep_what_was_typed(s, client):
+    case = cb.case(s["cw"], s["household"])
+    db.session.commit()
+    b.login(client, s["cw"])
+    url = f"/cases/{case.id}"
+    # The assessment before any need: refused, the summary kept.
+    r = client.post(url + "/assessment", data={"crisis_level": "high", "note": "위기도 높음, 단전 예고"})
+    assert r.status_code == 400
+    page = r.get_data(as_text=True)
+    assert "욕구를 하나 이상" in page and "위기도 높음, 단전 예고</textarea>" in page
+    # A need without its description: refused with the field's error, the domain chosen kept.
+    r = client.post(url + "/needs", data={"domain": "housing", "level": "high", "description": "  "})
+    assert r.status_code == 400
+    block = _block(r.get_data(as_text=True), "assessment")
+    assert "<details class=\"action-block\" open>" in block and 'selected value="housing"' in block
+    assert 'class="form-error"' in block
+    assert _count(CaseNeed) == 0
+    # A goal with a past target date: refused, the goal's text kept.
+    r = client.post(url + "/goals", data={"domain": "economy", "text": "체납 관리비 해소", "target_on": "2026-01-01"})
+    assert r.status_code == 400
+    block = _block(r.get_data(as_text=True), "plan")
+    assert "목표일은 지난 날짜일 수 없습니다" in r.get_data(as_text=True)
+    assert 'value="체납 관리비 해소"' in block and 'value="2026-01-01"' in block
+    assert _count(CaseGoal) == 0
+    # A linkage with a bad amount: refused, the provider and the amount typed kept.
+    for bad in ("-5", "1e9", "abc"):
+        r = client.post(url + "/linkages", data={"sector": "private", "service_type": "food_bank",
+                                                 "provider": "의정부 푸드뱅크", "status": "active",
+                                                 "start_on": "2026-03-02", "value_won": bad})
+        assert r.status_code == 400, bad
+        block = _block(r.get_data(as_text=True), "linkages")
+        assert "<details class=\"action-block\" open>" in block
+        assert 'value="의정부 푸드뱅크"' in block and f'value="{bad}"' in block
+    assert _count(ServiceLinkage) == 0
