@@ -3,13 +3,14 @@ the overdue filter, the case history and the monthly review."""
 from __future__ import annotations
 
 import html as htmllib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from tests import builders as b
 from tests.cases import builders as cb
+from volnet.cases import services as svc
 from volnet.cases.models import CaseConference, CaseGoal, CaseNeed, ServiceLinkage
 from volnet.core import clock
 from volnet.extensions import db
@@ -94,3 +95,21 @@ def test_refused_assessment_need_goal_and_linkage_keep_what_was_typed(s, client)
         assert "<details class=\"action-block\" open>" in block
         assert 'value="의정부 푸드뱅크"' in block and f'value="{bad}"' in block
     assert _count(ServiceLinkage) == 0
+
+
+# ---------------------------------------------------------------- 8. the overdue filter
+
+def test_the_overdue_filter_lists_a_case_whose_emergency_decision_is_overdue(s, client):
+    late = cb.case(s["cw"], s["household"])
+    svc.record_emergency(late, s["cw"], "livelihood", T0 - timedelta(hours=2))
+    on_time = cb.case(s["cw"], b.household(s["dong"], road="경기도 의정부시 송산로 200", name="박철수"))
+    svc.record_emergency(on_time, s["cw"], "medical", T0)
+    db.session.commit()
+    clock.advance(timedelta(hours=47))  # the first decision was due 46 hours after T0; the steps are not late
+    b.login(client, s["lead"])
+    page = client.get("/cases/?overdue=1").get_data(as_text=True)
+    assert f'href="/cases/{late.id}"' in page and "김영희" in page
+    assert "박철수" not in page
+    assert "결정 기한 지남" in page
+    full = client.get("/cases/").get_data(as_text=True)
+    assert full.count("결정 기한 지남") == 1  # the list marks the late one only

@@ -3,7 +3,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
 
 import volnet.cases.policy  # noqa: F401  (registers the access policies)
@@ -71,13 +71,24 @@ def index():
         status = "all"
     if request.args.get("mine") == "1":
         stmt = stmt.where(Case.owner_id == current_user.id)
+    now = clock.now()
     if request.args.get("overdue") == "1":
-        stmt = stmt.where(Case.status == "open", Case.next_due_at < clock.now())
+        # A step past its due date, or an emergency support past its decision clock (as the case page marks it).
+        late = _late_decision(now).where(EmergencySupport.case_id == Case.id).exists()
+        stmt = stmt.where(Case.status == "open", or_(Case.next_due_at < now, late))
     stmt = stmt.order_by(Case.next_due_at.is_(None), Case.next_due_at, Case.id.desc())
     pagination = db.paginate(stmt, page=page, per_page=PER_PAGE, error_out=False)
+    ids = [c.id for c in pagination.items if c.is_open]
+    late = set(db.session.scalars(_late_decision(now).where(EmergencySupport.case_id.in_(ids)))) if ids else set()
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template("cases/index.html", pagination=pagination, args=args, status=status,
-                           now=clock.now(), **LABELS)
+                           now=now, late_decisions=late, **LABELS)
+
+
+def _late_decision(now):
+    """The cases of emergency supports still without a decision past their clock (``decision_due_at``)."""
+    return select(EmergencySupport.case_id).where(EmergencySupport.decided_at.is_(None),
+                                                  EmergencySupport.decision_due_at < now)
 
 
 @bp.route("/from-concern/<int:concern_id>", methods=["POST"])
