@@ -769,21 +769,61 @@ def record_outcome(stop: RouteStop, actor, outcome: str):
         raise ShiftError(_l("Choose one of the offered options."))
     occ = stop.occurrence
     now = clock.now()
+    if outcome == stop.outcome:  # a double tap, or the same answer again: nothing new to report
+        return db.session.get(Observation, stop.observation_id) if stop.observation_id else None
+    earlier, earlier_report = stop.outcome, stop.observation_id
     stop.outcome, stop.outcome_at, stop.outcome_by_id = outcome, now, actor.id
+    stop.observation_id = None
     obs = None
     if outcome in ("no_answer", "concern"):
         h = stop.household
+        token = f"shift:{occ.id}:stop:{stop.id}:{outcome}"
+        if observations.find_by_token(token) is not None:  # reported, corrected since, and now reported again
+            token = f"{token}:{secrets.token_hex(4)}"
         obs = Observation(
             source="shift", household=h, household_id=h.id, dong_id=h.dong_id, reporter_id=actor.id,
             signals=["unreachable"] if outcome == "no_answer" else ["other"],
             urgency="routine" if outcome == "no_answer" else "urgent",
             note=(f"[{occ.program.name}] " + (
                 "방문했으나 응답 없음" if outcome == "no_answer" else "봉사자가 방문 중 걱정되는 점을 표시함")),
-            seen_at=now, client_token=f"shift:{occ.id}:stop:{stop.id}:{outcome}")
+            seen_at=now, client_token=token)
         obs, _created = observations.submit(obs, actor)
         stop.observation_id = obs.id
+    if earlier_report is not None:  # after the new report, which joins the same concern
+        _correct_report(earlier_report, actor, occ, earlier, outcome)
     db.session.flush()
     return obs
+
+
+def _correct_report(observation_id: int, actor, occ: ShiftOccurrence, old: str | None, new: str) -> None:
+    """The volunteer changed the outcome of a stop whose earlier outcome went to the dong as a report ("no
+    answer", "worried"). The concern that report joined says so on its timeline, so that nobody is sent to a
+    door for nothing. A concern that report alone opened, with nothing done on it yet, is closed ("checked,
+    no concern") when the household turned out to have been reached and served ("delivered"); any other
+    concern stays open, visibly corrected."""
+    from volnet.concerns import services as concerns
+    from volnet.concerns.models import Concern, ConcernEvent
+    from volnet.observations.models import Observation
+
+    concern_id = db.session.scalar(select(Observation.concern_id).where(Observation.id == observation_id))
+    concern = db.session.get(Concern, concern_id, with_for_update=True) if concern_id else None
+    for _hop in range(5):  # merged since: its reports and timeline are in the concern it went into
+        if concern is None or concern.status != "merged" or not concern.merged_into_id:
+            break
+        concern = db.session.get(Concern, concern.merged_into_id, with_for_update=True)
+    if concern is None:
+        return
+    concerns.add_event(concern, "report_corrected", actor, old=old, new=new, report=observation_id,
+                       program=occ.program.name)
+    db.session.flush()
+    if new != "delivered" or concern.status != "new" or concern.acknowledged_at is not None:
+        return
+    reports = list(db.session.scalars(select(Observation.id).where(Observation.concern_id == concern.id).limit(2)))
+    others = db.session.scalar(select(ConcernEvent.id).where(
+        ConcernEvent.concern_id == concern.id,
+        ConcernEvent.kind.not_in(("opened", "observation", "report_corrected"))).limit(1))
+    if reports == [observation_id] and others is None:
+        concerns.close(concern, None, "no_concern", "", corrected_by_volunteer=True)
 
 
 # --------------------------------------------------------------------------- attendance and hours

@@ -392,6 +392,7 @@ def stop_outcome(stop_id: int):
     if not form.validate_on_submit():
         flash(_form_errors(form), "error")
         return redirect(back)
+    corrects = stop.observation_id is not None and stop.outcome != form.outcome.data
     try:
         obs = svc.record_outcome(stop, current_user, form.outcome.data)
     except svc.ShiftError as exc:
@@ -402,6 +403,9 @@ def stop_outcome(stop_id: int):
     db.session.commit()
     if obs is not None:
         _after_observation(obs)
+    if corrects:
+        flash(_("Corrected. The dong welfare centre sees that your earlier report from this door no longer holds."),
+              "info")
     if form.outcome.data == "concern":
         h = stop.household
         if access.can(current_user, "report", h):
