@@ -122,3 +122,47 @@ def test_custom_rules_that_make_several_shifts_a_day_or_a_silly_interval_are_ref
     client.post("/lang", data={"lang": "ko"})
     r = client.post(f"/shifts/programs/{p.id}/shifts/new", data=shift_data(rrule="FREQ=DAILY;BYHOUR=9,10"))
     assert "BYHOUR, BYMINUTE, BYSECOND는 쓰지 마세요" in r.get_data(as_text=True)
+
+
+# ---------------------------------------------------------------------- 3. repeat rules in words
+
+def test_custom_rules_read_in_words_in_the_readers_language(app):
+    from flask_babel import force_locale
+
+    from volnet.shifts import recurrence
+
+    cases = [
+        ("FREQ=WEEKLY;BYDAY=TH,FR", "매주 목요일 및 금요일", "Every week on Thursday and Friday"),
+        ("FREQ=WEEKLY;BYDAY=FR,MO,WE", "매주 월요일, 수요일 및 금요일", "Every week on Monday, Wednesday, and Friday"),
+        ("FREQ=WEEKLY;BYDAY=TU", "매주 화요일", "Every week on Tuesday"),
+        ("FREQ=WEEKLY;INTERVAL=2;BYDAY=TU;UNTIL=20270301T235959", "격주 화요일", "Every other week on Tuesday"),
+        ("FREQ=WEEKLY;INTERVAL=3;BYDAY=SA", "3주마다 토요일", "Every 3 weeks on Saturday"),
+        ("FREQ=DAILY", "매일", "Every day"),
+        ("FREQ=DAILY;INTERVAL=2", "2일마다", "Every 2 days"),
+        ("FREQ=MONTHLY;BYMONTHDAY=15", "매월 15일", "Monthly, on day 15"),
+        ("FREQ=MONTHLY;BYMONTHDAY=-1", "매월 말일", "Monthly, on the last day"),
+        ("FREQ=MONTHLY;BYSETPOS=1;BYDAY=MO,TU,WE,TH,FR", "사용자 지정 반복", "Custom repeat"),
+    ]
+    with app.test_request_context("/"):
+        for rule_text, ko, en in cases:
+            with force_locale("ko"):
+                assert recurrence.describe(rule_text) == ko
+            with force_locale("en"):
+                assert recurrence.describe(rule_text) == en
+
+
+def test_program_page_and_shift_detail_show_the_rule_in_words(client):
+    d, org, coord, p = sb.world()
+    start = on_the_hour(24 * 7)
+    series = svc.create_series(p, coord, start, start + timedelta(hours=2), "FREQ=WEEKLY;BYDAY=TH,FR", capacity=2)
+    occ = db.session.scalars(select(svc.ShiftOccurrence).where(svc.ShiftOccurrence.series_id == series.id)).first()
+    v = sb.volunteer(d)
+    db.session.commit()
+    b.login(client, coord)
+    page = client.get(f"/shifts/programs/{p.id}").get_data(as_text=True)
+    assert "매주 목요일 및 금요일" in page and "FREQ=" not in page and "(TH,FR)" not in page
+    assert '<div class="card-meta">2명</div>' in page  # no meeting place: no stray "·" before the places
+    client.post("/account/logout")
+    b.login(client, v)
+    detail = client.get(f"/shifts/{occ.id}").get_data(as_text=True)
+    assert "매주 목요일 및 금요일" in detail and "FREQ=" not in detail

@@ -162,9 +162,10 @@ def test_monthly_nth_weekday_reads_as_the_nth_weekday(app, rule, ko, en):
             assert recurrence.describe(rule) == en
 
 
-def test_a_monthly_rule_it_cannot_name_is_shown_as_written(app):
+def test_a_rule_it_cannot_name_reads_custom_repeat_not_the_rule(app):
     from flask_babel import force_locale
 
     with app.test_request_context("/"), force_locale("ko"):
-        assert recurrence.describe("FREQ=MONTHLY;BYDAY=+5SA") == "FREQ=MONTHLY;BYDAY=+5SA"
-        assert recurrence.describe("FREQ=MONTHLY;INTERVAL=2;BYDAY=+2SA") == "FREQ=MONTHLY;INTERVAL=2;BYDAY=+2SA"
+        assert recurrence.describe("FREQ=MONTHLY;BYDAY=+5SA") == "사용자 지정 반복"
+        assert recurrence.describe("FREQ=MONTHLY;INTERVAL=2;BYDAY=+2SA") == "사용자 지정 반복"
+        assert recurrence.describe("FREQ=MONTHLY;BYSETPOS=1;BYDAY=MO,TU,WE,TH,FR") == "사용자 지정 반복"

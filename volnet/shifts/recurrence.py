@@ -127,24 +127,56 @@ def occurrences(rule_text: str, dtstart_utc: datetime, window_start: datetime, w
     return out
 
 
+def _day_list(codes: list[str]) -> str:
+    """'Thursday and Friday' / '목요일 및 금요일': the weekdays' full names, listed in the reader's language."""
+    from babel.lists import format_list
+    from flask_babel import get_locale
+
+    names = labels(WEEKDAY_NAMES)
+    return format_list([str(names[c]) for c in codes], locale=str(get_locale() or "ko"))
+
+
 def describe(rule_text: str | None) -> str:
-    """A short human label for a rule (for lists)."""
+    """A short human label for a rule, in the reader's language ("Every week on Thursday and Friday"); a rule
+    it cannot put in words reads "Custom repeat", never the RRULE text itself."""
     from flask_babel import gettext as _
 
     if not rule_text:
         return _("One-off")
     v = normalise(rule_text)
     parts = dict(p.split("=", 1) for p in v.split(";") if "=" in p)
-    freq, interval, byday = parts.get("FREQ"), parts.get("INTERVAL", "1"), parts.get("BYDAY", "")
-    names = {"MO": _("Mon"), "TU": _("Tue"), "WE": _("Wed"), "TH": _("Thu"), "FR": _("Fri"), "SA": _("Sat"),
-             "SU": _("Sun")}
-    if freq == "WEEKLY" and interval == "1":
-        return _("Every week") + (f" ({names.get(byday, byday)})" if byday else "")
-    if freq == "WEEKLY" and interval == "2":
-        return _("Every other week") + (f" ({names.get(byday, byday)})" if byday else "")
-    if freq == "MONTHLY" and interval == "1" and byday and byday[-2:] in names:
+    freq, byday = parts.get("FREQ"), parts.get("BYDAY", "")
+    try:
+        interval = int(parts.get("INTERVAL", "1"))
+    except ValueError:
+        interval = 0
+    known = set(parts) - {"UNTIL", "COUNT", "WKST"}
+    days = [d.strip() for d in byday.split(",") if d.strip()]
+    if freq == "DAILY" and known <= {"FREQ", "INTERVAL"} and interval >= 1:
+        return _("Every day") if interval == 1 else _("Every %(n)d days", n=interval)
+    if freq == "WEEKLY" and known <= {"FREQ", "INTERVAL", "BYDAY"} and interval >= 1 \
+            and all(d in WEEKDAY_CODES for d in days):
+        ordered = sorted(set(days), key=WEEKDAY_CODES.index)
+        if not ordered:
+            return {1: _("Every week"), 2: _("Every other week")}.get(interval) or _("Every %(n)d weeks", n=interval)
+        on = _day_list(ordered)
+        if interval == 1:
+            return _("Every week on %(days)s", days=on)
+        if interval == 2:
+            return _("Every other week on %(days)s", days=on)
+        return _("Every %(n)d weeks on %(days)s", n=interval, days=on)
+    if freq == "MONTHLY" and interval == 1 and known <= {"FREQ", "INTERVAL", "BYDAY"} and len(days) == 1 \
+            and days[0][-2:] in WEEKDAY_CODES:
         # BYDAY=2SA is the second Saturday of the month (not "Saturday of week 2"): 매월 둘째 토요일.
-        label = labels(MONTHLY_NTH).get(byday[:-2].lstrip("+"))
+        label = labels(MONTHLY_NTH).get(days[0][:-2].lstrip("+"))
         if label is not None:
-            return label % {"day": labels(WEEKDAY_NAMES)[byday[-2:]]}
-    return v
+            return label % {"day": labels(WEEKDAY_NAMES)[days[0][-2:]]}
+    if freq == "MONTHLY" and interval == 1 and known <= {"FREQ", "INTERVAL", "BYMONTHDAY"}:
+        monthdays = parts.get("BYMONTHDAY", "")
+        if monthdays == "-1":
+            return _("Monthly, on the last day")
+        if monthdays and all(x.isdigit() and 1 <= int(x) <= 31 for x in monthdays.split(",")):
+            return _("Monthly, on day %(days)s", days=", ".join(str(int(x)) for x in monthdays.split(",")))
+    if freq == "YEARLY" and interval == 1 and known <= {"FREQ", "INTERVAL"}:
+        return _("Every year")
+    return _("Custom repeat")
