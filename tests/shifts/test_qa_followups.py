@@ -166,3 +166,42 @@ def test_program_page_and_shift_detail_show_the_rule_in_words(client):
     b.login(client, v)
     detail = client.get(f"/shifts/{occ.id}").get_data(as_text=True)
     assert "매주 목요일 및 금요일" in detail and "FREQ=" not in detail
+
+
+# ---------------------------------------------------------------------- 4. months out of range
+
+def test_months_out_of_range_get_a_message_not_a_server_error(client):
+    d, org, coord, p = sb.world()
+    db.session.commit()
+    b.login(client, coord)
+    for month in ("9999-12", "0000-01", "0001-01", "2026-13", "1999-12", "abcd-ef", "2026-4"):
+        r = client.get(f"/shifts/coordinator/hours.csv?month={month}")
+        assert r.status_code == 302 and r.headers["Location"].endswith("/shifts/coordinator"), month
+        assert "2026-04처럼 연월을 입력해 주세요." in client.get("/shifts/coordinator").get_data(as_text=True), month
+        r = client.post("/shifts/coordinator/copy-month", data={"month": month})
+        assert r.status_code == 302, month
+        assert "2026-04처럼 연월을 입력해 주세요." in client.get("/shifts/coordinator").get_data(as_text=True), month
+    r = client.get(f"/shifts/coordinator/hours.csv?month={clock.seoul_today():%Y-%m}")
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/csv")
+
+
+# ---------------------------------------------------------------------- 8. a cancelled shift reads as cancelled
+
+def test_a_cancelled_shift_is_not_listed_as_coming_up_and_offers_no_calendar_file(client):
+    d, org, coord, p = sb.world()
+    v = sb.volunteer(d)
+    kept, off = sb.occurrence(p, in_hours=48), sb.occurrence(p, in_hours=100, capacity=3)
+    sb.signed(kept, v)
+    sb.signed(off, v)
+    svc.cancel_occurrence(off, coord, "조리실 공사로 쉽니다")
+    db.session.commit()
+    b.login(client, v)
+    page = client.get("/shifts/mine").get_data(as_text=True)
+    coming, cancelled = page.split('id="cancelled-shifts"', 1)
+    assert f"/shifts/{kept.id}\"" in coming and f"/shifts/{off.id}\"" not in coming
+    assert "담당 기관이 취소한 활동" in cancelled and f"/shifts/{off.id}\"" in cancelled
+    assert "신청 완료" not in cancelled.split("</section>", 1)[0]
+    detail = client.get(f"/shifts/{off.id}").get_data(as_text=True)
+    assert "취소된 활동입니다." in detail
+    assert f"/shifts/{off.id}.ics" not in detail and "자리 신청" not in detail
+    assert f"/shifts/{kept.id}.ics" in client.get(f"/shifts/{kept.id}").get_data(as_text=True)

@@ -673,6 +673,44 @@ def add_volunteer(occ: ShiftOccurrence, actor, volunteer) -> Signup:
     return signup
 
 
+def _upcoming_signups(program: Program):
+    return (select(Signup).join(ShiftOccurrence, Signup.occurrence_id == ShiftOccurrence.id)
+            .where(ShiftOccurrence.program_id == program.id, ShiftOccurrence.status == "scheduled",
+                   ShiftOccurrence.starts_at > clock.now(), Signup.status.in_(ACTIVE)))
+
+
+def upcoming_signup_counts(program: Program) -> tuple[int, int]:
+    """(volunteers, shifts) with a place or a waiting-list place on the program's upcoming shifts."""
+    sub = _upcoming_signups(program).subquery()
+    people, shifts = db.session.execute(select(func.count(func.distinct(sub.c.volunteer_id)),
+                                               func.count(func.distinct(sub.c.occurrence_id)))).one()
+    return int(people or 0), int(shifts or 0)
+
+
+def pause_program(program: Program, actor, reason: str = "") -> int:
+    """The program stops for now: every place (and waiting-list place) on its upcoming shifts is cancelled,
+    without moving anyone up, the reminders are dropped, and each volunteer is told. The shifts themselves
+    stay, empty, for when the program runs again. Returns how many places were cancelled."""
+    program.active = False
+    now = clock.now()
+    n = 0
+    for s in list(db.session.scalars(_upcoming_signups(program).with_for_update())):
+        db.session.execute(update(Signup).where(Signup.id == s.id)
+                           .values(status="cancelled", cancelled_at=now, updated_at=now, sequence=Signup.sequence + 1)
+                           .execution_options(synchronize_session=False))
+        if s.status == "confirmed":
+            _free_place(s.occurrence_id)
+        cancel_reminders(s)
+        _notify(s.volunteer, "shift_paused", message_params(s.occurrence, reason=reason or ""),
+                dedupe_key=f"shift-paused:{s.occurrence_id}:u{s.volunteer_id}:{s.sequence or 0}",
+                link=f"/shifts/{s.occurrence_id}")
+        db.session.expire(s.occurrence, ["filled"])
+        db.session.expire(s)
+        n += 1
+    db.session.flush()
+    return n
+
+
 # --------------------------------------------------------------------------- route and outcomes
 
 def route_window(occ: ShiftOccurrence) -> tuple[datetime, datetime]:
@@ -840,6 +878,20 @@ def mark_attendance(occ: ShiftOccurrence, actor, attended: dict[int, bool | None
             s.updated_at = clock.now()
             n += 1
     return n
+
+
+MIN_YEAR = 2000  # months before this (or more than 5 years ahead) are typos, not records
+
+
+def parse_month(text: str | None) -> tuple[int, int] | None:
+    """(year, month) of '2026-04', or None for anything else, including a year out of the sensible range."""
+    text = (text or "").strip()
+    if len(text) != 7 or text[4] != "-" or not (text[:4].isdigit() and text[5:].isdigit()):
+        return None
+    year, month = int(text[:4]), int(text[5:])
+    if not (MIN_YEAR <= year <= clock.seoul_today().year + 5 and 1 <= month <= 12):
+        return None
+    return year, month
 
 
 def _month_bounds(year: int, month: int) -> tuple[datetime, datetime]:

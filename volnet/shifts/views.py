@@ -229,14 +229,16 @@ def mine():
     base = (select(Signup).join(ShiftOccurrence, Signup.occurrence_id == ShiftOccurrence.id)
             .options(joinedload(Signup.occurrence).joinedload(ShiftOccurrence.program))
             .where(Signup.volunteer_id == current_user.id))
-    upcoming = list(db.session.scalars(base.where(ShiftOccurrence.ends_at >= now, Signup.status.in_(svc.ACTIVE))
-                                       .order_by(ShiftOccurrence.starts_at).limit(100)))
+    coming = base.where(ShiftOccurrence.ends_at >= now, Signup.status.in_(svc.ACTIVE)).order_by(ShiftOccurrence.starts_at)
+    upcoming = list(db.session.scalars(coming.where(ShiftOccurrence.status == "scheduled").limit(100)))
+    # Cancelled by the organizer: shown apart, greyed, so nobody goes to a shift that is not happening.
+    called_off = list(db.session.scalars(coming.where(ShiftOccurrence.status == "cancelled").limit(20)))
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     past = db.paginate(base.where(ShiftOccurrence.ends_at < now, Signup.status == "confirmed")
                        .order_by(ShiftOccurrence.starts_at.desc()), page=page, per_page=10, error_out=False)
     prof = svc.profile_of(current_user)
     return render_template("shifts/mine.html", **_ctx(
-        upcoming=upcoming, past=past, hours=svc.monthly_hours(current_user), form=ActionForm(),
+        upcoming=upcoming, called_off=called_off, past=past, hours=svc.monthly_hours(current_user), form=ActionForm(),
         profile_form=ProfileForm(has_car=prof.has_car, sex=prof.sex), has_calendar=svc.has_calendar(current_user),
         feed_url=None, route_ok={s.occurrence_id: svc.may_see_route(current_user, s.occurrence) for s in upcoming}))
 
@@ -485,10 +487,26 @@ def program_edit(program_id: int):
     if p.dong_id not in dict(form.dong_id.choices):
         form.dong_id.choices.append((p.dong_id, p.dong.full_name))
     if form.validate_on_submit():
+        pausing = p.active and not form.active.data
+        if pausing:
+            people, shifts = svc.upcoming_signup_counts(p)
+            if people and request.form.get("confirm_pause") != "1":  # say what pausing does, then ask again
+                return render_template("shifts/program_form.html", form=form, program=p,
+                                       pause_warning={"people": people, "shifts": shifts})
         form.populate_obj(p)
-        record(current_user, "update", "shift_programs", p.id)
+        cancelled = 0
+        if pausing:
+            reason = " ".join((request.form.get("pause_reason") or "").split())[:300]
+            cancelled = svc.pause_program(p, current_user, reason)
+        record(current_user, "update", "shift_programs", p.id, detail=f"paused, {cancelled} places cancelled"
+               if pausing else "")
         db.session.commit()
-        flash(_("Saved."), "success")
+        _dispatch()
+        if cancelled:
+            flash(_("Saved. The program is paused: %(n)d places on its upcoming shifts were cancelled and the "
+                    "volunteers told.", n=cancelled), "success")
+        else:
+            flash(_("Saved."), "success")
         return redirect(url_for("shifts.program", program_id=p.id))
     return render_template("shifts/program_form.html", form=form, program=p), 400 if form.errors else 200
 
@@ -859,7 +877,11 @@ def copy_month():
     if not form.validate_on_submit():
         flash(_form_errors(form), "error")
         return redirect(url_for("shifts.coordinator_home"))
-    y, m = (int(x) for x in form.month.data.split("-"))
+    parsed = svc.parse_month(form.month.data)
+    if parsed is None:
+        flash(_("Enter a month like 2026-04."), "error")
+        return redirect(url_for("shifts.coordinator_home"))
+    y, m = parsed
     copied, skipped = svc.copy_month(current_user, y, m)
     record(current_user, "create", "shift_occurrences", None, detail=f"copy month {y}-{m:02d}")
     db.session.commit()
@@ -876,12 +898,11 @@ def org_hours_csv():
     if not throttle_export(current_user):
         abort(429)
     month = request.args.get("month", "") or clock.seoul_today().strftime("%Y-%m")  # default: this month
-    try:
-        y, m = (int(x) for x in month.split("-"))
-        date(y, m, 1)
-    except ValueError:
+    parsed = svc.parse_month(month)
+    if parsed is None:
         flash(_("Enter a month like 2026-04."), "error")
         return redirect(url_for("shifts.coordinator_home"))
+    y, m = parsed
     rows = svc.attended_rows(program_ids=[p.id for p in svc.org_programs(current_user)], month=(y, m))
     record(current_user, "export", "shift_signups", None, detail=f"hours {y}-{m:02d}")
     db.session.commit()
