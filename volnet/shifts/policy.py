@@ -1,9 +1,9 @@
 """Who may do what with programs, shifts, sign-ups and route stops.
 
 - A coordinator manages the programs of their own organization (and sees their routes).
-- A volunteer sees open shifts of active programs and their own sign-ups; the route of a shift
-  (households' name or alias, address, delivery note) only with a confirmed place on it, and only
-  from ``route_before_hours`` before the start until ``route_after_hours`` after the end.
+- A volunteer sees open shifts of active programs and their own sign-ups (of a paused program too); the
+  route of a shift (households' name or alias, address, delivery note) only with a confirmed place on it,
+  and only from ``route_before_hours`` before the start until ``route_after_hours`` after the end.
 Anything else answers 404.
 """
 from __future__ import annotations
@@ -40,10 +40,12 @@ def occurrence_policy(user, action, occ: ShiftOccurrence) -> bool:
     if action == "view":
         if services.is_coordinator_of(user, occ.program):
             return True
-        if user.role != "volunteer" or not occ.program.active:
+        if user.role != "volunteer":
             return False
-        if occ.status == "scheduled":
+        if occ.status == "scheduled" and occ.program.active:
             return True
+        # A cancelled shift, or one of a paused program: only for someone who had a place on it (the page
+        # says what happened instead of "not found").
         from volnet.extensions import db
 
         return db.session.scalar(select(Signup.id).where(Signup.occurrence_id == occ.id,
