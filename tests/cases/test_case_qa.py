@@ -3,7 +3,7 @@ the overdue filter, the case history and the monthly review."""
 from __future__ import annotations
 
 import html as htmllib
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from tests import builders as b
 from tests.cases import builders as cb
 from volnet.cases import services as svc
-from volnet.cases.models import CaseConference, CaseGoal, CaseNeed, ServiceLinkage
+from volnet.cases.models import Case, CaseConference, CaseGoal, CaseNeed, ServiceLinkage
 from volnet.core import clock
 from volnet.extensions import db
 
@@ -113,3 +113,66 @@ def test_the_overdue_filter_lists_a_case_whose_emergency_decision_is_overdue(s, 
     assert "결정 기한 지남" in page
     full = client.get("/cases/").get_data(as_text=True)
     assert full.count("결정 기한 지남") == 1  # the list marks the late one only
+
+
+# ---------------------------------------------------------------- 11. the case history and the monthly review
+
+def _to_service(case, actor):
+    svc.add_need(case, actor, "economy", "high", "관리비 체납")
+    svc.record_assessment(case, actor, "high")
+    svc.record_selection(case, actor, "selected")
+    svc.add_goal(case, actor, "economy", "체납 관리비 해소", None)
+    svc.record_plan(case, actor, "푸드뱅크 연계, 월 1회 사례회의")
+
+
+def test_the_case_page_shows_the_case_history(s, client):
+    case = cb.case(s["cw"], s["household"])
+    link = cb.linkage(case, s["cw"], 150000, date(2026, 3, 2))
+    db.session.commit()
+    b.login(client, s["lead"])
+    client.post(f"/cases/{case.id}/owner", data={"owner_id": s["cw2"].id})
+    client.post(f"/cases/{case.id}/linkages/{link.id}", data={"status": "ended"})
+    client.post(f"/cases/{case.id}/needs", data={"domain": "housing", "level": "high", "description": "곰팡이"})
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    history = htmllib.unescape(_block(page, "history"))
+    assert "사례 경과" in page
+    assert "담당자를 이서연 님으로 변경" in history
+    assert "서비스 연계 푸드뱅크 (의정부 푸드뱅크): 종료" in history
+    assert "욕구 기록: 주거" in history
+    assert f"위기 의심 건 #{case.concern_id}에서 사례 시작" in history
+    assert history.count("박지현") == 3 and "김민수" in history  # who did what
+    client.set_cookie("volnet_lang", "en")
+    history = htmllib.unescape(_block(client.get(f"/cases/{case.id}").get_data(as_text=True), "history"))
+    assert "Owner changed to 이서연" in history and "Need recorded: Housing" in history
+
+
+def test_after_the_plan_a_monthly_review_is_due_and_counts_as_overdue(s, client):
+    case = cb.case(s["cw"], s["household"])
+    _to_service(case, s["cw"])
+    db.session.commit()
+    assert case.next_due_at == T0 + timedelta(days=30)
+    b.login(client, s["cw"])
+    steps = _block(client.get(f"/cases/{case.id}").get_data(as_text=True), "steps")
+    assert "월례 점검(사례회의)" in steps and "2026. 4. 1.(수)" in steps
+    assert f'href="/cases/{case.id}"' not in client.get("/cases/?overdue=1").get_data(as_text=True)
+    clock.advance(timedelta(days=31))
+    b.login(client, s["cw"])  # a month later: a new session
+    steps = _block(client.get(f"/cases/{case.id}").get_data(as_text=True), "steps")
+    assert "기한 초과" in steps
+    assert f'href="/cases/{case.id}"' in client.get("/cases/?overdue=1").get_data(as_text=True)
+    sent = svc.escalate_overdue(clock.now())
+    assert [(x["user"], x["key"]) for x in sent] == [(s["cw"].id, f"case:{case.id}:review:2026-04-01:owner")]
+    db.session.commit()
+    # The conference held today: the next review is due a month on, and reminded again when missed.
+    r = client.post(f"/cases/{case.id}/conferences", data={"held_on": "2026-04-02", "attendees": "김민수",
+                                                           "decisions": "반찬 배달 계속"})
+    assert r.status_code == 302
+    db.session.expire_all()
+    case = db.session.get(Case, case.id)
+    assert case.next_due_at == clock.now() + timedelta(days=30) and not case.is_overdue()
+    assert f'href="/cases/{case.id}"' not in client.get("/cases/?overdue=1").get_data(as_text=True)
+    clock.advance(timedelta(days=31))
+    sent = svc.escalate_overdue(clock.now())
+    assert [(x["user"], x["key"]) for x in sent] == [(s["cw"].id, f"case:{case.id}:review:2026-05-02:owner")]
+    b.login(client, s["cw"])
+    assert "사례회의 기록" in _block(client.get(f"/cases/{case.id}").get_data(as_text=True), "history")

@@ -90,7 +90,7 @@ def test_step_due_dates_follow_the_guidelines(dong_staff):
         svc.record_plan(case, s["cw"], "계획")
     svc.add_goal(case, s["cw"], "economy", "체납 관리비 해소", date(2026, 6, 30))
     svc.record_plan(case, s["cw"], "긴급생계 신청, 푸드뱅크 연계, 월 1회 사례회의")
-    assert case.step == "service" and case.next_due_at is None
+    assert case.step == "service" and case.next_due_at == clock.now() + timedelta(days=30)  # the monthly review
 
 
 def test_every_step_is_capped_at_thirty_days_in_all(dong_staff):

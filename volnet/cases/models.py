@@ -26,6 +26,8 @@ STEPS = {
     "service": _l("Services under way"),
     "closed": _l("Closed"),
 }
+# While services are provided (step "service") the case's next due date is its monthly review.
+REVIEW = _l("Monthly review (case conference)")
 # ``Case.step`` is the step being worked on; intake is done when the case opens.
 STEP_ORDER = ("assessment", "selection", "planning", "service", "closed")
 

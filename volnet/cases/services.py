@@ -7,6 +7,8 @@ Due dates (settings, defaults from the local guidelines in DOMAIN.md):
 - selection due ``cases.due.selection`` (5d) after the assessment;
 - service plan due ``cases.due.planning`` (15d) after the selection;
 - every step is also due no later than ``cases.due.total`` (30d) after intake.
+While services are provided, a review (the monthly case conference) is due ``cases.review_every`` (30d) after
+the plan, then after the latest conference.
 Aftercare checks are due ``cases.aftercare_months`` ([1, 3]) months after closure (Asia/Seoul dates).
 Emergency welfare support needs a decision ``due.emergency.action`` (48h, DOMAIN.md's "emergency support
 decision after the report") after it was reported: the admin's "Emergency: support decision within", the
@@ -17,7 +19,7 @@ from __future__ import annotations
 import calendar
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 
 from volnet.accounts.models import User, user_dongs
 from volnet.cases import alerting
@@ -32,6 +34,7 @@ from volnet.cases.models import (
     GOAL_STATUSES,
     LINKAGE_STATUSES,
     NEED_LEVELS,
+    REVIEW,
     SECTORS,
     SELECTION_DECISIONS,
     SERVICE_TYPES,
@@ -61,6 +64,9 @@ settings.DEFAULTS.setdefault("cases.due.total", "30d")
 # An overdue step reminds the owner at once, and alerts the team lead when still overdue this long after.
 settings.DEFAULTS.setdefault("cases.escalate_lead_after", "2d")
 settings.DEFAULTS.setdefault("cases.aftercare_months", [1, 3])
+# Once the plan is done the case is reviewed at a case conference every month (local practice): the review is
+# due this long after the plan, then after the latest conference.
+settings.DEFAULTS.setdefault("cases.review_every", "30d")
 EMERGENCY_DECISION = "due.emergency.action"  # the setting (settings.DEFAULTS: 48h)
 LINKAGE_START_AHEAD = timedelta(days=366)  # a service linkage starts within a year from today
 
@@ -185,6 +191,7 @@ def set_goal_status(case: Case, goal: CaseGoal, actor, status: str) -> None:
     if goal.case_id != case.id or status not in GOAL_STATUSES:
         raise CaseError(_l("Choose one of the offered options."))
     goal.status = status
+    _event(case, "goal_status", actor, goal=goal.id, status=status)
 
 
 def record_plan(case: Case, actor, plan_text: str) -> None:
@@ -195,8 +202,20 @@ def record_plan(case: Case, actor, plan_text: str) -> None:
         raise CaseError(_l("Write the service plan."))
     case.planned_at = clock.now()
     case.plan_text = plan_text
-    _set_step(case, "service", None)
+    _set_step(case, "service", settings.add_duration(case.planned_at, settings.get("cases.review_every")))
     _event(case, "planned", actor)
+
+
+def _review_due(case: Case) -> datetime:
+    """The monthly review: ``cases.review_every`` after the plan or after the latest case conference (held that
+    day, at the time it is recorded), whichever is later."""
+    latest = db.session.scalar(select(func.max(CaseConference.held_on)).where(CaseConference.case_id == case.id))
+    base = case.planned_at or clock.now()
+    if latest is not None:
+        at = clock.to_seoul(clock.now())
+        held = datetime.combine(latest, at.time(), tzinfo=clock.SEOUL)
+        base = max(base, held.astimezone(base.tzinfo))
+    return settings.add_duration(base, settings.get("cases.review_every"))
 
 
 def validate_won(value) -> int:
@@ -268,6 +287,10 @@ def add_conference(case: Case, actor, *, held_on: date, attendees: str, agencies
     db.session.add(conf)
     db.session.flush()
     _event(case, "conference", actor, conference=conf.id, agencies=list(agencies))
+    if case.step == "service":  # the month's review is held: the next one is due a month on
+        due = _review_due(case)
+        if case.next_due_at is None or due != case.next_due_at:
+            _set_step(case, "service", due)
     return conf
 
 
@@ -434,16 +457,19 @@ def escalate_overdue(now: datetime | None = None) -> list[dict]:
     for case in overdue:
         if case.escalation_step != case.step:
             case.escalation_step, case.escalation_level = case.step, 0
-        params = {"case": case.id, "step": str(STEPS[case.step]), "due": _seoul_text(case.next_due_at),
+        step = STEPS[case.step] if case.step != "service" else REVIEW
+        params = {"case": case.id, "step": str(step), "due": _seoul_text(case.next_due_at),
                   "owner": case.owner.name if case.owner else "-"}
         link = f"/cases/{case.id}"
+        # Each month's review is its own deadline, reminded once like a step.
+        key = case.step if case.step != "service" else f"review:{clock.to_seoul(case.next_due_at).date().isoformat()}"
         if case.escalation_level < 1 and case.owner is not None:
-            out(case.owner, "case_step_overdue", params, f"case:{case.id}:{case.step}:owner", link=link)
+            out(case.owner, "case_step_overdue", params, f"case:{case.id}:{key}:owner", link=link)
             case.escalation_level = 1
         lead_due = settings.add_duration(case.next_due_at, lead_after)
         if case.escalation_level < 2 and (case.owner is None or now >= lead_due):
             for lead in team_leads(case.dong_id):
-                out(lead, "case_step_overdue_lead", params, f"case:{case.id}:{case.step}:lead:{lead.id}",
+                out(lead, "case_step_overdue_lead", params, f"case:{case.id}:{key}:lead:{lead.id}",
                     link=link)
             case.escalation_level = 2
 

@@ -23,6 +23,7 @@ from volnet.cases.models import (
     GOAL_STATUSES,
     LINKAGE_STATUSES,
     NEED_LEVELS,
+    REVIEW,
     SECTORS,
     SELECTION_DECISIONS,
     SERVICE_TYPES,
@@ -155,7 +156,10 @@ def _page(case: Case, status: int = 200, open_block: str | None = None, **refuse
                                      .where(CaseEvent.case_id == case.id)
                                      .order_by(CaseEvent.at.desc(), CaseEvent.id.desc()).limit(200)))
     owner_form = F.OwnerForm()
-    owner_form.owner_id.choices = [(u.id, u.name) for u in _staff_of(case.dong_id)]
+    staff = _staff_of(case.dong_id)
+    owner_form.owner_id.choices = [(u.id, u.name) for u in staff]
+    history = _history(events, {link.id: link for link in linkages}, {g.id: g for g in goals},
+                       {u.id: u.name for u in staff})
     forms = dict(
         need_form=F.NeedForm(), assessment_form=F.AssessmentForm(), selection_form=F.SelectionForm(),
         goal_form=F.GoalForm(), plan_form=F.PlanForm(plan_text=case.plan_text),
@@ -166,7 +170,8 @@ def _page(case: Case, status: int = 200, open_block: str | None = None, **refuse
     forms.update(refused)
     return render_template(
         "cases/detail.html", case=case, h=case.household, needs=needs, goals=goals, linkages=linkages,
-        emergencies=emergencies, aftercare=aftercare, notes=notes, conferences=conferences, events=events,
+        emergencies=emergencies, aftercare=aftercare, notes=notes, conferences=conferences, history=history,
+        review_label=REVIEW,
         can_edit=access.can(current_user, "edit", case), can_notes=can_notes,
         value_total=sum(link.value_won for link in linkages if link.status != "cancelled"),
         now=clock.now(), today=clock.seoul_today(), open_block=open_block,
@@ -174,6 +179,56 @@ def _page(case: Case, status: int = 200, open_block: str | None = None, **refuse
         undecided=[es for es in emergencies if es.decided_at is None], linkage_label=svc.linkage_label,
         action_form=F.ActionForm(), owner_form=owner_form,
         emergency_rule=duration_text(settings.get(svc.EMERGENCY_DECISION)), **forms, **LABELS), status
+
+
+# What each kind of case event says on the case's history; the codes it holds are shown with their labels.
+_EVENT_TEXTS = {
+    "opened": _l("Case opened from concern #%(concern)s"),
+    "need": _l("Need recorded: %(domain)s"),
+    "assessed": _l("Assessment completed: %(crisis_level)s"),
+    "selection": _l("Selection recorded: %(decision)s"),
+    "goal": _l("Goal added: %(domain)s"),
+    "goal_status": _l("Goal \"%(goal)s\": %(status)s"),
+    "planned": _l("Service plan completed"),
+    "linkage": _l("Service linkage added: %(service_type)s"),
+    "linkage_status": _l("Service linkage %(linkage)s: %(status)s"),
+    "conference": _l("Case conference recorded"),
+    "emergency": _l("Emergency welfare support recorded: %(support)s"),
+    "emergency_decided": _l("Emergency welfare support decided: %(decision)s"),
+    "closed": _l("Case closed: %(reason)s"),
+    "aftercare": _l("Aftercare check after %(months)s months: %(outcome)s"),
+    "owner": _l("Owner changed to %(owner)s"),
+}
+
+
+def _history(events, linkages: dict, goals: dict, names: dict) -> list[dict]:
+    """The case's events as lines of its history: when, who, what (in the reader's language)."""
+    missing = {ev.data.get("owner") for ev in events if ev.kind == "owner"} - set(names) - {None}
+    if missing:
+        names = {**names, **dict(db.session.execute(select(User.id, User.name).where(User.id.in_(missing))).all())}
+    out = []
+    for ev in events:
+        data = dict(ev.data or {})
+        labels = {"domain": DOMAINS, "crisis_level": CRISIS_LEVELS, "reason": CLOSURE_REASONS,
+                  "outcome": AFTERCARE_OUTCOMES, "service_type": SERVICE_TYPES, "support": EMERGENCY_KINDS,
+                  "decision": EMERGENCY_DECISIONS if ev.kind == "emergency_decided" else SELECTION_DECISIONS,
+                  "status": GOAL_STATUSES if ev.kind == "goal_status" else LINKAGE_STATUSES}
+        params = {k: labels[k].get(v, v) if k in labels else v for k, v in data.items()}
+        if ev.kind == "linkage_status":
+            link = linkages.get(data.get("linkage"))
+            params["linkage"] = svc.linkage_label(link) if link is not None else f"#{data.get('linkage')}"
+        elif ev.kind == "goal_status":
+            goal = goals.get(data.get("goal"))
+            params["goal"] = goal.text if goal is not None else f"#{data.get('goal')}"
+        elif ev.kind == "owner":
+            params["owner"] = names.get(data.get("owner"), _("Unassigned"))
+        template = _EVENT_TEXTS.get(ev.kind)
+        try:
+            text = str(template) % params if template is not None else ev.kind
+        except (KeyError, TypeError, ValueError):
+            text = str(template).split(":")[0]
+        out.append({"at": ev.at, "who": ev.actor.name if ev.actor else "", "text": text})
+    return out
 
 
 # ---------------------------------------------------------------- actions
