@@ -199,3 +199,78 @@ def test_every_decimal_digit_of_unicode_is_looked_for():
               if unicodedata.category(chr(cp)) == "Nd" and not rrn._FOLD_HINT.match(chr(cp))]
     assert missed == []
     assert rrn._FOLD_HINT.search("경기도 의정부시 민락로 123번길 45, 101동 1203호") is None
+
+
+def test_a_number_that_fails_the_rrn_check_is_masked_not_stored(app, client):
+    """A typo in a registration number (month 13, a digit too many or too few) makes the row a problem row:
+    the number is still someone's, so neither the database, the round's page nor bad-rows.csv holds it;
+    only its first six digits, as 511309-*******."""
+    from volnet.risk.models import BadRow
+
+    d = b.dong()
+    u = b.user("caseworker", dongs=[d])
+    rb.seed_types()
+    db.session.commit()
+    b.login(client, u)
+    header = ["성명", "주민등록번호", "주소", "지표", "비고"]
+    typo, short, other = "511309-1234567", "5113091234", "4401011234568"
+    rows = [["이순자", typo, "의정부시 민락로 3", "실직", ""],                         # fails the check
+            ["김철수", short, "의정부시 민락로 5", "단전", ""],                          # too short
+            ["박영", "", "의정부시 민락로 7", "없는지표", f"메모 {typo} / 640231-1234567"],  # refused otherwise
+            ["최민", "", "의정부시 민락로 9", "없는지표", "계좌 44010112345678"]]           # 14 digits
+    page = client.get(f"/risk/rounds/{rb.import_file(client, d, rb.csv_bytes(rows, header=header)).id}")
+    r = db.session.scalars(select(db.func.max(BadRow.round_id))).one()
+    assert db.session.scalar(select(db.func.count()).select_from(BadRow).where(BadRow.round_id == r)) == 4
+    html = page.get_data(as_text=True)
+    assert "511309-*******" in html
+    csv_text = client.get(f"/risk/rounds/{r}/bad-rows.csv").get_data().decode("utf-8-sig")
+    assert "511309-*******" in csv_text and "640231-1******" in csv_text and "511309****" in csv_text
+    stored = " ".join(f"{x.detail} {x.content}" for x in db.session.scalars(select(BadRow)))
+    for blob in (html, csv_text, stored):
+        digits = re.sub(r"\D", "", blob)
+        for raw in (typo.replace("-", ""), "6402311234567", short, "44010112345678", other):
+            assert raw not in digits, raw
+    # Every text column of every table (the staged rows are gone with the finished import).
+    for table in db.metadata.sorted_tables:
+        for c in [c for c in table.c if isinstance(c.type, String | Text) or c.type.__class__.__name__ == "JSON"]:
+            for (value,) in db.session.execute(select(c).select_from(table)):
+                assert typo.replace("-", "") not in re.sub(r"\D", "", str(value or "")), (table.name, c.name)
+
+
+def test_the_migration_masks_numbers_stored_raw_before(app):
+    """Rows an import refused before this fix may hold an RRN-shaped number in full: the data migration
+    masks them (and the previews and staged rows of lists not imported yet), keyed hash tokens untouched."""
+    import importlib.util
+    import zlib
+
+    from volnet.risk.models import BadRow, CrisisRound, UploadChunk
+
+    path = Path(__file__).resolve().parents[2] / "migrations/versions/d5e8a1c4b7f3_mask_rrn_like_numbers_in_stored_rows.py"
+    spec = importlib.util.spec_from_file_location("mask_migration", path)
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    d = b.dong()
+    u = b.user("caseworker", dongs=[d])
+    token = "RRNH:" + "a" * 20 + "5113091234567" + "b" * 31 + ":900101-1"
+    from datetime import date
+
+    r = CrisisRound(dong_id=d.id, uploaded_by_id=u.id, file_hash="x" * 64, received_on=date(2026, 1, 5),
+                    due_on=date(2026, 3, 5), status="uploaded", header=["a"],
+                    preview=[["511309-1234567", "이순자"]])
+    db.session.add(r)
+    db.session.flush()
+    db.session.add(BadRow(round_id=r.id, row_number=2, reason="bad_rrn", detail="511309-1234567",
+                          content="이순자,511309-1234567,9001011234567,5113091234"))
+    db.session.add(UploadChunk(round_id=r.id, seq=0, data=zlib.compress(f"2,,이순자,511309-1234567,{token}\n".encode())))
+    db.session.commit()
+    migration._bad_rows(db.session.connection())
+    migration._previews(db.session.connection())
+    migration._chunks(db.session.connection())
+    db.session.commit()
+    db.session.expire_all()
+    bad = db.session.scalar(select(BadRow))
+    assert bad.detail == "511309-*******"
+    assert bad.content == "이순자,511309-*******,900101-1******,5113091234"  # 10 digits: not RRN-like
+    assert db.session.get(CrisisRound, r.id).preview == [["511309-*******", "이순자"]]
+    staged = zlib.decompress(b"".join(db.session.scalars(select(UploadChunk.data).order_by(UploadChunk.seq))))
+    assert staged.decode() == f"2,,이순자,511309-*******,{token}\n"

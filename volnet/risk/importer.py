@@ -222,6 +222,7 @@ class RowParser:
     def __init__(self, mapping: dict, width: int, types: dict[str, IndicatorType]):
         self.width = width
         self.cols = [(int(col), target) for col, target in mapping.items()]
+        self.rrn_cols = [col for col, target in self.cols if target == "rrn"]
         # Plain strings: the ORM objects expire at every batch commit (one query each to reload them).
         self.code_of = {k: t.code for k, t in types.items()}
         self.codes = set(self.code_of.values())
@@ -260,6 +261,16 @@ class RowParser:
                 self._indicators = {}
             got = self._indicators[value] = (tuple(codes), tuple(unknown))
         return got
+
+    def refused(self, cells: list[str]) -> str:
+        """What a refused row keeps of its content: the registration-number column masked whatever it
+        holds (a number that fails the check is still someone's), and any 12-14 digit run elsewhere."""
+        if self.rrn_cols:
+            cells = list(cells)
+            for col in self.rrn_cols:
+                if col < len(cells) and cells[col]:
+                    cells[col] = rrn.mask_value(cells[col])
+        return rrn.mask_loose(",".join(cells))
 
     def parse(self, number: int, cells: list[str], cut: bool) -> Parsed | None:
         if not "".join(cells).strip():
@@ -302,7 +313,7 @@ class RowParser:
                 if value:
                     tok = rrn.parse_token(value)
                     if tok is None:
-                        raise Bad("bad_rrn", rrn.display(value)[:20] if len(value) < 40 else "")
+                        raise Bad("bad_rrn", rrn.mask_value(value)[:20] if len(value) < 40 else "")
                     rrn_hash = tok[0]
                     if tok[1] and birth is None:
                         birth = tok[1]
@@ -520,7 +531,7 @@ class Batch:
     def __init__(self):
         self.rows = 0                       # rows read (the progress counts these)
         self.goods: list[Parsed] = []
-        self.bads: list[tuple] = []         # (row number, reason, detail, content with RRNs masked)
+        self.bads: list[tuple] = []         # (row number, reason, detail, content), RRN-like numbers masked
         self.empty = 0
 
 
@@ -650,7 +661,7 @@ class Importer:
             try:
                 p = parser.parse(number, cells, cut)
             except Bad as b:
-                batch.bads.append((number, b.reason, b.detail[:200], rrn.display(",".join(cells))[:2000]))
+                batch.bads.append((number, b.reason, rrn.mask_loose(b.detail)[:200], parser.refused(cells)[:2000]))
             else:
                 if p is None:
                     batch.empty += 1

@@ -19,6 +19,12 @@ from flask import current_app
 # ASCII digits only: other scripts' digits are folded first (``_fold``), so a number typed in full-width
 # digits is found, hashed and masked like any other.
 RRN_RE = re.compile(r"(?<!\d)(\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])\s?-?\s?([1-8])(\d{6})(?!\d)", re.ASCII)
+# The same shape without the checks (month 13, gender digit 0 ...): a number typed with a mistake is still
+# someone's identifier, so it is masked too (511309-*******), never kept. RRN_RE is tried first.
+SHAPE_RE = re.compile(r"(?<!\d)(\d{6})\s?-?\s?\d{7}(?!\d)", re.ASCII)
+# For the rows refused by an import (kept for the importer to see what was wrong): any run of 12 to 14
+# digits, with or without a separator after the sixth (an RRN with a digit too few or too many), masked.
+LOOSE_RE = re.compile(r"(?<!\d)(\d{6})\s?-?\s?\d{6,8}(?!\d)", re.ASCII)
 _ANY_DIGIT = re.compile(r"\d")  # any script's decimal digit (str patterns are Unicode-aware)
 # What a number typed outside ASCII may hold: a decimal digit of another script (full-width, Arabic-Indic,
 # Devanagari, Thai ...: every one lies in U+0660-U+ABF9, U+FF10-U+FF19 or U+10000-U+1FFFF, which a test
@@ -57,8 +63,30 @@ def hash_digits(digits: str, key: bytes | None = None) -> str:
 
 
 def mask(text: str) -> str:
-    """Every RRN in ``text`` masked (900101-1******); digits of other scripts come back as ASCII digits."""
-    return RRN_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}{m.group(3)}-{m.group(4)}******", _fold(text))
+    """Every RRN in ``text`` masked (900101-1******), and every number of its shape that is not a valid one
+    (511309-*******); digits of other scripts come back as ASCII digits."""
+    text = RRN_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}{m.group(3)}-{m.group(4)}******", _fold(text))
+    return SHAPE_RE.sub(lambda m: f"{m.group(1)}-*******", text)
+
+
+def mask_loose(text: str) -> str:
+    """``display(text)``, and any run of 12-14 digits masked after its sixth (what a refused row keeps)."""
+    return LOOSE_RE.sub(lambda m: f"{m.group(1)}-*******", display(text))
+
+
+def mask_value(value: str) -> str:
+    """A value of the column mapped as the registration number that is not a valid one: at most its first
+    six digits are kept, every other digit masked (a number that is wrong is still a person's)."""
+    if value.startswith(TOKEN_PREFIX):
+        return display(value)
+    seen = 0
+
+    def hide(m):
+        nonlocal seen
+        seen += 1
+        return m.group() if seen <= 6 else "*"
+
+    return _ANY_DIGIT.sub(hide, _fold(value))
 
 
 class Sanitizer:
@@ -73,11 +101,17 @@ class Sanitizer:
             return value
         m = RRN_RE.search(value)
         if m is None:  # this runs for every cell of a list: Hangul text costs one more quick scan
+            if SHAPE_RE.search(value) is not None:  # an RRN with a mistake in it: masked, not kept
+                self.found += 1
+                return mask(value)
             if value.isascii() or _FOLD_HINT.search(value) is None:
                 return value
             folded = _fold(value)
             m = RRN_RE.search(folded)
             if m is None:
+                if SHAPE_RE.search(folded) is not None:
+                    self.found += 1
+                    return mask(folded)
                 return value  # as it was, full-width letters and all
             value = folded
         self.found += 1

@@ -44,6 +44,7 @@ from volnet.risk.models import (
     TierChange,
 )
 from volnet.risk.policy import IMPORTERS, SCREENERS, TIER_DECIDERS
+from volnet.risk.rrn import mask_loose
 from volnet.risk.tiers import SETTING_LABELS, TIER_BADGE, TIER_RANK, TIERS
 from volnet.settings import services as settings
 
@@ -480,6 +481,7 @@ def round_detail(round_id: int):
                            waiting=waiting, sharing=_sharing(r, rows.items),
                            may_merge=current_user.role in (CASEWORKER, TEAM_LEAD),
                            result=result, args={"result": result} if result else {}, bad_reasons=BAD_REASONS,
+                           mask=mask_loose,
                            match_labels=MATCH_LABELS, types=types, check_form=CheckForm(),
                            may_check=access.can(current_user, "check", r), today=clock.seoul_today(),
                            may_resume=r.status == "failed" and access.can(current_user, "map", r),
@@ -534,7 +536,9 @@ def bad_rows_csv(round_id: int):
     db.session.commit()
     rows = db.session.execute(select(BadRow.row_number, BadRow.reason, BadRow.detail, BadRow.content)
                               .where(BadRow.round_id == r.id).order_by(BadRow.row_number))
-    data = ([n, str(BAD_REASONS.get(reason, reason)), detail, content] for n, reason, detail, content in rows)
+    # Masked again as they are shown: a row stored before numbers of the RRN shape were masked at import.
+    data = ([n, str(BAD_REASONS.get(reason, reason)), mask_loose(detail or ""), mask_loose(content or "")]
+            for n, reason, detail, content in rows)
     from volnet.core.csvutil import csv_response
 
     return csv_response([[_("Row"), _("Reason"), _("Detail"), _("Row content")], *data], f"bad-rows-{r.id}.csv")
