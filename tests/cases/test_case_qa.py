@@ -12,8 +12,10 @@ from tests import builders as b
 from tests.cases import builders as cb
 from volnet.cases import services as svc
 from volnet.cases.models import Case, CaseConference, CaseGoal, CaseNeed, ServiceLinkage
+from volnet.concerns.models import Concern
 from volnet.core import clock
 from volnet.extensions import db
+from volnet.observations.models import Observation
 
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 10:00 Monday in Seoul
 
@@ -176,3 +178,71 @@ def test_after_the_plan_a_monthly_review_is_due_and_counts_as_overdue(s, client)
     assert [(x["user"], x["key"]) for x in sent] == [(s["cw"].id, f"case:{case.id}:review:2026-05-02:owner")]
     b.login(client, s["cw"])
     assert "사례회의 기록" in _block(client.get(f"/cases/{case.id}").get_data(as_text=True), "history")
+
+
+# ---------------------------------------------------------------- 5. aftercare results act, and not too early
+
+def _closed_case(s):
+    case = cb.case(s["cw"], s["household"])
+    checks = svc.close_case(case, s["lead"], "stabilised", "안정")
+    db.session.commit()
+    return case, checks
+
+
+def _outbox(kind, user):
+    from volnet.notifications.models import Outbox
+
+    return db.session.scalars(select(Outbox).where(Outbox.kind == kind, Outbox.recipient_id == user.id)).all()
+
+
+def test_an_aftercare_check_cannot_be_recorded_long_before_it_is_due(s, client):
+    case, checks = _closed_case(s)  # the 1-month check is due 2026-04-02
+    b.login(client, s["cw"])
+    block = _block(client.get(f"/cases/{case.id}").get_data(as_text=True), "aftercare")
+    assert "2026. 3. 26.(목)부터 기록할 수 있습니다" in block and f"/aftercare/{checks[0].id}" not in block
+    r = client.post(f"/cases/{case.id}/aftercare/{checks[0].id}", data={"outcome": "needs_support",
+                                                                        "note": "다시 단전됨, 도움 필요"})
+    assert r.status_code == 400
+    page = r.get_data(as_text=True)
+    assert "2026. 4. 2.(목)" in page and "2026. 3. 26.(목)부터 기록할 수 있습니다" in page
+    assert 'value="다시 단전됨, 도움 필요"' in page  # what was typed is kept
+    db.session.expire_all()
+    assert db.session.get(svc.AftercareCheck, checks[0].id).done_at is None
+    assert _count(Concern) == 1  # only the concern the case came from (closed)
+
+
+def test_aftercare_needs_support_opens_an_urgent_concern_and_tells_the_owner(s, client):
+    case, checks = _closed_case(s)
+    clock.freeze(datetime(2026, 4, 2, 1, 0, tzinfo=UTC))
+    b.login(client, s["cw2"])  # not the case's owner
+    r = client.post(f"/cases/{case.id}/aftercare/{checks[0].id}", data={"outcome": "needs_support",
+                                                                        "note": "다시 단전됨, 도움 필요"},
+                    follow_redirects=True)
+    page = r.get_data(as_text=True)
+    concern = db.session.scalar(select(Concern).where(Concern.status != "closed"))
+    assert concern is not None and concern.household_id == s["household"].id and concern.urgency == "urgent"
+    assert f"위기 의심 건 #{concern.id}" in page
+    block = _block(page, "aftercare")
+    assert "다시 지원 필요" in block and "이서연" in block and "2026. 4. 2.(목) 10:00" in block  # who and when
+    obs = db.session.scalar(select(Observation).where(Observation.concern_id == concern.id))
+    assert "다시 단전됨, 도움 필요" in obs.note and f"#{case.id}" in obs.note and obs.reporter_id == s["cw2"].id
+    assert len(_outbox("aftercare_needs_support", s["cw"])) >= 1
+    assert not _outbox("aftercare_needs_support", s["cw2"])
+
+
+def test_aftercare_not_reached_raises_the_concern_and_tells_the_owner(s, client):
+    case, checks = _closed_case(s)
+    clock.freeze(datetime(2026, 4, 1, 1, 0, tzinfo=UTC))  # a day before it is due: within the week
+    b.login(client, s["lead"])
+    r = client.post(f"/cases/{case.id}/aftercare/{checks[0].id}", data={"outcome": "unreachable", "note": ""})
+    assert r.status_code == 302
+    concern = db.session.scalar(select(Concern).where(Concern.status != "closed"))
+    assert concern is not None and concern.urgency == "routine"
+    obs = db.session.scalar(select(Observation).where(Observation.concern_id == concern.id))
+    assert obs.signals == ["unreachable"]
+    assert len(_outbox("aftercare_unreachable", s["cw"])) >= 1
+    # A stable result opens nothing.
+    clock.freeze(datetime(2026, 6, 2, 1, 0, tzinfo=UTC))
+    b.login(client, s["lead"])
+    client.post(f"/cases/{case.id}/aftercare/{checks[1].id}", data={"outcome": "stable", "note": ""})
+    assert _count(Observation) == 2  # the case's first report and the unreachable one

@@ -299,6 +299,9 @@ def test_case_walkthrough_through_the_pages(dong_staff, client):
     db.session.expire_all()
     assert db.session.get(Case, case.id).status == "closed"
     checks = list(db.session.scalars(select(AftercareCheck).order_by(AftercareCheck.months)))
+    clock.freeze(datetime(2026, 3, 30, 1, 0, tzinfo=UTC))  # the 1-month check (due 2026-04-02) can be recorded
+    b.login(client, s["cw"])
+    client.set_cookie("volnet_lang", "en")
     r = client.post(url + f"/aftercare/{checks[0].id}", data={"outcome": "stable", "note": "잘 지내심"},
                     follow_redirects=True)
     assert "Aftercare check recorded" in r.get_data(as_text=True)

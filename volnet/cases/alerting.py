@@ -42,6 +42,20 @@ KINDS = {
         False,
         _l("Aftercare check due"),
     ),
+    "aftercare_needs_support": (
+        _l("Aftercare: support needed again (case #%(case)s)"),
+        _l("The %(months)s-month aftercare check of closed case #%(case)s found that the household needs support "
+           "again. Its concern #%(concern)s is open."),
+        False,
+        _l("Aftercare: support needed again"),
+    ),
+    "aftercare_unreachable": (
+        _l("Aftercare: household not reached (case #%(case)s)"),
+        _l("The household of closed case #%(case)s could not be reached for its %(months)s-month aftercare check. "
+           "Its concern #%(concern)s is open."),
+        False,
+        _l("Aftercare: household not reached"),
+    ),
     "safety_call_missed": (
         _l("Safety call: no answer (%(household)s)"),
         _l("%(caller)s could not reach %(household)s after %(attempts)s tries today. Please check on them "

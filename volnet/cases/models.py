@@ -264,6 +264,8 @@ class AftercareCheck(db.Model):
     done_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+    done_by = relationship("User")
+
 
 class EmergencySupport(db.Model):
     """긴급복지지원: support first, investigate later; a decision is due 48 hours after the report."""

@@ -64,6 +64,8 @@ settings.DEFAULTS.setdefault("cases.due.total", "30d")
 # An overdue step reminds the owner at once, and alerts the team lead when still overdue this long after.
 settings.DEFAULTS.setdefault("cases.escalate_lead_after", "2d")
 settings.DEFAULTS.setdefault("cases.aftercare_months", [1, 3])
+# An aftercare check can be recorded from this long before it is due (not on the closing day for the +1 month).
+settings.DEFAULTS.setdefault("cases.aftercare_early", "7d")
 # Once the plan is done the case is reviewed at a case conference every month (local practice): the review is
 # due this long after the plan, then after the latest conference.
 settings.DEFAULTS.setdefault("cases.review_every", "30d")
@@ -374,16 +376,61 @@ def close_case(case: Case, actor, reason: str, note: str = "", end_linkages: boo
     return checks
 
 
-def record_aftercare(case: Case, check: AftercareCheck, actor, outcome: str, note: str = "") -> None:
+# An aftercare check that finds the household in need again, or cannot reach it, is a new signal about it.
+AFTERCARE_FOLLOW_UP = {"needs_support": ("urgent", ["other"]), "unreachable": ("routine", ["unreachable"])}
+
+
+def aftercare_opens_on(check: AftercareCheck) -> date:
+    """The first day the check can be recorded: ``cases.aftercare_early`` (days) before it is due."""
+    n, unit = settings.parse_duration(settings.get("cases.aftercare_early"))
+    return check.due_on - timedelta(days=n if unit in ("d", "wd") else 0)
+
+
+def record_aftercare(case: Case, check: AftercareCheck, actor, outcome: str, note: str = ""):
+    """Record an aftercare check, from ``cases.aftercare_early`` (7d) before it is due. "Needs support again"
+    and "could not be reached" report the household through observations.submit (so its concern opens or
+    rises: urgent, or routine with the "unreachable" signal), with the note, and tell the case's owner when
+    someone else recorded it. Returns that observation, or None."""
     if check.case_id != case.id or outcome not in AFTERCARE_OUTCOMES:
         raise CaseError(_l("Choose one of the offered options."))
     if check.done_at is not None:
         raise CaseError(_l("This check has already been recorded."))
+    earliest = aftercare_opens_on(check)
+    if clock.seoul_today() < earliest:
+        from volnet.core.web import seoul_date
+
+        raise CaseError(_l("This check is due %(due)s: it can be recorded from %(from)s.",
+                           due=seoul_date(check.due_on), **{"from": seoul_date(earliest)}))
     check.done_at = clock.now()
     check.outcome = outcome
     check.note = note
     check.done_by_id = actor.id
     _event(case, "aftercare", actor, months=check.months, outcome=outcome)
+    if outcome not in AFTERCARE_FOLLOW_UP:
+        return None
+    return _aftercare_follow_up(case, check, actor, outcome, note)
+
+
+def _aftercare_follow_up(case: Case, check: AftercareCheck, actor, outcome: str, note: str):
+    from volnet.observations import services as observations
+    from volnet.observations.models import Observation
+
+    urgency, signals = AFTERCARE_FOLLOW_UP[outcome]
+    household = case.household
+    said = str(_l("Aftercare check %(months)s months after closing integrated case #%(case)s: %(outcome)s.",
+                  months=check.months, case=case.id, outcome=AFTERCARE_OUTCOMES[outcome]))
+    obs = Observation(dong_id=household.dong_id, household_id=household.id, household=household,
+                      reporter_id=actor.id, source="staff", urgency=urgency, signals=signals,
+                      note=(said + "\n" + note).strip(), seen_at=clock.now())
+    obs, _created = observations.submit(obs, actor)
+    owner = case.owner if case.owner is not None and case.owner.active else None
+    recipients = [owner] if owner is not None else team_leads(case.dong_id)
+    for user in recipients:
+        if user.id != actor.id:
+            alerting.send(user, f"aftercare_{outcome}", {"case": case.id, "months": check.months,
+                                                          "concern": obs.concern_id},
+                          dedupe_key=f"aftercare:{check.id}:{outcome}:{user.id}", link=f"/cases/{case.id}")
+    return obs
 
 
 def record_emergency(case: Case, actor, kind: str, reported_at: datetime | None = None, note: str = "") -> EmergencySupport:

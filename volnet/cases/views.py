@@ -10,6 +10,7 @@ import volnet.cases.policy  # noqa: F401  (registers the access policies)
 from volnet.accounts.models import User, user_dongs
 from volnet.accounts.roles import CASEWORKER, STAFF, TEAM_LEAD
 from volnet.audit.services import record
+from volnet.cases import alerting
 from volnet.cases import forms as F
 from volnet.cases import services as svc
 from volnet.cases.models import (
@@ -177,6 +178,7 @@ def _page(case: Case, status: int = 200, open_block: str | None = None, **refuse
         now=clock.now(), today=clock.seoul_today(), open_block=open_block,
         open_linkages=[link for link in linkages if link.status in svc.OPEN_LINKAGE_STATUSES],
         undecided=[es for es in emergencies if es.decided_at is None], linkage_label=svc.linkage_label,
+        aftercare_opens={a.id: svc.aftercare_opens_on(a) for a in aftercare if a.done_at is None},
         action_form=F.ActionForm(), owner_form=owner_form,
         emergency_rule=duration_text(settings.get(svc.EMERGENCY_DECISION)), **forms, **LABELS), status
 
@@ -426,10 +428,17 @@ def aftercare(case_id, check_id):
     if not form.validate_on_submit():
         return _fail(case, form, anchor="aftercare", keep="aftercare_forms", item=check_id)
     try:
-        svc.record_aftercare(case, check, current_user, form.outcome.data, form.note.data or "")
+        obs = svc.record_aftercare(case, check, current_user, form.outcome.data, form.note.data or "")
     except svc.CaseError as exc:
         return _fail(case, form, exc=exc, anchor="aftercare", keep="aftercare_forms", item=check_id)
-    return _ok(case, _("Aftercare check recorded."), "aftercare")
+    if obs is None:
+        return _ok(case, _("Aftercare check recorded."), "aftercare")
+    obs_id, concern_id = obs.id, obs.concern_id
+    record(current_user, "create", "observation", obs_id)
+    response = _ok(case, _("Aftercare check recorded. The household's concern #%(n)d is open for the follow-up.",
+                           n=concern_id), "aftercare")
+    alerting.after_commit([obs_id])
+    return response
 
 
 @bp.route("/<int:case_id>/emergency", methods=["POST"])
