@@ -424,3 +424,29 @@ def test_the_enrolment_page_loads_its_household_and_callers_with_it(world, clien
     task_id = _open()[0].id  # and a call's recording page: its household with the task
     sent, body = b.page_sql(client, f"/calls/tasks/{task_id}")
     assert "이순자" in body and [s for s in sent if s.lstrip().upper().startswith("SELECT HOUSEHOLDS")] == []
+
+
+def test_a_tier_change_moves_the_next_call_to_the_new_cadence(world, client):
+    """A household called fortnightly is judged an emergency two days after its last call: its next call
+    is today (daily cadence), on the caller's list now, not in twelve days; lowered again, the next call
+    goes back to a fortnight after the last one."""
+    h, enr = enrolled(world["dong"], world["cw"], tier="daily_life", caller=world["vol"])
+    svc.ensure_tasks()
+    (task,) = _open()
+    svc.record(task, world["vol"], "connected_fine")
+    assert enr.next_due_on == clock.seoul_today() + timedelta(days=14)
+    db.session.commit()
+    clock.advance(timedelta(days=2))
+    today = clock.seoul_today()
+    b.login(client, world["cw"])
+    r = client.post(f"/risk/households/{h.id}/tier", data={"tier": "emergency", "reason": "단전, 연락두절"},
+                    follow_redirects=True)
+    assert "Safety calls now every day" in r.get_data(as_text=True)
+    db.session.expire_all()
+    assert [t.due_on for t in _open("scheduled")] == [today]  # on the caller's list today
+    assert db.session.get(type(enr), enr.id).next_due_on == today + timedelta(days=1)
+    r = client.post(f"/risk/households/{h.id}/tier", data={"tier": "daily_life", "reason": "안정됨"},
+                    follow_redirects=True)
+    db.session.expire_all()
+    assert db.session.get(type(enr), enr.id).next_due_on == today + timedelta(days=14)
+    assert "every 14 days" in r.get_data(as_text=True)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, func, select, update
 
 from volnet.accounts.models import User
 from volnet.accounts.roles import CARE_CORPS, CASEWORKER, TEAM_LEAD, TONG_LEADER, VOLUNTEER
@@ -115,6 +115,38 @@ def end_enrollment(enr: CallEnrollment, actor) -> None:
     enr.ended_at = clock.now()
     db.session.execute(update(CallTask).where(CallTask.enrollment_id == enr.id, CallTask.status == "open")
                        .values(status="cancelled", closed_at=clock.now()))
+
+
+def follow_tier(household: Household, now: datetime | None = None) -> CallEnrollment | None:
+    """The household's tier has changed: its active plan's next call follows the new cadence at once,
+    counted from its last scheduled call (``ensure_tasks`` applies a cadence only when it makes a day's
+    call, so a household just judged an emergency would otherwise wait out its old fortnight).
+
+    Next call = last scheduled call + the new cadence, never before today: earlier than planned when the
+    cadence gets shorter (a raised tier), later when it gets longer (a lowered one). A plan that has had no
+    call yet keeps its first one (only brought forward). A call that falls due today is put on the caller's
+    list now. Returns the plan, or None when the household has none. Does not commit."""
+    enr = db.session.scalar(select(CallEnrollment).where(CallEnrollment.household_id == household.id,
+                                                         CallEnrollment.active.is_(True)))
+    if enr is None:
+        return None
+    now = now or clock.now()
+    today = _today(now)
+    # Locked and read again: the sweep making today's calls claims the plan by moving this same date on.
+    db.session.refresh(enr, ["next_due_on"], with_for_update=True)
+    last = db.session.scalar(select(func.max(CallTask.due_on)).where(CallTask.enrollment_id == enr.id,
+                                                                     CallTask.kind == "scheduled"))
+    if last is None:
+        due = min(enr.next_due_on, today + timedelta(days=cadence_days(household.tier)))
+    else:
+        due = max(last + timedelta(days=cadence_days(household.tier)), today)
+    if due != enr.next_due_on:
+        enr.next_due_on = due
+        db.session.flush()
+        if due <= today:
+            ensure_tasks(now, dong_ids=[enr.dong_id])
+            db.session.expire(enr, ["next_due_on"])
+    return enr
 
 
 def ensure_tasks(now: datetime | None = None, dong_ids=None, limit: int = 20000) -> int:

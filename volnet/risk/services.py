@@ -65,6 +65,9 @@ def confirm_tier(h: Household, to_tier: str, reason: str, actor) -> TierChange:
     db.session.add(change)
     h.tier = to_tier
     _store(h, res)
+    from volnet.calls import services as calls
+
+    calls.follow_tier(h)  # a safety-call plan takes the new tier's cadence now, not at its next call
     concern_tier = settings.get("risk.concern.tier") or "intensive"
     if TIER_RANK[to_tier] >= TIER_RANK.get(concern_tier, 4) and TIER_RANK[to_tier] > TIER_RANK.get(from_tier, 0):
         scoring.raise_concern(h, {"why": "tier_set", "tier": to_tier, "old_tier": from_tier}, actor, "staff",

@@ -246,6 +246,17 @@ def set_tier(household_id: int):
         record(current_user, "update", "household_tier", h.id)
         db.session.commit()
         flash(_("The tier has been saved."), "success")
+        from volnet.calls import services as calls
+        from volnet.calls.models import CallEnrollment
+
+        plan = db.session.scalar(select(CallEnrollment).where(CallEnrollment.household_id == h.id,
+                                                              CallEnrollment.active.is_(True)))
+        if plan is not None:
+            days = calls.cadence_days(h.tier)
+            flash(_("Safety calls now every %(n)d days; the next call is on %(date)s.", n=days,
+                    date=seoul_date(plan.next_due_on)) if days > 1 else
+                  _("Safety calls now every day; the next call is on %(date)s.", date=seoul_date(plan.next_due_on)),
+                  "info")
     else:
         flash(_("The form has expired or is incomplete. Please try again."), "error")
     return redirect(url_for("risk.household", household_id=household_id))
