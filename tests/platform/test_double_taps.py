@@ -73,7 +73,8 @@ def test_route_stop_added_twice_at_once(app, wide_app):
     h = b.household(d)
     oid, hid = _commit_after(o, h)
     codes = _same_moment(wide_app, "coord.double", f"/shifts/{oid}/stops",
-                         lambda i: {"household_id": hid, "note": "현관 앞"})
+                         lambda i: {"household_id": hid, "note": "현관 앞",
+                                    "hq": "경기도 의정부시 송산로 100 101동 101호"})  # found at its address
     assert set(codes) == {302}
     db.session.expire_all()
     stops = list(db.session.scalars(select(RouteStop).where(RouteStop.occurrence_id == oid)))

@@ -9,9 +9,10 @@ of one shift; on SQLite every write transaction is BEGIN IMMEDIATE (volnet.core.
 
 Messages go through volnet.notifications.services (outbox rows in the caller's transaction). Dedupe
 keys all start with ``shift:{occurrence id}:`` so ``cancel(f"shift:{occ.id}:")`` drops every pending
-reminder of an occurrence; one volunteer's reminders are ``shift:{occ.id}:u{user id}:r{hours}:{version}``.
-``check_unfilled(now)`` is the periodic check for the 48-hour "places still open" alert: the
-notifications sweep (or ``flask volnet shifts-check``) calls it; it notifies at send time, once.
+reminder of an occurrence; one volunteer's reminders are ``shift:{occ.id}:u{user id}:r{hours}:{start}``.
+``send_due_reminders(now)`` (the reminders, written when due so they use the volunteer's channels and language
+of that moment) and ``check_unfilled(now)`` (the 48-hour "places still open" alert) are periodic checks: the
+notifications sweep (or ``flask volnet shifts-check``) calls them; they notify at send time, once.
 """
 from __future__ import annotations
 
@@ -101,6 +102,7 @@ def _notifications():
     if not _registered:
         for kind, (subject, body, urgent, label) in _KINDS.items():
             notes.register_kind(kind, subject, body, urgent=urgent, label=label)
+        notes.register_periodic("volnet.shifts.services:send_due_reminders")
         _registered = True
     return notes
 
@@ -161,21 +163,67 @@ def reminder_link(signup: Signup) -> str:
     return f"{base}/shifts/r/{reminder_token(signup)}"
 
 
-def schedule_reminders(signup: Signup) -> None:
-    occ = signup.occurrence
-    now = clock.now()
-    # The version makes a new key after a re-sign-up or a time change (old keys stay cancelled).
-    version = f"{occ.sequence or 0}.{signup.sequence or 0}"
+def reminder_hours() -> list[int]:
+    """The reminder times (hours before the start) from the settings, largest first."""
+    out = set()
     for hours in settings.get("shifts.reminders") or []:
         try:
             hours = int(hours)
         except (TypeError, ValueError):
             continue
-        send_at = occ.starts_at - timedelta(hours=hours)
-        if send_at <= now:
+        if hours > 0:
+            out.add(hours)
+    return sorted(out, reverse=True)
+
+
+def send_due_reminders(now: datetime | None = None) -> int:
+    """Periodic check (the notifications sweep, or `flask volnet shifts-check`): each reminder is written when
+    it is due, not at the sign-up, so it goes by the channels the volunteer has chosen by then, in the language
+    they read by then. Of the reminders due (24 h, 2 h before), only the latest is sent, and only one that
+    fell due after the person took the place. Keys: ``shift:{occ}:u{volunteer}:r{hours}:{start}``: a shift
+    moved to another time reminds again; a second run writes nothing."""
+    now = now or clock.now()
+    hours = reminder_hours()
+    if not hours:
+        return 0
+    from sqlalchemy.orm import joinedload
+
+    rows = list(db.session.scalars(
+        select(Signup).join(ShiftOccurrence, Signup.occurrence_id == ShiftOccurrence.id)
+        .join(Program, ShiftOccurrence.program_id == Program.id)
+        .options(joinedload(Signup.occurrence).joinedload(ShiftOccurrence.program), joinedload(Signup.volunteer))
+        .where(Signup.status == "confirmed", ShiftOccurrence.status == "scheduled", Program.active.is_(True),
+               ShiftOccurrence.starts_at > now, ShiftOccurrence.starts_at <= now + timedelta(hours=hours[0]))
+        .order_by(ShiftOccurrence.starts_at, Signup.id)))
+    due = {}
+    for s in rows:
+        occ = s.occurrence
+        passed = [h for h in hours if occ.starts_at - timedelta(hours=h) <= now]
+        if not passed:
             continue
-        _notify(signup.volunteer, "shift_reminder", message_params(occ, link=reminder_link(signup)), send_at=send_at,
-                dedupe_key=f"shift:{occ.id}:u{signup.volunteer_id}:r{hours}:{version}", link=f"/shifts/{occ.id}")
+        h = passed[-1]
+        at = occ.starts_at - timedelta(hours=h)
+        took_place = max(s.queued_at, s.promoted_at or s.queued_at)
+        if took_place >= at:
+            continue  # signed up after this reminder's time: the next one (if any) will come
+        due[f"shift:{occ.id}:u{s.volunteer_id}:r{h}:{int(occ.starts_at.timestamp())}"] = (s, at)
+    if not due:
+        return 0
+    from volnet.notifications.models import Outbox
+
+    have: set[str] = set()
+    keys = list(due)
+    for i in range(0, len(keys), 500):
+        have.update(db.session.scalars(select(Outbox.dedupe_key).where(Outbox.dedupe_key.in_(keys[i:i + 500]))))
+    n = 0
+    for key, (s, at) in due.items():
+        if key in have:
+            continue
+        occ = s.occurrence
+        _notify(s.volunteer, "shift_reminder", message_params(occ, link=reminder_link(s)), send_at=at,
+                dedupe_key=key, link=f"/shifts/{occ.id}")
+        n += 1
+    return n
 
 
 def cancel_reminders(signup: Signup) -> None:
@@ -348,8 +396,7 @@ def update_occurrence(occ: ShiftOccurrence, actor, *, starts_at: datetime, ends_
         s.sequence = (s.sequence or 0) + 1
         _notify(s.volunteer, "shift_changed", message_params(occ), link=f"/shifts/{occ.id}")
         if time_changed and s.status == "confirmed":
-            cancel_reminders(s)
-            schedule_reminders(s)
+            cancel_reminders(s)  # a reminder of the old time, waiting for the quiet hours to end
     return "told"
 
 
@@ -514,9 +561,7 @@ def sign_up(occ: ShiftOccurrence, volunteer, *, waitlist: bool = True) -> Signup
         raise ShiftError(_l("You are already on this shift.")) from exc
     db.session.expire(signup)
     db.session.expire(occ, ["filled"])
-    if signup.status == "confirmed":
-        schedule_reminders(signup)
-    return signup
+    return signup  # the reminders are written when they are due (send_due_reminders)
 
 
 def cutoff_of(occ: ShiftOccurrence) -> datetime:
@@ -543,7 +588,6 @@ def promote_next(occ: ShiftOccurrence, stepped_in_for=None) -> Signup | None:
             db.session.expire(cand)
             db.session.expire(occ, ["filled"])
             _notify(cand.volunteer, "shift_promoted", message_params(occ), link=f"/shifts/{occ.id}")
-            schedule_reminders(cand)
             return cand
         _free_place(occ.id)  # someone else moved them meanwhile: give the place back, try the next
 
@@ -740,6 +784,55 @@ def stops_of(occ: ShiftOccurrence) -> list[RouteStop]:
     return list(db.session.scalars(select(RouteStop).options(joinedload(RouteStop.household))
                                    .where(RouteStop.occurrence_id == occ.id)
                                    .order_by(RouteStop.position, RouteStop.id)))
+
+
+def _served_by(organization_id: int):
+    """Households on a route of one of the organization's shifts: the ones it already serves."""
+    from volnet.households.models import Household
+
+    return Household.id.in_(select(RouteStop.household_id).join(ShiftOccurrence, RouteStop.occurrence_id ==
+                                                                ShiftOccurrence.id)
+                            .join(Program, ShiftOccurrence.program_id == Program.id)
+                            .where(Program.organization_id == organization_id))
+
+
+def households_for_route(actor, q: str, limit: int = 10) -> list:
+    """What a coordinator's household search on a shift finds (DOMAIN.md privacy: need to know): the
+    households the organization already serves (on one of its routes) by name, 초성 or address, and one it
+    does not serve yet only at exactly the address typed, with its 동·호 (no browsing the dong by "ㄱ" or by
+    a road name)."""
+    from volnet.households import services as households
+    from volnet.households.models import Household
+
+    q = (q or "").strip()[:100]
+    if len(q) < 2 or actor.organization_id is None:
+        return []
+    dongs = sorted(actor.dong_ids or {-1})
+    found: dict[int, Household] = {}
+    cond = households.search_condition(q)
+    if cond is not None:
+        for h in db.session.scalars(select(Household).where(
+                Household.dong_id.in_(dongs), Household.status == "active", cond, _served_by(actor.organization_id))
+                .order_by(Household.road_address, Household.unit).limit(limit)):
+            found[h.id] = h
+    for dong_id in dongs:
+        for h in households.at_address(dong_id, q, "", limit=3):
+            if h.status == "active":
+                found.setdefault(h.id, h)
+    return list(found.values())[:limit]
+
+
+def may_add_to_route(actor, household, q: str) -> bool:
+    """A household may go on a route when the organization serves it already, or when it was found at
+    exactly the address typed (``q``, sent with the form)."""
+    from volnet.households.models import Household
+
+    if household is None or actor.organization_id is None or household.dong_id not in actor.dong_ids:
+        return False
+    if db.session.scalar(select(Household.id).where(Household.id == household.id,
+                                                    _served_by(actor.organization_id))) is not None:
+        return True
+    return any(h.id == household.id for h in households_for_route(actor, q))
 
 
 def add_stop(occ: ShiftOccurrence, actor, household, note: str = "") -> RouteStop:

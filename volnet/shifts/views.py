@@ -584,22 +584,19 @@ def manage(occ_id: int):
         select(Signup).options(joinedload(Signup.volunteer), joinedload(Signup.stepped_in_for))
         .where(Signup.occurrence_id == occ.id).order_by(Signup.status, Signup.queued_at, Signup.id)))
     q = request.args.get("hq", "")[:100].strip()
-    results = []
-    if q:
-        from volnet.households.services import search_condition
-
-        cond = search_condition(q)
-        if cond is not None:
-            results = list(db.session.scalars(
-                select(Household).where(Household.dong_id.in_(current_user.dong_ids or {-1}),
-                                        Household.status == "active", cond)
-                .order_by(Household.road_address).limit(10)))
+    results = svc.households_for_route(current_user, q) if q else []
+    stops = svc.stops_of(occ)
+    # Whose details the coordinator saw (QUALITY: log whose personal data each user viewed), as the route page
+    record_many(current_user, "view", "households", [st.household_id for st in stops], f"shift manage {occ.id}")
+    if q:  # the query itself may be a name or an address: not written down, only that a search was made
+        record(current_user, "search", "households", None, detail=f"shift route search {occ.id}: {len(results)} found")
+        record_many(current_user, "view", "households", [h.id for h in results], f"shift route search {occ.id}")
     started = occ.starts_at <= clock.now()
     on_shift = {s.volunteer_id for s in signups if s.status in svc.ACTIVE}
     addable = ([v for v in svc.org_volunteers(occ.program.organization_id) if v.id not in on_shift]
                if occ.status == "scheduled" and not started and occ.program.active else [])
     return render_template("shifts/manage.html", **_ctx(
-        occ=occ, signups=signups, stops=svc.stops_of(occ), form=ActionForm(), stop_form=StopForm(),
+        occ=occ, signups=signups, stops=stops, form=ActionForm(), stop_form=StopForm(),
         cancel_form=CancelForm(), message_form=MessageForm(), hq=q, results=results,
         started=started, addable=addable, add_form=AddVolunteerForm()))
 
@@ -793,6 +790,8 @@ def stop_add(occ_id: int):
     try:
         if h is None:
             raise svc.ShiftError(_l("That household is not in your dongs."))
+        if not svc.may_add_to_route(current_user, h, request.form.get("hq", "")):
+            raise svc.ShiftError(_l("Find the household by its full address, with 동·호, to add it to the route."))
         svc.add_stop(occ, current_user, h, form.note.data or "")
     except svc.ShiftError as exc:
         db.session.rollback()
