@@ -450,3 +450,23 @@ def test_a_tier_change_moves_the_next_call_to_the_new_cadence(world, client):
     db.session.expire_all()
     assert db.session.get(type(enr), enr.id).next_due_on == today + timedelta(days=14)
     assert "every 14 days" in r.get_data(as_text=True)
+
+
+def test_reading_a_plan_s_records_and_a_call_page_is_audited(app, world, client):
+    """The plan's page lists every call record (distress, arrears, notes) and a call's page the household's
+    name, phone and address: both reads are written to the audit log, like a household's or concern's."""
+    from volnet.audit.models import AuditLog
+
+    nurse = b.user("nurse", [world["dong"]])
+    h, enr = enrolled(world["dong"], world["cw"], caller=world["vol"])
+    svc.ensure_tasks()
+    (task,) = _open()
+    db.session.commit()
+    b.login(client, world["vol"])
+    assert client.get(f"/calls/tasks/{task.id}").status_code == 200
+    other = app.test_client()
+    b.login(other, nurse)
+    assert other.get(f"/calls/enrollments/{enr.id}").status_code == 200
+    seen = {(r.actor_id, r.subject_type, r.subject_id) for r in db.session.scalars(select(AuditLog))}
+    assert (nurse.id, "call_enrollments", str(enr.id)) in seen
+    assert (world["vol"].id, "call_tasks", str(task.id)) in seen

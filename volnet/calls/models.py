@@ -49,6 +49,8 @@ CONTACT_FREQUENCIES = {
 
 class CallEnrollment(db.Model):
     __tablename__ = "call_enrollments"
+    # Its page lists the call records (health or mental distress, arrears, notes): every read is audited.
+    __audited__ = True
     __table_args__ = (
         Index("uq_call_enrollment_household", "household_id", unique=True,
               sqlite_where=text("active"), postgresql_where=text("active")),
@@ -77,6 +79,7 @@ class CallTask(db.Model):
     """One thing to do on a caller's list: a scheduled call, a retry (with a due time) or a visit."""
 
     __tablename__ = "call_tasks"
+    __audited__ = True  # its page shows the household's name, phone and address
     __table_args__ = (
         Index("ix_call_tasks_assignee", "assignee_id", "status", "due_at"),
         Index("ix_call_tasks_enrollment", "enrollment_id", "kind", "due_on"),
