@@ -5,7 +5,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from tests import builders as b
 from tests.shifts import builders as sb
@@ -129,20 +129,30 @@ def test_reminders_promotion_change_and_cancel_go_to_the_outbox(app):
     sa = sb.signed(o, a)
     sb.signed(o, w)
     db.session.commit()
+    # Written when due (with the channels and language of that moment), not at the sign-up.
+    assert not db.session.scalar(select(Outbox).where(Outbox.kind == "shift_reminder"))
+    clock.freeze(o.starts_at - timedelta(hours=24))
+    assert svc.send_due_reminders() == 1
     rows = list(db.session.scalars(select(Outbox).where(Outbox.kind == "shift_reminder", Outbox.recipient_id == a.id)))
-    sends = sorted({r.send_at for r in rows})
-    assert sends == [o.starts_at - timedelta(hours=24), o.starts_at - timedelta(hours=2)]
+    assert [r.send_at for r in rows] == [o.starts_at - timedelta(hours=24)]
     assert "/shifts/r/" in rows[0].body
-    svc.cancel_signup(sa, a)
+    clock.freeze(o.starts_at - timedelta(hours=3))
+    db.session.execute(update(Outbox).values(state="sent"))
+    svc.send_due_reminders()
+    svc.cancel_signup(sa, a, offer=True)  # past the cut-off: the waiting list takes the place
     db.session.commit()
-    assert {r.state for r in db.session.scalars(select(Outbox).where(
-        Outbox.kind == "shift_reminder", Outbox.recipient_id == a.id))} == {"cancelled"}
     assert db.session.scalar(select(Outbox).where(Outbox.kind == "shift_promoted", Outbox.recipient_id == w.id))
+    # The 2-hour reminder goes to the person who took the place, not to the one who gave it up.
+    clock.freeze(o.starts_at - timedelta(hours=2))
+    assert svc.send_due_reminders() == 1
+    assert db.session.scalar(select(Outbox.dedupe_key).where(
+        Outbox.kind == "shift_reminder", Outbox.recipient_id == w.id)).startswith(f"shift:{o.id}:u{w.id}:r2:")
     svc.cancel_occurrence(o, coord, "우천")
     db.session.commit()
     assert db.session.scalar(select(Outbox).where(Outbox.kind == "shift_cancelled", Outbox.recipient_id == w.id))
     assert {r.state for r in db.session.scalars(select(Outbox).where(
         Outbox.kind == "shift_reminder", Outbox.recipient_id == w.id))} == {"cancelled"}
+    assert svc.send_due_reminders() == 0
 
 
 def test_unfilled_alert_and_messages_go_to_the_outbox(app):
@@ -189,6 +199,8 @@ def test_a_reminder_reads_its_time_in_the_volunteers_language(app):
     v = sb.volunteer(d, locale="en")
     sb.signed(o, v)
     db.session.commit()
+    clock.freeze(o.starts_at - timedelta(hours=2))
+    svc.send_due_reminders()
     row = db.session.scalars(select(Outbox).where(Outbox.kind == "shift_reminder",
                                                   Outbox.recipient_id == v.id)).first()
     assert "2031. 3. 4.(Tue) 10:00" in row.body and "(화)" not in row.body

@@ -205,3 +205,30 @@ def test_a_cancelled_shift_is_not_listed_as_coming_up_and_offers_no_calendar_fil
     assert "취소된 활동입니다." in detail
     assert f"/shifts/{off.id}.ics" not in detail and "자리 신청" not in detail
     assert f"/shifts/{kept.id}.ics" in client.get(f"/shifts/{kept.id}").get_data(as_text=True)
+
+
+# ---------------------------------------------------------------------- 10. reminders use today's message settings
+
+def test_reminders_go_by_the_channels_and_language_the_volunteer_has_when_they_are_sent(app):
+    from volnet.notifications import services as notes
+
+    d, org, coord, p = sb.world()
+    day = clock.seoul_today() + timedelta(days=3)
+    o = sb.occurrence(p, starts_at=sb.at_local(day, 14), capacity=2)
+    v = sb.volunteer(d, phone="01012345678")  # in the app only, in Korean, when signing up
+    sb.signed(o, v)
+    db.session.commit()
+    v.channels, v.locale = ["inapp", "sms"], "en"  # later: text messages on, English
+    db.session.commit()
+    clock.freeze(o.starts_at - timedelta(hours=24, minutes=-1))
+    notes.sweep()
+    rows = list(db.session.scalars(select(Outbox).where(Outbox.kind == "shift_reminder", Outbox.recipient_id == v.id)))
+    assert {r.channel for r in rows} == {"inapp", "sms"} and {r.state for r in rows} == {"sent"}
+    assert all(r.body.startswith("Your shift 화요일 반찬 배달 starts") for r in rows)
+    notes.sweep()
+    assert messages("shift_reminder", v) == 2  # once
+    clock.freeze(o.starts_at - timedelta(hours=2))
+    v.channels = ["inapp"]
+    db.session.commit()
+    notes.sweep()
+    assert messages("shift_reminder", v) == 3  # the 2-hour reminder, in the app only now

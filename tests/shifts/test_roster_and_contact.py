@@ -1,6 +1,8 @@
 """Whom a volunteer calls, and the coordinator's changes to who comes (QA shifts #5)."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
 from tests import builders as b
@@ -100,7 +102,9 @@ def test_coordinator_adds_a_volunteer_who_phoned_in_within_the_places(client):
     db.session.expire_all()
     assert _signup(o, ours).status == "confirmed" and _signup(o, earlier).status == "confirmed"
     assert o.filled == 2
-    assert _sent("shift_added", ours) and _sent("shift_reminder", ours)
+    assert _sent("shift_added", ours)
+    # Their reminders come when due, like anyone's (written then, with their channels of that moment).
+    assert svc.send_due_reminders(o.starts_at - timedelta(hours=24)) == 2 and _sent("shift_reminder", ours)
     late = sb.volunteer(d, name="늦게전화", org=org)
     db.session.commit()
     r = client.post(f"/shifts/{o.id}/volunteers", data={"volunteer_id": late.id}, follow_redirects=True)

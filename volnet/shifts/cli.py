@@ -1,4 +1,4 @@
-"""`flask volnet shifts-extend` (materialise recurring shifts) and `flask volnet shifts-check` (48 h alert)."""
+"""`flask volnet shifts-extend` (materialise recurring shifts) and `flask volnet shifts-check` (reminders, 48 h alert)."""
 from __future__ import annotations
 
 import click
@@ -18,15 +18,17 @@ def shifts_extend():
 
 @click.command("shifts-check")
 def shifts_check():
-    """Alert coordinators about shifts starting soon with open places (each shift once)."""
+    """Send the shift reminders that are due, and alert coordinators about shifts starting soon with open
+    places (each shift once)."""
     from volnet.shifts import services
 
+    reminders = services.send_due_reminders()
     n = services.check_unfilled()
     db.session.commit()
     notes = services._notifications()
     if notes is not None and hasattr(notes, "after_commit_dispatch"):
         notes.after_commit_dispatch()
-    click.echo(f"{n} shifts with open places reported")
+    click.echo(f"{reminders} reminders sent, {n} shifts with open places reported")
 
 
 COMMANDS = [shifts_extend, shifts_check]

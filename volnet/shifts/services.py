@@ -786,6 +786,39 @@ def stops_of(occ: ShiftOccurrence) -> list[RouteStop]:
                                    .order_by(RouteStop.position, RouteStop.id)))
 
 
+def household_visits(household_id: int, upcoming: int = 5, recent: int = 5) -> dict:
+    """What volunteer shifts do for a household, for its page (dong staff): the next planned visits (of
+    running programs) and the latest door outcomes, with program and organization. One statement, a few
+    rows: {"next": [...], "recent": [...], "programs": [(program, service, organization, phone), ...]}."""
+    from sqlalchemy import literal, union_all
+
+    from volnet.accounts.models import Organization
+
+    now = clock.now()
+    base = (select(ShiftOccurrence.starts_at, ShiftOccurrence.status, Program.name.label("program"),
+                   Program.service, Organization.name.label("organization"), Organization.phone,
+                   RouteStop.outcome, RouteStop.outcome_at)
+            .join(ShiftOccurrence, RouteStop.occurrence_id == ShiftOccurrence.id)
+            .join(Program, ShiftOccurrence.program_id == Program.id)
+            .join(Organization, Program.organization_id == Organization.id)
+            .where(RouteStop.household_id == household_id))
+    nxt = (base.add_columns(literal("next").label("part"))
+           .where(ShiftOccurrence.status == "scheduled", ShiftOccurrence.ends_at >= now, Program.active.is_(True),
+                  RouteStop.outcome.is_(None))
+           .order_by(ShiftOccurrence.starts_at).limit(upcoming).subquery())
+    past = (base.add_columns(literal("recent").label("part")).where(RouteStop.outcome.is_not(None))
+            .order_by(RouteStop.outcome_at.desc()).limit(recent).subquery())
+    rows = db.session.execute(union_all(select(nxt), select(past))).all()
+    out: dict = {"next": [r for r in rows if r.part == "next"],
+                 "recent": sorted((r for r in rows if r.part == "recent"), key=lambda r: r.outcome_at, reverse=True)}
+    out["next"].sort(key=lambda r: r.starts_at)
+    programs: dict = {}
+    for r in out["next"] + out["recent"]:
+        programs.setdefault((r.program, r.organization), (r.program, r.service, r.organization, r.phone))
+    out["programs"] = list(programs.values())
+    return out
+
+
 def _served_by(organization_id: int):
     """Households on a route of one of the organization's shifts: the ones it already serves."""
     from volnet.households.models import Household
