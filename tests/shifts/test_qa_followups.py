@@ -232,3 +232,62 @@ def test_reminders_go_by_the_channels_and_language_the_volunteer_has_when_they_a
     db.session.commit()
     notes.sweep()
     assert messages("shift_reminder", v) == 3  # the 2-hour reminder, in the app only now
+
+
+# ---------------------------------------------------------------------- 12. "I can't come" from the reminder link
+
+def test_cant_come_from_the_reminder_link_asks_first_names_nobody_and_the_link_expires(client):
+    from volnet.shifts.models import Signup
+
+    d, org, coord, p = sb.world()
+    o = sb.occurrence(p, in_hours=12, capacity=1)  # past the 24-hour cut-off
+    v, w = sb.volunteer(d), sb.volunteer(d, name="최정우")
+    s = sb.signed(o, v)
+    sb.signed(o, w)
+    db.session.commit()
+    token = svc.reminder_token(s)
+    page = client.get(f"/shifts/r/{token}").get_data(as_text=True)
+    assert f'href="/shifts/r/{token}/cancel"' in page and "다음 대기자가 대신 참여합니다" in page
+    # The first tap only asks; a POST without the confirmation changes nothing either.
+    ask = client.get(f"/shifts/r/{token}/cancel")
+    assert ask.status_code == 200 and "네, 참여를 취소합니다" in ask.get_data(as_text=True)
+    assert client.post(f"/shifts/r/{token}/cancel").status_code == 302
+    assert db.session.get(Signup, s.id).status == "confirmed"
+    r = client.post(f"/shifts/r/{token}/cancel", data={"confirm": "1"}, follow_redirects=True)
+    body = r.get_data(as_text=True)
+    assert "알려 주셔서 고맙습니다. 다음 대기자가 대신 참여합니다." in body and "최정우" not in body
+    db.session.expire_all()
+    assert db.session.get(Signup, s.id).status == "cancelled"
+    assert db.session.scalar(select(Signup.status).where(Signup.volunteer_id == w.id)) == "confirmed"
+    # Nobody waiting, past the cut-off: no cancel button, the page says to call.
+    token_w = svc.reminder_token(db.session.scalar(select(Signup).where(Signup.volunteer_id == w.id)))
+    page = client.get(f"/shifts/r/{token_w}").get_data(as_text=True)
+    assert f"/shifts/r/{token_w}/cancel" not in page and "담당자에게 전화해 주세요" in page
+    # After the shift the link no longer works.
+    clock.freeze(o.ends_at + timedelta(minutes=1))
+    for url in (f"/shifts/r/{token_w}", f"/shifts/r/{token_w}/cancel"):
+        r = client.get(url)
+        assert r.status_code == 410 and "링크가 만료되었습니다" in r.get_data(as_text=True) and p.name not in \
+            r.get_data(as_text=True)
+    assert client.post(f"/shifts/r/{token_w}/confirm").status_code == 410
+
+
+def test_reminder_link_before_the_cut_off_with_nobody_waiting_says_the_place_is_freed(client):
+    d, org, coord, p = sb.world()
+    o = sb.occurrence(p, in_hours=72, capacity=2)
+    s = sb.signed(o, sb.volunteer(d))
+    db.session.commit()
+    page = client.get(f"/shifts/r/{svc.reminder_token(s)}").get_data(as_text=True)
+    assert "대기자가 없으니 자리가 비고" in page and "다음 대기자" not in page
+
+
+def test_offering_a_place_from_the_shift_page_does_not_name_who_takes_it(client):
+    d, org, coord, p = sb.world()
+    o = sb.occurrence(p, in_hours=12, capacity=1)
+    v, w = sb.volunteer(d), sb.volunteer(d, name="최정우")
+    s = sb.signed(o, v)
+    sb.signed(o, w)
+    db.session.commit()
+    b.login(client, v)
+    body = client.post(f"/shifts/signups/{s.id}/offer", follow_redirects=True).get_data(as_text=True)
+    assert "다음 대기자가 대신 참여합니다" in body and "최정우" not in body

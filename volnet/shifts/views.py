@@ -214,9 +214,8 @@ def _cancel(s: Signup, offer: bool, back: str | None = None):
         return redirect(back)
     db.session.commit()
     _dispatch()
-    if offer and promoted is not None:
-        flash(_("Thank you for telling us. %(name)s from the waiting list takes your place.", name=promoted.volunteer.name),
-              "success")
+    if offer and promoted is not None:  # never the other volunteer's name: this page may be the no-login one
+        flash(_("Thank you for telling us. The next person on the waiting list takes your place."), "success")
     else:
         flash(_("Your place is cancelled."), "success")
     return redirect(back)
@@ -333,20 +332,32 @@ def my_hours_csv():
 @bp.route("/r/<token>", methods=["GET"])
 @rule(public=True)
 def reminder(token: str):
+    s = _reminder_signup(token)
+    return render_template("shifts/reminder.html", **_ctx(s=s, occ=s.occurrence, token=token, form=ActionForm(),
+                                                          cutoff=svc.cutoff_of(s.occurrence),
+                                                          waiting=_waiting_count(s.occurrence),
+                                                          contacts=svc.contacts_for(s.occurrence.program)))
+
+
+def _reminder_signup(token: str) -> Signup:
+    """The sign-up of a reminder link (no login). The link stops working once the shift is over."""
     s = svc.signup_for_token(token)
     if s is None:
         abort(404)
-    return render_template("shifts/reminder.html", **_ctx(s=s, occ=s.occurrence, token=token, form=ActionForm(),
-                                                          cutoff=svc.cutoff_of(s.occurrence),
-                                                          contacts=svc.contacts_for(s.occurrence.program)))
+    if s.occurrence.ends_at <= clock.now():
+        abort(make_response(render_template("shifts/reminder_expired.html"), 410))
+    return s
+
+
+def _waiting_count(occ: ShiftOccurrence) -> int:
+    return db.session.scalar(select(db.func.count()).select_from(Signup).where(
+        Signup.occurrence_id == occ.id, Signup.status == "waitlisted")) or 0
 
 
 @bp.route("/r/<token>/confirm", methods=["POST"])
 @rule(public=True)
 def reminder_confirm(token: str):
-    s = svc.signup_for_token(token)
-    if s is None:
-        abort(404)
+    s = _reminder_signup(token)
     form = ActionForm()
     if not form.validate_on_submit():
         flash(_form_errors(form), "error")
@@ -362,13 +373,19 @@ def reminder_confirm(token: str):
     return redirect(url_for("shifts.reminder", token=token))
 
 
-@bp.route("/r/<token>/cancel", methods=["POST"])
+@bp.route("/r/<token>/cancel", methods=["GET", "POST"])
 @rule(public=True)
 def reminder_cancel(token: str):
-    s = svc.signup_for_token(token)
-    if s is None:
-        abort(404)
-    return _cancel(s, offer=True, back=url_for("shifts.reminder", token=token))
+    """ "I can't come" from the reminder: first say what happens to the place, then cancel on a second tap."""
+    s = _reminder_signup(token)
+    if request.method == "POST" and request.form.get("confirm") == "1":
+        return _cancel(s, offer=True, back=url_for("shifts.reminder", token=token))
+    if request.method == "POST":
+        return redirect(url_for("shifts.reminder_cancel", token=token))
+    occ = s.occurrence
+    return render_template("shifts/reminder_cancel.html", **_ctx(
+        s=s, occ=occ, token=token, form=ActionForm(), cutoff=svc.cutoff_of(occ), waiting=_waiting_count(occ),
+        contacts=svc.contacts_for(occ.program)))
 
 
 # --------------------------------------------------------------------------- at the shift
