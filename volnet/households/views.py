@@ -64,7 +64,13 @@ def detail(household_id: int):
                                        .order_by(Concern.opened_at.desc()).limit(50)))
     open_concern = next((c for c in concerns if c.status in OPEN_STATUSES), None)
     events = concern_services.timeline_events(household_id=h.id)
+    from volnet.shifts import services as shifts
+    from volnet.shifts.models import OUTCOMES as DOOR_OUTCOMES
+    from volnet.shifts.models import SERVICES as SHIFT_SERVICES
+
     return render_template("households/detail.html", h=h, concerns=concerns, open_concern=open_concern,
+                           visits=shifts.household_visits(h.id), door_outcomes=DOOR_OUTCOMES,
+                           shift_services=SHIFT_SERVICES,
                            events=events, statuses=STATUSES, signals=SIGNALS, urgencies=URGENCIES,
                            contact_outcomes=CONTACT_OUTCOMES, outcomes=OUTCOMES, levels=LEVELS,
                            ages=dict(AGE_BAND_CHOICES), sexes=dict(SEX_CHOICES), hstatuses=dict(STATUS_CHOICES))
