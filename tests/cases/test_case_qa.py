@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from tests import builders as b
 from tests.cases import builders as cb
 from volnet.cases import services as svc
-from volnet.cases.models import Case, CaseConference, CaseGoal, CaseNeed, ServiceLinkage
+from volnet.cases.models import Case, CaseConference, CaseGoal, CaseNeed, ClosureRequest, ServiceLinkage
 from volnet.concerns.models import Concern
 from volnet.core import clock
 from volnet.extensions import db
@@ -246,3 +246,87 @@ def test_aftercare_not_reached_raises_the_concern_and_tells_the_owner(s, client)
     b.login(client, s["lead"])
     client.post(f"/cases/{case.id}/aftercare/{checks[1].id}", data={"outcome": "stable", "note": ""})
     assert _count(Observation) == 2  # the case's first report and the unreachable one
+
+
+# ---------------------------------------------------------------- 4. a team lead approves closures
+
+def test_a_caseworker_s_closure_waits_for_the_team_lead_who_is_told(s, client):
+    case = cb.case(s["cw2"], s["household"])  # 이서연's case
+    link = cb.linkage(case, s["cw2"], 150000, date(2026, 2, 1))
+    db.session.commit()
+    case_id, link_id = case.id, link.id
+    b.login(client, s["cw"])
+    block = _block(client.get(f"/cases/{case_id}").get_data(as_text=True), "aftercare")
+    assert "종결 요청" in block and "팀장이 종결을 승인합니다" in block
+    r = client.post(f"/cases/{case_id}/close", data={"reason": "goals_achieved", "note": "목표 달성, 안정",
+                                                     "end_linkages": "y"}, follow_redirects=True)
+    page = r.get_data(as_text=True)
+    assert "종결을 요청했습니다" in page
+    db.session.expire_all()
+    assert db.session.get(Case, case_id).status == "open"
+    assert db.session.get(ServiceLinkage, link_id).status == "active"
+    assert _count(svc.AftercareCheck) == 0
+    req = db.session.scalar(select(ClosureRequest))
+    assert (req.requested_by_id, req.reason, req.note, req.end_linkages, req.decided_at) == (
+        s["cw"].id, "goals_achieved", "목표 달성, 안정", True, None)
+    assert _outbox("case_closure_requested", s["lead"]) and _outbox("case_closure_requested", s["cw2"])  # and the owner
+    block = _block(page, "aftercare")
+    assert "팀장 승인 대기" in block and "목표 달성, 안정" in block and "김민수" in block
+    assert "/closure/approve" not in block and f'action="/cases/{case_id}/close"' not in block
+    # A caseworker cannot approve it, nor ask twice.
+    assert client.post(f"/cases/{case_id}/closure/approve", data={}).status_code == 404
+    r = client.post(f"/cases/{case_id}/close", data={"reason": "other", "note": ""})
+    assert r.status_code == 400 and "이미 팀장 승인을 기다리는" in r.get_data(as_text=True)
+    # The team lead sees it on the list and approves: the case closes as asked.
+    client.post("/account/logout")
+    b.login(client, s["lead"])
+    listing = client.get("/cases/").get_data(as_text=True)
+    assert "종결 요청" in listing
+    r = client.post(f"/cases/{case_id}/closure/approve", data={}, follow_redirects=True)
+    assert "종결을 승인했습니다" in r.get_data(as_text=True)
+    db.session.expire_all()
+    case = db.session.get(Case, case_id)
+    assert case.status == "closed" and case.closure_reason == "goals_achieved" and case.closure_note == "목표 달성, 안정"
+    assert db.session.get(ServiceLinkage, link_id).status == "ended"
+    assert _count(svc.AftercareCheck) == 2
+    assert db.session.scalar(select(ClosureRequest)).decision == "approved"
+    assert _outbox("case_closure_approved", s["cw"])
+    history = htmllib.unescape(_block(r.get_data(as_text=True), "history"))
+    assert "종결 요청: 목표 달성" in history and "사례 종결: 목표 달성" in history
+
+
+def test_a_team_lead_returns_a_closure_with_a_reason(s, client):
+    case = cb.case(s["cw"], s["household"])
+    svc.request_closure(case, s["cw"], "stabilised", "생계 안정")
+    db.session.commit()
+    case_id = case.id
+    b.login(client, s["lead"])
+    r = client.post(f"/cases/{case_id}/closure/return", data={"note": "  "})
+    assert r.status_code == 400 and "이 항목은 필수입니다" in r.get_data(as_text=True)
+    r = client.post(f"/cases/{case_id}/closure/return", data={"note": "정신건강복지센터 연계 결과 확인 후 종결"},
+                    follow_redirects=True)
+    page = r.get_data(as_text=True)
+    assert "사례는 계속 진행됩니다" in page
+    db.session.expire_all()
+    assert db.session.get(Case, case_id).status == "open"
+    assert db.session.scalar(select(ClosureRequest)).decision == "returned"
+    assert _count(svc.AftercareCheck) == 0
+    assert "종결 반려: 정신건강복지센터 연계 결과 확인 후 종결" in htmllib.unescape(_block(page, "history"))
+    assert _outbox("case_closure_returned", s["cw"])
+    # The caseworker sees the reason on the history and may ask again.
+    client.post("/account/logout")
+    b.login(client, s["cw"])
+    page = client.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert "정신건강복지센터 연계 결과 확인 후 종결" in page and f'action="/cases/{case_id}/close"' in page
+
+
+def test_a_team_lead_closes_their_own_case_at_once(s, client):
+    case = cb.case(s["lead"], s["household"])
+    db.session.commit()
+    b.login(client, s["lead"])
+    block = _block(client.get(f"/cases/{case.id}").get_data(as_text=True), "aftercare")
+    assert "종결 요청" not in block
+    r = client.post(f"/cases/{case.id}/close", data={"reason": "moved", "note": ""})
+    assert r.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Case, case.id).status == "closed" and _count(ClosureRequest) == 0

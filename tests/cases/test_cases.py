@@ -294,8 +294,13 @@ def test_case_walkthrough_through_the_pages(dong_staff, client):
     r = client.post(url + "/plan", data={"plan_text": "푸드뱅크, 긴급생계"}, follow_redirects=True)
     assert "Service plan completed" in r.get_data(as_text=True)
     r = client.post(url + "/close", data={"reason": "goals_achieved", "note": "안정"}, follow_redirects=True)
+    assert "Closure requested" in r.get_data(as_text=True)  # the team lead approves it
+    client.post("/account/logout")
+    b.login(client, s["lead"])
+    client.set_cookie("volnet_lang", "en")
+    r = client.post(url + "/closure/approve", data={}, follow_redirects=True)
     page = r.get_data(as_text=True)
-    assert "Aftercare after 1 months" in page or "1" in page
+    assert "Aftercare after 1 months" in page
     db.session.expire_all()
     assert db.session.get(Case, case.id).status == "closed"
     checks = list(db.session.scalars(select(AftercareCheck).order_by(AftercareCheck.months)))
@@ -432,7 +437,7 @@ def test_closing_a_case_asks_about_the_linkages_still_provided_and_ends_them_whe
     svc.set_linkage_status(case, done, s["cw"], "ended", date(2026, 2, 20))
     db.session.commit()
     case_id, food_id, dishes_id = case.id, food.id, dishes.id
-    b.login(client, s["cw"])
+    b.login(client, s["lead"])  # a team lead closes at once (a caseworker's closure waits for one)
     block = _close_block(client.get(f"/cases/{case_id}").get_data(as_text=True))
     assert "의정부 푸드뱅크" in block and "송산종합사회복지관" in block and "끝난 바우처" not in block
     assert 'name="end_linkages"' in block
@@ -470,7 +475,7 @@ def test_a_case_with_an_undecided_emergency_support_is_not_closed(dong_staff, cl
     es = svc.record_emergency(case, s["cw"], "livelihood", T0 - timedelta(hours=2))
     db.session.commit()
     case_id, es_id = case.id, es.id
-    b.login(client, s["cw"])
+    b.login(client, s["lead"])
     block = _close_block(client.get(f"/cases/{case_id}").get_data(as_text=True))
     assert "결정이 기록되지 않은 긴급복지지원이 있습니다" in block and 'href="#emergency"' in block
     r = client.post(f"/cases/{case_id}/close", data={"reason": "moved", "note": "", "end_linkages": "y"})

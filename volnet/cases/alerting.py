@@ -42,6 +42,25 @@ KINDS = {
         False,
         _l("Aftercare check due"),
     ),
+    "case_closure_requested": (
+        _l("Integrated case #%(case)s: closure to approve"),
+        _l("%(who)s asked to close integrated case #%(case)s (%(reason)s). A team lead approves the closure or "
+           "returns it on the case page."),
+        False,
+        _l("Integrated case closure to approve"),
+    ),
+    "case_closure_approved": (
+        _l("Integrated case #%(case)s closed"),
+        _l("%(who)s approved the closure of integrated case #%(case)s. Aftercare checks are scheduled."),
+        False,
+        _l("Integrated case closure approved"),
+    ),
+    "case_closure_returned": (
+        _l("Integrated case #%(case)s: closure returned"),
+        _l("%(who)s returned the closure of integrated case #%(case)s. The reason is on the case page."),
+        False,
+        _l("Integrated case closure returned"),
+    ),
     "aftercare_needs_support": (
         _l("Aftercare: support needed again (case #%(case)s)"),
         _l("The %(months)s-month aftercare check of closed case #%(case)s found that the household needs support "

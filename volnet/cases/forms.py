@@ -162,6 +162,11 @@ class CloseCaseForm(FlaskForm):
                                    "cancelled)"))
 
 
+class ReturnClosureForm(FlaskForm):
+    note = TextAreaField(_l("Why the closure is returned"), validators=[DataRequired(), Length(max=2000)],
+                         filters=[clean_filter])
+
+
 class AftercareForm(FlaskForm):
     outcome = ChoiceField(_l("Outcome"), choices=_choices(AFTERCARE_OUTCOMES), validators=[DataRequired()])
     note = StringField(_l("Note"), validators=[Optional(), Length(max=2000)], filters=[clean_filter])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, Date, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from volnet.core import clock
@@ -285,6 +285,33 @@ class EmergencySupport(db.Model):
     note: Mapped[str] = mapped_column(EncryptedText, default="")
     escalation_level: Mapped[int] = mapped_column(default=0)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class ClosureRequest(db.Model):
+    """A caseworker's closure of a case, waiting for a team lead of the dong (DOMAIN.md: the team lead approves
+    closures): approved, the case closes as it was asked; returned, it stays open with the team lead's reason.
+    One request at a time is waiting per case."""
+
+    __tablename__ = "case_closure_requests"
+    __table_args__ = (
+        Index("uq_case_closure_request_waiting", "case_id", unique=True,
+              sqlite_where=text("decided_at IS NULL"), postgresql_where=text("decided_at IS NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    reason: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str] = mapped_column(EncryptedText, default="")
+    end_linkages: Mapped[bool] = mapped_column(Boolean, default=False)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decision: Mapped[str | None] = mapped_column(String(10))  # approved / returned
+    return_note: Mapped[str] = mapped_column(EncryptedText, default="")
+
+    requested_by = relationship("User", foreign_keys=[requested_by_id])
+    decided_by = relationship("User", foreign_keys=[decided_by_id])
 
 
 class CaseEvent(db.Model):

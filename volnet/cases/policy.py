@@ -7,7 +7,8 @@
 - notes (case notes *and* case conference records, read and write): team lead and caseworker of the
   dong only. The visiting nurse reads the case but not its notes or conferences: notes often hold
   family and counselling detail beyond what a health visit needs (need to know);
-- reassign: team lead of the dong.
+- reassign, approve_closure (approve or return a caseworker's closure; a team lead closes at once): team lead
+  of the dong.
 Anyone else, and staff of another dong, gets a 404.
 """
 from __future__ import annotations
@@ -29,7 +30,7 @@ def case_policy(user, action: str, case: Case) -> bool:
         return user.role in STAFF
     if action in ("edit", "notes"):
         return user.role in CASE_EDITORS
-    if action == "reassign":
+    if action in ("reassign", "approve_closure"):
         return user.role == TEAM_LEAD
     return False
 

@@ -46,6 +46,7 @@ from volnet.cases.models import (
     CaseGoal,
     CaseNeed,
     CaseNote,
+    ClosureRequest,
     ConferenceTask,
     EmergencySupport,
     ServiceLinkage,
@@ -331,11 +332,8 @@ def linkage_label(link: ServiceLinkage) -> str:
     return f"{label} ({link.provider})" if link.provider else label
 
 
-def close_case(case: Case, actor, reason: str, note: str = "", end_linkages: bool = False) -> list[AftercareCheck]:
-    """Close the case. Its services are settled first: an emergency support still waiting for its decision
-    refuses the closure (the decision is due whatever happens to the case); linkages still planned or being
-    provided refuse it unless ``end_linkages`` (the caseworker's explicit choice), which ends those being
-    provided on the closing date (an earlier end date is kept) and cancels those not started yet."""
+def _closable(case: Case, reason: str, end_linkages: bool) -> list[ServiceLinkage]:
+    """Refuse a closure the case's services do not allow yet (see ``close_case``); the linkages to settle."""
     from volnet.core.web import seoul_datetime
 
     _require_open(case)
@@ -352,6 +350,21 @@ def close_case(case: Case, actor, reason: str, note: str = "", end_linkages: boo
         raise CaseError(_l("These service linkages are still planned or being provided: %(links)s. Choose to end "
                            "them as of the closing date, or end them under Service linkages first.",
                            links=", ".join(linkage_label(link) for link in links)))
+    return links
+
+
+def close_case(case: Case, actor, reason: str, note: str = "", end_linkages: bool = False) -> list[AftercareCheck]:
+    """Close the case. Its services are settled first: an emergency support still waiting for its decision
+    refuses the closure (the decision is due whatever happens to the case); linkages still planned or being
+    provided refuse it unless ``end_linkages`` (the caseworker's explicit choice), which ends those being
+    provided on the closing date (an earlier end date is kept) and cancels those not started yet.
+    A closure request waiting for a team lead is settled as approved by ``actor``.
+    (The pages let a team lead close; a caseworker's closure is a request: ``request_closure``.)"""
+    links = _closable(case, reason, end_linkages)
+    waiting_request = pending_closure(case)
+    if waiting_request is not None:
+        waiting_request.decided_at, waiting_request.decided_by_id = clock.now(), actor.id
+        waiting_request.decision = "approved"
     today = clock.seoul_today()
     for link in links:
         if link.status == "active" and link.start_on <= today:
@@ -378,6 +391,69 @@ def close_case(case: Case, actor, reason: str, note: str = "", end_linkages: boo
 
 # An aftercare check that finds the household in need again, or cannot reach it, is a new signal about it.
 AFTERCARE_FOLLOW_UP = {"needs_support": ("urgent", ["other"]), "unreachable": ("routine", ["unreachable"])}
+
+
+# ---------------------------------------------------------------- closure approval (DOMAIN.md: the team lead)
+
+def pending_closure(case: Case) -> ClosureRequest | None:
+    """The closure request of the case waiting for a team lead, if any."""
+    return db.session.scalar(select(ClosureRequest).where(ClosureRequest.case_id == case.id,
+                                                          ClosureRequest.decided_at.is_(None)))
+
+
+def request_closure(case: Case, actor, reason: str, note: str = "", end_linkages: bool = False) -> ClosureRequest:
+    """A caseworker closes: the closure waits for a team lead of the dong, who is told (and the case's owner,
+    when someone else asked). Refused as ``close_case`` would refuse it, so what is approved can close."""
+    _require_open(case)
+    if pending_closure(case) is not None:
+        raise CaseError(_l("A closure of this case is already waiting for a team lead's approval."))
+    _closable(case, reason, end_linkages)
+    req = ClosureRequest(case_id=case.id, requested_by_id=actor.id, requested_at=clock.now(), reason=reason,
+                         note=note, end_linkages=bool(end_linkages))
+    db.session.add(req)
+    db.session.flush()
+    _event(case, "closure_requested", actor, request=req.id, reason=reason)
+    params = {"case": case.id, "who": actor.name, "reason": str(CLOSURE_REASONS[reason])}
+    recipients = team_leads(case.dong_id)
+    if case.owner is not None and case.owner_id != actor.id and case.owner_id not in {u.id for u in recipients}:
+        recipients.append(case.owner)
+    for user in recipients:
+        if user.id != actor.id:
+            alerting.send(user, "case_closure_requested", params, dedupe_key=f"closure:{req.id}:{user.id}",
+                          link=f"/cases/{case.id}")
+    return req
+
+
+def _decided(case: Case, req: ClosureRequest | None) -> ClosureRequest:
+    _require_open(case)
+    if req is None or req.case_id != case.id or req.decided_at is not None:
+        raise CaseError(_l("No closure of this case is waiting for approval."))
+    return req
+
+
+def approve_closure(case: Case, actor) -> list[AftercareCheck]:
+    """A team lead approves: the case closes as the request asked (refused if its services no longer allow it,
+    the request still waiting); the one who asked is told."""
+    req = _decided(case, pending_closure(case))
+    checks = close_case(case, actor, req.reason, req.note, end_linkages=req.end_linkages)
+    if req.requested_by is not None and req.requested_by_id != actor.id:
+        alerting.send(req.requested_by, "case_closure_approved", {"case": case.id, "who": actor.name},
+                      dedupe_key=f"closure:{req.id}:approved", link=f"/cases/{case.id}")
+    return checks
+
+
+def return_closure(case: Case, actor, note: str) -> ClosureRequest:
+    """A team lead returns the closure with a reason: the case stays open, the reason is on its history and the
+    one who asked is told (the reason itself only on the page)."""
+    req = _decided(case, pending_closure(case))
+    if not (note or "").strip():
+        raise CaseError(_l("Write why the closure is returned."))
+    req.decided_at, req.decided_by_id, req.decision, req.return_note = clock.now(), actor.id, "returned", note
+    _event(case, "closure_returned", actor, request=req.id)
+    if req.requested_by is not None and req.requested_by_id != actor.id:
+        alerting.send(req.requested_by, "case_closure_returned", {"case": case.id, "who": actor.name},
+                      dedupe_key=f"closure:{req.id}:returned", link=f"/cases/{case.id}")
+    return req
 
 
 def aftercare_opens_on(check: AftercareCheck) -> date:

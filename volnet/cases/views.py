@@ -36,6 +36,7 @@ from volnet.cases.models import (
     CaseGoal,
     CaseNeed,
     CaseNote,
+    ClosureRequest,
     ConferenceTask,
     EmergencySupport,
     ServiceLinkage,
@@ -82,9 +83,11 @@ def index():
     pagination = db.paginate(stmt, page=page, per_page=PER_PAGE, error_out=False)
     ids = [c.id for c in pagination.items if c.is_open]
     late = set(db.session.scalars(_late_decision(now).where(EmergencySupport.case_id.in_(ids)))) if ids else set()
+    closing = set(db.session.scalars(select(ClosureRequest.case_id).where(
+        ClosureRequest.case_id.in_(ids), ClosureRequest.decided_at.is_(None)))) if ids else set()
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template("cases/index.html", pagination=pagination, args=args, status=status,
-                           now=now, late_decisions=late, **LABELS)
+                           now=now, late_decisions=late, closure_requested=closing, **LABELS)
 
 
 def _late_decision(now):
@@ -153,6 +156,8 @@ def _page(case: Case, status: int = 200, open_block: str | None = None, **refuse
         notes = list(db.session.scalars(select(CaseNote).options(joinedload(CaseNote.author))
                                         .where(CaseNote.case_id == case.id).order_by(CaseNote.at.desc())))
         conferences = q(CaseConference, CaseConference.held_on.desc())
+    requests = list(db.session.scalars(select(ClosureRequest).options(joinedload(ClosureRequest.requested_by))
+                                       .where(ClosureRequest.case_id == case.id)))
     events = list(db.session.scalars(select(CaseEvent).options(joinedload(CaseEvent.actor))
                                      .where(CaseEvent.case_id == case.id)
                                      .order_by(CaseEvent.at.desc(), CaseEvent.id.desc()).limit(200)))
@@ -160,19 +165,21 @@ def _page(case: Case, status: int = 200, open_block: str | None = None, **refuse
     staff = _staff_of(case.dong_id)
     owner_form.owner_id.choices = [(u.id, u.name) for u in staff]
     history = _history(events, {link.id: link for link in linkages}, {g.id: g for g in goals},
-                       {u.id: u.name for u in staff})
+                       {u.id: u.name for u in staff}, {r.id: r for r in requests})
     forms = dict(
         need_form=F.NeedForm(), assessment_form=F.AssessmentForm(), selection_form=F.SelectionForm(),
         goal_form=F.GoalForm(), plan_form=F.PlanForm(plan_text=case.plan_text),
         linkage_form=F.LinkageForm(start_on=clock.seoul_today()), status_form=F.LinkageStatusForm(),
         note_form=F.NoteForm(), conference_form=F.ConferenceForm(held_on=clock.seoul_today()),
-        close_form=F.CloseCaseForm(), aftercare_form=F.AftercareForm(), emergency_form=F.EmergencyForm(),
+        close_form=F.CloseCaseForm(), return_form=F.ReturnClosureForm(),
+        aftercare_form=F.AftercareForm(), emergency_form=F.EmergencyForm(),
         decide_form=F.DecideForm(), decide_forms={}, aftercare_forms={})
     forms.update(refused)
     return render_template(
         "cases/detail.html", case=case, h=case.household, needs=needs, goals=goals, linkages=linkages,
         emergencies=emergencies, aftercare=aftercare, notes=notes, conferences=conferences, history=history,
-        review_label=REVIEW,
+        review_label=REVIEW, pending=next((r for r in requests if r.decided_at is None), None),
+        can_approve=access.can(current_user, "approve_closure", case),
         can_edit=access.can(current_user, "edit", case), can_notes=can_notes,
         value_total=sum(link.value_won for link in linkages if link.status != "cancelled"),
         now=clock.now(), today=clock.seoul_today(), open_block=open_block,
@@ -200,10 +207,12 @@ _EVENT_TEXTS = {
     "closed": _l("Case closed: %(reason)s"),
     "aftercare": _l("Aftercare check after %(months)s months: %(outcome)s"),
     "owner": _l("Owner changed to %(owner)s"),
+    "closure_requested": _l("Closure requested: %(reason)s"),
+    "closure_returned": _l("Closure returned: %(note)s"),
 }
 
 
-def _history(events, linkages: dict, goals: dict, names: dict) -> list[dict]:
+def _history(events, linkages: dict, goals: dict, names: dict, requests: dict) -> list[dict]:
     """The case's events as lines of its history: when, who, what (in the reader's language)."""
     missing = {ev.data.get("owner") for ev in events if ev.kind == "owner"} - set(names) - {None}
     if missing:
@@ -224,6 +233,9 @@ def _history(events, linkages: dict, goals: dict, names: dict) -> list[dict]:
             params["goal"] = goal.text if goal is not None else f"#{data.get('goal')}"
         elif ev.kind == "owner":
             params["owner"] = names.get(data.get("owner"), _("Unassigned"))
+        elif ev.kind == "closure_returned":
+            req = requests.get(data.get("request"))
+            params["note"] = req.return_note if req is not None else ""
         template = _EVENT_TEXTS.get(ev.kind)
         try:
             text = str(template) % params if template is not None else ev.kind
@@ -406,17 +418,53 @@ def task_done(case_id, task_id):
 @rule(*EDITORS)
 def close(case_id):
     """Closing settles the case's services: refused (the page again, with what was written and why) while an
-    emergency support waits for its decision, or while linkages go on and ending them was not chosen."""
-    case = access.load(Case, case_id, "edit", audit=False)
+    emergency support waits for its decision, or while linkages go on and ending them was not chosen.
+    A team lead closes at once; a caseworker's closure waits for a team lead's approval (``approve``)."""
+    case = access.load(Case, case_id, "edit", audit=False, lock=True)
     form = F.CloseCaseForm()
     if not form.validate_on_submit():
         return _fail(case, form, anchor="aftercare", keep="close_form")
+    direct = access.can(current_user, "approve_closure", case)
     try:
-        svc.close_case(case, current_user, form.reason.data, form.note.data or "",
-                       end_linkages=bool(form.end_linkages.data))
+        if direct:
+            svc.close_case(case, current_user, form.reason.data, form.note.data or "",
+                           end_linkages=bool(form.end_linkages.data))
+        else:
+            svc.request_closure(case, current_user, form.reason.data, form.note.data or "",
+                                end_linkages=bool(form.end_linkages.data))
     except svc.CaseError as exc:
         return _fail(case, form, exc=exc, anchor="aftercare", keep="close_form")
+    if not direct:
+        return _ok(case, _("Closure requested. A team lead of the dong approves it or returns it."), "aftercare")
     return _ok(case, _("The case has been closed. Aftercare checks are scheduled."), "aftercare")
+
+
+@bp.route("/<int:case_id>/closure/approve", methods=["POST"])
+@rule(TEAM_LEAD)
+def approve_closure(case_id):
+    case = access.load(Case, case_id, "approve_closure", audit=False, lock=True)
+    form = F.ActionForm()
+    if not form.validate_on_submit():
+        return _fail(case, form, anchor="aftercare")
+    try:
+        svc.approve_closure(case, current_user)
+    except svc.CaseError as exc:
+        return _fail(case, exc=exc, anchor="aftercare")
+    return _ok(case, _("Closure approved: the case has been closed. Aftercare checks are scheduled."), "aftercare")
+
+
+@bp.route("/<int:case_id>/closure/return", methods=["POST"])
+@rule(TEAM_LEAD)
+def return_closure(case_id):
+    case = access.load(Case, case_id, "approve_closure", audit=False, lock=True)
+    form = F.ReturnClosureForm()
+    if not form.validate_on_submit():
+        return _fail(case, form, anchor="aftercare", keep="return_form")
+    try:
+        svc.return_closure(case, current_user, form.note.data)
+    except svc.CaseError as exc:
+        return _fail(case, form, exc=exc, anchor="aftercare", keep="return_form")
+    return _ok(case, _("The closure has been returned; the case stays open."), "aftercare")
 
 
 @bp.route("/<int:case_id>/aftercare/<int:check_id>", methods=["POST"])
