@@ -291,3 +291,21 @@ def test_offering_a_place_from_the_shift_page_does_not_name_who_takes_it(client)
     b.login(client, v)
     body = client.post(f"/shifts/signups/{s.id}/offer", follow_redirects=True).get_data(as_text=True)
     assert "다음 대기자가 대신 참여합니다" in body and "최정우" not in body
+
+
+# ---------------------------------------------------------------------- 13. signing up after the cancellation deadline
+
+def test_signing_up_past_the_cancellation_deadline_is_warned_and_no_past_date_is_offered(client):
+    d, org, coord, p = sb.world()  # 24-hour cut-off
+    soon, later = sb.occurrence(p, in_hours=1, capacity=2), sb.occurrence(p, in_hours=72, capacity=2)
+    v = sb.volunteer(d)
+    db.session.commit()
+    b.login(client, v)
+    before = client.get(f"/shifts/{soon.id}").get_data(as_text=True)
+    assert "이 활동은 취소 기한이 지났습니다. 신청하면 대기자에게 자리를 넘기는 방법으로만 취소할 수 있습니다." in before
+    assert "취소 기한이 지났습니다" not in client.get(f"/shifts/{later.id}").get_data(as_text=True)
+    after = client.post(f"/shifts/{soon.id}/signup", follow_redirects=True).get_data(as_text=True)
+    assert "까지 취소할 수 있습니다" not in after
+    assert "취소 기한이 지났습니다. 참여할 수 없으면 대기자에게 자리를 넘기거나" in after
+    client.post(f"/shifts/{later.id}/signup")
+    assert "까지 취소할 수 있습니다" in client.get(f"/shifts/{later.id}").get_data(as_text=True)
