@@ -208,6 +208,7 @@ def test_no_response_at_the_door_shows_the_112_119_guidance(world, client):
     (task,) = _open()
     res = svc.record(task, world["vol"], "no_answer")
     for _ in range(2):
+        clock.advance(timedelta(minutes=15))
         res = svc.record(res["retry"], world["vol"], "no_answer")
     visit = res["visit"]
     db.session.commit()
@@ -470,3 +471,31 @@ def test_reading_a_plan_s_records_and_a_call_page_is_audited(app, world, client)
     seen = {(r.actor_id, r.subject_type, r.subject_id) for r in db.session.scalars(select(AuditLog))}
     assert (nurse.id, "call_enrollments", str(enr.id)) in seen
     assert (world["vol"].id, "call_tasks", str(task.id)) in seen
+
+
+def test_a_retry_is_not_recorded_as_missed_before_its_wait_is_over(world, client):
+    """Three 'no answer' taps within seconds used to use up both retries and send out a visit: a retry
+    that reached nobody is refused until the retry wait (calls.retry_after, 15 min) has passed since the
+    last try, with the time it may be made; a household reached early is recorded at once."""
+    h, enr = enrolled(world["dong"], world["cw"], tier="emergency", caller=world["vol"], backup=world["tong"])
+    svc.ensure_tasks()
+    (task,) = _open()
+    db.session.commit()
+    b.login(client, world["vol"])
+    client.post(f"/calls/tasks/{task.id}", data={"outcome": "no_answer", "client_token": "t1"})
+    (retry,) = _open("retry")
+    assert "Call again at 2026. 3. 2.(Mon) 10:15 or later" in client.get("/calls/").get_data(as_text=True)
+    r = client.post(f"/calls/tasks/{retry.id}", data={"outcome": "no_answer", "client_token": "t2"},
+                    follow_redirects=True)
+    assert "Too early for the retry: call again at 10:15 or later" in r.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(CallTask, retry.id).status == "open" and _open("visit") == []
+    assert db.session.scalar(select(func.count()).select_from(CallRecord)) == 1
+    clock.advance(timedelta(minutes=15))
+    client.post(f"/calls/tasks/{retry.id}", data={"outcome": "no_answer", "client_token": "t3"})
+    db.session.expire_all()
+    assert db.session.get(CallTask, retry.id).status == "missed"
+    (retry2,) = _open("retry")
+    client.post(f"/calls/tasks/{retry2.id}", data={"outcome": "connected_fine", "client_token": "t4"})
+    db.session.expire_all()
+    assert db.session.get(CallTask, retry2.id).status == "done"  # reached early: recorded

@@ -77,7 +77,9 @@ def data(app):
     calls.ensure_tasks()
     task = db.session.scalars(calls.tasks_for(enr.caller)).first()
     res = calls.record(task, enr.caller, "no_answer")
+    clock.freeze(res["retry"].due_at)  # each retry once its wait is over
     res = calls.record(res["retry"], enr.caller, "no_answer")
+    clock.freeze(res["retry"].due_at)
     calls.record(res["retry"], enr.caller, "busy")
     _at(MAR + timedelta(days=7))
     calls.ensure_tasks()

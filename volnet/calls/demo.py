@@ -39,6 +39,7 @@ def build(context):
                              "no_answer" if t.enrollment_id == enrollments[3].id else "connected_fine",
                              meals="good", hygiene="good", support_network=True, contact_frequency="weekly")
             while res["retry"] is not None:
+                clock.freeze(res["retry"].due_at)  # a retry is recorded once its wait is over
                 res = svc.record(res["retry"], db.session.get(type(cw), t.assignee_id), "no_answer")
     finally:
         clock.reset()

@@ -26,7 +26,7 @@ from sqlalchemy import and_, func, select, update
 
 from volnet.accounts.models import User
 from volnet.accounts.roles import CARE_CORPS, CASEWORKER, TEAM_LEAD, TONG_LEADER, VOLUNTEER
-from volnet.calls.models import REACHED, CallEnrollment, CallRecord, CallTask
+from volnet.calls.models import MISSED, REACHED, CallEnrollment, CallRecord, CallTask
 from volnet.cases import alerting
 from volnet.concerns.models import CONTACT_OUTCOMES
 from volnet.core import clock
@@ -265,6 +265,12 @@ def record(task: CallTask, actor, outcome: str, *, meals: str = "", hygiene: str
             contact_frequency and contact_frequency not in CONTACT_FREQUENCIES):
         raise CallError(_l("Choose one of the offered options."))
     now = clock.now()
+    if task.kind == "retry" and outcome in MISSED and now < task.due_at:
+        # Retries are some minutes apart (calls.retry_after, DOMAIN.md: 10-15 min): a retry "not answered"
+        # a few seconds after the last try (a double tap, an impatient caller) would use up the chain and
+        # send out a visit for a household that would have answered. Reaching them early is recorded.
+        raise CallError(_l("Too early for the retry: call again at %(time)s or later. If you reached them, "
+                           "record that now.", time=clock.to_seoul(task.due_at).strftime("%H:%M")))
     enr = task.enrollment
     rec = CallRecord(task_id=task.id, enrollment_id=enr.id, household_id=task.household_id, dong_id=task.dong_id,
                      caller_id=actor.id, at=now, outcome=outcome, meals=meals, hygiene=hygiene,
