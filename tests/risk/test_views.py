@@ -164,3 +164,19 @@ def test_household_risk_page_statements_do_not_grow_with_its_history(client, app
     assert first_label in html
     reads = db.session.scalars(select(AuditLog.subject_id).where(AuditLog.subject_type == "risk_screenings")).all()
     assert len(reads) == 2 * (2 + 12)  # every screening shown, on both fetches of each page, was audited
+
+
+def test_the_overview_csv_shows_statuses_as_the_page_does(client, app):
+    d = b.dong()
+    cw = b.user("caseworker", dongs=[d])
+    b.household(d, road="송산로 1", name="주민가", status="to_locate").risk_score = 10.0
+    b.household(d, road="송산로 2", name="주민나", status="active").risk_score = 5.0
+    db.session.commit()
+    b.login(client, cw)
+    body = client.get("/risk/export.csv").get_data().decode("utf-8-sig")
+    assert "소재 확인 필요" in body and "거주 중" in body
+    assert "to_locate" not in body and ",active" not in body
+    client.set_cookie("volnet_lang", "en")
+    body = client.get("/risk/export.csv").get_data().decode("utf-8-sig")
+    assert "To locate" in body and "Living here" in body
+

@@ -15,9 +15,11 @@ from volnet.accounts.roles import ADMIN, CASEWORKER, STAFF, TEAM_LEAD
 from volnet.audit.services import record, record_many
 from volnet.core import access, clock, nav
 from volnet.core.access import rule, visible
+from volnet.core.i18n import labels
 from volnet.core.i18n import lazy_gettext as _l
 from volnet.core.web import seoul_date
 from volnet.extensions import csrf, db
+from volnet.households.forms import STATUS_CHOICES
 from volnet.households.models import Household
 from volnet.observations.signals import SIGNALS
 from volnet.risk import importer, indicators, scoring, screening, services, staging
@@ -91,6 +93,7 @@ MAPPING_PROBLEMS = {
     "need_indicator": _l("Choose an indicator column, or mark at least one column as an indicator."),
     "unknown_column": _l("Choose one of the offered options."),
 }
+HOUSEHOLD_STATUSES = dict(STATUS_CHOICES)
 MATCH_LABELS = {"rrn": _l("Registration number"), "address": _l("Address"), "name_birth": _l("Name and birth date"),
                 "created": _l("New (to locate)"),
                 "shared_addr": _l("New (to locate): address shared with another recorded household")}
@@ -173,8 +176,10 @@ def export():
     record(current_user, "export", "households", None, "risk overview")
     db.session.commit()
     rows = db.session.execute(stmt.options(joinedload(Household.dong)).limit(100_000)).scalars()
+    tiers, statuses = labels(TIERS), labels(HOUSEHOLD_STATUSES)
     data = [[h.dong.name if h.dong else "", h.tong or "", h.ban or "", h.display_name, h.address_line,
-             str(TIERS.get(h.tier, h.tier)), "" if h.risk_score is None else f"{h.risk_score:g}", h.status]
+             tiers.get(h.tier, h.tier), "" if h.risk_score is None else f"{h.risk_score:g}",
+             statuses.get(h.status, h.status)]
             for h in rows]
     header = [_("Dong"), _("Tong"), _("Ban"), _("Name"), _("Address"), _("Tier"), _("Risk score"), _("Status")]
     return csv_response([header, *data], "risk-overview.csv")
