@@ -177,3 +177,32 @@ def test_shifts_section_says_not_available_or_counts(data, client):
     b.login(client, data["lead"])
     page = client.get("/reports/?month=2026-03").get_data(as_text=True)
     assert "Shifts delivered" in page or "Not available" in page
+
+
+def _csv(client, url):
+    import csv
+    import io
+
+    r = client.get(url)
+    assert r.status_code == 200
+    return list(csv.reader(io.StringIO(r.data.decode("utf-8-sig"))))
+
+
+def test_csv_has_every_figure_the_page_shows(data, client):
+    """Staff paste the CSV into their monthly report: concerns received, open cases and the safety calls by
+    outcome are in it, as on the page, with the page's (translated) labels."""
+    b.login(client, data["lead"])
+    url = f"/reports/export.csv?dong={data['dong'].id}&month=2026-03"
+    rows = {(r[0], r[1]): r[2] for r in _csv(client, url) if len(r) >= 3}
+    assert rows[("Summary", "Concerns opened")] == "4"
+    assert rows[("Summary", "Open integrated cases now")] == "3"
+    assert rows[("Calls by outcome", "No answer")] == "2"
+    assert rows[("Calls by outcome", "Busy")] == "1"
+    assert rows[("Calls by outcome", "Connected, fine")] == "1"
+    page = client.get(f"/reports/?dong={data['dong'].id}&month=2026-03").get_data(as_text=True)
+    for label in ("Concerns opened", "Open integrated cases now", "Calls by outcome", "No answer"):
+        assert label in page  # the same figures, under the same names
+    client.set_cookie("volnet_lang", "ko")
+    ko = {(r[0], r[1]): r[2] for r in _csv(client, url) if len(r) >= 3}
+    assert ko[("요약", "접수된 위기 의심 건")] == "4"
+    assert ko[("결과별 통화", "응답 없음")] == "2"

@@ -120,8 +120,10 @@ def csv_rows(dong: Dong, start: date, end: date, f: dict) -> list[list]:
         [_("Dong"), dong.full_name], [_("Period"), f"{start.isoformat()} ~ {end.isoformat()}"], [],
         [_("Section"), _("Item"), _("Count"), _("Value (won)")],
         [_("Summary"), _("Initial consultations"), f["initial_consultations"], ""],
+        [_("Summary"), _("Concerns opened"), f["concerns_opened"], ""],
         [_("Summary"), _("New integrated cases"), f["new_cases"], ""],
         [_("Summary"), _("Closed integrated cases"), f["closed_cases"], ""],
+        [_("Summary"), _("Open integrated cases now"), f["open_cases"], ""],
         [_("Summary"), _("Service linkages"), f["linkages"], f["linkage_value"]],
     ]
     for k, v in f["linkages_by_sector"].items():
@@ -137,7 +139,11 @@ def csv_rows(dong: Dong, start: date, end: date, f: dict) -> list[list]:
         [_("Safety calls"), _("Missed scheduled calls"), f["calls_missed_scheduled"], ""],
         [_("Safety calls"), _("Visits due after missed calls"), f["visits_due"], ""],
     ]
-    if f["shifts"] is not None:
+    for k, v in sorted(f["calls_by_outcome"].items(), key=lambda kv: -kv[1]):
+        rows.append([_("Calls by outcome"), str(CONTACT_OUTCOMES.get(k, k)), v, ""])
+    if f["shifts"] is None:
+        rows.append([_("Volunteer shifts"), _("Not available: volunteer shifts are not set up."), "", ""])
+    else:
         rows.append([_("Volunteer shifts"), _("Shifts delivered"), f["shifts"]["delivered"], ""])
         rows.append([_("Volunteer shifts"), _("Volunteer hours"), f["shifts"]["volunteer_hours"] or 0, ""])
     return rows
