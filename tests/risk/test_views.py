@@ -180,3 +180,29 @@ def test_the_overview_csv_shows_statuses_as_the_page_does(client, app):
     body = client.get("/risk/export.csv").get_data().decode("utf-8-sig")
     assert "To locate" in body and "Living here" in body
 
+
+def test_in_english_crisis_indicators_show_their_english_labels(client, app):
+    from tests.risk import builders as rb
+    from volnet.core import clock
+
+    d = b.dong()
+    cw = b.user("caseworker", dongs=[d])
+    rb.seed_types()
+    db.session.commit()
+    b.login(client, cw)
+    client.set_cookie("volnet_lang", "en")
+    today = clock.seoul_today().isoformat()
+    header = ["성명", "주소", "단수", "위기지표"]
+    r = rb.import_file(client, d, rb.csv_bytes([["김순자", "의정부시 송산로 5", "Y", "단전"]], header=header),
+                       mapping={"col_0": "name", "col_1": "address", "col_2": "ind:cutoff_water",
+                                "col_3": "indicator_code"}, received=today)
+    page = client.get(f"/risk/rounds/{r.id}").get_data(as_text=True)
+    assert "Power cut off or current limited" in page and "Water cut off" in page and "단전" not in page
+    h = db.session.scalar(select(Household).where(Household.name == "김순자"))
+    page = client.get(f"/risk/households/{h.id}").get_data(as_text=True)
+    assert "Public list: Water cut off" in page and "단수" not in page
+    resp = rb.upload(client, d, rb.csv_bytes([["김순자", "의정부시 송산로 7", "Y", "단전"]], header=header))
+    mapping_page = client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "Indicator: Water cut off" in mapping_page and "Indicator: 단수" not in mapping_page
+    client.set_cookie("volnet_lang", "ko")
+    assert "단수" in client.get(f"/risk/households/{h.id}").get_data(as_text=True)

@@ -45,6 +45,22 @@ class IndicatorType(db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     sort: Mapped[int] = mapped_column(Integer, default=0)
 
+    @property
+    def shown_label(self) -> str:
+        """The label in the reader's language: the English one in English where there is one."""
+        return english_or(self.label, self.label_en)
+
+
+def english_or(label: str, label_en: str | None) -> str:
+    """``label_en`` when the request's language is English and it is filled in, else ``label``."""
+    if label_en:
+        from flask_babel import get_locale
+
+        locale = get_locale()
+        if locale is not None and locale.language == "en":
+            return label_en
+    return label
+
 
 class ImportMapping(db.Model):
     """The column mapping last used for a header signature, per dong or per user."""

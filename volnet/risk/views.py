@@ -187,10 +187,10 @@ def export():
 
 # --- household risk page --------------------------------------------------------------------------
 
-def _factor_label(f) -> str:
+def _factor_label(f, names: dict) -> str:
     kind = f["kind"]
     if kind == "indicator":
-        return _("Public list: %(label)s", label=f["label"])
+        return _("Public list: %(label)s", label=names.get(f["code"], f["label"]))
     if kind == "signal":
         return _("Reports: %(signal)s (%(n)s)", signal=SIGNALS.get(f["code"], f["code"]), n=f["detail"])
     if kind == "missed_calls":
@@ -217,7 +217,9 @@ FLOOR_REASONS = {
 def household(household_id: int):
     h = access.load(Household, household_id, "view")
     res = scoring.evaluate(h)
-    factors = [{**f, "text": _factor_label(f)} for f in res.shares()]
+    names = ({t.code: t.shown_label for t in db.session.scalars(select(IndicatorType))}
+             if any(f["kind"] == "indicator" for f in res.factors) else {})
+    factors = [{**f, "text": _factor_label(f, names)} for f in res.shares()]
     screenings = list(db.session.scalars(select(Screening).options(joinedload(Screening.by))
                                          .where(Screening.household_id == h.id)
                                          .order_by(Screening.at.desc()).limit(20)))
@@ -425,7 +427,7 @@ def _mapping_choices():
     types = list(db.session.scalars(select(IndicatorType).where(IndicatorType.active.is_(True))
                                     .order_by(IndicatorType.sort, IndicatorType.id)))
     choices = [(k, v) for k, v in FIELD_LABELS.items()]
-    choices += [("ind:" + t.code, _("Indicator: %(label)s", label=t.label)) for t in types]
+    choices += [("ind:" + t.code, _("Indicator: %(label)s", label=t.shown_label)) for t in types]
     return choices
 
 
@@ -492,7 +494,7 @@ def round_detail(round_id: int):
     waiting = r.status == "queued" and db.session.scalar(
         select(func.count()).select_from(CrisisRound)
         .where(CrisisRound.dong_id == r.dong_id, CrisisRound.id != r.id, CrisisRound.status == "running")) > 0
-    types = {t.code: t.label for t in db.session.scalars(select(IndicatorType))}
+    types = {t.code: t.shown_label for t in db.session.scalars(select(IndicatorType))}
     return render_template("risk/round.html", r=r, progress=progress, rows=rows, bad=bad, running=running,
                            waiting=waiting, sharing=_sharing(r, rows.items),
                            may_merge=current_user.role in (CASEWORKER, TEAM_LEAD),
