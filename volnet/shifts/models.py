@@ -164,6 +164,8 @@ class RouteStop(db.Model):
     __table_args__ = (
         UniqueConstraint("occurrence_id", "household_id", name="uq_shift_route_stops_occurrence_household"),
         Index("ix_shift_route_stops_occurrence_pos", "occurrence_id", "position"),
+        # A household's stops (its page's volunteer services, the route rules of its reports).
+        Index("ix_shift_route_stops_household", "household_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
