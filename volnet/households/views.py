@@ -27,6 +27,7 @@ from volnet.households.forms import (
     MergeForm,
 )
 from volnet.households.models import Household
+from volnet.households.summary import care_summary
 from volnet.observations.signals import LEVELS, SIGNALS, URGENCIES
 
 bp = _Blueprint("households", __name__, url_prefix="/households")
@@ -69,6 +70,7 @@ def detail(household_id: int):
     from volnet.shifts.models import SERVICES as SHIFT_SERVICES
 
     return render_template("households/detail.html", h=h, concerns=concerns, open_concern=open_concern,
+                           care=care_summary(current_user, h),
                            visits=shifts.household_visits(h.id), door_outcomes=DOOR_OUTCOMES,
                            shift_services=SHIFT_SERVICES,
                            events=events, statuses=STATUSES, signals=SIGNALS, urgencies=URGENCIES,

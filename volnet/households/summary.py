@@ -1,0 +1,41 @@
+"""The care summary at the top of a household's page: its open integrated case, tier and score, safety-call
+plan and the indicators of the latest public crisis list. Three statements, each shown only to whom the
+domain's own rules let see it (volnet/*/policy.py)."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
+
+from volnet.accounts.models import User
+from volnet.accounts.roles import STAFF
+from volnet.core import access
+from volnet.extensions import db
+from volnet.households.models import Household
+
+
+def care_summary(user, h: Household) -> dict:
+    from volnet.calls.models import CallEnrollment
+    from volnet.cases.models import STEPS, Case
+    from volnet.risk.models import HouseholdIndicator, IndicatorType
+    from volnet.risk.tiers import TIER_BADGE, TIERS
+
+    out: dict = {"case": None, "calls": None, "indicators": [], "risk": user.role in STAFF,
+                 "steps": STEPS, "tiers": TIERS, "tier_badge": TIER_BADGE}
+    case = db.session.scalar(select(Case).options(joinedload(Case.owner).load_only(User.id, User.name))
+                             .where(Case.household_id == h.id, Case.status == "open").limit(1))
+    if case is not None and access.can(user, "view", case):
+        out["case"] = case
+    enr = db.session.scalar(select(CallEnrollment)
+                            .options(joinedload(CallEnrollment.caller).load_only(User.id, User.name))
+                            .where(CallEnrollment.household_id == h.id, CallEnrollment.active.is_(True)).limit(1))
+    if enr is not None and access.can(user, "view", enr):
+        out["calls"] = enr
+    if out["risk"]:  # the risk picture's readers (crisis-list rounds: staff of the dong)
+        latest = (select(func.max(HouseholdIndicator.round_id)).where(HouseholdIndicator.household_id == h.id)
+                  .scalar_subquery())
+        out["indicators"] = db.session.execute(
+            select(IndicatorType.label, IndicatorType.label_en, HouseholdIndicator.observed_on)
+            .join(IndicatorType, IndicatorType.id == HouseholdIndicator.indicator_type_id)
+            .where(HouseholdIndicator.household_id == h.id, HouseholdIndicator.round_id == latest)
+            .order_by(IndicatorType.sort, IndicatorType.id).limit(20)).all()
+    return out
