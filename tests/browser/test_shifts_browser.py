@@ -19,7 +19,8 @@ def test_volunteer_signs_up_and_reports_no_answer(app, live_server, phone, deskt
     b.user("caseworker", [d], name="김민수", login_id="caseworker")
     sb.volunteer(d, name="서하늘", login_id="volunteer")
     p = sb.program(org, d, name="화요일 반찬 배달")
-    o = sb.occurrence(p, in_hours=1, hours=2, capacity=3, meeting_place="송산종합사회복지관 1층 조리실")
+    # Starts in 10 minutes: sign-ups still open, and the doors can be recorded (from 15 minutes before the start).
+    o = sb.occurrence(p, in_hours=1 / 6, hours=2, capacity=3, meeting_place="송산종합사회복지관 1층 조리실")
     h = b.household(d, road="경기도 의정부시 송산로 547번길 12", unit="지하 1층", name="김영희",
                     delivery_note="문 앞에 두고 벨 두 번")
     sb.stop(o, h)

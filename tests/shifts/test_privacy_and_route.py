@@ -104,6 +104,7 @@ def test_coordinator_of_the_program_sees_the_route(client):
 
 def test_no_answer_joins_the_households_concern_once(client):
     w = setup_route()
+    clock.freeze(w["o"].starts_at)  # at the door: outcomes are recorded from (shortly before) the start
     b.login(client, w["on"])
     url = f"/shifts/stops/{w['st'].id}/outcome"
     assert client.post(url, data={"outcome": "no_answer"}).status_code == 302
@@ -122,6 +123,7 @@ def test_no_answer_joins_the_households_concern_once(client):
 
 def test_concern_opens_the_observation_form_for_the_household(client):
     w = setup_route()
+    clock.freeze(w["o"].starts_at)
     b.login(client, w["on"])
     r = client.post(f"/shifts/stops/{w['st'].id}/outcome", data={"outcome": "concern"})
     assert r.status_code == 302 and f"household_id={w['h'].id}" in r.headers["Location"]

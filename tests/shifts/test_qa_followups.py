@@ -309,3 +309,36 @@ def test_signing_up_past_the_cancellation_deadline_is_warned_and_no_past_date_is
     assert "취소 기한이 지났습니다. 참여할 수 없으면 대기자에게 자리를 넘기거나" in after
     client.post(f"/shifts/{later.id}/signup")
     assert "까지 취소할 수 있습니다" in client.get(f"/shifts/{later.id}").get_data(as_text=True)
+
+
+# ---------------------------------------------------------------------- 14. door outcomes only from the start
+
+def test_door_outcomes_wait_until_shortly_before_the_start(client):
+    from volnet.observations.models import Observation
+    from volnet.shifts.models import RouteStop
+
+    d, org, coord, p = sb.world()
+    h = b.household(d, name="신현주")
+    o = sb.occurrence(p, starts_at=on_the_hour(3), capacity=1)
+    st = sb.stop(o, h)
+    v = sb.volunteer(d)
+    sb.signed(o, v)
+    db.session.commit()
+    clock.freeze(o.starts_at - timedelta(minutes=70))  # the route is open (2 h before), the doors not yet
+    b.login(client, v)
+    page = client.get(f"/shifts/{o.id}/route").get_data(as_text=True)
+    opens = clock.to_seoul(o.starts_at - timedelta(minutes=15))
+    assert "신현주" in page and f"{opens:%H:%M}부터 기록할 수 있습니다" in page
+    assert f"/shifts/stops/{st.id}/outcome" not in page
+    r = client.post(f"/shifts/stops/{st.id}/outcome", data={"outcome": "no_answer"}, follow_redirects=True)
+    assert "방문 결과는 활동 시작 직전인" in r.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(RouteStop, st.id).outcome is None
+    assert db.session.scalar(select(func.count()).select_from(Observation)) == 0
+    clock.freeze(o.starts_at - timedelta(minutes=10))
+    client.post("/account/logout")
+    b.login(client, v)  # an hour later: a new session
+    assert f"/shifts/stops/{st.id}/outcome" in client.get(f"/shifts/{o.id}/route").get_data(as_text=True)
+    assert client.post(f"/shifts/stops/{st.id}/outcome", data={"outcome": "delivered"}).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(RouteStop, st.id).outcome == "delivered"

@@ -48,6 +48,9 @@ settings.DEFAULTS.setdefault("shifts.reminders", [24, 2])  # hours before the st
 settings.DEFAULTS.setdefault("shifts.unfilled_alert_hours", 48)  # coordinator alert when places are open
 settings.DEFAULTS.setdefault("shifts.horizon_days", 92)  # how far ahead recurring shifts are materialised
 settings.DEFAULTS.setdefault("shifts.max_capacity", 200)
+# Door outcomes can be recorded from this many minutes before the start (proposal): the route opens earlier so
+# volunteers can prepare, but a "no answer" before the shift would send the dong to a door for nothing.
+settings.DEFAULTS.setdefault("shifts.outcome_early_minutes", 15)
 
 ACTIVE = ("confirmed", "waitlisted")
 
@@ -923,6 +926,15 @@ def route_to_series(occ: ShiftOccurrence) -> int:
     return n
 
 
+def outcomes_open_at(occ: ShiftOccurrence) -> datetime:
+    """From when what happened at the doors of ``occ`` can be recorded: shortly before its start."""
+    try:
+        minutes = max(int(settings.get("shifts.outcome_early_minutes") or 0), 0)
+    except (TypeError, ValueError):
+        minutes = 15
+    return occ.starts_at - timedelta(minutes=minutes)
+
+
 def record_outcome(stop: RouteStop, actor, outcome: str):
     """Record what happened at the door. "No answer" and "concern" join the household's concern."""
     from volnet.observations import services as observations
@@ -933,6 +945,9 @@ def record_outcome(stop: RouteStop, actor, outcome: str):
         raise ShiftError(_l("Choose one of the offered options."))
     occ = stop.occurrence
     now = clock.now()
+    if now < outcomes_open_at(occ):
+        raise ShiftError(_l("What happened at the doors can be recorded from %(t)s, shortly before the shift starts.",
+                            t=seoul_datetime(outcomes_open_at(occ))))
     if outcome == stop.outcome:  # a double tap, or the same answer again: nothing new to report
         return db.session.get(Observation, stop.observation_id) if stop.observation_id else None
     earlier, earlier_report = stop.outcome, stop.observation_id

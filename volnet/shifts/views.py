@@ -398,6 +398,7 @@ def route(occ_id: int):
     record_many(current_user, "view", "households", [st.household_id for st in stops], f"shift route {occ.id}")
     return render_template("shifts/route.html", **_ctx(occ=occ, stops=stops, form=OutcomeForm(),
                                                        window=svc.route_window(occ),
+                                                       outcomes_from=svc.outcomes_open_at(occ),
                                                        contacts=svc.contacts_for(occ.program)))
 
 
