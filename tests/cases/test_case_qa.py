@@ -330,3 +330,14 @@ def test_a_team_lead_closes_their_own_case_at_once(s, client):
     assert r.status_code == 302
     db.session.expire_all()
     assert db.session.get(Case, case.id).status == "closed" and _count(ClosureRequest) == 0
+
+
+def test_the_closed_case_page_loads_who_recorded_the_aftercare_checks_with_them(s, client):
+    case, checks = _closed_case(s)
+    for check in checks:
+        check.done_at, check.outcome, check.done_by_id = clock.now(), "stable", s["cw2"].id
+    db.session.commit()
+    b.login(client, s["cw"])
+    sent, body = b.page_sql(client, f"/cases/{case.id}")
+    assert _block(body, "aftercare").count("이서연") == 2
+    assert [q for q in sent if "FROM users" in q and "WHERE users.id =" in q and "notification_outbox" not in q] == []

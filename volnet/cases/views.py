@@ -150,7 +150,8 @@ def _page(case: Case, status: int = 200, open_block: str | None = None, **refuse
     goals = q(CaseGoal, CaseGoal.id)
     linkages = q(ServiceLinkage, ServiceLinkage.start_on.desc(), ServiceLinkage.id.desc())
     emergencies = q(EmergencySupport, EmergencySupport.reported_at.desc())
-    aftercare = q(AftercareCheck, AftercareCheck.due_on)
+    aftercare = list(db.session.scalars(select(AftercareCheck).options(joinedload(AftercareCheck.done_by).load_only(
+        User.id, User.name)).where(AftercareCheck.case_id == case.id).order_by(AftercareCheck.due_on)))
     notes = conferences = []
     if can_notes:
         notes = list(db.session.scalars(select(CaseNote).options(joinedload(CaseNote.author))
