@@ -292,3 +292,43 @@ def test_text_messages_and_kakaotalk_need_a_mobile_number(app, client):
     assert r.status_code == 303
     db.session.refresh(u)
     assert (u.phone, u.channels) == ("021234567", ["inapp", "email"])
+
+
+def test_resending_a_failed_message_keeps_its_history_and_errors_read_in_korean(app, client):
+    """'다시 보내기' on a text message that failed 8 times: it goes out, and the outbox still says it had failed
+    8 times with which error, who sent it again and when; errors are explained in the admin's language,
+    with the provider's raw text beside them (an unknown one as '발송 업체 오류: <raw>')."""
+    admin = b.user("admin", name="정관리", locale="ko")
+    vol = person("volunteer", channels=["sms"])
+    other = person("volunteer", channels=["sms"])
+    sms = [r for r in services.notify(vol, "k", {}, dedupe_key="failed-8", channels=["sms"]) if r.channel == "sms"][0]
+    odd = [r for r in services.notify(other, "k", {}, dedupe_key="odd", channels=["sms"]) if r.channel == "sms"][0]
+    sms.state, sms.attempts, sms.last_error = "failed", 8, "gateway unavailable"
+    odd.state, odd.attempts, odd.last_error = "failed", 1, "E42 quota exceeded"
+    db.session.commit()
+    b.login(client, admin)
+    page = client.get("/admin/notifications?state=failed").get_data(as_text=True)
+    assert "문자 발송 게이트웨이에 연결할 수 없었습니다" in page and "(gateway unavailable)" not in page
+    assert "발송 업체 오류: E42 quota exceeded" in page
+    assert client.post(f"/admin/notifications/{sms.id}/resend", data={}).status_code == 303
+    db.session.expire_all()
+    sms = db.session.get(type(sms), sms.id)
+    assert (sms.state, sms.attempts, sms.last_error) == ("sent", 1, "")
+    assert sms.params[services.RESENDS][0]["attempts"] == 8
+    page = client.get("/admin/notifications?channel=sms").get_data(as_text=True)
+    row = page[page.index(f"<td>{sms.id}</td>"):]
+    row = row[:row.index("</tr>")]
+    assert "(이전 8회)" in row
+    assert "재발송: 정관리, 2026. 3. 2.(월) 10:00 · 그 전 8회 시도(실패): 문자 발송 게이트웨이에 연결할 수 없었습니다" in row
+    client.post("/lang", data={"lang": "en"})
+    page = client.get("/admin/notifications?channel=sms").get_data(as_text=True)
+    assert "Sent again by 정관리 on 2026. 3. 2.(Mon) 10:00, after 8 attempts (Failed): " \
+           "The text message gateway was unavailable" in page
+    assert "Provider error: E42 quota exceeded" in page
+
+
+def test_error_texts():
+    assert services.error_text("") == ("", "")
+    assert services.error_text("SMTP unavailable: ConnectionRefusedError")[1] == "SMTP unavailable: ConnectionRefusedError"
+    assert services.error_text("KeyError")[1] == "KeyError"
+    assert services.error_text("weird")[0] == "Provider error: weird"

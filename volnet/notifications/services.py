@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import logging
+import re
 import time
 import uuid
 from dataclasses import dataclass
@@ -501,10 +502,19 @@ def _send_one(row, user, subject: str, body: str, token: str) -> str:
     return "sent" if ok else "skipped"
 
 
-def resend(row: Outbox) -> bool:
-    """A failed (or cancelled) message goes out again: fresh attempts, due now. Never commits."""
+RESENDS = "_resends"  # params key: the attempts before each "send again" (no placeholder starts with "_")
+
+
+def resend(row: Outbox, by=None) -> bool:
+    """A failed (or cancelled) message goes out again: fresh attempts, due now. What came before (the
+    attempts, the last error, who sent it again and when) is kept in the row's params (``RESENDS``) and
+    shown on the admins' page. Never commits."""
     if row.state not in ("failed", "cancelled"):
         return False
+    earlier = list((row.params or {}).get(RESENDS) or [])
+    earlier.append({"at": clock.now().isoformat(), "by": getattr(by, "id", None), "by_name": getattr(by, "name", ""),
+                    "state": row.state, "attempts": row.attempts, "error": row.last_error or ""})
+    row.params = {**(row.params or {}), RESENDS: earlier[-20:]}
     row.state = "pending"
     row.attempts = 0
     row.next_attempt_at = clock.now()
@@ -513,6 +523,57 @@ def resend(row: Outbox) -> bool:
     row.last_error = ""
     db.session.info.setdefault(_PENDING, []).append((row, row.next_attempt_at))
     return True
+
+
+def resend_history(row: Outbox) -> list[dict]:
+    """The earlier rounds of a re-sent message, latest first: at (aware), by_name, state, attempts, error."""
+    out = []
+    for item in reversed((row.params or {}).get(RESENDS) or []):
+        if not isinstance(item, dict):
+            continue
+        try:
+            at = datetime.fromisoformat(str(item.get("at")))
+        except ValueError:
+            at = None
+        out.append({"at": at, "by_name": item.get("by_name") or "", "state": item.get("state") or "",
+                    "attempts": int(item.get("attempts") or 0), "error": str(item.get("error") or "")})
+    return out
+
+
+# What the admins read for the errors channels and providers record (``last_error``): prefix -> explanation.
+# The raw text stays visible next to it. Anything else is a provider's own text: "Provider error: <raw>".
+ERROR_TEXTS: list[tuple[str, object]] = [
+    ("gateway unavailable", _l("The text message gateway was unavailable")),
+    ("gateway refused", _l("The text message gateway refused the message")),
+    ("no phone number", _l("No phone number on the recipient's account")),
+    ("no email address", _l("No email address on the recipient's account")),
+    ("MAIL_SERVER is not configured", _l("Mail is not set up (no mail server configured)")),
+    ("recipient refused", _l("The mail server refused the address")),
+    ("recipient deferred", _l("The mail server deferred the address")),
+    ("SMTP authentication failed", _l("The mail server refused volnet's login")),
+    ("SMTP refused", _l("The mail server refused the message")),
+    ("SMTP deferred", _l("The mail server asked to try again later")),
+    ("SMTP unavailable", _l("The mail server could not be reached")),
+    ("provider not configured", _l("The message provider is not set up")),
+    ("provider not found", _l("The message provider is not set up")),
+    ("unknown channel", _l("Unknown channel")),
+    ("recipient inactive", _l("The recipient's account is disabled")),
+    ("cancelled", _l("Cancelled")),
+    ("stopped while sending", _l("Delivery stopped again and again while sending")),
+]
+
+
+def error_text(raw: str | None) -> tuple[str, str]:
+    """(explanation in the reader's language, raw detail or ''): what the outbox page shows for an error."""
+    raw = (raw or "").strip()
+    if not raw:
+        return "", ""
+    for prefix, label in ERROR_TEXTS:
+        if raw == prefix or raw.startswith(prefix + " ") or raw.startswith(prefix + ":"):
+            return str(label), ("" if raw == prefix else raw)
+    if re.fullmatch(r"[A-Z]\w*(Error|Exception|Exit|Interrupt)", raw):  # unexpected, logged with its trace
+        return str(_l("Unexpected error (see the server log)")), raw
+    return str(_l("Provider error: %(raw)s")) % {"raw": raw}, ""
 
 
 # ------------------------------------------------------------------------------------------------ sweep

@@ -200,7 +200,8 @@ def admin_outbox():
         "notifications/admin_outbox.html", pagination=pagination, args=args, states=STATES, channels=CHANNELS,
         kinds=labels(services.KIND_LABELS),
         counts=services.state_counts(), oldest=services.oldest_due_age(), last_sweep=services.last_sweep_at(),
-        q=queue_details(), form=PostForm(), sweep_seconds=services.sweep_interval())
+        q=queue_details(), form=PostForm(), sweep_seconds=services.sweep_interval(), error_text=services.error_text,
+        resend_history=services.resend_history)
 
 
 @bp.route("/admin/notifications/<int:row_id>/resend", methods=["POST"])
@@ -210,7 +211,7 @@ def resend(row_id: int):
     form = PostForm()
     if not form.validate_on_submit():
         flash(_("The form has expired. Please submit it again."), "error")
-    elif services.resend(row):
+    elif services.resend(row, by=current_user):
         db.session.commit()
         services.after_commit_dispatch()
         flash(_("The message will be sent again."), "success")
