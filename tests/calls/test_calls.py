@@ -241,7 +241,7 @@ def test_missed_call_alerts_write_outbox_rows(world):
 
 
 def test_staff_enroll_through_the_page(world, client):
-    h = b.household(world["dong"], name="최복순", tier="daily_risk")
+    h = b.household(world["dong"], name="최복순", tier="daily_risk", phone="01044445555")
     db.session.commit()
     b.login(client, world["cw"])
     r = client.post(f"/calls/enroll?household_id={h.id}",
@@ -499,3 +499,30 @@ def test_a_retry_is_not_recorded_as_missed_before_its_wait_is_over(world, client
     client.post(f"/calls/tasks/{retry2.id}", data={"outcome": "connected_fine", "client_token": "t4"})
     db.session.expire_all()
     assert db.session.get(CallTask, retry2.id).status == "done"  # reached early: recorded
+
+
+def test_a_household_without_a_phone_is_enrolled_only_for_visits(app, world, client):
+    """A safety call needs a number: enrolling a household without one is refused with a message saying
+    so, unless the caseworker ticks that the caller visits instead; the caller's list then says to visit,
+    and the visit's outcomes are the only ones offered (no 'no answer' to a number that does not exist)."""
+    from volnet.calls.models import CallEnrollment
+
+    h = b.household(world["dong"], name="임대호", tier="daily_risk")
+    db.session.commit()
+    b.login(client, world["cw"])
+    page = client.get(f"/calls/enroll?household_id={h.id}").get_data(as_text=True)
+    assert "This household has no phone number to call." in page and f"/households/{h.id}/edit" in page
+    data = {"household_id": h.id, "caller_id": world["vol"].id, "backup_id": 0}
+    page = client.post(f"/calls/enroll?household_id={h.id}", data=data).get_data(as_text=True)
+    assert "Add it on the household page, or tick" in page
+    assert db.session.scalar(select(func.count()).select_from(CallEnrollment)) == 0
+    r = client.post(f"/calls/enroll?household_id={h.id}", data={**data, "visits_instead": "y"},
+                    follow_redirects=True)
+    assert "Enrolled for visits (no phone number)" in r.get_data(as_text=True)
+    (task,) = _open()
+    caller = app.test_client()
+    caller.set_cookie("volnet_lang", "en")
+    b.login(caller, world["vol"])
+    assert "No phone number: visit instead" in caller.get("/calls/").get_data(as_text=True)
+    page = caller.get(f"/calls/tasks/{task.id}").get_data(as_text=True)
+    assert 'value="visit_safe"' in page and 'value="no_answer"' not in page

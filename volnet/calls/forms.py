@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from volnet.calls.models import CALL_OUTCOMES, CONTACT_FREQUENCIES, VISIT_OUTCOMES
@@ -14,8 +14,10 @@ LEVEL_CHOICES = [("", _l("Not checked")), ("good", _l("Good")), ("poor", _l("Poo
 YES_NO = [("", _l("Not checked")), ("yes", _l("Yes")), ("no", _l("No"))]
 
 
-def outcome_choices(kind: str):
-    codes = VISIT_OUTCOMES if kind == "visit" else CALL_OUTCOMES + VISIT_OUTCOMES
+def outcome_choices(kind: str, phone: bool = True):
+    """A visit, or a call to a household without a phone number (the caller visits), has visit outcomes
+    only: "no answer" to a number that does not exist would only pile up misses."""
+    codes = VISIT_OUTCOMES if kind == "visit" or not phone else CALL_OUTCOMES + VISIT_OUTCOMES
     return [(c, CONTACT_OUTCOMES[c]) for c in codes]
 
 
@@ -43,6 +45,8 @@ class EnrollForm(FlaskForm):
     household_id = HiddenField(validators=[DataRequired()])
     caller_id = ChoiceField(_l("Caller"), coerce=int, validators=[InputRequired()])
     backup_id = ChoiceField(_l("Backup (volunteer or tong leader)"), coerce=int, validators=[Optional()])
+    # Offered only for a household without a phone number (see views.enroll).
+    visits_instead = BooleanField(_l("The caller visits instead (there is no number to call)"))
 
 
 class PeopleForm(FlaskForm):

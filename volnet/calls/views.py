@@ -54,7 +54,7 @@ def mine():
 def task(task_id: int):
     t = access.load(CallTask, task_id, "record", options=(joinedload(CallTask.household),))
     form = F.RecordForm()
-    form.outcome.choices = F.outcome_choices(t.kind)
+    form.outcome.choices = F.outcome_choices(t.kind, phone=bool(t.household.phone))
     if request.method == "GET":
         form.client_token.data = secrets.token_urlsafe(16)
     if request.method == "POST":
@@ -182,6 +182,11 @@ def enroll():
             try:
                 if caller is None:
                     raise svc.CallError(_l("Choose one of the offered options."))
+                if not household.phone and not form.visits_instead.data:
+                    # A safety call needs a number: without one the caller's list would offer only
+                    # "no answer", and the misses would pile up. The caller may visit instead.
+                    raise svc.CallError(_l("This household has no phone number to call. Add it on the household "
+                                           "page, or tick “The caller visits instead” to enroll it for visits."))
                 enr = svc.enroll(current_user, household, caller, backup)
                 svc.ensure_tasks(dong_ids=[household.dong_id])
             except svc.CallError as exc:
@@ -190,7 +195,11 @@ def enroll():
             else:
                 record(current_user, "create", "call_enrollment", household.id)
                 db.session.commit()
-                flash(_("Enrolled. The first call is on %(name)s's list today.", name=caller.name), "success")
+                if household.phone:
+                    flash(_("Enrolled. The first call is on %(name)s's list today.", name=caller.name), "success")
+                else:
+                    flash(_("Enrolled for visits (no phone number). The first visit is on %(name)s's list today.",
+                            name=caller.name), "success")
                 return redirect(url_for("calls.enrollment", enrollment_id=enr.id))
         else:
             db.session.rollback()
