@@ -342,3 +342,32 @@ def test_door_outcomes_wait_until_shortly_before_the_start(client):
     assert client.post(f"/shifts/stops/{st.id}/outcome", data={"outcome": "delivered"}).status_code == 302
     db.session.expire_all()
     assert db.session.get(RouteStop, st.id).outcome == "delivered"
+
+
+# ---------------------------------------------------------------------- 15. coordinator overview
+
+def test_coordinator_overview_empty_states_and_uncapped_counts(client):
+    d, org, coord, p = sb.world()
+    other_org = b.organization("volunteer_centre", d, name="의정부시 자원봉사센터")
+    coord2 = b.user("coordinator", dongs=[d], org=other_org)
+    for i in range(55):
+        sb.occurrence(p, starts_at=on_the_hour(24 + i), capacity=2)
+    db.session.commit()
+    b.login(client, coord2)  # an organization without programs
+    page = client.get("/shifts/coordinator").get_data(as_text=True)
+    assert "아직 활동이 없습니다. 먼저 프로그램을 만든 뒤 활동 일정을 추가하세요." in page
+    assert "다음 7일 동안의 활동이 모두 마감되었습니다." not in page
+    client.post("/account/logout")
+    b.login(client, coord)
+    page = client.get("/shifts/coordinator").get_data(as_text=True)
+    assert '<span class="stat-value">55</span>' in page
+    assert "55건 중 앞의 50건만 보입니다" in page
+
+
+def test_coordinator_overview_says_when_there_are_no_shifts_this_week(client):
+    d, org, coord, p = sb.world()
+    sb.occurrence(p, in_hours=24 * 20)
+    db.session.commit()
+    b.login(client, coord)
+    page = client.get("/shifts/coordinator").get_data(as_text=True)
+    assert "다음 7일 동안 예정된 활동이 없습니다." in page and "모두 마감" not in page

@@ -1113,27 +1113,33 @@ def coordinator_stats(user, now: datetime | None = None) -> dict:
     cap, filled = db.session.execute(
         select(func.coalesce(func.sum(ShiftOccurrence.capacity), 0), func.coalesce(func.sum(ShiftOccurrence.filled), 0))
         .where(base, ShiftOccurrence.starts_at >= now, ShiftOccurrence.starts_at < week)).one()
+    # The lists show at most 50 rows each; the counts are counted, not the lists' lengths.
+    open_where = (base, ShiftOccurrence.starts_at >= now, ShiftOccurrence.starts_at < week,
+                  ShiftOccurrence.filled < ShiftOccurrence.capacity)
     open_next = list(db.session.scalars(
-        select(ShiftOccurrence).where(base, ShiftOccurrence.starts_at >= now, ShiftOccurrence.starts_at < week,
-                                      ShiftOccurrence.filled < ShiftOccurrence.capacity)
-        .order_by(ShiftOccurrence.starts_at).limit(50)))
+        select(ShiftOccurrence).where(*open_where).order_by(ShiftOccurrence.starts_at).limit(50)))
+    open_count = db.session.scalar(select(func.count()).select_from(ShiftOccurrence).where(*open_where)) or 0
+    signups = select(func.count()).select_from(Signup).join(ShiftOccurrence, Signup.occurrence_id == ShiftOccurrence.id)
+    unconfirmed_where = (base, Signup.status == "confirmed", Signup.confirmed_at.is_(None),
+                         ShiftOccurrence.starts_at >= now, ShiftOccurrence.starts_at < now + timedelta(hours=48))
     unconfirmed = list(db.session.scalars(
         select(Signup).join(ShiftOccurrence, Signup.occurrence_id == ShiftOccurrence.id)
-        .where(base, Signup.status == "confirmed", Signup.confirmed_at.is_(None),
-               ShiftOccurrence.starts_at >= now, ShiftOccurrence.starts_at < now + timedelta(hours=48))
-        .order_by(ShiftOccurrence.starts_at).limit(50)))
+        .where(*unconfirmed_where).order_by(ShiftOccurrence.starts_at).limit(50)))
+    no_show_where = (ShiftOccurrence.program_id.in_(pids), Signup.status == "confirmed", Signup.attended.is_(False),
+                     ShiftOccurrence.starts_at >= now - timedelta(days=30))
     no_shows = list(db.session.scalars(
         select(Signup).join(ShiftOccurrence, Signup.occurrence_id == ShiftOccurrence.id)
-        .where(ShiftOccurrence.program_id.in_(pids), Signup.status == "confirmed", Signup.attended.is_(False),
-               ShiftOccurrence.starts_at >= now - timedelta(days=30))
-        .order_by(ShiftOccurrence.starts_at.desc()).limit(50)))
+        .where(*no_show_where).order_by(ShiftOccurrence.starts_at.desc()).limit(50)))
     to_mark = db.session.scalar(
         select(func.count(func.distinct(ShiftOccurrence.id))).join(Signup, Signup.occurrence_id == ShiftOccurrence.id)
         .where(base, ShiftOccurrence.ends_at < now, ShiftOccurrence.ends_at >= now - timedelta(days=30),
                Signup.status == "confirmed", Signup.attended.is_(None))) or 0
     return {"capacity": int(cap), "filled": int(filled),
             "fill_rate": round(100 * int(filled) / int(cap)) if cap else None,
-            "open_next": open_next, "unconfirmed": unconfirmed, "no_shows": no_shows, "to_mark": to_mark}
+            "open_next": open_next, "unconfirmed": unconfirmed, "no_shows": no_shows, "to_mark": to_mark,
+            "open_count": int(open_count),
+            "unconfirmed_count": int(db.session.scalar(signups.where(*unconfirmed_where)) or 0),
+            "no_shows_count": int(db.session.scalar(signups.where(*no_show_where)) or 0)}
 
 
 def nth_weekday(year: int, month: int, n: int, weekday: int) -> date | None:
