@@ -251,14 +251,112 @@ def household_export(h: Household, actor) -> dict:
 
 # --- deletion request -------------------------------------------------------------------------------
 
+class RequestRefused(Exception):
+    """A deletion request that cannot be carried out now. ``blockers``: what stands in the way (translated)."""
+
+    def __init__(self, blockers: list[str]):
+        super().__init__("; ".join(blockers))
+        self.blockers = blockers
+
+
+def deletion_blockers(hid: int) -> list[str]:
+    """Why the household's data cannot be removed now: an open integrated case or an active safety-call plan
+    (services are being given; the caseworkers still need to know who lives there, as for retention). The
+    case is closed, or the plan ended, first; then the request is carried out."""
+    from flask_babel import gettext as _
+
+    from volnet.calls.models import CallEnrollment
+    from volnet.cases.models import Case
+
+    out = [_("integrated case #%(id)d is open", id=cid) for cid in db.session.scalars(
+        select(Case.id).where(Case.household_id == hid, Case.status == "open").order_by(Case.id))]
+    if db.session.scalar(select(CallEnrollment.id).where(CallEnrollment.household_id == hid,
+                                                         CallEnrollment.active.is_(True)).limit(1)) is not None:
+        out.append(_("safety calls are still planned for it"))
+    return out
+
+
+def erased_marker(now: datetime | None = None) -> str:
+    """What a kept record (an integrated case) says instead of its content, in the office's language: the
+    stored text is read by whoever opens the case later."""
+    from flask import current_app
+    from flask_babel import force_locale
+    from flask_babel import gettext as _
+
+    day = clock.to_seoul(now or clock.now()).date().isoformat()
+    with force_locale(current_app.config.get("BABEL_DEFAULT_LOCALE") or "ko"):
+        return _("Erased on request of the person (%(date)s). Only what the law and the dong's statistics "
+                 "need is kept.", date=day)[:300]
+
+
+def _scrub_other_records(hid: int, marker: str) -> None:
+    """Remove the content of the household's records in the other domains, keep what is counted.
+
+    Kept (the minimum an integrated case, an emergency-support decision, a service linkage or a call must
+    leave behind, and what the dong's report counts): the rows with their dates, steps, codes, amounts and
+    outcomes. Gone: every free text (case summary, assessment, plan, closure note, needs, goals, conference
+    minutes and tasks, emergency-support, linkage and aftercare notes, closure requests, call notes, tier
+    reasons, route-stop notes, the crisis list's name, birth date, phone and check note) and the sensitive
+    answers (a call's distress, arrears and support answers, meals and hygiene). Case notes and screenings
+    (answers about health, mood, suicidal thoughts) are deleted: nothing counts them and no rule keeps them.
+    """
+    from volnet.calls.models import CallRecord
+    from volnet.cases.models import (
+        AftercareCheck,
+        Case,
+        CaseConference,
+        CaseGoal,
+        CaseNeed,
+        CaseNote,
+        ClosureRequest,
+        ConferenceTask,
+        EmergencySupport,
+        ServiceLinkage,
+    )
+    from volnet.risk.models import CrisisRow, Screening, TierChange
+    from volnet.shifts.models import RouteStop
+
+    def blank(model, where, **values):
+        db.session.execute(update(model).where(where).values(**values).execution_options(synchronize_session=False))
+
+    case_ids = select(Case.id).where(Case.household_id == hid)
+    blank(Case, Case.household_id == hid, summary=marker, assessment_note="", plan_text="", closure_note="")
+    blank(CaseNeed, CaseNeed.case_id.in_(case_ids), description="")
+    blank(CaseGoal, CaseGoal.case_id.in_(case_ids), text=marker)
+    blank(CaseConference, CaseConference.case_id.in_(case_ids), attendees="", decisions="")
+    blank(ConferenceTask, ConferenceTask.conference_id.in_(
+        select(CaseConference.id).where(CaseConference.case_id.in_(case_ids))),
+        text=marker, owner_name="")
+    for model in (AftercareCheck, EmergencySupport, ServiceLinkage):
+        blank(model, model.case_id.in_(case_ids), note="")
+    blank(ClosureRequest, ClosureRequest.case_id.in_(case_ids), note="", return_note="")
+    db.session.execute(delete(CaseNote).where(CaseNote.case_id.in_(case_ids))
+                       .execution_options(synchronize_session=False))
+    blank(CallRecord, CallRecord.household_id == hid, note="", meals="", hygiene="", arrears_2m=None, distress=None,
+          support_network=None, contact_frequency="")
+    db.session.execute(delete(Screening).where(Screening.household_id == hid)
+                       .execution_options(synchronize_session=False))
+    blank(TierChange, TierChange.household_id == hid, reason="")
+    blank(RouteStop, RouteStop.household_id == hid, note="")
+    blank(CrisisRow, CrisisRow.household_id == hid, name="", birth_date=None, phone=None, check_note="")
+    db.session.expire_all()  # objects loaded before (the case on a page) are read again
+
+
 def anonymise_household(h: Household) -> None:
-    concern_ids = list(db.session.scalars(select(Concern.id).where(Concern.household_id == h.id)))
+    """Clear the household's personal fields and the content of everything recorded about it; the counts stay
+    (see ``_scrub_other_records``). The caller has checked ``deletion_blockers``."""
+    hid = h.id
+    concern_ids = list(db.session.scalars(select(Concern.id).where(Concern.household_id == hid)))
     _blank_concern_details(concern_ids)
-    for obs in db.session.scalars(select(Observation).where(Observation.household_id == h.id)):
+    for obs in db.session.scalars(select(Observation).where(Observation.household_id == hid)):
         obs.note, obs.contact, obs.location_text = "", "", ""
-    for ev in db.session.scalars(select(ConcernEvent).where(ConcernEvent.household_id == h.id)):
+    for ev in db.session.scalars(select(ConcernEvent).where(ConcernEvent.household_id == hid)):
         ev.note = ""
+    for c in db.session.scalars(select(Concern).where(Concern.household_id == hid)):
+        c.summary = ""
     blank_household(h)
+    db.session.flush()
+    _scrub_other_records(hid, erased_marker())
 
 
 class _StillReferenced(Exception):
@@ -278,7 +376,8 @@ def _referenced_without_foreign_key(hid: int) -> bool:
 
 def erase_household(h: Household) -> str:
     """Delete the household and its observations, concerns and timeline. When other records still refer
-    to it (an integrated case, a safety-call plan ...), anonymise instead. Returns 'erased' or
+    to it (an integrated case, a safety-call plan ...), anonymise instead: the content of those records goes
+    too, their dates, codes and amounts stay (``_scrub_other_records``). Returns 'erased' or
     'anonymised_instead'. Does not commit."""
     from sqlalchemy.exc import IntegrityError
 
@@ -304,9 +403,15 @@ def erase_household(h: Household) -> str:
 
 
 def handle_request(kind: str, h: Household, actor, reason: str) -> PrivacyRequest:
-    """Record and carry out an access ('access'), 'anonymise' or 'erase' request. The caller commits."""
+    """Record and carry out an access ('access'), 'anonymise' or 'erase' request. The caller commits.
+    A deletion request for a household with an open case or an active call plan raises ``RequestRefused``
+    (nothing is changed)."""
     result = "done"
     hid = h.id
+    if kind in ("anonymise", "erase"):
+        blockers = deletion_blockers(hid)
+        if blockers:
+            raise RequestRefused(blockers)
     if kind == "anonymise":
         anonymise_household(h)
     elif kind == "erase":

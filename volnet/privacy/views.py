@@ -137,14 +137,26 @@ def requests():
             resp.headers["Cache-Control"] = "no-store"
             return resp
         else:
-            req = svc.handle_request(form.kind.data, h, current_user, form.reason.data)
-            db.session.commit()
-            if req.result == "anonymised_instead":
-                flash(_("Other records still refer to this household, so it was anonymised instead of erased."),
-                      "warning")
+            try:
+                req = svc.handle_request(form.kind.data, h, current_user, form.reason.data)
+            except svc.RequestRefused as refused:
+                db.session.rollback()
+                flash(_("Nothing was changed: %(what)s. Close the case and end the safety calls first (the "
+                        "caseworkers still work with the household), then carry out the request.",
+                        what=", ".join(refused.blockers)), "error")
             else:
-                flash(_("The request has been carried out and recorded."), "success")
-            return redirect(url_for("privacy.requests"))
+                db.session.commit()
+                if req.result == "anonymised_instead":
+                    flash(_("The household could not be deleted: records the law and the dong's statistics need "
+                            "(an integrated case, safety calls, a crisis list) refer to it. Its personal details "
+                            "and the content of those records (notes, needs, plans, screenings, answers) were "
+                            "removed; their dates, codes and amounts remain."), "warning")
+                elif req.kind == "anonymise":
+                    flash(_("The household's personal details and the content of its records were removed; "
+                            "their dates, codes and amounts remain."), "success")
+                else:
+                    flash(_("The request has been carried out and recorded."), "success")
+                return redirect(url_for("privacy.requests"))
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     pagination = db.paginate(select(PrivacyRequest).order_by(PrivacyRequest.at.desc()), page=page, per_page=30,
                              error_out=False)
