@@ -332,3 +332,18 @@ def test_error_texts():
     assert services.error_text("SMTP unavailable: ConnectionRefusedError")[1] == "SMTP unavailable: ConnectionRefusedError"
     assert services.error_text("KeyError")[1] == "KeyError"
     assert services.error_text("weird")[0] == "Provider error: weird"
+
+
+def test_a_channels_hint_sits_under_its_checkbox_and_is_tied_to_it(app, client):
+    """At 360 px the hint beside the checkbox squeezed 'Text message (SMS)' into 'Text / messa / ge': the hint
+    takes its own line under the label (the stylesheet gives it the whole row) and screen readers read it
+    with its checkbox."""
+    u = person("honorary", channels=None, phone=None, email=None, locale="en")
+    b.login(client, u)
+    page = client.get("/notifications/settings").get_data(as_text=True)
+    for name in ("email", "sms", "kakao"):
+        assert re.search(rf'<input(?=[^>]*\bid="{name}")(?=[^>]*aria-describedby="{name}-hint")', page)
+        assert f'<p class="form-hint" id="{name}-hint">' in page
+    css = client.get("/static/css/volnet.css").get_data(as_text=True)
+    rule = re.search(r"\.form-check > \.form-hint \{([^}]*)\}", css)
+    assert rule and "flex-basis: 100%" in rule.group(1)
