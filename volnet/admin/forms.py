@@ -270,6 +270,10 @@ class TimeRulesForm(FlaskForm):
     case_total = StringField(_l("The whole case within"), validators=_TEXT_RULE, filters=[_rule_text])
     case_escalate = StringField(_l("Team lead alerted when a step is still overdue after"), validators=_TEXT_RULE,
                                 filters=[_rule_text])
+    case_review = StringField(_l("Case review (case conference) due after the plan or the latest conference"),
+                              validators=_TEXT_RULE, filters=[_rule_text])
+    case_aftercare_early = StringField(_l("An aftercare check may be recorded this many days before it is due"),
+                                       validators=_TEXT_RULE, filters=[_rule_text])
     call_retries = IntegerField(_l("Tries again after an unanswered safety call"),
                                 validators=[InputRequired(), NumberRange(min=0, max=5)])
     call_retry_after = StringField(_l("Next try after"), validators=_WAIT, filters=[_rule_text])

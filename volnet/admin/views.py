@@ -384,6 +384,8 @@ TIME_RULES = [
         ("case_planning", "cases.due.planning", None),
         ("case_total", "cases.due.total", _l("No step is due later than the whole case.")),
         ("case_escalate", "cases.escalate_lead_after", None),
+        ("case_review", "cases.review_every", None),
+        ("case_aftercare_early", "cases.aftercare_early", _l("In days: 7d.")),
     ]),
     (_l("Safety calls"), [
         ("call_retries", "calls.retries", _l("0: no second try.")),
