@@ -1003,3 +1003,26 @@ def test_the_date_a_list_arrived_is_checked_and_a_second_upload_says_which_list_
     resp = rb.upload(client, d, data, received="2026-01-05")
     assert resp.status_code == 302
     assert "2026. 1. 5.(월)" in client.get(resp.headers["Location"]).get_data(as_text=True)
+
+
+def test_a_file_too_large_names_the_limit_and_leads_back_to_the_upload(client, staff, app):
+    d, _u = staff
+    app.config["MAX_CONTENT_LENGTH"] = 3 * 1048576
+    resp = rb.upload(client, d, b"a,b\n" + b"1,2\n" * 900_000)
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 413
+    assert "3 MB" in page and 'href="/risk/rounds/new"' in page
+    assert count(CrisisRound) == 0
+
+
+def test_one_row_in_another_encoding_is_named(client, staff):
+    """A UTF-8 list with one row pasted in from a CP949 file: the message names that row (the file looks
+    fine in Excel, so 'save it as UTF-8' alone does not help)."""
+    d, _u = staff
+    good = rb.csv_bytes([rb.person(i) for i in range(1, 10)], encoding="utf-8")  # header + 9 rows
+    data = good + ",".join(rb.person(10)).encode("cp949") + b"\r\n"
+    resp = rb.upload(client, d, data)
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 400
+    assert "11행" in page, page[page.find("form-error") - 200:page.find("form-error") + 400]
+    assert count(CrisisRound) == 0

@@ -44,17 +44,26 @@ class UploadError(ValueError):
 
 def detect_encoding(data: bytes) -> str:
     """UTF-8 (with or without BOM) first, then CP949 (a superset of EUC-KR). A multi-byte character cut
-    at the very end (a truncated file) does not change the answer."""
+    at the very end (a truncated file) does not change the answer.
+
+    When neither reads the file, the error names the line where the one that read further stopped, if it
+    read at least one line (a UTF-8 list with one row pasted in from a CP949 file): the user can fix that
+    row instead of saving again a file that looks fine in Excel."""
     view = memoryview(data)
+    stopped = 0  # the furthest byte offset an encoding read up to
     for enc in ("utf-8", "cp949"):
         dec = codecs.getincrementaldecoder(enc)()
+        i = held = 0
         try:
             for i in range(0, len(view), CHUNK_BYTES):
+                held = len(dec.getstate()[0])  # bytes kept from the chunk before (a character cut in two)
                 dec.decode(view[i:i + CHUNK_BYTES], final=False)
-        except UnicodeDecodeError:
+        except UnicodeDecodeError as exc:
+            stopped = max(stopped, i - held + exc.start)  # exc.start counts from those kept bytes
             continue
         return "utf-8-sig" if enc == "utf-8" else enc
-    raise UploadError("encoding")
+    line = data.count(b"\n", 0, stopped) + 1
+    raise UploadError("encoding_at", line) if line > 1 else UploadError("encoding")
 
 
 def is_xlsx(data: bytes, filename: str) -> bool:

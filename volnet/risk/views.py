@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import io
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
@@ -60,6 +60,8 @@ nav.register(_l("Risk settings"), "risk.admin_settings", (ADMIN,))
 
 UPLOAD_ERRORS = {
     "encoding": _l("The file is not readable text: save it as UTF-8 or CP949 (EUC-KR) CSV, or as .xlsx."),
+    "encoding_at": _l("Row %(n)s cannot be read as text: the file mixes encodings (UTF-8 and CP949), or that row is "
+                      "damaged. Type that row again, or save the whole list as UTF-8 CSV or as .xlsx."),
     "xlsx_damaged": _l("The Excel file is damaged or incomplete (perhaps cut off while copying). Save it again "
                        "and upload the whole file."),
     "xls": _l("Old Excel files (.xls) cannot be read. Save the list as .xlsx or CSV."),
@@ -401,7 +403,9 @@ def upload():
         except staging.UploadError as exc:
             db.session.rollback()
             msg = str(UPLOAD_ERRORS.get(exc.code, exc.code))
-            if exc.row:
+            if exc.code == "encoding_at":
+                msg = msg % {"n": exc.row}
+            elif exc.row:
                 msg += " " + _("(row %(n)s)", n=exc.row)
             form.file.errors = [msg]
             return render_template("risk/upload.html", form=form), 400
@@ -421,6 +425,20 @@ def upload():
             flash(_("Resident registration numbers were replaced by a keyed hash; none were stored."), "info")
         return redirect(url_for("risk.mapping", round_id=r.id))
     return render_template("risk/upload.html", form=form), (400 if request.method == "POST" else 200)
+
+
+def _size(n: int) -> str:
+    return f"{n / 1048576:g} MB" if n >= 1048576 else f"{-(-n // 1024)} KB"
+
+
+@bp.errorhandler(413)
+def upload_too_large(e):
+    """A list over MAX_CONTENT_LENGTH: the page says the limit and leads back to the upload."""
+    limit = int(current_app.config.get("MAX_CONTENT_LENGTH") or 0)
+    message = (_("A list may be at most %(size)s. Upload the list in parts, or save it as .xlsx, which is "
+                 "smaller than CSV.", size=_size(limit)) if limit else _("The file or form is too large."))
+    return render_template("errors/error.html", code=413, title=_("File too large"), message=message,
+                           back_url=url_for("risk.upload"), back_label=_("Back to the upload")), 413
 
 
 def _mapping_choices():
