@@ -92,7 +92,8 @@ TIME_RULES = {"case_assessment": "10d", "case_selection": "5d", "case_planning":
               "call_cadence_emergency": 1, "call_cadence_intensive": 2, "call_cadence_daily_risk": 7,
               "call_cadence_relationship": 10, "call_cadence_daily_life": 14, "call_cadence_unassessed": 7,
               "call_hour": 10, "call_visit_after_misses": 2, "call_visit_hour": 18, "shift_unfilled_hours": 48,
-              "lead_escalate_hours": 2, "digest_time": "08:30", "case_review": "30d", "case_aftercare_early": "7d"}
+              "lead_escalate_hours": 2, "digest_time": "08:30", "case_review": "30d", "case_aftercare_early": "7d",
+              "shift_outcome_early": 15}
 
 
 def test_only_admins_open_the_other_time_rules(app, client):
@@ -173,13 +174,14 @@ def test_the_call_cadence_per_tier_and_the_other_call_shift_and_notice_times_are
     r = client.post("/admin/time-rules", data={**TIME_RULES, "call_cadence_intensive": 3, "call_hour": 9,
                                                "call_visit_after_misses": 3, "shift_unfilled_hours": 72,
                                                "lead_escalate_hours": 4, "digest_time": "7:45",
-                                               "case_review": "4wd", "case_aftercare_early": "14d"})
+                                               "case_review": "4wd", "case_aftercare_early": "14d",
+                                               "shift_outcome_early": 30})
     assert r.status_code == 302, r.get_data(as_text=True)
     # Read where they apply: one tier's cadence changed, the others still as they were.
     assert calls.cadence_days("intensive") == 3 and calls.cadence_days("emergency") == 1
     assert calls.cadence_days("daily_life") == 14
     assert (settings.get("calls.call_hour"), settings.get("calls.visit_after_misses")) == (9, 3)
-    assert settings.get("shifts.unfilled_alert_hours") == 72
+    assert settings.get("shifts.unfilled_alert_hours") == 72 and settings.get("shifts.outcome_early_minutes") == 30
     assert (settings.get("cases.review_every"), settings.get("cases.aftercare_early")) == ("4wd", "14d")
     assert (settings.get("notify.escalate_lead_after_hours"), settings.get("notify.digest_time")) == (4, "07:45")
     page = client.get("/admin/time-rules").get_data(as_text=True)

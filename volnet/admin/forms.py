@@ -300,6 +300,8 @@ class TimeRulesForm(FlaskForm):
     shift_reminders = ReminderHoursField(_l("Reminders before a shift (hours before it starts)"),
                                          validators=[Length(max=40), _validate_reminders],
                                          filters=[_reminder_hours])
+    shift_outcome_early = IntegerField(_l("Door outcomes may be recorded this many minutes before a shift starts"),
+                                       validators=[InputRequired(), NumberRange(min=0, max=240)])
     shift_unfilled_hours = IntegerField(_l("Coordinator alerted when places are still open this many hours before"),
                                         validators=[InputRequired(), NumberRange(min=1, max=336)])
     lead_escalate_hours = IntegerField(_l("Team lead alerted when a concern is still overdue after (hours)"),

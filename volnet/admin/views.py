@@ -405,6 +405,7 @@ TIME_RULES = [
     (_l("Volunteer shifts"), [
         ("shift_reminders", "shifts.reminders", _l("Separate them with commas; leave empty for no reminders.")),
         ("shift_unfilled_hours", "shifts.unfilled_alert_hours", None),
+        ("shift_outcome_early", "shifts.outcome_early_minutes", None),
     ]),
     (_l("Staff notices"), [
         ("lead_escalate_hours", "notify.escalate_lead_after_hours", None),
