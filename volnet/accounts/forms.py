@@ -16,7 +16,9 @@ class LoginForm(FlaskForm):
 
 class NewPasswordMixin:
     def validate_new_password(self, field):
-        msg = passwords.problem(field.data or "", getattr(self, "_login_id", ""))
+        name_field = self._fields.get("name")
+        name = getattr(self, "_name", "") or (name_field.data if name_field is not None else "") or ""
+        msg = passwords.problem(field.data or "", getattr(self, "_login_id", ""), name)
         if msg:
             raise ValidationError(msg)
 

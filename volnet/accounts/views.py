@@ -127,7 +127,7 @@ def logout():
 @rule(ANY_USER, pledge=False)
 def password():
     form = PasswordChangeForm()
-    form._login_id = current_user.login_id
+    form._login_id, form._name = current_user.login_id, current_user.name
     if form.validate_on_submit():
         if not current_user.check_password(form.current_password.data):
             form.current_password.errors.append(_("The current password is wrong."))
