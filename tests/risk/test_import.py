@@ -1026,3 +1026,40 @@ def test_one_row_in_another_encoding_is_named(client, staff):
     assert resp.status_code == 400
     assert "11행" in page, page[page.find("form-error") - 200:page.find("form-error") + 400]
     assert count(CrisisRound) == 0
+
+
+def test_a_list_opens_routine_concerns_due_with_its_round_except_for_suicide_risk(client, staff):
+    """A list of realistic size must not fill tomorrow's queue with urgent concerns: the households it
+    brings over the line get routine concerns due by the round's date (two months on), cut-offs included;
+    a self-harm ER visit or suicide high-risk is urgent, on the usual urgent clock. A household whose
+    concern was open already keeps its due times."""
+    from datetime import date, timedelta
+
+    from dateutil.relativedelta import relativedelta
+
+    from volnet.concerns.models import Concern
+    from volnet.core import clock
+    from volnet.observations.models import Observation
+    from volnet.risk.scoring import list_due_at
+
+    d, u = staff
+    known = b.household(d, road="경기도 의정부시 송산로 7", unit="", name="박옛집", birth_date=date(1940, 1, 1))
+    earlier = b.observation(known, u, urgency="routine", signals=("mail_piling",))
+    before = db.session.get(Concern, earlier.concern_id).ack_due_at
+    db.session.commit()
+    today = clock.seoul_today()
+    rows = [rb.person(1, birth="1940-01-01", codes="단전, 단수"),                          # 30 + 5: crossing
+            rb.person(2, birth="1940-01-01", codes="자살 고위험, 실직"),                   # 28 + 5
+            rb.person(3, name="박옛집", birth="1940-01-01", road="경기도 의정부시 송산로 7", codes="단전, 단가스")]
+    r = rb.import_file(client, d, rb.csv_bytes(rows), received=today.isoformat())
+    assert r.status == "done" and r.concerns_raised == 3
+    assert r.due_on == today + relativedelta(months=2)
+    by_name = {c.household.name: c for c in db.session.scalars(select(Concern))}
+    cut_off, suicide, open_before = by_name["김순1"], by_name["김순2"], by_name["박옛집"]
+    assert (cut_off.urgency, cut_off.ack_due_at, cut_off.action_due_at, cut_off.next_due_at) == (
+        "routine", list_due_at(r.due_on), list_due_at(r.due_on), list_due_at(r.due_on))
+    assert suicide.urgency == "urgent" and suicide.ack_due_at <= clock.now() + timedelta(days=1)
+    assert open_before.urgency == "routine" and open_before.ack_due_at == before
+    obs = db.session.scalar(select(Observation).where(Observation.source == "crisis_list",
+                                                      Observation.household_id == cut_off.household_id))
+    assert obs.urgency == "routine" and "utility_cutoff" in obs.signals  # the signs are kept as they are

@@ -136,7 +136,7 @@ def find_by_token(token: str) -> Observation | None:
 
 
 def submit(obs: Observation, actor=None, *, token_checked: bool = False,
-           audit: bool = False) -> tuple[Observation, bool]:
+           audit: bool = False, keep_urgency: bool = False) -> tuple[Observation, bool]:
     """Save the observation and count it into its household's concern. Returns (observation, created);
     use the returned instance. ``audit=True`` writes the audit row of the creation with it.
 
@@ -155,7 +155,8 @@ def submit(obs: Observation, actor=None, *, token_checked: bool = False,
             return existing, False
     obs.created_at = clock.now()
     values = _with_defaults(obs)
-    obs.urgency = values["urgency"] = effective_urgency(obs.urgency, obs.signals, obs.meals, obs.hygiene)
+    if not keep_urgency:  # a caller that has decided the urgency itself (a public crisis list) keeps it
+        obs.urgency = values["urgency"] = effective_urgency(obs.urgency, obs.signals, obs.meals, obs.hygiene)
     actor_id = getattr(actor, "id", None)
     if (obs.household_id and obs.client_token and values.keys() <= PG_COLUMNS
             and db.session.get_bind().dialect.name == "postgresql"):

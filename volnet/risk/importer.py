@@ -544,7 +544,7 @@ class Importer:
         self.r = r
         self.batch_size = batch or BATCH
         # Plain values: the round is not reloaded after every batch commit.
-        self.round_id, self.dong_id, self.received_on = r.id, r.dong_id, r.received_on
+        self.round_id, self.dong_id, self.received_on, self.due_on = r.id, r.dong_id, r.received_on, r.due_on
         self.uploaded_by_id = r.uploaded_by_id
         self.start = r.done_rows  # read before the preload: a batch another worker commits after it is seen
         ensure_seeded()
@@ -746,7 +746,7 @@ class Importer:
         # were scored when planned (their inputs are all in this batch): only their concern rule is checked.
         raised = scoring.refresh(sorted(plan.codes_of.keys() - plan.fresh.keys()), actor=None,
                                  source="crisis_list", signals_by_household=_SignalsOf(plan.codes_of, self.type_signal),
-                                 fresh=plan.fresh)
+                                 fresh=plan.fresh, due_on=self.due_on)
         added = dict(zip(COUNTERS, (plan.rows, len(plan.goods), bads, plan.dup, plan.empty, plan.matched,
                                     len(plan.to_create), raised), strict=True))
         rounds = CrisisRound.__table__

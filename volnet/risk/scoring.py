@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, select, text, update
@@ -29,6 +29,9 @@ from volnet.risk.sqlutil import member, pg_array
 from volnet.risk.tiers import TIER_RANK, TIERS, higher, num, thresholds, tier_for_score
 from volnet.settings import services as settings
 
+# A concern a public crisis list opens is urgent only for these signals (the indicators' signals: self-harm
+# ER visit, suicide high-risk); see raise_concern. An admin setting, as DOMAIN.md asks of local rules.
+settings.DEFAULTS.setdefault("risk.list.urgent_signals", ["self_harm_talk"])
 RISK_TOKEN_PREFIX = "risk:"  # noqa: S105 - observations the risk module writes itself (never fed back into the score)
 
 
@@ -290,26 +293,53 @@ def _fmt(x: float) -> str:
     return f"{x:g}"
 
 
+def list_due_at(due_on: date) -> datetime:
+    """A public list round's due date as the due time of the concerns it opens: the end of that working day."""
+    return datetime.combine(due_on, time(18, 0), tzinfo=clock.SEOUL).astimezone(UTC)
+
+
 def raise_concern(h: Household, why: dict, actor=None, source: str = "staff", signals=None,
-                  tier: str = "", score: float | None = None, note: str = ""):
+                  tier: str = "", score: float | None = None, note: str = "", due_on: date | None = None):
     """Open or join the household's concern with the reason on its timeline: ``why`` (see ``crossing``) is
-    kept as the entry's data and shown in the reader's language; ``note`` is what a person wrote."""
+    kept as the entry's data and shown in the reader's language; ``note`` is what a person wrote.
+
+    The urgency: from a person's decision or a screening, "urgent" for the emergency tier, else "routine"
+    (danger signs raise it, as for any report: observations.effective_urgency).
+
+    From a public crisis list (``source="crisis_list"``) the rule is the list's own: its data are weeks
+    old and national practice gives the round two months (``due_on``, risk.round.due_months), so a list of
+    a few thousand households must not fill tomorrow's queue with "urgent" concerns. A concern the list
+    opens is "routine", due to be acknowledged and acted on by the round's due date (``list_due_at``),
+    unless the household's indicators carry a signal of ``risk.list.urgent_signals`` (default: self-harm
+    or suicide, i.e. a self-harm ER visit or suicide high-risk): then "urgent", on the usual urgent clock.
+    Cut-offs, arrears and the rest stay routine (an admin can add "utility_cutoff" to the setting). A
+    household whose concern is already open keeps that concern's due times; an urgent list signal raises it."""
     from volnet.concerns import services as concerns
     from volnet.concerns.models import Concern
     from volnet.observations import services as observations
 
-    urgency = "urgent" if tier == "emergency" else "routine"
+    signals = sorted(set(signals or [])) or ["other"]
+    from_list = source == "crisis_list"
+    if from_list:
+        urgency = "urgent" if set(signals) & set(settings.get("risk.list.urgent_signals") or []) else "routine"
+    else:
+        urgency = "urgent" if tier == "emergency" else "routine"
     obs = Observation(dong_id=h.dong_id, household_id=h.id, household=h, reporter_id=getattr(actor, "id", None),
-                      source=source, urgency=urgency, signals=sorted(set(signals or [])) or ["other"], note=note,
+                      source=source, urgency=urgency, signals=signals, note=note,
                       seen_at=clock.now(), client_token=f"{RISK_TOKEN_PREFIX}{uuid.uuid4().hex}")
-    obs, _created = observations.submit(obs, actor)
+    obs, _created = observations.submit(obs, actor, keep_urgency=from_list)
     concern = db.session.get(Concern, obs.concern_id)
+    if from_list and urgency == "routine" and due_on is not None and concern.signal_count == 1:
+        # Opened by this list just now (a concern that was open already has counted a report before).
+        due = list_due_at(due_on)
+        concern.ack_due_at = concern.action_due_at = due
+        concerns.refresh_next_due(concern)
     concerns.add_event(concern, "risk_raised", actor, note=note, **{"score": score, "tier": tier, **why})
     return concern
 
 
 def refresh(ids: list[int], actor=None, source: str = "staff", signals_by_household: dict | None = None,
-            now: datetime | None = None, fresh: dict[int, Result] | None = None) -> int:
+            now: datetime | None = None, fresh: dict[int, Result] | None = None, due_on: date | None = None) -> int:
     """Recompute and store the scores of these households; open/raise concerns on a crossing.
     Returns the number of concerns opened or raised. Bulk: a few queries per call.
 
@@ -347,7 +377,7 @@ def refresh(ids: list[int], actor=None, source: str = "staff", signals_by_househ
     for hid, reason, res in crossings:
         h = db.session.get(Household, hid)
         sig = (signals_by_household or {}).get(hid) or _signals_from(res)
-        raise_concern(h, reason, actor, source, sig, res.suggested, res.score)
+        raise_concern(h, reason, actor, source, sig, res.suggested, res.score, due_on=due_on)
         raised += 1
     return raised
 
