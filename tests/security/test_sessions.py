@@ -110,3 +110,50 @@ def test_secure_cookie_and_no_debug_in_production(monkeypatch):
     assert prod.config["SESSION_COOKIE_SECURE"] is True and prod.config["SESSION_COOKIE_HTTPONLY"] is True
     assert prod.config["SESSION_COOKIE_SAMESITE"] == "Lax"
     assert prod.debug is False
+
+
+def test_idle_timeout_says_why_and_leads_back_to_the_page(app, client):
+    """Signed out after the idle time: the login page says so (with the minutes), and logging in again leads
+    back to the page (GET) or, for a form sent after the timeout, to the page the form was on."""
+    from urllib.parse import parse_qs, urlsplit
+
+    u = b.user("caseworker")
+    db.session.commit()
+    clock.freeze(clock.now())
+    b.login(client, u)
+    clock.advance(timedelta(minutes=31))
+    r = client.get("/households/?q=%EA%B9%80")
+    assert r.status_code == 302
+    loc = urlsplit(r.headers["Location"])
+    assert loc.path == "/account/login" and parse_qs(loc.query)["next"] == ["/households/?q=%EA%B9%80"]
+    page = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert "30분 동안 활동이 없어 로그아웃되었습니다" in page
+    r = client.post(r.headers["Location"], data={"login_id": u.login_id, "password": b.PASSWORD})
+    assert r.headers["Location"] == "/households/?q=%EA%B9%80"
+
+    # A form sent after the timeout: back to the page it came from (its Referer), never to another site.
+    clock.advance(timedelta(minutes=31))
+    r = client.post("/account/logout", headers={"Referer": "http://localhost/account/password"})
+    assert parse_qs(urlsplit(r.headers["Location"]).query)["next"] == ["/account/password"]
+    b.login(client, u)
+    clock.advance(timedelta(minutes=31))
+    r = client.post("/account/logout", headers={"Referer": "http://evil.example/account/password"})
+    assert "next" not in parse_qs(urlsplit(r.headers["Location"]).query)
+
+
+def test_pages_carry_the_idle_warning_and_its_status_is_no_activity(app, client):
+    u = b.user("caseworker")
+    db.session.commit()
+    clock.freeze(clock.now())
+    b.login(client, u)
+    page = client.get("/account/password").get_data(as_text=True)
+    assert 'id="idle-notice"' in page and 'data-idle-seconds="1800"' in page and "js/idle.js" in page
+    assert "로그인 상태 유지" in page and "{n}분 뒤" in page
+    assert 'id="idle-notice"' not in app.test_client().get("/account/login").get_data(as_text=True)
+    clock.advance(timedelta(minutes=20))
+    assert client.get("/account/session").get_json() == {"left": 600}
+    clock.advance(timedelta(minutes=5))
+    assert client.get("/account/session").get_json() == {"left": 300}  # asking is not activity
+    assert client.get("/account/session?stay=1").get_json() == {"left": 1800}  # the button is
+    clock.advance(timedelta(minutes=31))
+    assert client.get("/account/session").status_code == 302  # signed out: the page shows the notice

@@ -25,6 +25,7 @@ def init_app(app):
     login_manager.session_protection = "basic"
     login_manager.user_loader(load_user)
     app.before_request(check_timeouts)
+    app.jinja_env.globals["idle_seconds"] = idle_seconds
 
 
 def load_user(user_key: str):
@@ -86,7 +87,8 @@ def check_timeouts():
     now = clock.now().timestamp()
     idle = timedelta(minutes=int(current_app.config["IDLE_TIMEOUT_MINUTES"])).total_seconds()
     absolute = timedelta(hours=int(current_app.config["ABSOLUTE_TIMEOUT_HOURS"])).total_seconds()
-    if now - session.get("seen_at", 0) > idle or now - session.get("login_at", 0) > absolute:
+    idled = now - session.get("seen_at", 0) > idle
+    if idled or now - session.get("login_at", 0) > absolute:
         logout_user()
         session.clear()
         from volnet.core.access import PUBLIC, access_of
@@ -94,11 +96,42 @@ def check_timeouts():
         decl = access_of(current_app.view_functions.get(request.endpoint)) or {}
         if PUBLIC in decl.get("roles", ()):
             return None  # e.g. the login form itself: carry on, logged out
-        flash(_l("Your session has ended. Please log in again."), "info")
-        return redirect(url_for("accounts.login"))
+        if idled:
+            flash(_l("You were signed out after %(n)d minutes without activity. Log in again to go back to the "
+                     "page.", n=int(current_app.config["IDLE_TIMEOUT_MINUTES"])), "info")
+        else:
+            flash(_l("Your session has ended. Please log in again."), "info")
+        return redirect(url_for("accounts.login", next=come_back_to()))
+    if request.endpoint == "accounts.session_status" and not request.args.get("stay"):
+        return None  # the page asking how long is left is no activity
     if now - session.get("seen_at", 0) >= SEEN_RESOLUTION_SECONDS:
         session["seen_at"] = now  # the cookie is re-signed (and sent) only when this moves
     return None
+
+
+def come_back_to() -> str | None:
+    """Where to go after logging in again: this page (GET), or for a form sent (POST) the page it was sent
+    from. Same-site paths only."""
+    from urllib.parse import urlsplit
+
+    from volnet.accounts.views import safe_next
+
+    if request.method in ("GET", "HEAD"):
+        query = request.query_string.decode("utf-8", "replace")
+        return safe_next(request.path + (f"?{query}" if query else ""))
+    ref = urlsplit(request.referrer or "")
+    if ref.netloc and ref.netloc != request.host:
+        return None
+    return safe_next(ref.path + (f"?{ref.query}" if ref.query else "")) if ref.path else None
+
+
+def idle_seconds() -> int:
+    """For the page's warning before the idle timeout (static/js/idle.js)."""
+    return int(current_app.config["IDLE_TIMEOUT_MINUTES"]) * 60
+
+
+def idle_seconds_left() -> int:
+    return max(0, int(session.get("seen_at", 0) + idle_seconds() - clock.now().timestamp()))
 
 
 def login_time() -> datetime | None:

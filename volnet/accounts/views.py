@@ -4,7 +4,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import Blueprint as _Blueprint  # noqa: E402
-from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select, update
@@ -121,6 +121,14 @@ def logout():
     session.clear()
     flash(_("You have logged out."), "info")
     return redirect(url_for("accounts.login"))
+
+
+@bp.route("/session")
+@rule(ANY_USER, pledge=False)
+def session_status():
+    """How many seconds the session has left before the idle timeout, for the page's warning (static/js/
+    idle.js); with ?stay=1 (the warning's button) it counts as activity and the idle clock starts again."""
+    return jsonify(left=sessions.idle_seconds_left())
 
 
 @bp.route("/password", methods=["GET", "POST"])
