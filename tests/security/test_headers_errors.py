@@ -112,3 +112,35 @@ def test_max_content_length_is_set(app, client, monkeypatch):
     monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 100_000)  # the same check, with a small body
     r = client.post("/account/login", data={"login_id": "x", "password": "가" * 40_000})
     assert r.status_code == 413
+
+
+def test_a_stale_form_says_it_expired_and_leads_back_to_it(app, client, csrf_on):
+    """A stale or missing CSRF token: 400 with "the form has expired" in the user's language and a link back to
+    the form (the page it was sent from), not the generic "bad request"; nothing is changed."""
+    u = b.user("caseworker")
+    db.session.commit()
+    page = client.get("/account/login").get_data(as_text=True)
+    from tests.conftest import csrf_token_from
+
+    r = client.post("/account/login", data={"csrf_token": csrf_token_from(page), "login_id": u.login_id,
+                                            "password": b.PASSWORD})
+    assert r.status_code == 302
+    r = client.post("/notifications/read-all", data={"csrf_token": "stale"},
+                    headers={"Referer": "http://localhost/notifications/?page=2"})
+    body = r.get_data(as_text=True)
+    assert r.status_code == 400 and "입력 시간이 지났습니다. 다시 제출해 주세요." in body
+    assert 'href="/notifications/?page=2"' in body and "입력 화면으로 돌아가기" in body
+    assert "잘못된 요청" not in body
+    r = client.post("/notifications/read-all", data={}, headers={"Referer": "http://evil.example/x"})
+    assert r.status_code == 400 and "evil.example" not in r.get_data(as_text=True)
+    client.set_cookie("volnet_lang", "en")
+    refresh()
+    r = client.post("/notifications/read-all", data={"csrf_token": "stale"})
+    assert "The form has expired. Please submit it again." in r.get_data(as_text=True)
+    refresh()
+
+
+def test_method_not_allowed_has_its_own_title(app, client):
+    r = client.get("/account/logout")
+    body = r.get_data(as_text=True)
+    assert r.status_code == 405 and "허용되지 않는 요청 방법" in body and "잘못된 요청" not in body

@@ -44,8 +44,21 @@ def init_app(app):
 
     @app.errorhandler(405)
     def method_not_allowed(e):
-        return render_template("errors/error.html", code=405, title=_("Bad request"),
-                               message=_("The request could not be understood. Go back and try again.")), 405
+        return render_template("errors/error.html", code=405, title=_("Method not allowed"),
+                               message=_("This address cannot be used this way. Go back and try again.")), 405
+
+    from flask_wtf.csrf import CSRFError
+
+    @app.errorhandler(CSRFError)
+    def form_expired(e):
+        # A stale or missing CSRF token (a page left open across a login, a second tab, a new secret key):
+        # say so and lead back to the form. No redirect: the browser's Back keeps what was typed.
+        db.session.rollback()
+        return render_template("errors/error.html", code=400, title=_("The form has expired"),
+                               message=_("The form has expired. Please submit it again.") + " "
+                               + _("Go back to the form (your browser's Back button keeps what you typed) and "
+                                   "send it again."),
+                               back_url=_same_site_referrer(), back_label=_("Back to the form")), 400
 
     @app.errorhandler(413)
     def too_large(e):
@@ -146,6 +159,18 @@ def init_app(app):
     from volnet.core.paging import page_links
 
     app.jinja_env.globals["page_links"] = page_links
+
+
+def _same_site_referrer() -> str | None:
+    """The page a request came from, when it is on this site (a path), else None."""
+    from urllib.parse import urlsplit
+
+    from volnet.accounts.views import safe_next
+
+    ref = urlsplit(request.referrer or "")
+    if not ref.path or (ref.netloc and ref.netloc != request.host):
+        return None
+    return safe_next(ref.path + (f"?{ref.query}" if ref.query else ""))
 
 
 def _household_gone(e) -> bool:
