@@ -147,3 +147,29 @@ def test_monthly_review_lists_unusual_access_and_records_the_review(app, client)
     other = app.test_client()
     b.login(other, cw)
     assert other.get("/privacy/review").status_code == 404  # caseworkers do not review
+
+
+def test_failed_logins_and_lockouts_name_the_account_and_the_dongs_team_lead_sees_them(app, client):
+    """Seven wrong passwords for a nurse: the failed-login rows and the lock row name her account; her dong's
+    team lead finds them in the audit log (another dong's team lead does not), and so does an admin."""
+    from volnet.audit.models import AuditLog
+
+    d, other_dong = b.dong(), b.dong()
+    nurse = b.user("nurse", [d], name="최간호", login_id="nurse7")
+    lead = b.user("team_lead", [d])
+    other_lead = b.user("team_lead", [other_dong])
+    admin = b.user("admin")
+    db.session.commit()
+    for _ in range(7):
+        r = client.post("/account/login", data={"login_id": "nurse7", "password": "wrong wrong"})
+    assert r.status_code == 429
+    rows = list(db.session.scalars(select(AuditLog).where(AuditLog.action.in_(("login_failed", "login_locked")))))
+    assert {r.action for r in rows} == {"login_failed", "login_locked"}
+    assert {r.subject_id for r in rows} == {str(nurse.id)}
+
+    for reader, sees in ((lead, True), (other_lead, False), (admin, True)):
+        c = app.test_client()
+        b.login(c, reader)
+        for action in ("login_failed", "login_locked"):
+            page = c.get(f"/admin/audit?action={action}").get_data(as_text=True)
+            assert ("최간호" in page and "nurse7" in page) is sees, (reader.role, action)

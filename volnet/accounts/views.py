@@ -82,9 +82,10 @@ def login():
         ip = client_ip() or "-"
         buckets = (f"login:acct:{key}", f"login:ip:{ip}")
         own = throttle.reserve(buckets[0])
-        if _locked(*buckets, own):
-            return _refuse_locked("accounts/login.html", form, None, own, detail=f"ip={ip}")
         user = db.session.scalar(select(User).where(User.login_id == key))
+        if _locked(*buckets, own):
+            # The row names the account tried (when it exists): admins and the dong's team leads see it.
+            return _refuse_locked("accounts/login.html", form, user.id if user else None, own, detail=f"ip={ip}")
         if user is None or not user.active or not user.check_password(form.password.data):
             throttle.hit(buckets[1])  # the account's reserved event stays: it is the failure
             record(None, "login_failed", "user", user.id if user else None)

@@ -8,7 +8,7 @@ from flask import Blueprint as _Blueprint  # noqa: E402
 from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import String, and_, cast, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -484,7 +484,13 @@ def audit():
     stmt = select(AuditLog).order_by(AuditLog.at.desc(), AuditLog.id.desc())
     if current_user.role == TEAM_LEAD:
         colleagues = select(user_dongs.c.user_id).where(user_dongs.c.dong_id.in_(current_user.dong_ids or {-1}))
-        stmt = stmt.where(AuditLog.actor_id.in_(colleagues))
+        # What the people of the dongs did, and what was tried on their accounts by no one signed in (failed
+        # logins, lockouts): a brute-force attempt on a colleague's account is part of the monthly review.
+        their_accounts = select(cast(user_dongs.c.user_id, String)).where(
+            user_dongs.c.dong_id.in_(current_user.dong_ids or {-1}))
+        stmt = stmt.where(or_(AuditLog.actor_id.in_(colleagues),
+                              and_(AuditLog.actor_id.is_(None), AuditLog.subject_type == "user",
+                                   AuditLog.subject_id.in_(their_accounts))))
     action = request.args.get("action", "")[:40]
     if action:
         stmt = stmt.where(AuditLog.action == action)
@@ -513,8 +519,11 @@ def audit():
     pagination = db.paginate(stmt, page=page, per_page=50, error_out=False, count=False)
     actors = {u.id: u for u in db.session.scalars(
         select(User).where(User.id.in_({a.actor_id for a in pagination.items if a.actor_id} or {-1})))}
+    accounts = {str(u.id): u for u in db.session.scalars(select(User).where(User.id.in_(
+        {int(a.subject_id) for a in pagination.items if a.subject_type == "user" and (a.subject_id or "").isdecimal()
+         and int(a.subject_id) < 2**31} or {-1})))}
     args = {k: v for k, v in request.args.items() if k != "page" and v}
-    return render_template("admin/audit.html", pagination=pagination, actors=actors, args=args,
+    return render_template("admin/audit.html", pagination=pagination, actors=actors, args=args, accounts=accounts,
                            objects=labels(audit_labels.OBJECT_LABELS), groups=labels(audit_labels.GROUP_LABELS),
                            actions=labels(audit_labels.ACTION_LABELS), action=action, subject_type=subject_type,
                            chosen_group=audit_labels.group_of(subject_type))
