@@ -4,6 +4,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export FLASK_APP=wsgi
+# Links in messages (e-mail, SMS, KakaoTalk: the one-tap shift reminder) are built from the configured base URL,
+# never from a request (the sweep and the workers write them): point it at this run's address and port.
+export VOLNET_BASE_URL="${VOLNET_BASE_URL:-http://127.0.0.1:${PORT:-5000}}"
 .venv/bin/flask db upgrade
 .venv/bin/flask volnet demo
 echo

@@ -118,3 +118,45 @@ def address_key(*parts: str | None) -> str:
     text = _KEY_DROP.sub("", text)
     text = text.replace("번지", "")
     return text
+
+
+# ------------------------------------------------------------------------ particles (조사)
+
+# How a final digit is read (일, 이, 삼, 사, 오, 육, 칠, 팔, 구, 영): 로 after a vowel or ㄹ, 으로 otherwise.
+_DIGIT_RO = {"0": "으로", "1": "로", "2": "로", "3": "으로", "4": "로", "5": "로", "6": "으로", "7": "로", "8": "로",
+             "9": "로"}
+_CLOSING = ")]}>'\"’”」』》〉 "
+
+
+def ro(word: str | None) -> str | None:
+    """The particle 으로/로 for ``word`` by the final consonant (받침) of its last syllable: 로 after a vowel or
+    ㄹ ('노인회관 2층 교실로', '조리실로'), 으로 otherwise ('경로당으로'). Closing brackets and quotes are
+    skipped ('조리실(2층)으로'); a final digit counts as it is read ('3층으로', '2로'). None when the word
+    does not end in Hangul or a digit (a Latin name: the caller keeps '(으)로')."""
+    text = (word or "").rstrip(_CLOSING)
+    if not text:
+        return None
+    last = text[-1]
+    code = ord(last)
+    if _HANGUL_START <= code <= _HANGUL_END:
+        final = (code - _HANGUL_START) % 28  # 0: no final consonant, 8: ㄹ
+        return "로" if final in (0, 8) else "으로"
+    if last in _DIGIT_RO:
+        return _DIGIT_RO[last]
+    return None
+
+
+_RO_HACK = "(으)로"
+
+
+def fix_ro(text: str) -> str:
+    """Each '(으)로' written after a filled-in word ('%(place)s(으)로' → '조리실(으)로') becomes the particle the
+    word takes ('조리실로', '경로당으로'); where it cannot be told (a Latin name) it stays as it is."""
+    if _RO_HACK not in text:
+        return text
+    parts = text.split(_RO_HACK)
+    out = [parts[0]]
+    for part in parts[1:]:
+        out.append(ro("".join(out)) or _RO_HACK)
+        out.append(part)
+    return "".join(out)

@@ -34,6 +34,7 @@ from sqlalchemy.exc import IntegrityError
 
 from volnet.core import clock
 from volnet.core.i18n import lazy_gettext as _l
+from volnet.core.korean import fix_ro
 from volnet.extensions import db
 from volnet.notifications.models import DUE_STATES_SQL, NotificationClock, Outbox
 from volnet.settings import services as settings
@@ -128,14 +129,35 @@ def _locale_of(user) -> str:
     return loc if loc in LANGUAGES else "ko"
 
 
+_WALL_TIME = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# Params naming a person who may be missing: left empty (or the older "-"), they read "Unassigned".
+PERSON_PARAMS = ("owner",)
+
+
 def _localise_when(values: dict) -> None:
-    """A message whose params carry ``when_at`` (aware ISO time) shows ``when`` in the reader's language:
-    '2026. 12. 8.(화) 10:00' / '2026. 12. 8.(Tue) 10:00'. Without it, the stored ``when`` text is used."""
+    """Dates and times in the reader's language, as the rest of the UI shows them (core.web.seoul_datetime,
+    seoul_date): ``when_at`` (aware ISO time) gives ``when``; a value that is a Seoul wall time or a date as
+    ``_jsonable`` stores them ('2026-12-02 11:48', '2026-12-04') reads '2026. 12. 2.(수) 11:48',
+    '2026. 12. 4.(Fri)'. A person param left empty reads 'Unassigned' ('미배정')."""
+    from volnet.core.web import seoul_date, seoul_datetime
+
+    for key, value in list(values.items()):
+        if not isinstance(value, str):
+            continue
+        try:
+            if _WALL_TIME.fullmatch(value):
+                values[key] = seoul_datetime(clock.from_seoul_naive(datetime.fromisoformat(value)))
+            elif _DATE.fullmatch(value):
+                values[key] = seoul_date(date.fromisoformat(value))
+        except ValueError:
+            continue
+    for key in PERSON_PARAMS:
+        if key in values and values[key] in ("", "-", None):
+            values[key] = str(_l("Unassigned"))
     at = values.get("when_at")
     if not at:
         return
-    from volnet.core.web import seoul_datetime
-
     try:
         parsed = datetime.fromisoformat(str(at))
     except ValueError:
@@ -144,19 +166,33 @@ def _localise_when(values: dict) -> None:
         values["when"] = seoul_datetime(parsed)
 
 
-def render(kind: str, params: dict, user, fallback: tuple[str, str] = ("", "")) -> tuple[str, str]:
-    """Subject and body in the recipient's language. Unknown kinds keep the text stored at notify()."""
+def _inapp_values(values: dict) -> None:
+    """In the app a message's page is one tap away ('Go to page' under it): a full one-time URL in the text
+    (``link``) is only noise there, so the text names that button instead."""
+    link = values.get("link")
+    if isinstance(link, str) and link.startswith(("http://", "https://")):
+        values["link"] = str(_l("the “%(button)s” button below")) % {"button": _l("Go to page")}
+
+
+def render(kind: str, params: dict, user, fallback: tuple[str, str] = ("", ""),
+           channel: str | None = None) -> tuple[str, str]:
+    """Subject and body in the recipient's language. Unknown kinds keep the text stored at notify().
+    ``channel="inapp"``: the text as shown in volnet's own list (no raw one-time links; the stored text of
+    every row, the record of what was sent, keeps them). A '(으)로' after a filled-in word becomes the
+    particle the word takes (core.korean.fix_ro)."""
     spec = KINDS.get(kind)
     if spec is None:
         return fallback if any(fallback) else (kind, "")
     values = _Params(params or {})
     with force_locale(_locale_of(user)):
         _localise_when(values)
+        if channel == "inapp":
+            _inapp_values(values)
         out = []
         for template in (spec.subject, spec.body):
             raw = str(template)
             try:
-                out.append(raw % values)
+                out.append(fix_ro(raw % values))
             except (TypeError, ValueError):
                 out.append(raw)
     return out[0][:300], out[1]
@@ -774,7 +810,7 @@ def escalate_concerns(now: datetime | None = None) -> int:
         base = f"concern:{c.id}:due:{which}:{stamp}"
         owner = db.session.get(User, c.owner_id) if c.owner_id else None
         params = {"concern": c.id, "dong": c.dong.name if c.dong else "", "due": _seoul_text(c.next_due_at),
-                  "owner": owner.name if owner else "-"}
+                  "owner": owner.name if owner else ""}
         urgent = c.urgency == "emergency"
         link = f"/concerns/{c.id}"
         first = [owner] if owner is not None and owner.active else staff(c.dong_id, ("caseworker",))

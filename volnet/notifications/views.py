@@ -68,7 +68,7 @@ def inbox():
                              error_out=False)
     items = []
     for row in pagination.items:
-        subject, body = services.render(row.kind, row.params, current_user, (row.subject, row.body))
+        subject, body = services.render(row.kind, row.params, current_user, (row.subject, row.body), "inapp")
         items.append((row, subject, body))
     return render_template("notifications/inbox.html", pagination=pagination, items=items,
                            unread=services.unread_count(current_user), form=PostForm())
