@@ -197,3 +197,59 @@ def test_access_export_holds_every_record_about_the_household_in_seoul_time_and_
     assert data["exported_at"].endswith("+09:00") and data["concerns"][0]["opened_at"].endswith("+09:00")
     assert data["household"]["sex_label"] == "여성"
     assert data["observations"][0]["signals_label"] == ["우편물·고지서 적체"]
+
+
+def test_access_export_reads_in_words_and_names_no_staff_account_numbers(app, client):
+    """Every section of the copy for the data subject spells out its codes (case steps, screening questions and
+    answers, emergency support, call outcomes), and says who recorded what by role and organisation, never by an
+    internal account number."""
+    from tests.cases import builders as cb
+    from volnet.calls import services as calls
+    from volnet.calls.models import CallRecord
+    from volnet.cases import services as cases
+    from volnet.risk.models import Screening
+
+    d = b.dong()
+    org = b.organization(name="송산3동 행정복지센터", dong_obj=d)
+    cw = b.user("caseworker", [d], org=org, name="김민수")
+    admin = b.user("admin", login_id="admin77")
+    h = b.household(d, name="김순자", phone="01055556666")
+    case = cb.case(cw, h)
+    cases.add_need(case, cw, "health", "high", "")
+    cases.add_note(case, cw, "메모")
+    cases.record_emergency(case, cw, "livelihood")
+    enr = calls.enroll(cw, h, b.user("volunteer", [d]), None)
+    db.session.add_all([
+        CallRecord(enrollment_id=enr.id, household_id=h.id, dong_id=d.id, caller_id=cw.id,
+                   outcome="connected_concern"),
+        Screening(household_id=h.id, dong_id=d.id, kind="mohw", answers={"suicidal_thought": 1}, total=2,
+                  level="medium", by_id=cw.id)])
+    db.session.commit()
+    b.login(client, admin)
+    text = _request(client, h, "access").get_data(as_text=True)
+    data = json.loads(text)
+    assert data["cases"][0]["step_label"] == "욕구·위기도 조사" and data["cases"][0]["status_label"] == "진행 중"
+    assert data["case_needs"][0]["domain_label"] == "건강" and data["case_needs"][0]["level_label"] == "높음"
+    assert data["emergency_supports"][0]["kind_label"] == "생계지원"
+    assert data["call_records"][0]["outcome_label"] == "통화됨, 우려 있음"
+    s = data["risk_screenings"][0]
+    assert s["kind_label"] == "사회적 고립가구 조사표(보건복지부)"
+    assert {"question": "지난 1년 동안 죽고 싶다는 생각을 한 적이 있나요?", "answer": "예"} in s["answers_label"]
+    assert data["case_events"] and all(e.get("kind_label") for e in data["case_events"])
+    assert data["concern_events"] and all(e.get("kind_label") for e in data["concern_events"])
+    assert data["case_notes"][0]["author"] == "담당 주무관 (송산3동 행정복지센터)"
+    assert data["call_enrollments"][0]["staff"] == "담당 주무관 (송산3동 행정복지센터)"
+    assert "admin77" not in text and data["exported_by"]
+
+    def keys(value):
+        if isinstance(value, dict):
+            for k, v in value.items():
+                yield k
+                yield from keys(v)
+        elif isinstance(value, list):
+            for v in value:
+                yield from keys(v)
+
+    staff_keys = {"author_id", "caller_id", "staff_id", "backup_id", "by_id", "created_by_id", "owner_id",
+                  "actor_id", "done_by_id", "outcome_by_id", "checked_by_id", "decided_by_id", "requested_by_id"}
+    assert not staff_keys & set(keys(data))

@@ -181,7 +181,112 @@ def _all_columns(obj, leave_out: tuple[str, ...] = ()) -> dict:
     return {c.key: _iso(getattr(obj, c.key)) for c in obj.__table__.columns if c.key not in leave_out}
 
 
-def _other_records(hid: int) -> dict[str, list[dict]]:
+def _staff_columns(table) -> list[str]:
+    """The columns of ``table`` that name a user account (author_id, caller_id, by_id ...)."""
+    return [c.key for c in table.columns if any(fk.column.table.name == "users" for fk in c.foreign_keys)]
+
+
+class _People:
+    """Staff as the person reads them in the export: role and organisation, never an internal account number
+    (loaded once for every row)."""
+
+    def __init__(self):
+        self.ids: set[int] = set()
+        self.rows: list[tuple[dict, list[str]]] = []
+
+    def later(self, row: dict, columns: list[str]) -> dict:
+        self.ids |= {row[c] for c in columns if row.get(c)}
+        self.rows.append((row, columns))
+        return row
+
+    def fill(self) -> None:
+        from sqlalchemy.orm import selectinload
+
+        from volnet.accounts.models import User
+        from volnet.accounts.roles import ROLE_LABELS
+
+        names = {}
+        for u in db.session.scalars(select(User).options(selectinload(User.organization))
+                                    .where(User.id.in_(self.ids or {-1}))):
+            role = str(ROLE_LABELS.get(u.role, u.role))
+            names[u.id] = f"{role} ({u.organization.name})" if u.organization is not None else role
+        for row, columns in self.rows:
+            for c in columns:
+                value = row.pop(c, None)
+                row[c[:-3] if c.endswith("_id") else c] = names.get(value, "") if value else None
+
+
+def _section_labels() -> dict[str, dict[str, dict]]:
+    """Section -> field -> {code: label}: every coded value of the other domains' records, translated."""
+    from volnet.calls.models import CONTACT_FREQUENCIES, TASK_KINDS, TASK_STATUSES
+    from volnet.cases import models as cm
+    from volnet.concerns.models import CONTACT_OUTCOMES
+    from volnet.core.i18n import lazy_gettext as _lz
+    from volnet.observations.signals import LEVELS
+    from volnet.risk.forms import CHECK_LABELS
+    from volnet.risk.screening import KINDS
+    from volnet.risk.screening import LEVELS as SCREENING_LEVELS
+    from volnet.risk.tiers import TIERS
+    from volnet.shifts.models import OUTCOMES as DOOR_OUTCOMES
+
+    case_status = {"open": _lz("Open"), "closed": _lz("Closed")}
+    goal = {"domain": cm.DOMAINS, "status": cm.GOAL_STATUSES}
+    return {
+        "cases": {"status": case_status, "step": cm.STEPS, "crisis_level": cm.CRISIS_LEVELS,
+                  "selection": cm.SELECTION_DECISIONS, "closure_reason": cm.CLOSURE_REASONS},
+        "case_needs": {"domain": cm.DOMAINS, "level": cm.NEED_LEVELS},
+        "case_goals": goal,
+        "case_conferences": {"agencies": cm.AGENCIES},
+        "aftercare_checks": {"outcome": cm.AFTERCARE_OUTCOMES},
+        "emergency_supports": {"kind": cm.EMERGENCY_KINDS, "decision": cm.EMERGENCY_DECISIONS},
+        "service_linkages": {"sector": cm.SECTORS, "service_type": cm.SERVICE_TYPES, "status": cm.LINKAGE_STATUSES},
+        "call_tasks": {"kind": TASK_KINDS, "status": TASK_STATUSES, "outcome": CONTACT_OUTCOMES},
+        "call_records": {"outcome": CONTACT_OUTCOMES, "meals": LEVELS, "hygiene": LEVELS,
+                         "contact_frequency": CONTACT_FREQUENCIES},
+        "risk_screenings": {"kind": {k: v["label"] for k, v in KINDS.items()}, "level": SCREENING_LEVELS},
+        "risk_tier_changes": {"from_tier": TIERS, "to_tier": TIERS, "suggested_tier": TIERS},
+        "risk_rows": {"check_result": CHECK_LABELS},
+        "shift_route_stops": {"outcome": DOOR_OUTCOMES},
+    }
+
+
+def _answers_text(kind: str, answers: dict | None) -> list[dict]:
+    """Screening answers as the questions and the answers chosen, not item codes and points."""
+    from volnet.risk.screening import KINDS
+
+    out = []
+    for code, _topic, question, choices in (KINDS.get(kind) or {}).get("items", []):
+        if code in (answers or {}):
+            chosen = dict(choices).get(answers[code], answers[code])
+            out.append({"question": str(question), "answer": str(chosen)})
+    return out
+
+
+def _case_event_texts(events) -> list[str]:
+    """The case timeline's own sentences ("Need recorded: Health"), without staff names."""
+    from volnet.cases.views import _history
+
+    return [line["text"] for line in _history(events, {}, {}, {}, {})]
+
+
+def _concern_event_label(kind: str, data: dict) -> str:
+    from flask_babel import gettext as _
+
+    from volnet.concerns.models import CONTACT_OUTCOMES, OUTCOMES
+    from volnet.observations.signals import URGENCIES
+
+    plain = {"observation": _("Neighbour report"), "opened": _("Concern opened"), "acknowledged": _("Acknowledged"),
+             "assigned": _("Assigned"), "contact": _("Contact"), "visit": _("Visit"), "closed": _("Closed"),
+             "monitoring": _("Regular monitoring"), "household_linked": _("Household linked"),
+             "risk_raised": _("Risk score or tier crossed the alert line")}
+    label = plain.get(kind, kind)
+    detail = [str(names[data[key]]) for key, names in (("outcome", {**CONTACT_OUTCOMES, **OUTCOMES}),
+                                                       ("urgency", URGENCIES), ("new", URGENCIES))
+              if isinstance(data.get(key), str) and data[key] in names]
+    return f"{label}: {', '.join(detail)}" if detail else str(label)
+
+
+def _other_records(hid: int, people: _People | None = None) -> dict[str, list[dict]]:
     """The household's records in the other domains: cases (with what hangs on them), safety calls, the risk
     picture, crisis-list rows and shift visits. Every table that refers to a household is here (a test checks
     this against volnet.households.merge.HANDLED); only the keyed hash of a resident registration number is
@@ -199,26 +304,54 @@ def _other_records(hid: int) -> dict[str, list[dict]]:
         EmergencySupport,
         ServiceLinkage,
     )
-    from volnet.risk.models import CrisisRow, HouseholdIndicator, HouseholdRrnHash, Screening, TierChange
+    from volnet.risk.models import (
+        CrisisRow,
+        HouseholdIndicator,
+        HouseholdRrnHash,
+        IndicatorType,
+        Screening,
+        TierChange,
+    )
     from volnet.shifts.models import RouteStop
 
-    def rows(model, where, leave_out=()):
-        return [_all_columns(o, leave_out) for o in db.session.scalars(select(model).where(where).order_by(model.id))]
+    labels = _section_labels()
+    people = people if people is not None else _People()
+    loaded: dict[str, list] = {}
+
+    def rows(name, model, where, leave_out=()):
+        objs = loaded[name] = list(db.session.scalars(select(model).where(where).order_by(model.id)))
+        staff = _staff_columns(model.__table__)
+        return [people.later(_labelled(_all_columns(o, leave_out), labels.get(name, {})), staff) for o in objs]
 
     case_ids = list(db.session.scalars(select(Case.id).where(Case.household_id == hid))) or [-1]
-    out = {"cases": rows(Case, Case.household_id == hid)}
+    out = {"cases": rows("cases", Case, Case.household_id == hid)}
     for name, model in (("case_needs", CaseNeed), ("case_goals", CaseGoal), ("case_notes", CaseNote),
                         ("case_conferences", CaseConference), ("aftercare_checks", AftercareCheck),
                         ("emergency_supports", EmergencySupport), ("case_events", CaseEvent)):
-        out[name] = rows(model, model.case_id.in_(case_ids))
+        out[name] = rows(name, model, model.case_id.in_(case_ids))
+    for row, text in zip(out["case_events"], _case_event_texts(loaded["case_events"]), strict=True):
+        row["kind_label"] = text
     conference_ids = [c["id"] for c in out["case_conferences"]] or [-1]
-    out["conference_tasks"] = rows(ConferenceTask, ConferenceTask.conference_id.in_(conference_ids))
+    out["conference_tasks"] = rows("conference_tasks", ConferenceTask, ConferenceTask.conference_id.in_(conference_ids))
     for name, model in (("service_linkages", ServiceLinkage), ("call_enrollments", CallEnrollment),
                         ("call_tasks", CallTask), ("call_records", CallRecord), ("risk_screenings", Screening),
                         ("risk_tier_changes", TierChange), ("risk_rows", CrisisRow),
                         ("risk_household_indicators", HouseholdIndicator), ("shift_route_stops", RouteStop)):
-        out[name] = rows(model, model.household_id == hid, ("client_token",))
-    out["risk_household_rrn_hashes"] = rows(HouseholdRrnHash, HouseholdRrnHash.household_id == hid, ("rrn_hash",))
+        out[name] = rows(name, model, model.household_id == hid, ("client_token",))
+    out["risk_household_rrn_hashes"] = rows("risk_household_rrn_hashes", HouseholdRrnHash,
+                                            HouseholdRrnHash.household_id == hid, ("rrn_hash",))
+    for row in out["risk_screenings"]:
+        row["answers_label"] = _answers_text(row["kind"], row.get("answers"))
+    indicator_ids = {r["indicator_type_id"] for r in out["risk_household_indicators"]}
+    codes = {c.strip() for r in out["risk_rows"] for c in (r.get("codes") or "").split(",") if c.strip()}
+    types = list(db.session.scalars(select(IndicatorType).where(
+        or_(IndicatorType.id.in_(indicator_ids or {-1}), IndicatorType.code.in_(codes or {""})))))
+    by_id, by_code = {t.id: t.label for t in types}, {t.code: t.label for t in types}
+    for row in out["risk_household_indicators"]:
+        row["indicator_type_label"] = by_id.get(row["indicator_type_id"], "")
+    for row in out["risk_rows"]:
+        row["codes_label"] = [by_code.get(c.strip(), c.strip()) for c in (row.get("codes") or "").split(",")
+                              if c.strip()]
     return out
 
 
@@ -236,16 +369,26 @@ def household_export(h: Household, actor) -> dict:
     from volnet.households.forms import STATUS_CHOICES
 
     labels = _labels()
+    people = _People()
+    concern_events = []
+    for e in events:
+        row = _row(e, EVENT_FIELDS)
+        data = dict(row.get("data") or {})
+        data.pop("owner", None)  # an account number; owner_name says who
+        row["data"], row["kind_label"] = data, _concern_event_label(e.kind, data)
+        concern_events.append(row)
     data = {
-        "format": "volnet-household-export/2",
+        "format": "volnet-household-export/3",
         "exported_at": _iso(clock.now()),
-        "exported_by": actor.login_id,
+        "exported_by": people.later({"exported_by_id": actor.id}, ["exported_by_id"]),
         "household": _labelled(_row(h, HOUSEHOLD_FIELDS), labels, dict(STATUS_CHOICES)),
         "concerns": [_labelled(_row(c, CONCERN_FIELDS), labels, STATUSES) for c in concerns],
         "observations": [_labelled(_row(o, OBSERVATION_FIELDS), labels) for o in observations],
-        "concern_events": [_row(e, EVENT_FIELDS) for e in events],
-        **_other_records(h.id),
+        "concern_events": concern_events,
+        **_other_records(h.id, people),
     }
+    people.fill()
+    data["exported_by"] = data["exported_by"]["exported_by"]
     return data
 
 
