@@ -172,7 +172,7 @@ def _same_name_in_dong(form, org) -> bool:
 @bp.route("/organizations/<int:org_id>", methods=["GET", "POST"])
 @rule(ADMIN)
 def organization(org_id):
-    org = db.get_or_404(Organization, org_id) if org_id else None
+    org = db.get_or_404(Organization, org_id) if org_id is not None else None  # /organizations/0: 404
     form = OrganizationForm(obj=org)
     form.dong_id.choices = _dong_choices(keep=[org.dong_id] if org else [])
     if request.method == "GET" and org is not None:
@@ -512,9 +512,13 @@ def audit():
             day = None
             flash(_("Enter a real date."), "error")
         if day is not None:
-            start = clock.from_seoul_naive(datetime(day.year, day.month, day.day))
-            if op == "<":
-                start += timedelta(days=1)
+            try:
+                start = clock.from_seoul_naive(datetime(day.year, day.month, day.day))
+                if op == "<":
+                    start += timedelta(days=1)
+            except OverflowError:  # 0001-01-01 or 9999-12-31: no time in UTC
+                flash(_("Enter a real date."), "error")
+                continue
             stmt = stmt.where(AuditLog.at >= start if op == ">=" else AuditLog.at < start)
     pagination = db.paginate(stmt, page=page, per_page=50, error_out=False, count=False)
     actors = {u.id: u for u in db.session.scalars(

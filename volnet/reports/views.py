@@ -24,12 +24,17 @@ READERS = (TEAM_LEAD, CASEWORKER)
 nav.register(_l("Reports"), "reports.index", READERS)
 
 
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)
+OUT_OF_RANGE = date.min  # _parse_date: a real date outside FIRST_DAY..LAST_DAY
+
+
 def _parse_date(text: str) -> date | None:
+    """The date typed, None when it is no date, OUT_OF_RANGE when it is one outside the reports' years."""
     try:
         d = date.fromisoformat((text or "").strip()[:10])
     except ValueError:
         return None
-    return d if date(2000, 1, 1) <= d <= date(2100, 12, 31) else None
+    return d if FIRST_DAY <= d <= LAST_DAY else OUT_OF_RANGE
 
 
 def _period(args) -> tuple[date, date, str, list[str]]:
@@ -41,6 +46,9 @@ def _period(args) -> tuple[date, date, str, list[str]]:
         start, end = _parse_date(args.get("start", "")), _parse_date(args.get("end", ""))
         if start is None or end is None:
             errors.append(_("Enter real dates for the period (YYYY-MM-DD)."))
+        elif OUT_OF_RANGE in (start, end):
+            errors.append(_("The period must lie between %(first)s and %(last)s.", first=FIRST_DAY.isoformat(),
+                            last=LAST_DAY.isoformat()))
         elif end < start:
             errors.append(_("The end of the period cannot be before its start."))
         elif (end - start).days > svc.MAX_DAYS:
@@ -93,6 +101,8 @@ def index():
     dong, start, end, month, errors, f = _context()
     for e in errors:
         flash(e, "error")
+    # A refused period: the fields keep what was typed (the figures shown are the current month's).
+    typed = {k: request.args.get(k, "")[:10] for k in ("month", "start", "end")} if errors else None
     charts = {
         "summary": svc.bars([(str(_("Initial consultations")), f["initial_consultations"]),
                              (str(_("New integrated cases")), f["new_cases"]),
@@ -110,7 +120,7 @@ def index():
     return render_template("reports/index.html", dong=dong, dongs=current_user.dongs, start=start, end=end,
                            month=month, f=f, charts=charts, sources=SOURCES, outcomes=OUTCOMES, sectors=SECTORS,
                            contact_outcomes=CONTACT_OUTCOMES, prev_month=prev_month, next_month=next_month,
-                           generated=clock.now(),
+                           generated=clock.now(), typed=typed,
                            export_args={"dong": dong.id, **({"month": month} if month else
                                                            {"start": start.isoformat(), "end": end.isoformat()})})
 
