@@ -217,10 +217,7 @@ def test_bad_ids_in_admin_urls_answer_404(app, world, clients):
     for bad, pattern in ((bad, p) for bad in BAD_IDS
                          for p in ("/admin/users/{}", "/admin/dongs/{}", "/admin/organizations/{}")):
         r = clients["admin"].get(pattern.format(bad))
-        if pattern.startswith("/admin/organizations/") and bad == "0":
-            assert r.status_code == 200  # organizations/0 is the "new organization" form
-            continue
-        assert r.status_code == 404, (pattern, bad, r.status_code)
+        assert r.status_code == 404, (pattern, bad, r.status_code)  # organizations/0 too (the form: /new)
 
 
 def test_bad_csrf_is_refused_with_a_message(app, world, clients):
