@@ -221,7 +221,7 @@ def test_aftercare_needs_support_opens_an_urgent_concern_and_tells_the_owner(s, 
     page = r.get_data(as_text=True)
     concern = db.session.scalar(select(Concern).where(Concern.status != "closed"))
     assert concern is not None and concern.household_id == s["household"].id and concern.urgency == "urgent"
-    assert f"위기 의심 건 #{concern.id}" in page
+    assert f"위기 의심 건(#{concern.id})이 열려 있습니다" in page
     block = _block(page, "aftercare")
     assert "다시 지원 필요" in block and "이서연" in block and "2026. 4. 2.(목) 10:00" in block  # who and when
     obs = db.session.scalar(select(Observation).where(Observation.concern_id == concern.id))

@@ -59,18 +59,19 @@ def test_a_place_takes_the_particle_it_needs():
     assert fix_ro("경로당(으)로 오세요, Café Nuri(으)로") == "경로당으로 오세요, Café Nuri(으)로"
 
 
-def test_shift_change_messages_give_the_place_the_particle_it_needs(app, client):
+def test_shift_change_messages_read_well_with_a_place_or_without_one(app, client):
     import volnet.shifts.services  # noqa: F401  (registers the shift kinds)
 
     vol = person("volunteer", channels=["sms"], locale="ko")
-    for i, place in enumerate(("송산종합사회복지관 1층 조리실", "민락2동 경로당")):
+    for i, place in enumerate(("송산종합사회복지관 1층 조리실", "-")):
         services.notify(vol, "shift_changed", {"program": "화요일 반찬 배달", "when": "12. 8.(화) 10:00",
                                                "place": place}, dedupe_key=f"chg{i}", link="/shifts/1")
     db.session.commit()
     services.after_commit_dispatch()
     page = _inbox(client, vol, "ko")
-    assert "송산종합사회복지관 1층 조리실로 바뀌었습니다" in page and "민락2동 경로당으로 바뀌었습니다" in page
-    assert "(으)로" not in page
+    assert "일정이 바뀌었습니다: 12. 8.(화) 10:00, 송산종합사회복지관 1층 조리실." in page
+    assert "12. 8.(화) 10:00, 모이는 곳 미정." in page
+    assert "(으)로" not in page and ", -." not in page
     assert all("(으)로" not in r.body for r in rows(recipient_id=vol.id, channel="sms"))
 
 
@@ -113,3 +114,17 @@ def test_stored_texts_of_older_messages_read_the_same(app, raw):
     u = person("caseworker", locale="ko")
     subject, body = services.render("concern_overdue_ack", {"concern": 1, "dong": "송산3동", "due": raw}, u)
     assert raw not in body and "2026. 12." in body
+
+
+@pytest.mark.parametrize("lang,expected", [("ko", "담당 통화자 님이 오늘 3번 전화했지만"),
+                                           ("en", "The assigned caller could not reach")])
+def test_a_missed_call_alert_without_a_caller_names_the_assigned_caller(app, client, lang, expected):
+    import volnet.cases.alerting  # noqa: F401  (registers the safety-call kinds)
+
+    leader = person("tong_leader", channels=["sms"], locale=lang)
+    services.notify(leader, "safety_call_missed", {"household": "민락로 106 1층", "caller": "-", "attempts": 3,
+                                                   "misses": 1}, dedupe_key="missed-1", link="/calls/")
+    db.session.commit()
+    services.after_commit_dispatch()
+    page = _inbox(client, leader, lang)
+    assert expected in page and "- 님이" not in page and "- could not" not in page

@@ -223,7 +223,7 @@ def test_merging_into_a_closed_concern_names_the_closed_one(app, client, d, cw):
     db.session.commit()
     b.login(client, cw)
     r = client.post(f"/concerns/{src_id}/merge", data={"target_id": closed.id}, follow_redirects=True)
-    assert f"병합할 건 #{closed.id}은(는) 이미 종결되었습니다." in r.get_data(as_text=True)
+    assert f"병합할 건(#{closed.id})은 이미 종결되었습니다." in r.get_data(as_text=True)
     assert _reload(src_id).is_open
 
 

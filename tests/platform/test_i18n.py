@@ -61,7 +61,7 @@ def test_lazy_labels_follow_the_language_of_the_moment(app):
         with force_locale("en"):
             assert str(label) == "Lives alone"
         assert str(label) == "1인 가구"
-        assert gettext("Concern #%(n)s merged into this one", n=7) == "위기 의심 건 #7을(를) 이 건에 병합함"
+        assert gettext("Concern #%(n)s merged into this one", n=7) == "위기 의심 건(#7)을 이 건에 병합함"
     with app.app_context(), app.test_request_context("/", headers={"Cookie": "volnet_lang=en"}):
         get_locale()
         assert str(label) == "Lives alone"

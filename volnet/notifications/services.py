@@ -131,15 +131,17 @@ def _locale_of(user) -> str:
 
 _WALL_TIME = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-# Params naming a person who may be missing: left empty (or the older "-"), they read "Unassigned".
-PERSON_PARAMS = ("owner",)
+# Params that may be missing: left empty (or the older "-"), they read as the words here, in the reader's
+# language ("- 님이 전화했지만" and "-(으)로 바뀌었습니다" read as nothing a person would write).
+MISSING_PARAMS = {"owner": _l("Unassigned"), "caller": _l("The assigned caller"),
+                  "place": _l("meeting place not set")}
 
 
 def _localise_when(values: dict) -> None:
     """Dates and times in the reader's language, as the rest of the UI shows them (core.web.seoul_datetime,
     seoul_date): ``when_at`` (aware ISO time) gives ``when``; a value that is a Seoul wall time or a date as
     ``_jsonable`` stores them ('2026-12-02 11:48', '2026-12-04') reads '2026. 12. 2.(수) 11:48',
-    '2026. 12. 4.(Fri)'. A person param left empty reads 'Unassigned' ('미배정')."""
+    '2026. 12. 4.(Fri)'. A param left empty reads as MISSING_PARAMS says ('미배정')."""
     from volnet.core.web import seoul_date, seoul_datetime
 
     for key, value in list(values.items()):
@@ -152,9 +154,9 @@ def _localise_when(values: dict) -> None:
                 values[key] = seoul_date(date.fromisoformat(value))
         except ValueError:
             continue
-    for key in PERSON_PARAMS:
+    for key, words in MISSING_PARAMS.items():
         if key in values and values[key] in ("", "-", None):
-            values[key] = str(_l("Unassigned"))
+            values[key] = str(words)
     at = values.get("when_at")
     if not at:
         return
