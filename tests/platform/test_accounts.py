@@ -242,3 +242,18 @@ def test_login_ids_ignore_case_everywhere(app, client):
     b.login(other, admin)
     body = other.get("/admin/users?q=KIM.O").get_data(as_text=True)
     assert "kim.one" in body and "김하나" in body
+
+
+def test_a_signed_out_visit_leads_back_to_its_page_after_login(app, client):
+    """The login page's next= is the page asked for, as a same-site path, and login leads there."""
+    from urllib.parse import parse_qs, urlsplit
+
+    d = b.dong()
+    u = b.user("caseworker", [d])
+    db.session.commit()
+    r = client.get("/concerns/?status=new&page=2")
+    assert r.status_code == 302
+    nxt = parse_qs(urlsplit(r.headers["Location"]).query)["next"][0]
+    assert nxt == "/concerns/?status=new&page=2"
+    r = client.post(r.headers["Location"], data={"login_id": u.login_id, "password": b.PASSWORD})
+    assert r.headers["Location"] == "/concerns/?status=new&page=2"
