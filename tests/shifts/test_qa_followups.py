@@ -234,6 +234,33 @@ def test_reminders_go_by_the_channels_and_language_the_volunteer_has_when_they_a
     assert messages("shift_reminder", v) == 3  # the 2-hour reminder, in the app only now
 
 
+def test_a_text_reminder_the_quiet_hours_would_hold_past_the_start_is_not_sent_the_app_keeps_it(app):
+    """A 07:30 shift's 2-hour reminder falls at 05:30, in the quiet hours (until 08:00): a text at 08:00 would
+    come after the start, so only the in-app copy is written; a 10:00 shift's text goes at 08:00."""
+    from volnet.notifications import services as notes
+
+    d, org, coord, p = sb.world()
+    day = clock.seoul_today() + timedelta(days=3)
+    early = sb.occurrence(p, starts_at=sb.at_local(day, 7, 30), capacity=2)
+    later = sb.occurrence(p, starts_at=sb.at_local(day + timedelta(days=1), 10), capacity=2)
+    v = sb.volunteer(d, phone="01012345678")
+    v.channels = ["inapp", "sms"]
+    sb.signed(early, v)
+    sb.signed(later, v)
+    db.session.commit()
+    for occ in (early, later):
+        clock.freeze(occ.starts_at - timedelta(hours=2))
+        notes.sweep()
+
+    def channels(occ):
+        return {r.channel for r in db.session.scalars(select(Outbox).where(
+            Outbox.kind == "shift_reminder", Outbox.recipient_id == v.id,
+            Outbox.dedupe_key.like(f"shift:{occ.id}:%:r2:%")))}
+
+    assert channels(early) == {"inapp"}
+    assert channels(later) == {"inapp", "sms"}
+
+
 # ---------------------------------------------------------------------- 12. "I can't come" from the reminder link
 
 def test_cant_come_from_the_reminder_link_asks_first_names_nobody_and_the_link_expires(client):

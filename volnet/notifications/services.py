@@ -280,10 +280,12 @@ def _key(dedupe_key: str | None) -> str:
 
 def notify(recipient, kind: str, params: dict | None = None, *, send_at: datetime | None = None,
            dedupe_key: str | None = None, urgent: bool | None = None, channels: list[str] | None = None,
-           link: str | None = None) -> list:
+           link: str | None = None, not_after: datetime | None = None) -> list:
     """Add the message's outbox rows (one per channel) to db.session. Never commits.
 
     Calling again with the same ``dedupe_key`` does nothing and returns the existing rows.
+    ``not_after``: a message that is pointless later (a shift reminder after the shift has begun) is not
+    written for a channel whose quiet hours would hold it past then; the in-app copy is always written.
     """
     if recipient is None:
         return []
@@ -302,9 +304,10 @@ def notify(recipient, kind: str, params: dict | None = None, *, send_at: datetim
     subject, body = render(kind, values, recipient)
     rows = [Outbox(recipient_id=recipient.id, kind=kind[:60], channel=ch, params=values, link=(link or "")[:500],
                    dedupe_key=key, urgent=bool(urgent), state="pending", attempts=0, send_at=when,
-                   next_attempt_at=adjust_for_quiet(when, ch, bool(urgent)), subject=subject, body=body,
-                   created_at=now)
-            for ch in channels_for(recipient, channels)]
+                   next_attempt_at=at, subject=subject, body=body, created_at=now)
+            for ch in channels_for(recipient, channels)
+            if (at := adjust_for_quiet(when, ch, bool(urgent))) and (not_after is None or ch == "inapp"
+                                                                      or at < not_after)]
     try:
         with db.session.begin_nested():
             db.session.add_all(rows)

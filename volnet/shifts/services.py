@@ -223,8 +223,9 @@ def send_due_reminders(now: datetime | None = None) -> int:
         if key in have:
             continue
         occ = s.occurrence
+        # A text held by the quiet hours past the start is no reminder: only the in-app copy then.
         _notify(s.volunteer, "shift_reminder", message_params(occ, link=reminder_link(s)), send_at=at,
-                dedupe_key=key, link=f"/shifts/{occ.id}")
+                dedupe_key=key, link=f"/shifts/{occ.id}", not_after=occ.starts_at)
         n += 1
     return n
 
