@@ -187,6 +187,21 @@ def test_an_rrn_in_any_script_s_digits_is_hashed_or_masked(app):
     assert san.cell("ठाकुर गली ४ मकान १२ - पीछे") == "ठाकुर गली ४ मकान १२ - पीछे"
 
 
+@pytest.mark.parametrize("sep", [".", " . ", "/", "_", "·", " - ", "  "])
+def test_an_rrn_written_with_a_dot_slash_or_middle_dot_is_hashed_or_masked(app, sep):
+    """Office spreadsheets write 900101.1234567 or 900101·1234567 as well as with a hyphen."""
+    from volnet.risk import rrn
+
+    san = rrn.Sanitizer()
+    assert san.cell(f"900101{sep}1234567") == san.cell("900101-1234567")
+    assert san.cell(f"비고 900101{sep}1234567 확인") == "비고 900101-1****** 확인"
+    assert rrn.mask(f"메모 511309{sep}1234567") == "메모 511309-*******"  # fails the check: masked all the same
+    assert rrn.mask_loose(f"계좌 440101{sep}12345678") == "계좌 440101-*******"
+    # Dates, phone numbers and amounts are left alone.
+    for text in ("2026.12.04", "010.1234.5678", "1,234,567.50", "민락로 106. 1층"):
+        assert rrn.mask(text) == text and san.cell(text) == text
+
+
 def test_every_decimal_digit_of_unicode_is_looked_for():
     """The quick scan that decides whether a cell must be folded finds every decimal digit that Unicode
     knows besides 0-9 (the digits' blocks could grow with a new Python)."""

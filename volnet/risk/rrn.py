@@ -18,13 +18,16 @@ from flask import current_app
 # YYMMDD, optional hyphen/space, gender-century digit 1-8, six more digits; not inside a longer number.
 # ASCII digits only: other scripts' digits are folded first (``_fold``), so a number typed in full-width
 # digits is found, hashed and masked like any other.
-RRN_RE = re.compile(r"(?<!\d)(\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])\s?-?\s?([1-8])(\d{6})(?!\d)", re.ASCII)
+# Between the two halves: nothing, or up to three of hyphen, space, dot, slash, underscore or middle dot
+# ("900101-1234567", "900101 1234567", "900101.1234567", "900101 - 1234567").
+_SEP = r"[\s.\-_/\u00b7]{0,3}"
+RRN_RE = re.compile(r"(?<!\d)(\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])" + _SEP + r"([1-8])(\d{6})(?!\d)", re.ASCII)
 # The same shape without the checks (month 13, gender digit 0 ...): a number typed with a mistake is still
 # someone's identifier, so it is masked too (511309-*******), never kept. RRN_RE is tried first.
-SHAPE_RE = re.compile(r"(?<!\d)(\d{6})\s?-?\s?\d{7}(?!\d)", re.ASCII)
+SHAPE_RE = re.compile(r"(?<!\d)(\d{6})" + _SEP + r"\d{7}(?!\d)", re.ASCII)
 # For the rows refused by an import (kept for the importer to see what was wrong): any run of 12 to 14
 # digits, with or without a separator after the sixth (an RRN with a digit too few or too many), masked.
-LOOSE_RE = re.compile(r"(?<!\d)(\d{6})\s?-?\s?\d{6,8}(?!\d)", re.ASCII)
+LOOSE_RE = re.compile(r"(?<!\d)(\d{6})" + _SEP + r"\d{6,8}(?!\d)", re.ASCII)
 _ANY_DIGIT = re.compile(r"\d")  # any script's decimal digit (str patterns are Unicode-aware)
 # What a number typed outside ASCII may hold: a decimal digit of another script (full-width, Arabic-Indic,
 # Devanagari, Thai ...: every one lies in U+0660-U+ABF9, U+FF10-U+FF19 or U+10000-U+1FFFF, which a test
