@@ -88,3 +88,19 @@ def test_the_summary_costs_at_most_three_statements(s, client):
     ours = [q for q in sent if "FROM cases" in q or "FROM call_enrollments" in q or "risk_household_indicators" in q]
     assert len(ours) == 3, ours
     assert "윤복순" in body
+
+
+def test_a_call_still_open_today_is_shown_before_the_plan_s_next_date(s, client):
+    """Today's call not made yet (or a retry) is what the household is waiting for, not the next date."""
+    from volnet.calls.models import CallTask
+
+    enr = s["enr"]
+    db.session.add(CallTask(enrollment_id=enr.id, household_id=s["h"].id, dong_id=s["h"].dong_id,
+                            assignee_id=enr.caller_id, due_on=date(2026, 3, 2),
+                            due_at=datetime(2026, 3, 2, 1, 0, tzinfo=UTC), status="open"))
+    db.session.commit()
+    clock.freeze(datetime(2026, 3, 2, 3, 0, tzinfo=UTC))  # 12:00 in Seoul: two hours late
+    b.login(client, s["cw"])
+    block = _summary(client.get(f"/households/{s['h'].id}").get_data(as_text=True))
+    assert "통화 예정 2026. 3. 2.(월) 10:00" in block and "기한 초과" in block
+    assert "2026. 3. 4.(수)" not in block

@@ -14,22 +14,26 @@ from volnet.households.models import Household
 
 
 def care_summary(user, h: Household) -> dict:
-    from volnet.calls.models import CallEnrollment
+    from volnet.calls.models import CallEnrollment, CallTask
     from volnet.cases.models import STEPS, Case
     from volnet.risk.models import HouseholdIndicator, IndicatorType
     from volnet.risk.tiers import TIER_BADGE, TIERS
 
-    out: dict = {"case": None, "calls": None, "indicators": [], "risk": user.role in STAFF,
+    out: dict = {"case": None, "calls": None, "open_call_at": None, "indicators": [], "risk": user.role in STAFF,
                  "steps": STEPS, "tiers": TIERS, "tier_badge": TIER_BADGE}
     case = db.session.scalar(select(Case).options(joinedload(Case.owner).load_only(User.id, User.name))
                              .where(Case.household_id == h.id, Case.status == "open").limit(1))
     if case is not None and access.can(user, "view", case):
         out["case"] = case
-    enr = db.session.scalar(select(CallEnrollment)
-                            .options(joinedload(CallEnrollment.caller).load_only(User.id, User.name))
-                            .where(CallEnrollment.household_id == h.id, CallEnrollment.active.is_(True)).limit(1))
-    if enr is not None and access.can(user, "view", enr):
-        out["calls"] = enr
+    # The call still open (today's, or a retry) comes before the plan's next scheduled date.
+    open_call = (select(func.min(CallTask.due_at)).where(CallTask.enrollment_id == CallEnrollment.id,
+                                                         CallTask.status == "open").scalar_subquery())
+    row = db.session.execute(select(CallEnrollment, open_call)
+                             .options(joinedload(CallEnrollment.caller).load_only(User.id, User.name))
+                             .where(CallEnrollment.household_id == h.id, CallEnrollment.active.is_(True))
+                             .limit(1)).first()
+    if row is not None and access.can(user, "view", row[0]):
+        out["calls"], out["open_call_at"] = row
     if out["risk"]:  # the risk picture's readers (crisis-list rounds: staff of the dong)
         latest = (select(func.max(HouseholdIndicator.round_id)).where(HouseholdIndicator.household_id == h.id)
                   .scalar_subquery())
