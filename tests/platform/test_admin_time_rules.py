@@ -153,6 +153,10 @@ def test_the_other_time_rules_refuse_what_cannot_work(app, client):
             ({"quiet_start": "25:00"}, "시각을 적으세요"),
             ({"quiet_end": "8시"}, "시각을 적으세요"),
             ({"login_max_failures": 0}, None),
+            ({"case_total": "1h"}, "일 단위"),
+            ({"case_review": "1h"}, "일 단위"),
+            ({"case_aftercare_early": "48h"}, "일 단위"),
+            ({"case_total": "12d"}, "각 단계"),
             ({"login_max_failures": 10, "login_max_failures_per_address": 5}, "한 계정"),
     ):
         r = client.post("/admin/time-rules", data={**TIME_RULES, "case_selection": "4d", **change})

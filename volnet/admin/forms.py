@@ -208,6 +208,14 @@ def _validate_short_wait(form, field):
         raise ValidationError(_l("Write minutes or hours, at most a day: for example 15m or 2h."))
 
 
+def _validate_days(form, field):
+    """Integrated-case deadlines run in days (calendar or working): an hour or a minute is a slip of the key."""
+    if not _rule_error(field.data):
+        _n, unit = parse_duration(field.data)
+        if unit not in ("d", "wd"):
+            raise ValidationError(_l("Write days for this one: for example 10d or 7wd."))
+
+
 MAX_REMINDERS = 4
 
 
@@ -256,6 +264,7 @@ def _validate_clock(form, field):
 
 
 _TEXT_RULE = [DataRequired(), Length(max=8), _validate_rule]
+_DAYS_RULE = [*_TEXT_RULE, _validate_days]
 _WAIT = [DataRequired(), Length(max=8), _validate_short_wait]
 
 
@@ -263,17 +272,17 @@ class TimeRulesForm(FlaskForm):
     """The time rules that have no page of their own: integrated case steps, safety-call retries, shift
     reminders, quiet hours for messages and login locks."""
 
-    case_assessment = StringField(_l("Needs and crisis assessment within"), validators=_TEXT_RULE,
+    case_assessment = StringField(_l("Needs and crisis assessment within"), validators=_DAYS_RULE,
                                   filters=[_rule_text])
-    case_selection = StringField(_l("Selection within"), validators=_TEXT_RULE, filters=[_rule_text])
-    case_planning = StringField(_l("Service plan within"), validators=_TEXT_RULE, filters=[_rule_text])
-    case_total = StringField(_l("The whole case within"), validators=_TEXT_RULE, filters=[_rule_text])
+    case_selection = StringField(_l("Selection within"), validators=_DAYS_RULE, filters=[_rule_text])
+    case_planning = StringField(_l("Service plan within"), validators=_DAYS_RULE, filters=[_rule_text])
+    case_total = StringField(_l("The whole case within"), validators=_DAYS_RULE, filters=[_rule_text])
     case_escalate = StringField(_l("Team lead alerted when a step is still overdue after"), validators=_TEXT_RULE,
                                 filters=[_rule_text])
     case_review = StringField(_l("Case review (case conference) due after the plan or the latest conference"),
-                              validators=_TEXT_RULE, filters=[_rule_text])
+                              validators=_DAYS_RULE, filters=[_rule_text])
     case_aftercare_early = StringField(_l("An aftercare check may be recorded this many days before it is due"),
-                                       validators=_TEXT_RULE, filters=[_rule_text])
+                                       validators=_DAYS_RULE, filters=[_rule_text])
     call_retries = IntegerField(_l("Tries again after an unanswered safety call"),
                                 validators=[InputRequired(), NumberRange(min=0, max=5)])
     call_retry_after = StringField(_l("Next try after"), validators=_WAIT, filters=[_rule_text])
@@ -318,6 +327,17 @@ class TimeRulesForm(FlaskForm):
                                       validators=[InputRequired(), NumberRange(min=1, max=1440)])
     login_max_failures_per_address = IntegerField(_l("Failed logins from one address before it is locked"),
                                                   validators=[InputRequired(), NumberRange(min=3, max=10000)])
+
+    def validate_case_total(self, field):
+        """The whole case may not end before any one of its steps is due (every step is capped by it)."""
+        if self.case_total.errors or _rule_error(field.data):
+            return
+        days = [clock.seoul_today() + timedelta(days=i) for i in range(14)]
+        total = min(rule_hours(field.data, days))
+        for step in (self.case_assessment, self.case_selection, self.case_planning):
+            if step.data and not _rule_error(step.data) and max(rule_hours(step.data, days)) > total:
+                raise ValidationError(_l("The whole case must run at least as long as each step (%(step)s: "
+                                         "%(rule)s).", step=step.label.text, rule=step.data))
 
     def validate_login_max_failures_per_address(self, field):
         own = self.login_max_failures.data
