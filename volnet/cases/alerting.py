@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 
+from volnet.cases.models import CLOSURE_REASONS
 from volnet.core.i18n import lazy_gettext as _l
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,11 @@ KINDS = {
     ),
 }
 
+# Params stored as codes and shown as their labels in the reader's language (older rows hold the text itself).
+PARAM_LABELS = {
+    "case_closure_requested": {"reason": CLOSURE_REASONS},
+}
+
 _registered = False
 
 
@@ -110,7 +116,7 @@ def _services():
         return None
     if not _registered and hasattr(services, "register_kind"):
         for kind, (subject, body, urgent, label) in KINDS.items():
-            services.register_kind(kind, subject, body, urgent=urgent, label=label)
+            services.register_kind(kind, subject, body, urgent=urgent, label=label, labels=PARAM_LABELS.get(kind))
         _registered = True
     return services
 

@@ -413,7 +413,8 @@ def request_closure(case: Case, actor, reason: str, note: str = "", end_linkages
     db.session.add(req)
     db.session.flush()
     _event(case, "closure_requested", actor, request=req.id, reason=reason)
-    params = {"case": case.id, "who": actor.name, "reason": str(CLOSURE_REASONS[reason])}
+    # The reason as its code: each recipient reads its label in their own language (alerting.PARAM_LABELS).
+    params = {"case": case.id, "who": actor.name, "reason": reason}
     recipients = team_leads(case.dong_id)
     if case.owner is not None and case.owner_id != actor.id and case.owner_id not in {u.id for u in recipients}:
         recipients.append(case.owner)

@@ -79,6 +79,9 @@ class Kind:
     body: object
     urgent: bool = False
     label: object = None
+    # Params stored as codes, shown as their labels in the reader's language: {param: {code: lazy label}}.
+    # A stored value that is not one of the codes (an older row's text) is shown as it is.
+    labels: dict | None = None
 
 
 KINDS: dict[str, Kind] = {}
@@ -87,10 +90,11 @@ KINDS: dict[str, Kind] = {}
 KIND_LABELS: dict[str, object] = {}
 
 
-def register_kind(kind: str, subject, body, *, urgent: bool = False, label=None) -> None:
+def register_kind(kind: str, subject, body, *, urgent: bool = False, label=None, labels=None) -> None:
     """Declare a message kind: lazy_gettext subject and body with %(name)s placeholders, and the label the
-    admins' outbox page shows for it."""
-    KINDS[kind] = Kind(subject, body, urgent, label)
+    admins' outbox page shows for it. ``labels`` ({param: {code: lazy label}}): params stored as codes, read
+    as their labels in the recipient's language when the message is shown."""
+    KINDS[kind] = Kind(subject, body, urgent, label, labels)
     if label is not None:
         KIND_LABELS[kind] = label
     else:
@@ -187,6 +191,9 @@ def render(kind: str, params: dict, user, fallback: tuple[str, str] = ("", ""),
         return fallback if any(fallback) else (kind, "")
     values = _Params(params or {})
     with force_locale(_locale_of(user)):
+        for key, names in (spec.labels or {}).items():
+            if isinstance(values.get(key), str) and values[key] in names:
+                values[key] = str(names[values[key]])
         _localise_when(values)
         if channel == "inapp":
             _inapp_values(values)
