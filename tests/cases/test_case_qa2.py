@@ -11,6 +11,8 @@ from sqlalchemy import func, select
 
 from tests import builders as b
 from tests.cases import builders as cb
+from volnet.cases import services as svc
+from volnet.cases.models import AftercareCheck, Case
 from volnet.core import clock
 from volnet.extensions import db
 from volnet.notifications import services as notes
@@ -75,3 +77,49 @@ def test_an_older_closure_request_message_holding_the_reason_as_text_still_reads
                        dedupe_key="old")[0]
     _subject, body = notes.render(row.kind, row.params, s["lead"])
     assert "(위기 해소, 안정)" in body
+
+
+# ---------------------------------------------------------------- 3. aftercare promised only when it follows
+
+def test_approving_a_closure_without_aftercare_does_not_promise_aftercare_checks(s, client):
+    case = cb.case(s["cw"], s["household"])
+    svc.request_closure(case, s["cw"], "not_selected", "")
+    db.session.commit()
+    s["lead"].locale = "ko"
+    db.session.commit()
+    b.login(client, s["lead"])
+    block = _block(client.get(f"/cases/{case.id}").get_data(as_text=True), "aftercare")
+    assert "이 종결 사유에는 사후관리 점검이 없습니다" in block and "사후관리 점검 일정이 잡힙니다" not in block
+    r = client.post(f"/cases/{case.id}/closure/approve", data={}, follow_redirects=True)
+    page = htmllib.unescape(r.get_data(as_text=True))
+    assert "종결을 승인했습니다" in page and "이 종결 사유에는 사후관리 점검이 없습니다" in page
+    assert "사후관리 점검이 예정되었습니다" not in page
+    assert _count(AftercareCheck) == 0 and db.session.get(Case, case.id).status == "closed"
+    page = _inbox(client, s["cw"])
+    assert f"통합사례 #{case.id}의 종결을 승인했습니다. 이 종결 사유에는 사후관리 점검이 없습니다" in page
+    assert "사후관리 점검이 예정되었습니다" not in page
+
+
+def test_approving_a_closure_with_aftercare_still_says_the_checks_are_scheduled(s, client):
+    case = cb.case(s["cw"], s["household"])
+    svc.request_closure(case, s["cw"], "goals_achieved", "")
+    db.session.commit()
+    b.login(client, s["lead"])  # English
+    block = _block(client.get(f"/cases/{case.id}").get_data(as_text=True), "aftercare")
+    assert "Close this case? Aftercare checks will be scheduled." in block
+    r = client.post(f"/cases/{case.id}/closure/approve", data={}, follow_redirects=True)
+    assert "Aftercare checks are scheduled." in r.get_data(as_text=True) and _count(AftercareCheck) == 2
+    assert "사후관리 점검이 예정되었습니다" in _inbox(client, s["cw"])
+
+
+def test_a_team_lead_closing_as_moved_is_not_told_of_aftercare_checks(s, client):
+    case = cb.case(s["lead"], s["household"])
+    db.session.commit()
+    b.login(client, s["lead"])  # English
+    block = _block(client.get(f"/cases/{case.id}").get_data(as_text=True), "aftercare")
+    assert ("Aftercare checks will be scheduled, except for these closing reasons: Not selected, Deceased, "
+            "Moved away.") in block
+    r = client.post(f"/cases/{case.id}/close", data={"reason": "moved", "note": ""}, follow_redirects=True)
+    page = r.get_data(as_text=True)
+    assert "No aftercare checks follow for this closing reason." in page
+    assert "Aftercare checks are scheduled" not in page and _count(AftercareCheck) == 0

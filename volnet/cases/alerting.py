@@ -56,6 +56,13 @@ KINDS = {
         False,
         _l("Integrated case closure approved"),
     ),
+    "case_closure_approved_no_aftercare": (  # a closing reason without aftercare (services.NO_AFTERCARE)
+        _l("Integrated case #%(case)s closed"),
+        _l("%(who)s approved the closure of integrated case #%(case)s. No aftercare checks follow for this "
+           "closing reason."),
+        False,
+        _l("Integrated case closure approved (no aftercare)"),
+    ),
     "case_closure_returned": (
         _l("Integrated case #%(case)s: closure returned"),
         _l("%(who)s returned the closure of integrated case #%(case)s. The reason is on the case page."),

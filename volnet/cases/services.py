@@ -434,11 +434,12 @@ def _decided(case: Case, req: ClosureRequest | None) -> ClosureRequest:
 
 def approve_closure(case: Case, actor) -> list[AftercareCheck]:
     """A team lead approves: the case closes as the request asked (refused if its services no longer allow it,
-    the request still waiting); the one who asked is told."""
+    the request still waiting); the one who asked is told, and whether aftercare checks follow."""
     req = _decided(case, pending_closure(case))
     checks = close_case(case, actor, req.reason, req.note, end_linkages=req.end_linkages)
+    kind = "case_closure_approved" if checks else "case_closure_approved_no_aftercare"
     if req.requested_by is not None and req.requested_by_id != actor.id:
-        alerting.send(req.requested_by, "case_closure_approved", {"case": case.id, "who": actor.name},
+        alerting.send(req.requested_by, kind, {"case": case.id, "who": actor.name},
                       dedupe_key=f"closure:{req.id}:approved", link=f"/cases/{case.id}")
     return checks
 

@@ -187,6 +187,8 @@ def _page(case: Case, status: int = 200, open_block: str | None = None, **refuse
         open_linkages=[link for link in linkages if link.status in svc.OPEN_LINKAGE_STATUSES],
         undecided=[es for es in emergencies if es.decided_at is None], linkage_label=svc.linkage_label,
         aftercare_opens={a.id: svc.aftercare_opens_on(a) for a in aftercare if a.done_at is None},
+        no_aftercare=svc.NO_AFTERCARE,
+        no_aftercare_reasons=", ".join(str(CLOSURE_REASONS[r]) for r in svc.NO_AFTERCARE),
         action_form=F.ActionForm(), owner_form=owner_form,
         emergency_rule=duration_text(settings.get(svc.EMERGENCY_DECISION)), **forms, **LABELS), status
 
@@ -428,8 +430,8 @@ def close(case_id):
     direct = access.can(current_user, "approve_closure", case)
     try:
         if direct:
-            svc.close_case(case, current_user, form.reason.data, form.note.data or "",
-                           end_linkages=bool(form.end_linkages.data))
+            checks = svc.close_case(case, current_user, form.reason.data, form.note.data or "",
+                                    end_linkages=bool(form.end_linkages.data))
         else:
             svc.request_closure(case, current_user, form.reason.data, form.note.data or "",
                                 end_linkages=bool(form.end_linkages.data))
@@ -437,6 +439,9 @@ def close(case_id):
         return _fail(case, form, exc=exc, anchor="aftercare", keep="close_form")
     if not direct:
         return _ok(case, _("Closure requested. A team lead of the dong approves it or returns it."), "aftercare")
+    if not checks:  # a closing reason without aftercare (svc.NO_AFTERCARE)
+        return _ok(case, _("The case has been closed. No aftercare checks follow for this closing reason."),
+                   "aftercare")
     return _ok(case, _("The case has been closed. Aftercare checks are scheduled."), "aftercare")
 
 
@@ -448,9 +453,12 @@ def approve_closure(case_id):
     if not form.validate_on_submit():
         return _fail(case, form, anchor="aftercare")
     try:
-        svc.approve_closure(case, current_user)
+        checks = svc.approve_closure(case, current_user)
     except svc.CaseError as exc:
         return _fail(case, exc=exc, anchor="aftercare")
+    if not checks:  # a closing reason without aftercare (svc.NO_AFTERCARE)
+        return _ok(case, _("Closure approved: the case has been closed. No aftercare checks follow for this "
+                           "closing reason."), "aftercare")
     return _ok(case, _("Closure approved: the case has been closed. Aftercare checks are scheduled."), "aftercare")
 
 
