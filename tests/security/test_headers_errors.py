@@ -140,6 +140,19 @@ def test_a_stale_form_says_it_expired_and_leads_back_to_it(app, client, csrf_on)
     refresh()
 
 
+def test_a_form_sent_after_being_signed_out_says_so_and_leads_to_login(app, client, csrf_on):
+    """No session any more (cookies cleared, signed out elsewhere): "submit it again" cannot work, so the page
+    says the person is signed out and links to the login, coming back to the form's page."""
+    r = client.post("/notifications/read-all", data={"csrf_token": "stale"},
+                    headers={"Referer": "http://localhost/shifts/2/manage"})
+    body = r.get_data(as_text=True)
+    assert r.status_code == 400 and "로그아웃되어 양식을 보내지 못했습니다." in body
+    assert 'href="/account/login?next=/shifts/2/manage"' in body and "다시 제출해 주세요" not in body
+    # A public form (the citizen report) is not about being signed in: it has expired, as before.
+    r = client.post("/report-a-neighbour", data={"csrf_token": "stale"})
+    assert r.status_code == 400 and "입력 시간이 지났습니다" in r.get_data(as_text=True)
+
+
 def test_method_not_allowed_has_its_own_title(app, client):
     r = client.get("/account/logout")
     body = r.get_data(as_text=True)

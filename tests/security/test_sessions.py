@@ -157,3 +157,19 @@ def test_pages_carry_the_idle_warning_and_its_status_is_no_activity(app, client)
     assert client.get("/account/session?stay=1").get_json() == {"left": 1800}  # the button is
     clock.advance(timedelta(minutes=31))
     assert client.get("/account/session").status_code == 302  # signed out: the page shows the notice
+
+
+def test_after_an_idle_sign_out_the_login_page_says_it_once(app, client):
+    """The page's status poll signs the person out (and says why); the reload that follows does not add
+    "please log in to see this page" on top. A plain signed-out visit still gets that one."""
+    u = b.user("caseworker")
+    db.session.commit()
+    clock.freeze(clock.now())
+    b.login(client, u)
+    clock.advance(timedelta(minutes=31))
+    assert client.get("/account/session").status_code == 302
+    page = client.get("/notifications?x=1", follow_redirects=True).get_data(as_text=True)
+    assert page.count("30분 동안 활동이 없어 로그아웃되었습니다") == 1
+    assert "이 페이지를 보려면 로그인해 주세요" not in page
+    page = app.test_client().get("/notifications", follow_redirects=True).get_data(as_text=True)
+    assert "이 페이지를 보려면 로그인해 주세요" in page

@@ -24,8 +24,19 @@ def init_app(app):
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
     login_manager.user_loader(load_user)
+    login_manager.unauthorized_handler(_to_login)
     app.before_request(check_timeouts)
     app.jinja_env.globals["idle_seconds"] = idle_seconds
+
+
+def _to_login():
+    """Flask-Login's redirect to the login page (next= the page, as a same-site path), with its "please log in"
+    only when no other message waits: after an idle or ended session that one says it already."""
+    from flask_login.utils import login_url
+
+    if not session.get("_flashes"):
+        flash(login_manager.login_message, login_manager.login_message_category)
+    return redirect(login_url(login_manager.login_view, next_url=request.url))
 
 
 def load_user(user_key: str):

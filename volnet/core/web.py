@@ -4,7 +4,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from flask import g, render_template, request
+from flask import current_app, g, render_template, request
 from flask_babel import format_datetime, get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
@@ -54,6 +54,18 @@ def init_app(app):
         # A stale or missing CSRF token (a page left open across a login, a second tab, a new secret key):
         # say so and lead back to the form. No redirect: the browser's Back keeps what was typed.
         db.session.rollback()
+        if _signed_out_of(request.endpoint):
+            # No session any more (signed out in another tab, cookies cleared, the idle timeout): sending the
+            # form again cannot work; logging in and coming back can.
+            from flask import url_for
+
+            back = _same_site_referrer()
+            return render_template(
+                "errors/error.html", code=400, title=_("You are signed out"),
+                message=_("You were signed out, so the form was not sent. What you typed is still on the previous "
+                          "page (your browser's Back button): copy it, log in again and send it."),
+                back_url=url_for("accounts.login", next=back) if back else url_for("accounts.login"),
+                back_label=_("Log in")), 400
         return render_template("errors/error.html", code=400, title=_("The form has expired"),
                                message=_("The form has expired. Please submit it again.") + " "
                                + _("Go back to the form (your browser's Back button keeps what you typed) and "
@@ -159,6 +171,18 @@ def init_app(app):
     from volnet.core.paging import page_links
 
     app.jinja_env.globals["page_links"] = page_links
+
+
+def _signed_out_of(endpoint: str | None) -> bool:
+    """The request is for a page that needs an account, and nobody is signed in."""
+    from volnet.core.access import PUBLIC, access_of, signed_in
+
+    view = current_app.view_functions.get(endpoint or "")
+    decl = access_of(view) if view is not None else None
+    if decl is None or PUBLIC in decl["roles"]:
+        return False
+    user = signed_in()
+    return user is not None and not user.is_authenticated
 
 
 def _same_site_referrer() -> str | None:
