@@ -41,7 +41,8 @@
     fetch(url + (stay ? '?stay=1' : ''), {credentials: 'same-origin', redirect: 'manual',
                                           headers: {'Accept': 'application/json'}})
       .then(function (r) {
-        if (r.type === 'opaqueredirect' || !r.ok) throw new Error('signed out');
+        if (r.type === 'opaqueredirect' || r.status === 401 || r.status === 403) throw new Error('signed out');
+        if (!r.ok) throw new Error('unavailable');
         return r.json();
       })
       .then(function (data) {
@@ -53,7 +54,12 @@
         clearTimeout(timer);
         timer = setTimeout(function () { ask(false); }, left * 1000 + 1000);
       })
-      .catch(ended);
+      .catch(function (err) {
+        // Signed out: say so. The network or the server away for a moment: ask again shortly.
+        if (err && err.message === 'signed out') { ended(); return; }
+        clearTimeout(timer);
+        timer = setTimeout(function () { ask(stay); }, 30000);
+      });
   }
 
   function check() { ask(false); }
