@@ -123,3 +123,28 @@ def test_a_team_lead_closing_as_moved_is_not_told_of_aftercare_checks(s, client)
     page = r.get_data(as_text=True)
     assert "No aftercare checks follow for this closing reason." in page
     assert "Aftercare checks are scheduled" not in page and _count(AftercareCheck) == 0
+
+
+# ---------------------------------------------------------------- 6. the owner hears the result too
+
+@pytest.mark.parametrize("decision", ["approve", "return"])
+def test_the_owner_is_told_when_someone_else_s_closure_request_is_approved_or_returned(s, client, decision):
+    case = cb.case(s["cw"], s["household"])  # 김민수's case; 이서연 asks
+    svc.request_closure(case, s["cw2"], "stabilised", "생계 안정")
+    db.session.commit()
+    b.login(client, s["lead"])
+    r = client.post(f"/cases/{case.id}/closure/{decision}", data={"note": "기초생활보장 신청 결과 확인 후 종결"})
+    assert r.status_code == 302
+    kind = "case_closure_approved" if decision == "approve" else "case_closure_returned"
+    assert len(_outbox(kind, s["cw2"])) == 1 and len(_outbox(kind, s["cw"])) == 1
+    said = "종결을 승인했습니다" if decision == "approve" else "종결을 반려했습니다"
+    assert f"통합사례 #{case.id}의 {said}" in _inbox(client, s["cw"])
+
+
+def test_an_owner_who_asked_is_told_once(s, client):
+    case = cb.case(s["cw"], s["household"])
+    svc.request_closure(case, s["cw"], "stabilised", "")
+    db.session.commit()
+    b.login(client, s["lead"])
+    client.post(f"/cases/{case.id}/closure/return", data={"note": "연계 결과 확인"})
+    assert len(_outbox("case_closure_returned", s["cw"])) == 1

@@ -438,23 +438,31 @@ def approve_closure(case: Case, actor) -> list[AftercareCheck]:
     req = _decided(case, pending_closure(case))
     checks = close_case(case, actor, req.reason, req.note, end_linkages=req.end_linkages)
     kind = "case_closure_approved" if checks else "case_closure_approved_no_aftercare"
-    if req.requested_by is not None and req.requested_by_id != actor.id:
-        alerting.send(req.requested_by, kind, {"case": case.id, "who": actor.name},
-                      dedupe_key=f"closure:{req.id}:approved", link=f"/cases/{case.id}")
+    _tell_decision(case, req, actor, kind, "approved")
     return checks
 
 
+def _tell_decision(case: Case, req: ClosureRequest, actor, kind: str, decision: str) -> None:
+    """The one who asked is told the team lead's decision, and the case's owner too when someone else asked
+    (the owner was told of the request)."""
+    params = {"case": case.id, "who": actor.name}
+    if req.requested_by is not None and req.requested_by_id != actor.id:
+        alerting.send(req.requested_by, kind, params, dedupe_key=f"closure:{req.id}:{decision}",
+                      link=f"/cases/{case.id}")
+    if case.owner is not None and case.owner_id not in (actor.id, req.requested_by_id):
+        alerting.send(case.owner, kind, params, dedupe_key=f"closure:{req.id}:{decision}:{case.owner_id}",
+                      link=f"/cases/{case.id}")
+
+
 def return_closure(case: Case, actor, note: str) -> ClosureRequest:
-    """A team lead returns the closure with a reason: the case stays open, the reason is on its history and the
-    one who asked is told (the reason itself only on the page)."""
+    """A team lead returns the closure with a reason: the case stays open, the reason is on its page and the
+    one who asked is told, and the owner when someone else asked (the reason itself only on the page)."""
     req = _decided(case, pending_closure(case))
     if not (note or "").strip():
         raise CaseError(_l("Write why the closure is returned."))
     req.decided_at, req.decided_by_id, req.decision, req.return_note = clock.now(), actor.id, "returned", note
     _event(case, "closure_returned", actor, request=req.id)
-    if req.requested_by is not None and req.requested_by_id != actor.id:
-        alerting.send(req.requested_by, "case_closure_returned", {"case": case.id, "who": actor.name},
-                      dedupe_key=f"closure:{req.id}:returned", link=f"/cases/{case.id}")
+    _tell_decision(case, req, actor, "case_closure_returned", "returned")
     return req
 
 
