@@ -4,7 +4,7 @@ list filter of closures awaiting approval, and the aftercare card's wording."""
 from __future__ import annotations
 
 import html as htmllib
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from tests import builders as b
 from tests.cases import builders as cb
 from volnet.cases import services as svc
-from volnet.cases.models import AftercareCheck, Case
+from volnet.cases.models import AftercareCheck, Case, ServiceLinkage
 from volnet.core import clock
 from volnet.extensions import db
 from volnet.notifications import services as notes
@@ -148,3 +148,32 @@ def test_an_owner_who_asked_is_told_once(s, client):
     b.login(client, s["lead"])
     client.post(f"/cases/{case.id}/closure/return", data={"note": "연계 결과 확인"})
     assert len(_outbox("case_closure_returned", s["cw"])) == 1
+
+
+# ---------------------------------------------------------------- 7. a returned closure on the case page
+
+def test_after_a_return_the_closure_block_shows_why_by_whom_and_when_and_keeps_what_was_asked(s, client):
+    case = cb.case(s["cw"], s["household"])
+    link = cb.linkage(case, s["cw"], 150000, date(2026, 2, 1))
+    svc.request_closure(case, s["cw2"], "stabilised", "긴급복지 생계지원 후 안정", end_linkages=True)
+    db.session.commit()
+    clock.freeze(T0 + timedelta(hours=2))  # 12:00 in Seoul
+    b.login(client, s["lead"])
+    client.post(f"/cases/{case.id}/closure/return", data={"note": "기초생활보장 신청 결과 확인 후 종결하세요."})
+    client.post("/account/logout")
+    b.login(client, s["cw2"])
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    block = _block(page, "aftercare")
+    notice = block[block.index('id="closure-returned"'):block.index("<details")]
+    assert "종결 반려" in notice and "박지현" in notice and "2026. 3. 2.(월) 12:00" in notice
+    assert "기초생활보장 신청 결과 확인 후 종결하세요." in notice
+    form = block[block.index("<details"):]
+    assert "<details class=\"action-block\" open>" in form
+    assert '<option selected value="stabilised">' in form and "긴급복지 생계지원 후 안정</textarea>" in form
+    assert '<input checked class="check-input" id="end_linkages"' in form
+    # Asked again as corrected: the notice gives way to the waiting request.
+    r = client.post(f"/cases/{case.id}/close", data={"reason": "goals_achieved", "note": "수급 결정 후 안정",
+                                                     "end_linkages": "y"}, follow_redirects=True)
+    block = _block(r.get_data(as_text=True), "aftercare")
+    assert 'id="closure-returned"' not in block and "팀장 승인 대기" in block and "수급 결정 후 안정" in block
+    assert db.session.get(ServiceLinkage, link.id).status == "active"

@@ -157,8 +157,16 @@ def _page(case: Case, status: int = 200, open_block: str | None = None, **refuse
         notes = list(db.session.scalars(select(CaseNote).options(joinedload(CaseNote.author))
                                         .where(CaseNote.case_id == case.id).order_by(CaseNote.at.desc())))
         conferences = q(CaseConference, CaseConference.held_on.desc())
-    requests = list(db.session.scalars(select(ClosureRequest).options(joinedload(ClosureRequest.requested_by))
-                                       .where(ClosureRequest.case_id == case.id)))
+    requests = list(db.session.scalars(select(ClosureRequest).options(
+        joinedload(ClosureRequest.requested_by).load_only(User.id, User.name),
+        joinedload(ClosureRequest.decided_by).load_only(User.id, User.name))
+        .where(ClosureRequest.case_id == case.id)))
+    pending = next((r for r in requests if r.decided_at is None), None)
+    # The latest request returned by a team lead: its reason is shown over the closure form, which holds again
+    # what was asked, to correct and ask again.
+    latest = max(requests, key=lambda r: (r.requested_at, r.id), default=None)
+    previous = latest if (case.is_open and latest is not None and latest.decided_at is not None
+                          and latest.decision == "returned") else None
     events = list(db.session.scalars(select(CaseEvent).options(joinedload(CaseEvent.actor))
                                      .where(CaseEvent.case_id == case.id)
                                      .order_by(CaseEvent.at.desc(), CaseEvent.id.desc()).limit(200)))
@@ -172,14 +180,16 @@ def _page(case: Case, status: int = 200, open_block: str | None = None, **refuse
         goal_form=F.GoalForm(), plan_form=F.PlanForm(plan_text=case.plan_text),
         linkage_form=F.LinkageForm(start_on=clock.seoul_today()), status_form=F.LinkageStatusForm(),
         note_form=F.NoteForm(), conference_form=F.ConferenceForm(held_on=clock.seoul_today()),
-        close_form=F.CloseCaseForm(), return_form=F.ReturnClosureForm(),
+        close_form=F.CloseCaseForm(formdata=None, reason=previous.reason, note=previous.note,
+                                   end_linkages=previous.end_linkages) if previous else F.CloseCaseForm(),
+        return_form=F.ReturnClosureForm(),
         aftercare_form=F.AftercareForm(), emergency_form=F.EmergencyForm(),
         decide_form=F.DecideForm(), decide_forms={}, aftercare_forms={})
     forms.update(refused)
     return render_template(
         "cases/detail.html", case=case, h=case.household, needs=needs, goals=goals, linkages=linkages,
         emergencies=emergencies, aftercare=aftercare, notes=notes, conferences=conferences, history=history,
-        review_label=REVIEW, pending=next((r for r in requests if r.decided_at is None), None),
+        review_label=REVIEW, pending=pending, previous_request=previous,
         can_approve=access.can(current_user, "approve_closure", case),
         can_edit=access.can(current_user, "edit", case), can_notes=can_notes,
         value_total=sum(link.value_won for link in linkages if link.status != "cancelled"),
