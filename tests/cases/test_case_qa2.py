@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from tests import builders as b
 from tests.cases import builders as cb
 from volnet.cases import services as svc
-from volnet.cases.models import AftercareCheck, Case, ServiceLinkage
+from volnet.cases.models import AftercareCheck, Case, ClosureRequest, ServiceLinkage
 from volnet.core import clock
 from volnet.extensions import db
 from volnet.notifications import services as notes
@@ -177,3 +177,70 @@ def test_after_a_return_the_closure_block_shows_why_by_whom_and_when_and_keeps_w
     block = _block(r.get_data(as_text=True), "aftercare")
     assert 'id="closure-returned"' not in block and "팀장 승인 대기" in block and "수급 결정 후 안정" in block
     assert db.session.get(ServiceLinkage, link.id).status == "active"
+
+
+# ---------------------------------------------------------------- 4. withdrawing a waiting closure request
+
+def test_the_one_who_asked_withdraws_a_waiting_closure_and_asks_again_corrected(s, client):
+    case = cb.case(s["cw"], s["household"])  # 김민수's case
+    db.session.commit()
+    b.login(client, s["cw2"])  # 이서연 asks, with the wrong reason
+    client.post(f"/cases/{case.id}/close", data={"reason": "moved", "note": "전출 예정"})
+    block = _block(client.get(f"/cases/{case.id}").get_data(as_text=True), "aftercare")
+    assert f'action="/cases/{case.id}/closure/withdraw"' in block
+    assert 'data-confirm="이 종결 요청을 철회할까요? 사례는 계속 진행됩니다."' in block
+    r = client.post(f"/cases/{case.id}/closure/withdraw", data={}, follow_redirects=True)
+    page = r.get_data(as_text=True)
+    assert "종결 요청을 철회했습니다" in page
+    db.session.expire_all()
+    req = db.session.scalar(select(ClosureRequest))
+    assert (req.decision, req.decided_by_id) == ("withdrawn", s["cw2"].id)
+    assert db.session.get(Case, case.id).status == "open"
+    assert "종결 요청 철회" in _block(page, "history")
+    block = _block(page, "aftercare")
+    assert 'id="closure-withdrawn"' in block and "팀장 승인 대기" not in block
+    assert '<option selected value="moved">' in block and "전출 예정</textarea>" in block  # to correct
+    # The team lead and the owner, told of the request, are told it is withdrawn.
+    assert len(_outbox("case_closure_withdrawn", s["lead"])) == 1
+    assert len(_outbox("case_closure_withdrawn", s["cw"])) == 1 and not _outbox("case_closure_withdrawn", s["cw2"])
+    assert "withdrew the request to close integrated case" in _inbox(client, s["lead"])
+    # Asked again, corrected.
+    client.post("/account/logout")
+    b.login(client, s["cw2"])
+    r = client.post(f"/cases/{case.id}/close", data={"reason": "stabilised", "note": "생계 안정"},
+                    follow_redirects=True)
+    assert "종결을 요청했습니다" in r.get_data(as_text=True)
+    waiting = db.session.scalar(select(ClosureRequest).where(ClosureRequest.decided_at.is_(None)))
+    assert (waiting.reason, waiting.note) == ("stabilised", "생계 안정")
+
+
+def test_the_owner_may_withdraw_but_another_caseworker_may_not(s, client):
+    other = b.user("caseworker", [s["dong"]], name="정하늘")
+    case = cb.case(s["cw"], s["household"])  # 김민수's case
+    svc.request_closure(case, s["cw2"], "stabilised", "")
+    db.session.commit()
+    b.login(client, other)
+    block = _block(client.get(f"/cases/{case.id}").get_data(as_text=True), "aftercare")
+    assert "/closure/withdraw" not in block
+    r = client.post(f"/cases/{case.id}/closure/withdraw", data={}, follow_redirects=True)
+    assert "종결을 요청한 사람이나 사례 담당자만" in r.get_data(as_text=True)
+    assert db.session.scalar(select(ClosureRequest)).decided_at is None
+    client.post("/account/logout")
+    b.login(client, s["cw"])  # the owner
+    assert client.post(f"/cases/{case.id}/closure/withdraw", data={}).status_code == 302
+    db.session.expire_all()
+    assert db.session.scalar(select(ClosureRequest)).decision == "withdrawn"
+    assert len(_outbox("case_closure_withdrawn", s["cw2"])) == 1  # the one who asked is told
+
+
+def test_a_withdrawal_cancels_the_request_notice_not_yet_delivered(s, client):
+    case = cb.case(s["cw"], s["household"])
+    s["lead"].phone = "01098765432"
+    svc.request_closure(case, s["cw"], "stabilised", "")
+    db.session.commit()
+    b.login(client, s["cw"])
+    client.post(f"/cases/{case.id}/closure/withdraw", data={})
+    rows = db.session.scalars(select(Outbox).where(Outbox.kind == "case_closure_requested")).all()
+    assert rows and {r.state for r in rows} == {"cancelled"}
+    nothing = client.post(f"/cases/{case.id}/closure/withdraw", data={}, follow_redirects=True)
+    assert "승인을 기다리는 이 사례의 종결 요청이 없습니다" in nothing.get_data(as_text=True)

@@ -69,6 +69,13 @@ KINDS = {
         False,
         _l("Integrated case closure returned"),
     ),
+    "case_closure_withdrawn": (
+        _l("Integrated case #%(case)s: closure request withdrawn"),
+        _l("%(who)s withdrew the request to close integrated case #%(case)s. The case stays open; there is "
+           "nothing to approve."),
+        False,
+        _l("Integrated case closure request withdrawn"),
+    ),
     "aftercare_needs_support": (
         _l("Aftercare: support needed again (case #%(case)s)"),
         _l("The %(months)s-month aftercare check of closed case #%(case)s found that the household needs support "
@@ -149,6 +156,14 @@ def send(user, kind: str, params: dict, *, dedupe_key: str, urgent: bool | None 
         return False
     services.notify(user, kind, params, dedupe_key=dedupe_key, urgent=urgent, link=link)
     return True
+
+
+def cancel(dedupe_key_prefix: str) -> int:
+    """Cancel the messages not yet delivered whose dedupe key starts with the prefix (0 without the system)."""
+    services = _services()
+    if services is None or not hasattr(services, "cancel"):
+        return 0
+    return services.cancel(dedupe_key_prefix)
 
 
 def after_commit(observation_ids=()) -> None:

@@ -289,8 +289,8 @@ class EmergencySupport(db.Model):
 
 class ClosureRequest(db.Model):
     """A caseworker's closure of a case, waiting for a team lead of the dong (DOMAIN.md: the team lead approves
-    closures): approved, the case closes as it was asked; returned, it stays open with the team lead's reason.
-    One request at a time is waiting per case."""
+    closures): approved, the case closes as it was asked; returned, it stays open with the team lead's reason;
+    withdrawn by the one who asked (or the owner), it stays open. One request at a time is waiting per case."""
 
     __tablename__ = "case_closure_requests"
     __table_args__ = (
@@ -307,7 +307,7 @@ class ClosureRequest(db.Model):
     end_linkages: Mapped[bool] = mapped_column(Boolean, default=False)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    decision: Mapped[str | None] = mapped_column(String(10))  # approved / returned
+    decision: Mapped[str | None] = mapped_column(String(10))  # approved / returned / withdrawn
     return_note: Mapped[str] = mapped_column(EncryptedText, default="")
 
     requested_by = relationship("User", foreign_keys=[requested_by_id])

@@ -466,6 +466,28 @@ def return_closure(case: Case, actor, note: str) -> ClosureRequest:
     return req
 
 
+def withdraw_closure(case: Case, actor) -> ClosureRequest:
+    """The one who asked, or the case's owner, withdraws a closure still waiting for a team lead (to correct it
+    and ask again, or because the household's situation changed): the case stays open, the withdrawal is on its
+    history, and those told of the request are told it is withdrawn (their notice of it, when not delivered
+    yet, is cancelled)."""
+    req = _decided(case, pending_closure(case))
+    if actor.id not in (req.requested_by_id, case.owner_id):
+        raise CaseError(_l("Only the one who asked for the closure, or the case's owner, can withdraw it."))
+    req.decided_at, req.decided_by_id, req.decision = clock.now(), actor.id, "withdrawn"
+    _event(case, "closure_withdrawn", actor, request=req.id)
+    alerting.cancel(f"closure:{req.id}:")
+    recipients = {u.id: u for u in team_leads(case.dong_id)}
+    for user in (case.owner, req.requested_by):
+        if user is not None:
+            recipients.setdefault(user.id, user)
+    for user in recipients.values():
+        if user.id != actor.id:
+            alerting.send(user, "case_closure_withdrawn", {"case": case.id, "who": actor.name},
+                          dedupe_key=f"closure:{req.id}:withdrawn:{user.id}", link=f"/cases/{case.id}")
+    return req
+
+
 def aftercare_opens_on(check: AftercareCheck) -> date:
     """The first day the check can be recorded: ``cases.aftercare_early`` (days) before it is due."""
     n, unit = settings.parse_duration(settings.get("cases.aftercare_early"))

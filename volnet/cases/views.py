@@ -162,11 +162,11 @@ def _page(case: Case, status: int = 200, open_block: str | None = None, **refuse
         joinedload(ClosureRequest.decided_by).load_only(User.id, User.name))
         .where(ClosureRequest.case_id == case.id)))
     pending = next((r for r in requests if r.decided_at is None), None)
-    # The latest request returned by a team lead: its reason is shown over the closure form, which holds again
-    # what was asked, to correct and ask again.
+    # The latest request returned by a team lead (or withdrawn): its reason is shown over the closure form, which
+    # holds again what was asked, to correct and ask again.
     latest = max(requests, key=lambda r: (r.requested_at, r.id), default=None)
     previous = latest if (case.is_open and latest is not None and latest.decided_at is not None
-                          and latest.decision == "returned") else None
+                          and latest.decision in ("returned", "withdrawn")) else None
     events = list(db.session.scalars(select(CaseEvent).options(joinedload(CaseEvent.actor))
                                      .where(CaseEvent.case_id == case.id)
                                      .order_by(CaseEvent.at.desc(), CaseEvent.id.desc()).limit(200)))
@@ -191,6 +191,8 @@ def _page(case: Case, status: int = 200, open_block: str | None = None, **refuse
         emergencies=emergencies, aftercare=aftercare, notes=notes, conferences=conferences, history=history,
         review_label=REVIEW, pending=pending, previous_request=previous,
         can_approve=access.can(current_user, "approve_closure", case),
+        can_withdraw=pending is not None and access.can(current_user, "edit", case)
+        and current_user.id in (pending.requested_by_id, case.owner_id),
         can_edit=access.can(current_user, "edit", case), can_notes=can_notes,
         value_total=sum(link.value_won for link in linkages if link.status != "cancelled"),
         now=clock.now(), today=clock.seoul_today(), open_block=open_block,
@@ -222,6 +224,7 @@ _EVENT_TEXTS = {
     "owner": _l("Owner changed to %(owner)s"),
     "closure_requested": _l("Closure requested: %(reason)s"),
     "closure_returned": _l("Closure returned: %(note)s"),
+    "closure_withdrawn": _l("Closure request withdrawn"),
 }
 
 
@@ -484,6 +487,22 @@ def return_closure(case_id):
     except svc.CaseError as exc:
         return _fail(case, form, exc=exc, anchor="aftercare", keep="return_form")
     return _ok(case, _("The closure has been returned; the case stays open."), "aftercare")
+
+
+@bp.route("/<int:case_id>/closure/withdraw", methods=["POST"])
+@rule(*EDITORS)
+def withdraw_closure(case_id):
+    """The one who asked, or the case's owner, withdraws the closure waiting for a team lead."""
+    case = access.load(Case, case_id, "edit", audit=False, lock=True)
+    form = F.ActionForm()
+    if not form.validate_on_submit():
+        return _fail(case, form, anchor="aftercare")
+    try:
+        svc.withdraw_closure(case, current_user)
+    except svc.CaseError as exc:
+        return _fail(case, exc=exc, anchor="aftercare")
+    return _ok(case, _("The closure request has been withdrawn; the case stays open. Correct it and ask again "
+                       "when the case is ready."), "aftercare")
 
 
 @bp.route("/<int:case_id>/aftercare/<int:check_id>", methods=["POST"])
