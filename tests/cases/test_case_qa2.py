@@ -4,6 +4,7 @@ list filter of closures awaiting approval, and the aftercare card's wording."""
 from __future__ import annotations
 
 import html as htmllib
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -244,3 +245,53 @@ def test_a_withdrawal_cancels_the_request_notice_not_yet_delivered(s, client):
     assert rows and {r.state for r in rows} == {"cancelled"}
     nothing = client.post(f"/cases/{case.id}/closure/withdraw", data={}, follow_redirects=True)
     assert "승인을 기다리는 이 사례의 종결 요청이 없습니다" in nothing.get_data(as_text=True)
+
+
+# ---------------------------------------------------------------- 8. the list of closures awaiting approval
+
+def test_a_team_lead_lists_the_closures_awaiting_approval_with_their_count(s, client):
+    waiting = []
+    for i in range(27):
+        h = b.household(s["dong"], unit=f"{i + 1}호")
+        case = cb.case(s["cw"], h)
+        if i < 26:
+            svc.request_closure(case, s["cw"], "stabilised", "")
+            waiting.append(case.id)
+    returned = waiting.pop()  # returned: no longer waiting
+    svc.return_closure(db.session.get(Case, returned), s["lead"], "연계 확인")
+    db.session.commit()
+    s["lead"].locale = "ko"
+    db.session.commit()
+    b.login(client, s["lead"])
+    page = client.get("/cases/").get_data(as_text=True)
+    assert "종결 승인 대기(25건)" in page and "종결 승인할 사례" in page and 'href="/cases/?closing=1"' in page
+    first = client.get("/cases/?closing=1").get_data(as_text=True)
+    assert "25건" in first and 'name="closing" value="1" checked' in first
+    second = client.get("/cases/?closing=1&page=2").get_data(as_text=True)
+    listed = {int(n) for n in re.findall(r'href="/cases/(\d+)"', first + second)}
+    assert listed == set(waiting)  # 25 waiting, on one page of 25; none returned or without a request
+    assert "page=2" not in first
+    # A caseworker has the filter too, without the team lead's button.
+    client.post("/account/logout")
+    b.login(client, s["cw"])
+    page = client.get("/cases/").get_data(as_text=True)
+    assert "종결 승인 대기(25건)" in page and "종결 승인할 사례" not in page
+
+
+def test_the_closures_awaiting_approval_filter_pages_as_the_list_does(s, client, monkeypatch):
+    from volnet.cases import views
+
+    monkeypatch.setattr(views, "PER_PAGE", 2)
+    ids = []
+    for i in range(3):
+        case = cb.case(s["cw"], b.household(s["dong"], unit=f"{i + 1}호"))
+        svc.request_closure(case, s["cw"], "stabilised", "")
+        ids.append(case.id)
+    cb.case(s["cw"], b.household(s["dong"], unit="9호"))  # no request
+    db.session.commit()
+    b.login(client, s["lead"])
+    first = client.get("/cases/?closing=1").get_data(as_text=True)
+    assert "closing=1" in re.search(r'<nav class="pagination".*?</nav>', first, re.S).group(0)
+    second = client.get("/cases/?closing=1&page=2").get_data(as_text=True)
+    listed = {int(n) for n in re.findall(r'href="/cases/(\d+)"', first + second)}
+    assert listed == set(ids)

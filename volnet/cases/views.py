@@ -3,7 +3,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
 import volnet.cases.policy  # noqa: F401  (registers the access policies)
@@ -79,6 +79,13 @@ def index():
         # A step past its due date, or an emergency support past its decision clock (as the case page marks it).
         late = _late_decision(now).where(EmergencySupport.case_id == Case.id).exists()
         stmt = stmt.where(Case.status == "open", or_(Case.next_due_at < now, late))
+    # A closure waiting for a team lead's approval (open cases only: an approved one has closed the case).
+    closing_waits = select(ClosureRequest.id).where(ClosureRequest.case_id == Case.id,
+                                                   ClosureRequest.decided_at.is_(None)).exists()
+    if request.args.get("closing") == "1":
+        stmt = stmt.where(Case.status == "open", closing_waits)
+    waiting_total = db.session.scalar(select(func.count()).select_from(Case).where(
+        visible(current_user, Case), Case.status == "open", closing_waits))
     stmt = stmt.order_by(Case.next_due_at.is_(None), Case.next_due_at, Case.id.desc())
     pagination = db.paginate(stmt, page=page, per_page=PER_PAGE, error_out=False)
     ids = [c.id for c in pagination.items if c.is_open]
@@ -87,7 +94,8 @@ def index():
         ClosureRequest.case_id.in_(ids), ClosureRequest.decided_at.is_(None)))) if ids else set()
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template("cases/index.html", pagination=pagination, args=args, status=status,
-                           now=now, late_decisions=late, closure_requested=closing, **LABELS)
+                           now=now, late_decisions=late, closure_requested=closing, waiting_total=waiting_total,
+                           approves=current_user.role == TEAM_LEAD, **LABELS)
 
 
 def _late_decision(now):
