@@ -295,3 +295,17 @@ def test_the_closures_awaiting_approval_filter_pages_as_the_list_does(s, client,
     second = client.get("/cases/?closing=1&page=2").get_data(as_text=True)
     listed = {int(n) for n in re.findall(r'href="/cases/(\d+)"', first + second)}
     assert listed == set(ids)
+
+
+# ---------------------------------------------------------------- 9. the aftercare card's wording
+
+def test_a_recorded_aftercare_check_reads_when_and_by_whom_in_korean(s, client):
+    case = cb.case(s["cw"], s["household"])
+    checks = svc.close_case(case, s["lead"], "stabilised", "안정")
+    db.session.commit()
+    clock.freeze(datetime(2026, 4, 2, 2, 29, tzinfo=UTC))  # 11:29 in Seoul
+    b.login(client, s["cw2"])
+    client.post(f"/cases/{case.id}/aftercare/{checks[0].id}", data={"outcome": "stable", "note": ""})
+    block = _block(client.get(f"/cases/{case.id}").get_data(as_text=True), "aftercare")
+    assert '<div class="card-meta"><span>기록 2026. 4. 2.(목) 11:29</span><span>이서연</span></div>' in block
+    assert "기록된 내용" not in block
