@@ -488,3 +488,22 @@ def test_a_case_with_an_undecided_emergency_support_is_not_closed(dong_staff, cl
     assert r.status_code == 302
     db.session.expire_all()
     assert db.session.get(Case, case_id).status == "closed"
+
+
+def test_an_overdue_step_is_named_in_each_reader_s_language(dong_staff):
+    """The step is stored as its code: the caseworker reading English and the team lead reading Korean each
+    see its name in their language, whatever language the sweep ran in."""
+    from volnet.notifications.models import Outbox
+
+    s = dong_staff
+    s["cw"].locale, s["lead"].locale = "en", "ko"
+    case = cb.case(s["cw"], s["household"])
+    db.session.flush()
+    clock.advance(timedelta(days=12, minutes=1))
+    svc.escalate_overdue(clock.now())
+    db.session.flush()
+    body = {r.recipient_id: r.body for r in db.session.scalars(
+        select(Outbox).where(Outbox.kind.in_(["case_step_overdue", "case_step_overdue_lead"]),
+                             Outbox.channel == "inapp"))}
+    assert "Needs and crisis assessment" in body[s["cw"].id] and f"#{case.id}" in body[s["cw"].id]
+    assert "욕구·위기도 조사" in body[s["lead"].id] and "Needs and crisis" not in body[s["lead"].id]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from volnet.cases.models import CLOSURE_REASONS
+from volnet.cases.models import CLOSURE_REASONS, REVIEW, STEPS
 from volnet.core.i18n import lazy_gettext as _l
 
 log = logging.getLogger(__name__)
@@ -113,8 +113,12 @@ KINDS = {
 }
 
 # Params stored as codes and shown as their labels in the reader's language (older rows hold the text itself).
+# A step is stored as its code ("review" for the monthly review) and named in the reader's language.
+_STEP_LABELS = {**STEPS, "review": REVIEW}
 PARAM_LABELS = {
     "case_closure_requested": {"reason": CLOSURE_REASONS},
+    "case_step_overdue": {"step": _STEP_LABELS},
+    "case_step_overdue_lead": {"step": _STEP_LABELS},
 }
 
 _registered = False

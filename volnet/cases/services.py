@@ -34,7 +34,6 @@ from volnet.cases.models import (
     GOAL_STATUSES,
     LINKAGE_STATUSES,
     NEED_LEVELS,
-    REVIEW,
     SECTORS,
     SELECTION_DECISIONS,
     SERVICE_TYPES,
@@ -612,8 +611,8 @@ def escalate_overdue(now: datetime | None = None) -> list[dict]:
     for case in overdue:
         if case.escalation_step != case.step:
             case.escalation_step, case.escalation_level = case.step, 0
-        step = STEPS[case.step] if case.step != "service" else REVIEW
-        params = {"case": case.id, "step": str(step), "due": _seoul_text(case.next_due_at),
+        step = case.step if case.step != "service" else "review"  # a code: named in the reader's language
+        params = {"case": case.id, "step": step, "due": _seoul_text(case.next_due_at),
                   "owner": case.owner.name if case.owner else "-"}
         link = f"/cases/{case.id}"
         # Each month's review is its own deadline, reminded once like a step.
