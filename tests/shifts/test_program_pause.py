@@ -51,7 +51,8 @@ def test_pausing_warns_then_cancels_the_places_and_tells_the_volunteers(client):
     assert {s.status for s in db.session.scalars(select(Signup))} == {"cancelled"}  # nobody moved up
     assert db.session.get(ShiftOccurrence, o1_id).filled == 0
     for v in (v1, v2, v3):
-        told = db.session.scalar(select(Outbox).where(Outbox.kind == "shift_paused", Outbox.recipient_id == v.id))
+        told = db.session.scalar(select(Outbox).where(Outbox.kind == "shift_paused_reason",
+                                                      Outbox.recipient_id == v.id))
         assert told is not None and "조리실 공사" in told.body
     # No reminder is waiting, and none is written when its time comes (reminders are written when due).
     assert {x.state for x in db.session.scalars(select(Outbox).where(Outbox.kind == "shift_reminder"))} <= {"cancelled"}

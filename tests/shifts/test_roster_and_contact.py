@@ -69,7 +69,7 @@ def test_coordinator_removes_a_volunteer_and_the_waiting_list_moves_up(client):
     assert "안옴 is no longer on the shift and has been told." in body and "대기 from the waiting list" in body
     db.session.expire_all()
     assert _signup(o, gone).status == "cancelled" and _signup(o, waiting).status == "confirmed"
-    told = _sent("shift_place_cancelled", gone)
+    told = _sent("shift_place_cancelled_reason", gone)
     assert told and "몸이 아파서" in told[0].body
     assert _sent("shift_promoted", waiting)
     assert {r.state for r in _sent("shift_reminder", gone)} <= {"cancelled"}

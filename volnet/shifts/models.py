@@ -144,6 +144,10 @@ class Signup(db.Model):
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)  # waiting-list order
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # "I'm coming" from the reminder
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the organizer ended the place, how (shown on My shifts and the shift page): "removed" (the
+    # coordinator took the volunteer off) or "paused" (the program was paused); None otherwise.
+    cancelled_by: Mapped[str | None] = mapped_column(String(12))
+    cancel_reason: Mapped[str] = mapped_column(String(300), default="", server_default="")
     promoted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     stepped_in_for_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     attended: Mapped[bool | None] = mapped_column()

@@ -80,15 +80,25 @@ _KINDS = {
                        _l("%(program)s on %(when)s still has %(open)s open places of %(capacity)s."), False,
                        _l("Shift places still open")),
     "shift_message": (_l("Message about %(program)s"), _l("%(message)s"), False, _l("Message about a shift")),
+    # The reason, when one is given, on its own line behind a label: a kind with it and one without, so that
+    # no "Reason:" stands empty (the text is rendered again in the reader's language from these templates).
     "shift_place_cancelled": (_l("Your place is cancelled: %(program)s, %(when)s"),
-                              _l("The organizer took you off %(program)s on %(when)s. %(reason)s"), False,
-                              _l("Place cancelled by the organizer")),
+                              _l("The organizer took you off %(program)s on %(when)s.\nQuestions: %(contact)s"),
+                              False, _l("Place cancelled by the organizer")),
+    "shift_place_cancelled_reason": (_l("Your place is cancelled: %(program)s, %(when)s"),
+                                     _l("The organizer took you off %(program)s on %(when)s.\nReason: %(reason)s\n"
+                                        "Questions: %(contact)s"), False, _l("Place cancelled by the organizer")),
     "shift_added": (_l("You are signed up: %(program)s, %(when)s"),
                     _l("The organizer signed you up for %(program)s, %(when)s at %(place)s. If you cannot come, "
                        "cancel in volnet so someone else can go."), False, _l("Signed up by the organizer")),
+    # One message per volunteer, however many of their places the pause cancelled (``dates`` lists them).
     "shift_paused": (_l("Program paused: %(program)s"),
-                     _l("%(program)s has been paused by the organizer, so your place on %(when)s is cancelled. "
-                        "%(reason)s"), False, _l("Program paused")),
+                     _l("%(program)s has been paused by the organizer, so your places on its upcoming shifts are "
+                        "cancelled (%(n)s): %(dates)s\nQuestions: %(contact)s"), False, _l("Program paused")),
+    "shift_paused_reason": (_l("Program paused: %(program)s"),
+                            _l("%(program)s has been paused by the organizer, so your places on its upcoming shifts "
+                               "are cancelled (%(n)s): %(dates)s\nReason: %(reason)s\nQuestions: %(contact)s"), False,
+                            _l("Program paused")),
 }
 _registered = False
 
@@ -550,7 +560,8 @@ def sign_up(occ: ShiftOccurrence, volunteer, *, waitlist: bool = True) -> Signup
                 res = db.session.execute(
                     update(Signup).where(Signup.id == existing.id, Signup.status == "cancelled")
                     .values(status="waitlisted", queued_at=now, cancelled_at=None, confirmed_at=None,
-                            promoted_at=None, stepped_in_for_id=None, updated_at=now,
+                            promoted_at=None, stepped_in_for_id=None, cancelled_by=None, cancel_reason="",
+                            updated_at=now,
                             sequence=Signup.sequence + 1)
                     .execution_options(synchronize_session=False))
                 if res.rowcount != 1:
@@ -596,11 +607,13 @@ def promote_next(occ: ShiftOccurrence, stepped_in_for=None) -> Signup | None:
         _free_place(occ.id)  # someone else moved them meanwhile: give the place back, try the next
 
 
-def cancel_signup(signup: Signup, actor, *, offer: bool = False, by_coordinator: bool = False) -> Signup | None:
+def cancel_signup(signup: Signup, actor, *, offer: bool = False, by_coordinator: bool = False,
+                  reason: str = "") -> Signup | None:
     """Cancel a place (or leave the waiting list). Returns the person promoted in their place, if any.
 
     ``offer``: "I can't come, give my place away": allowed after the cut-off only when someone on the
     waiting list takes it; the promoted person is recorded as having stepped in for this volunteer.
+    ``by_coordinator``: the coordinator took the volunteer off (kept with ``reason`` for their My shifts).
     """
     occ = signup.occurrence
     now = clock.now()
@@ -622,7 +635,9 @@ def cancel_signup(signup: Signup, actor, *, offer: bool = False, by_coordinator:
         if current in ("confirmed", "waitlisted"):
             db.session.execute(
                 update(Signup).where(Signup.id == signup.id)
-                .values(status="cancelled", cancelled_at=now, updated_at=now, sequence=Signup.sequence + 1)
+                .values(status="cancelled", cancelled_at=now, updated_at=now, sequence=Signup.sequence + 1,
+                        cancelled_by="removed" if by_coordinator else None,
+                        cancel_reason=(reason or "")[:300] if by_coordinator else "")
                 .execution_options(synchronize_session=False))
         if current == "confirmed":
             _free_place(occ.id)
@@ -657,6 +672,21 @@ def contacts_for(program: Program) -> list[tuple[str, str]]:
     return [(u.name, u.phone) for u in coordinators_of(program) if u.phone][:3]
 
 
+def contact_text(program: Program) -> str:
+    """The "Questions:" line of a message about a shift: whom to call, as the shift and reminder pages show it
+    ('송산종합사회복지관 02-123-4567'); the organization's name alone when nobody has a phone."""
+    from volnet.core.korean import format_phone
+
+    people = contacts_for(program)
+    if people:
+        return ", ".join(f"{name} {format_phone(phone)}" for name, phone in people)
+    return program.organization.name if program.organization is not None else ""
+
+
+def _reason_kind(kind: str, reason: str) -> str:
+    return f"{kind}_reason" if reason else kind
+
+
 def _org_volunteers_condition(organization_id: int):
     """Volunteers of the organization: its own, and those who have signed up for one of its programs."""
     took_part = (select(Signup.volunteer_id).join(ShiftOccurrence, Signup.occurrence_id == ShiftOccurrence.id)
@@ -681,9 +711,10 @@ def remove_volunteer(signup: Signup, actor, reason: str = "") -> Signup | None:
         raise ShiftError(_l("This person is no longer on the shift."))
     if occ.starts_at <= clock.now():
         raise ShiftError(_l("The shift has started: mark the person as a no-show in the attendance instead."))
-    promoted = cancel_signup(signup, actor, by_coordinator=True)
-    _notify(signup.volunteer, "shift_place_cancelled", message_params(occ, reason=reason or ""),
-            link=f"/shifts/{occ.id}")
+    reason = " ".join((reason or "").split())[:300]
+    promoted = cancel_signup(signup, actor, by_coordinator=True, reason=reason)
+    _notify(signup.volunteer, _reason_kind("shift_place_cancelled", reason),
+            message_params(occ, reason=reason, contact=contact_text(occ.program)), link=f"/shifts/{occ.id}")
     return promoted
 
 
@@ -735,28 +766,63 @@ def upcoming_signup_counts(program: Program) -> tuple[int, int]:
     return int(people or 0), int(shifts or 0)
 
 
-def pause_program(program: Program, actor, reason: str = "") -> int:
+def _dates_text(occs: list[ShiftOccurrence], user, most: int = 5) -> str:
+    """'2026. 12. 8.(화) 10:00, 2026. 12. 15.(화) 10:00 외 3건' in the reader's language (of the moment it is sent)."""
+    from flask_babel import force_locale
+    from flask_babel import gettext as _
+
+    from volnet.core.i18n import LANGUAGES
+
+    locale = getattr(user, "locale", None)
+    with force_locale(locale if locale in LANGUAGES else "ko"):
+        text = ", ".join(seoul_datetime(o.starts_at) for o in occs[:most])
+        if len(occs) > most:
+            text += " " + _("and %(n)d more", n=len(occs) - most)
+    return text
+
+
+def pause_program(program: Program, actor, reason: str = "") -> tuple[int, int]:
     """The program stops for now: every place (and waiting-list place) on its upcoming shifts is cancelled,
-    without moving anyone up, the reminders are dropped, and each volunteer is told. The shifts themselves
-    stay, empty, for when the program runs again. Returns how many places were cancelled."""
+    without moving anyone up, the reminders are dropped, and each volunteer is told once, with the dates of
+    the places they lost. The shifts themselves stay, empty, for when the program runs again. Returns
+    (places cancelled, volunteers told)."""
     program.active = False
+    reason = " ".join((reason or "").split())[:300]
     now = clock.now()
     n = 0
-    for s in list(db.session.scalars(_upcoming_signups(program).with_for_update())):
+    lost: dict[int, list[Signup]] = defaultdict(list)
+    keys: dict[int, list[str]] = defaultdict(list)
+    rows = list(db.session.scalars(_upcoming_signups(program).order_by(ShiftOccurrence.starts_at, Signup.id)
+                                   .with_for_update()))
+    for s in rows:
+        lost[s.volunteer_id].append(s)
+        # The key of each volunteer's message: the places it is about, as they were (a retry of this very
+        # pause writes nothing new; a later pause, of places taken since, is a new message).
+        keys[s.volunteer_id].append(f"{s.id}.{s.sequence or 0}")
+    for s in rows:
         db.session.execute(update(Signup).where(Signup.id == s.id)
-                           .values(status="cancelled", cancelled_at=now, updated_at=now, sequence=Signup.sequence + 1)
+                           .values(status="cancelled", cancelled_at=now, updated_at=now, sequence=Signup.sequence + 1,
+                                   cancelled_by="paused", cancel_reason=reason)
                            .execution_options(synchronize_session=False))
         if s.status == "confirmed":
             _free_place(s.occurrence_id)
         cancel_reminders(s)
-        _notify(s.volunteer, "shift_paused", message_params(s.occurrence, reason=reason or ""),
-                dedupe_key=f"shift-paused:{s.occurrence_id}:u{s.volunteer_id}:{s.sequence or 0}",
-                link=f"/shifts/{s.occurrence_id}")
+        n += 1
+    contact = contact_text(program)
+    for uid, places in lost.items():
+        user = places[0].volunteer
+        digest = hashlib.sha256(",".join(keys[uid]).encode()).hexdigest()[:16]
+        occs = [s.occurrence for s in places]
+        _notify(user, _reason_kind("shift_paused", reason),
+                {**message_params(occs[0], reason=reason, contact=contact), "n": len(occs),
+                 "dates": _dates_text(occs, user)},
+                dedupe_key=f"shift-paused:p{program.id}:u{uid}:{digest}",
+                link=f"/shifts/{occs[0].id}" if len(occs) == 1 else "/shifts/mine")
+    for s in rows:
         db.session.expire(s.occurrence, ["filled"])
         db.session.expire(s)
-        n += 1
     db.session.flush()
-    return n
+    return n, len(lost)
 
 
 # --------------------------------------------------------------------------- route and outcomes

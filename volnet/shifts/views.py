@@ -232,6 +232,13 @@ def mine():
     upcoming = list(db.session.scalars(coming.where(ShiftOccurrence.status == "scheduled").limit(100)))
     # Cancelled by the organizer: shown apart, greyed, so nobody goes to a shift that is not happening.
     called_off = list(db.session.scalars(coming.where(ShiftOccurrence.status == "cancelled").limit(20)))
+    # Places the organizer took away (the coordinator took the volunteer off, or paused the program): listed
+    # with them, with the reason given, so a shift does not just vanish from the volunteer's calendar.
+    taken_off = list(db.session.scalars(
+        base.where(ShiftOccurrence.ends_at >= now, Signup.status == "cancelled",
+                   Signup.cancelled_by.in_(("removed", "paused")))
+        .order_by(ShiftOccurrence.starts_at).limit(20)))
+    called_off = sorted(called_off + taken_off, key=lambda s: (s.occurrence.starts_at, s.id))
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     past = db.paginate(base.where(ShiftOccurrence.ends_at < now, Signup.status == "confirmed")
                        .order_by(ShiftOccurrence.starts_at.desc()), page=page, per_page=10, error_out=False)
@@ -512,17 +519,17 @@ def program_edit(program_id: int):
                 return render_template("shifts/program_form.html", form=form, program=p,
                                        pause_warning={"people": people, "shifts": shifts})
         form.populate_obj(p)
-        cancelled = 0
+        cancelled = told = 0
         if pausing:
             reason = " ".join((request.form.get("pause_reason") or "").split())[:300]
-            cancelled = svc.pause_program(p, current_user, reason)
+            cancelled, told = svc.pause_program(p, current_user, reason)
         record(current_user, "update", "shift_programs", p.id, detail=f"paused, {cancelled} places cancelled"
                if pausing else "")
         db.session.commit()
         _dispatch()
         if cancelled:
-            flash(_("Saved. The program is paused: %(n)d places on its upcoming shifts were cancelled and the "
-                    "volunteers told.", n=cancelled), "success")
+            flash(_("Saved. The program is paused: %(n)d places on its upcoming shifts were cancelled, and each of "
+                    "the %(people)d volunteers was sent one message.", n=cancelled, people=told), "success")
         else:
             flash(_("Saved."), "success")
         return redirect(url_for("shifts.program", program_id=p.id))

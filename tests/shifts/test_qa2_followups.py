@@ -1,0 +1,172 @@
+"""QA round 2 of the shifts area: pauses, places the organizer took away, the coordinator's roster."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from tests import builders as b
+from tests.shifts import builders as sb
+from volnet.extensions import db
+from volnet.notifications.models import Outbox
+from volnet.shifts import services as svc
+from volnet.shifts.models import Program, Signup
+
+
+def program_data(p, **kw):
+    data = {"name": p.name, "service": p.service, "dong_id": p.dong_id, "cancel_cutoff_hours": "24",
+            "route_before_hours": "2", "route_after_hours": "6"}  # "active" left out: unticked
+    data.update(kw)
+    return data
+
+
+def inapp(kind_prefix: str, user) -> list[Outbox]:
+    return list(db.session.scalars(select(Outbox).where(
+        Outbox.kind.like(f"{kind_prefix}%"), Outbox.recipient_id == user.id, Outbox.channel == "inapp")
+        .order_by(Outbox.id)))
+
+
+def signup_of(o, v) -> Signup:
+    return db.session.scalar(select(Signup).where(Signup.occurrence_id == o.id, Signup.volunteer_id == v.id))
+
+
+def pause(client, p, reason=""):
+    return client.post(f"/shifts/programs/{p.id}/edit",
+                       data=program_data(p, confirm_pause="1", pause_reason=reason), follow_redirects=True)
+
+
+# ---------------------------------------------------------------------- 1. one message per volunteer
+
+def test_pausing_tells_each_volunteer_once_with_the_dates_of_their_places(client):
+    d, org, coord, p = sb.world()
+    weekly = [sb.occurrence(p, starts_at=sb.seoul(2031, 3, 4, 10) + timedelta(days=7 * i), capacity=2)
+              for i in range(3)]
+    v = sb.volunteer(d, name="박준호", channels=["inapp", "sms"], phone="01012345678")
+    w = sb.volunteer(d, name="김하은")
+    for o in weekly:
+        sb.signed(o, v)
+    sb.signed(weekly[1], w)
+    db.session.commit()
+    b.login(client, coord)
+    client.post("/lang", data={"lang": "en"})
+    body = pause(client, p, "조리실 공사").get_data(as_text=True)
+    assert "The program is paused: 4 places on its upcoming shifts were cancelled, and each of the 2 volunteers " \
+           "was sent one message." in body
+    told = inapp("shift_paused", v)
+    assert len(told) == 1  # one message, not one per shift (and one text message beside it)
+    assert db.session.scalar(select(func.count()).select_from(Outbox).where(
+        Outbox.recipient_id == v.id, Outbox.kind.like("shift_paused%"))) == 2
+    assert "(3건): 2031. 3. 4.(화) 10:00, 2031. 3. 11.(화) 10:00, 2031. 3. 18.(화) 10:00" in told[0].body
+    assert told[0].link == "/shifts/mine"
+    assert len(inapp("shift_paused", w)) == 1 and "(1건): 2031. 3. 11.(화) 10:00" in inapp("shift_paused", w)[0].body
+    assert inapp("shift_paused", w)[0].link == f"/shifts/{weekly[1].id}"
+
+    # Saved again while paused: nothing new. Running again and paused again: only places taken since count.
+    assert client.post(f"/shifts/programs/{p.id}/edit", data=program_data(p)).status_code == 302
+    db.session.expire_all()
+    prog = db.session.get(Program, p.id)
+    prog.active = True
+    sb.signed(weekly[2], v)
+    db.session.commit()
+    assert svc.pause_program(prog, coord, "") == (1, 1)
+    db.session.commit()
+    again = inapp("shift_paused", v)
+    assert len(again) == 2 and again[1].kind == "shift_paused" and "(1건): 2031. 3. 18.(화) 10:00" in again[1].body
+    assert len(inapp("shift_paused", w)) == 1
+
+
+def test_a_long_run_of_places_is_counted_not_listed_in_full(app):
+    d, org, coord, p = sb.world()
+    v = sb.volunteer(d, locale="en")
+    for i in range(8):
+        sb.signed(sb.occurrence(p, starts_at=sb.seoul(2031, 3, 4, 10) + timedelta(days=7 * i)), v)
+    assert svc.pause_program(p, coord) == (8, 1)
+    body = inapp("shift_paused", v)[0].body
+    assert "(8): 2031. 3. 4.(Tue) 10:00," in body and "2031. 4. 1.(Tue) 10:00 and 3 more" in body
+    assert "4. 8." not in body
+
+
+# ---------------------------------------------------------------------- 2. taken-away places stay in sight
+
+def test_places_the_organizer_took_away_stay_on_my_shifts_with_the_reason(client):
+    d, org, coord, p = sb.world()
+    other = sb.program(org, d, name="목요일 도시락 나눔")
+    removed = sb.occurrence(p, in_hours=72, capacity=2)
+    paused = sb.occurrence(other, in_hours=96, capacity=2)
+    kept = sb.occurrence(p, in_hours=120, capacity=2)
+    v = sb.volunteer(d, name="김하은")
+    for o in (removed, paused, kept):
+        sb.signed(o, v)
+    db.session.commit()
+    b.login(client, coord)
+    client.post(f"/shifts/signups/{signup_of(removed, v).id}/remove", data={"reason": "일정이 겹쳐서"})
+    pause(client, other, "조리실 공사로 1월까지 쉽니다")
+    client.post("/account/logout")
+
+    b.login(client, v)
+    client.post("/lang", data={"lang": "en"})
+    mine = client.get("/shifts/mine").get_data(as_text=True)
+    cancelled = mine[mine.index('id="cancelled-shifts"'):]
+    assert "Cancelled by the organizer" in cancelled
+    assert "Taken off the shift" in cancelled and "Reason: 일정이 겹쳐서" in cancelled
+    assert "Program paused" in cancelled and "Reason: 조리실 공사로 1월까지 쉽니다" in cancelled
+    assert "Cancelled by 송산종합사회복지관" in cancelled
+    assert f"/shifts/{kept.id}\"" not in cancelled and f"/shifts/{kept.id}\"" in mine  # still coming up
+
+    page = client.get(f"/shifts/{removed.id}").get_data(as_text=True)
+    assert "Your place on this shift was cancelled by the organizer (송산종합사회복지관)." in page
+    assert "Reason: 일정이 겹쳐서" in page
+    assert f"/shifts/{removed.id}/signup" in page  # the shift is open: signing up again is still offered
+    page = client.get(f"/shifts/{paused.id}").get_data(as_text=True)
+    assert "This program has been paused by the organizer." in page
+    assert "Your place on this shift was cancelled by the organizer" in page and "Reason: 조리실 공사로" in page
+
+    # Signed up again: no longer a cancelled place. Cancelled by the volunteer: not "by the organizer".
+    client.post(f"/shifts/{removed.id}/signup")
+    page = client.get(f"/shifts/{removed.id}").get_data(as_text=True)
+    assert "You are signed up for this shift." in page and "cancelled by the organizer" not in page
+    client.post(f"/shifts/signups/{signup_of(removed, v).id}/cancel")
+    mine = client.get("/shifts/mine").get_data(as_text=True)
+    assert "Taken off the shift" not in mine and "Program paused" in mine
+    assert "cancelled by the organizer" not in client.get(f"/shifts/{removed.id}").get_data(as_text=True)
+
+
+# ---------------------------------------------------------------------- 9. the reason behind a label, a number
+
+def test_the_taken_off_and_paused_messages_label_the_reason_and_give_a_number_to_call(client):
+    d, org, coord, p = sb.world()
+    org.phone = "0318701234"
+    other = sb.program(org, d, name="목요일 도시락 나눔")
+    o1, o2, o3 = sb.occurrence(p, in_hours=72), sb.occurrence(p, in_hours=96), sb.occurrence(other, in_hours=72)
+    v, w = sb.volunteer(d, name="김하은"), sb.volunteer(d, name="박준호", locale="en")
+    sb.signed(o1, v)
+    sb.signed(o2, v)
+    sb.signed(o3, w)
+    db.session.commit()
+    b.login(client, coord)
+    client.post(f"/shifts/signups/{signup_of(o1, v).id}/remove", data={"reason": "일정이 겹쳐서"})
+    client.post(f"/shifts/signups/{signup_of(o2, v).id}/remove", data={"reason": "  "})
+    with_reason, without = inapp("shift_place_cancelled", v)
+    assert with_reason.body.endswith(" 활동에서 신청을 취소했습니다.\n사유: 일정이 겹쳐서\n문의: 송산종합사회복지관 031-870-1234")
+    assert without.body.endswith(" 활동에서 신청을 취소했습니다.\n문의: 송산종합사회복지관 031-870-1234")
+    assert "사유" not in without.body
+    pause(client, other)
+    client.post("/account/logout")
+    b.login(client, v)
+    inbox = client.get("/notifications").get_data(as_text=True)  # each on its own line in the app too
+    assert '<p class="pre-line">담당 기관이 ' in inbox and "\n사유: 일정이 겹쳐서\n문의: 송산종합사회복지관 031-870-1234" in inbox
+    db.session.expire_all()
+    told = inapp("shift_paused", w)[0].body
+    assert "Reason" not in told and told.endswith("\nQuestions: 송산종합사회복지관 031-870-1234")
+
+
+def test_without_an_organization_phone_the_coordinators_number_is_given(app):
+    d, org, coord, p = sb.world()
+    coord.phone = "01098765432"
+    o = sb.occurrence(p, in_hours=72)
+    v = sb.volunteer(d, locale="en")
+    sb.signed(o, v)
+    svc.remove_volunteer(signup_of(o, v), coord, "The van broke down")
+    body = inapp("shift_place_cancelled", v)[0].body
+    assert body.endswith(".\nReason: The van broke down\nQuestions: 권미경 010-9876-5432")
+    assert signup_of(o, v).cancelled_by == "removed" and signup_of(o, v).cancel_reason == "The van broke down"
