@@ -131,6 +131,33 @@ def test_places_the_organizer_took_away_stay_on_my_shifts_with_the_reason(client
     assert "cancelled by the organizer" not in client.get(f"/shifts/{removed.id}").get_data(as_text=True)
 
 
+# ---------------------------------------------------------------------- 3. a paused program's pages
+
+def test_a_paused_programs_shift_offers_no_calendar_file_and_shows_no_open_places(client):
+    d, org, coord, p = sb.world()
+    o = sb.occurrence(p, in_hours=72, capacity=4)
+    v = sb.volunteer(d)
+    sb.signed(o, v)
+    db.session.commit()
+    b.login(client, coord)
+    pause(client, p)
+    page = client.get(f"/shifts/programs/{p.id}").get_data(as_text=True)
+    assert "일시 중지" in page and "사용 안 함" not in page and "자리 남음" not in page
+    home = client.get("/shifts/coordinator").get_data(as_text=True)
+    assert "일시 중지" in home and "사용 안 함" not in home
+    client.post("/lang", data={"lang": "en"})
+    page = client.get(f"/shifts/programs/{p.id}").get_data(as_text=True)
+    assert "Paused" in page and "Inactive" not in page and "places open" not in page
+    client.post("/account/logout")
+
+    b.login(client, v)
+    client.post("/lang", data={"lang": "en"})
+    page = client.get(f"/shifts/{o.id}").get_data(as_text=True)
+    assert "This program has been paused by the organizer." in page
+    assert f"/shifts/{o.id}.ics" not in page and "Add to my calendar" not in page
+    assert "places open" not in page and "of 4 taken" not in page and "Paused" in page
+
+
 # ---------------------------------------------------------------------- 9. the reason behind a label, a number
 
 def test_the_taken_off_and_paused_messages_label_the_reason_and_give_a_number_to_call(client):
