@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from tests import builders as b
 from tests.shifts import builders as sb
+from volnet.core import clock
 from volnet.extensions import db
 from volnet.notifications.models import Outbox
 from volnet.shifts import services as svc
@@ -156,6 +157,51 @@ def test_a_paused_programs_shift_offers_no_calendar_file_and_shows_no_open_place
     assert "This program has been paused by the organizer." in page
     assert f"/shifts/{o.id}.ics" not in page and "Add to my calendar" not in page
     assert "places open" not in page and "of 4 taken" not in page and "Paused" in page
+
+
+# ---------------------------------------------------------------------- 6. the in-app reminder's promise
+
+def test_the_in_app_reminder_leads_to_a_page_that_confirms_in_one_tap(client):
+    from volnet.notifications import services as notes
+
+    d, org, coord, p = sb.world()
+    o = sb.occurrence(p, in_hours=20, capacity=2)
+    v, other = sb.volunteer(d, locale="en"), sb.volunteer(d)
+    s = sb.signed(o, v)
+    s.queued_at = clock.now() - timedelta(hours=10)  # signed up before the 24-hour reminder fell due
+    db.session.commit()
+    assert svc.send_due_reminders() == 1
+    row = inapp("shift_reminder", v)[0]
+    with client.application.test_request_context("/"):
+        _subject, text = notes.render(row.kind, row.params, v, channel="inapp")
+    assert "Confirm or cancel in one tap: the “Go to page” button below" in text
+    assert row.link == f"/shifts/{o.id}"
+    b.login(client, other)
+    assert client.post(f"/shifts/signups/{s.id}/confirm").status_code == 404
+    client.post("/account/logout")
+
+    b.login(client, v)
+    page = client.get(row.link).get_data(as_text=True)
+    assert "Yes, I'm coming" in page and f'action="/shifts/signups/{s.id}/confirm"' in page
+    assert "Cancel my place" in page or "offer my place" in page
+    r = client.post(f"/shifts/signups/{s.id}/confirm", follow_redirects=True)
+    body = r.get_data(as_text=True)
+    assert "Thank you, you are confirmed." in body and "You confirmed that you are coming." in body
+    assert "Yes, I'm coming" not in body
+    db.session.expire_all()
+    assert db.session.get(Signup, s.id).confirmed_at is not None
+
+
+def test_a_shift_weeks_away_asks_for_no_confirmation_yet(client):
+    d, org, coord, p = sb.world()
+    o = sb.occurrence(p, in_hours=24 * 14)
+    v = sb.volunteer(d)
+    sb.signed(o, v)
+    db.session.commit()
+    b.login(client, v)
+    client.post("/lang", data={"lang": "en"})
+    page = client.get(f"/shifts/{o.id}").get_data(as_text=True)
+    assert "You are signed up for this shift." in page and "Yes, I'm coming" not in page
 
 
 # ---------------------------------------------------------------------- 9. the reason behind a label, a number

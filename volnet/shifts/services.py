@@ -654,6 +654,8 @@ def confirm_attendance_intent(signup: Signup) -> None:
     """The "I'm coming" tap from a reminder."""
     if signup.status != "confirmed":
         raise ShiftError(_l("You no longer have a place on this shift."))
+    if signup.occurrence.status != "scheduled":
+        raise ShiftError(_l("This shift has been cancelled."))
     if signup.occurrence.ends_at <= clock.now():
         raise ShiftError(_l("This shift is over."))
     if signup.confirmed_at is None:

@@ -152,8 +152,12 @@ def detail(occ_id: int):
     if (access.has_role(current_user, (VOLUNTEER,)) and occ.status == "scheduled" and occ.starts_at > clock.now()
             and (signup is None or signup.status not in svc.ACTIVE)):
         blocked = svc.signup_problem(occ, current_user)
+    # "Yes, I'm coming" from the time the first reminder goes out: the in-app copy of a reminder leads here.
+    hours = svc.reminder_hours()
+    confirm_open = bool(hours) and clock.now() >= occ.starts_at - timedelta(hours=hours[0])
     return render_template("shifts/detail.html", **_ctx(
         occ=occ, signup=signup, waiting=waiting, blocked=blocked, form=ActionForm(), cutoff=svc.cutoff_of(occ),
+        confirm_open=confirm_open,
         can_route=svc.may_see_route(current_user, occ), manage=svc.is_coordinator_of(current_user, occ.program),
         route_from=svc.route_window(occ)[0], contacts=svc.contacts_for(occ.program)))
 
@@ -190,6 +194,27 @@ def _own_signup(signup_id: int) -> Signup:
 def cancel(signup_id: int):
     s = _own_signup(signup_id)
     return _cancel(s, offer=False)
+
+
+@bp.route("/signups/<int:signup_id>/confirm", methods=["POST"])
+@rule(VOLUNTEER)
+def confirm(signup_id: int):
+    """ "Yes, I'm coming" on the shift page (signed in), as on the reminder link's page."""
+    s = _own_signup(signup_id)
+    back = url_for("shifts.detail", occ_id=s.occurrence_id)
+    form = ActionForm()
+    if not form.validate_on_submit():
+        flash(_form_errors(form), "error")
+        return redirect(back)
+    try:
+        svc.confirm_attendance_intent(s)
+    except svc.ShiftError as exc:
+        db.session.rollback()
+        flash(str(exc.args[0]), "error")
+        return redirect(back)
+    db.session.commit()
+    flash(_("Thank you, you are confirmed."), "success")
+    return redirect(back)
 
 
 @bp.route("/signups/<int:signup_id>/offer", methods=["POST"])
