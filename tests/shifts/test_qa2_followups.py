@@ -204,6 +204,52 @@ def test_a_shift_weeks_away_asks_for_no_confirmation_yet(client):
     assert "You are signed up for this shift." in page and "Yes, I'm coming" not in page
 
 
+# ---------------------------------------------------------------------- 7, 8. the coordinator's roster
+
+def test_after_a_removal_fills_the_shift_the_add_form_gives_way_to_full_and_the_removed_row_is_last(client):
+    d, org, coord, p = sb.world()
+    o = sb.occurrence(p, in_hours=72, capacity=2)
+    first, gone, waiting = sb.volunteer(d, name="가장먼저"), sb.volunteer(d, name="못오는분"), sb.volunteer(d, name="기다린분")
+    for v in (first, gone, waiting):
+        sb.signed(o, v)
+    sb.volunteer(d, name="전화한분", org=org)
+    db.session.commit()
+    b.login(client, coord)
+    client.post("/lang", data={"lang": "en"})
+    client.post(f"/shifts/signups/{signup_of(o, gone).id}/remove", data={"reason": "일정이 겹쳐서"})
+    page = client.get(f"/shifts/{o.id}/manage").get_data(as_text=True)
+    add = page[page.index('id="add-volunteer"'):page.index('id="route"')]
+    assert "Add a volunteer who phoned in" in add and "The shift is full." in add
+    assert 'name="volunteer_id"' not in add and "전화한분" not in add
+    table = page[page.index("<tbody>"):page.index("</tbody>")]
+    assert table.index("가장먼저") < table.index("기다린분") < table.index("못오는분")
+
+    client.post(f"/shifts/signups/{signup_of(o, first).id}/remove", data={"reason": ""})
+    page = client.get(f"/shifts/{o.id}/manage").get_data(as_text=True)
+    add = page[page.index('id="add-volunteer"'):page.index('id="route"')]
+    assert 'name="volunteer_id"' in add and "전화한분" in add and "The shift is full." not in add
+
+
+def test_the_add_by_phone_form_says_who_is_listed_and_how_to_add_someone_new(client):
+    d, org, coord, p = sb.world()
+    o = sb.occurrence(p, in_hours=72, capacity=2)
+    db.session.commit()
+    b.login(client, coord)
+    client.post("/lang", data={"lang": "en"})
+    page = client.get(f"/shifts/{o.id}/manage").get_data(as_text=True)
+    add = page[page.index('id="add-volunteer"'):page.index('id="route"')]
+    assert "No volunteer can be added from the list." in add  # nobody yet: the hint is still there
+    assert "Listed: your organization's volunteers and everyone who has signed up for one of its programs " \
+           "before." in add
+    assert "A volunteer new to you signs up for this shift once in volnet" in add and "invitation link" in add
+    sb.volunteer(d, name="전화한분", org=org)
+    db.session.commit()
+    client.post("/lang", data={"lang": "ko"})
+    add = client.get(f"/shifts/{o.id}/manage").get_data(as_text=True)
+    add = add[add.index('id="add-volunteer"'):add.index('id="route"')]
+    assert "전화한분" in add and "초대 링크" in add
+
+
 # ---------------------------------------------------------------------- 9. the reason behind a label, a number
 
 def test_the_taken_off_and_paused_messages_label_the_reason_and_give_a_number_to_call(client):

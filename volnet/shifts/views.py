@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import String, cast, not_, select
+from sqlalchemy import String, case, cast, not_, select
 from sqlalchemy.orm import joinedload
 
 from volnet.accounts.roles import COORDINATOR, VOLUNTEER
@@ -632,7 +632,9 @@ def manage(occ_id: int):
     occ = _occ_for_manage(occ_id)
     signups = list(db.session.scalars(
         select(Signup).options(joinedload(Signup.volunteer), joinedload(Signup.stepped_in_for))
-        .where(Signup.occurrence_id == occ.id).order_by(Signup.status, Signup.queued_at, Signup.id)))
+        # Who is coming, then the waiting list, then the places cancelled (taken off, or given up) last.
+        .where(Signup.occurrence_id == occ.id)
+        .order_by(case((Signup.status == "cancelled", 1), else_=0), Signup.status, Signup.queued_at, Signup.id)))
     q = request.args.get("hq", "")[:100].strip()
     results = svc.households_for_route(current_user, q) if q else []
     stops = svc.stops_of(occ)
@@ -643,12 +645,14 @@ def manage(occ_id: int):
         record_many(current_user, "view", "households", [h.id for h in results], f"shift route search {occ.id}")
     started = occ.starts_at <= clock.now()
     on_shift = {s.volunteer_id for s in signups if s.status in svc.ACTIVE}
+    # A volunteer who phoned in goes onto a free place only: a full shift offers no list, it says it is full.
+    can_add = occ.status == "scheduled" and not started and occ.program.active
     addable = ([v for v in svc.org_volunteers(occ.program.organization_id) if v.id not in on_shift]
-               if occ.status == "scheduled" and not started and occ.program.active else [])
+               if can_add and occ.open_places > 0 else [])
     return render_template("shifts/manage.html", **_ctx(
         occ=occ, signups=signups, stops=stops, form=ActionForm(), stop_form=StopForm(),
         cancel_form=CancelForm(), message_form=MessageForm(), hq=q, results=results,
-        started=started, addable=addable, add_form=AddVolunteerForm()))
+        started=started, can_add=can_add, addable=addable, add_form=AddVolunteerForm()))
 
 
 @bp.route("/<int:occ_id>/edit", methods=["GET", "POST"])
