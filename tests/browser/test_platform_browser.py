@@ -96,3 +96,30 @@ def test_caseworker_adding_a_recorded_household_links_the_report_to_it(app, live
     assert db.session.get(Concern, concern_id).household_id == household_id
     assert len(db.session.scalars(select(Household)).all()) == 1
     db.session.close()
+
+
+def test_switching_language_with_something_typed_asks_first(app, live_server, phone):
+    """The language switch shows the page again in the other language: with a note typed, it asks first;
+    dismissed, the note stays; accepted, the same page comes back in English."""
+    d = b.dong(name="송산3동")
+    b.user("tong_leader", [d], name="한상철", login_id="tongleader")
+    db.session.commit()
+    db.session.close()
+    login(phone, live_server, "tongleader", b.PASSWORD)
+    phone.goto(f"{live_server}/report/new")
+    phone.fill("#note", "우편함에 고지서가 쌓여 있어요")
+    asked = []
+
+    def dismiss(dialog):
+        asked.append(dialog.message)
+        dialog.dismiss()
+
+    phone.once("dialog", dismiss)
+    phone.click(".lang-switch button[type=submit]")
+    phone.wait_for_timeout(300)
+    assert asked and "입력한 내용이 사라집니다" in asked[0]
+    assert phone.input_value("#note") == "우편함에 고지서가 쌓여 있어요" and "/report/new" in phone.url
+    phone.once("dialog", lambda dialog: dialog.accept())
+    phone.click(".lang-switch button[type=submit]")
+    phone.wait_for_load_state("networkidle")
+    assert "/report/new" in phone.url and phone.get_attribute("html", "lang") == "en"

@@ -72,3 +72,19 @@ def test_lazy_labels_without_an_app_context_are_the_english_text():
     from volnet.core.i18n import lazy_gettext
 
     assert str(lazy_gettext("Lives alone")) == "Lives alone"
+
+
+def test_the_language_switch_on_a_page_that_answered_a_form_leads_back_to_the_form(app, client):
+    """A refused form or a lookup's result is the answer to a POST: the switch leads to the page the form was
+    on (not the home page, nor the staff login for a citizen); on a plain page, to the page itself."""
+    import re
+
+    page = client.get("/report-a-neighbour?x=1").get_data(as_text=True)
+    assert re.search(r'name="next" value="/report-a-neighbour\?x=1"', page)
+    page = client.post("/report-a-neighbour", data={"location_text": ""},
+                       headers={"Referer": "http://localhost/report-a-neighbour"}).get_data(as_text=True)
+    assert 'name="next" value="/report-a-neighbour"' in page
+    assert "data-confirm-typed=" in page
+    page = client.post("/report-a-neighbour", data={}, headers={"Referer": "http://evil.example/x"}
+                       ).get_data(as_text=True)
+    assert 'name="next" value=""' in page

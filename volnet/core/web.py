@@ -162,6 +162,7 @@ def init_app(app):
 
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.globals["csp_nonce"] = lambda: g.get("csp_nonce", "")
+    app.jinja_env.globals["lang_next"] = _lang_next
     app.jinja_env.globals["has_role"] = lambda *roles: access.has_role(access.signed_in(), roles)
     app.jinja_env.globals["can"] = lambda action, obj: access.can(access.signed_in(), action, obj)
     app.jinja_env.globals["tel"] = tel_link
@@ -171,6 +172,14 @@ def init_app(app):
     from volnet.core.paging import page_links
 
     app.jinja_env.globals["page_links"] = page_links
+
+
+def _lang_next() -> str:
+    """Where the language switch leads back to: this page, or for a page that answered a form (a refused
+    form, a lookup's result) the page the form was on; a form's own address cannot be opened again."""
+    if request.method == "GET":
+        return request.full_path
+    return _same_site_referrer() or ""
 
 
 def _signed_out_of(endpoint: str | None) -> bool:

@@ -6,10 +6,21 @@
 
   // (a) <form data-confirm="..."> asks before submitting.
   // (c) POST forms: block double submits and disable their submit buttons.
+  // (e) <form data-confirm-typed="..."> (the language switch) asks first when something was typed on the
+  // page (or the page came back with what was typed, after a refused form).
+  var typed = !!d.querySelector('.form-error, .alert-error');
+  d.addEventListener('input', function (e) {
+    var f = e.target.form;
+    if (f && !f.hasAttribute('data-confirm-typed') && (f.getAttribute('method') || '').toLowerCase() === 'post') {
+      typed = true;
+    }
+  });
   d.addEventListener('submit', function (e) {
     var f = e.target, msg = f.getAttribute('data-confirm');
     if (f.getAttribute('data-submitting')) { e.preventDefault(); return; }
     if (msg && !window.confirm(msg)) { e.preventDefault(); return; }
+    var lose = f.getAttribute('data-confirm-typed');
+    if (lose && typed && !window.confirm(lose)) { e.preventDefault(); return; }
     if ((f.getAttribute('method') || 'get').toLowerCase() !== 'post' ||
         f.hasAttribute('target') || f.hasAttribute('data-no-disable')) return;
     // Deferred: the clicked button's name=value must still be sent.
