@@ -22,21 +22,30 @@ def build(context):
     plans = [
         (18, "service", cw), (12, "planning", cw2), (6, "selection", cw), (2, "assessment", cw2), (40, "closed", cw),
     ]
+    needs_days = {"assessment": 0, "selection": 3, "planning": 5, "service": 6, "closed": 26}
     for concern, (days_ago, target, owner) in zip(open_concerns, plans, strict=False):
-        clock.freeze(now - timedelta(days=days_ago))
+        # Never before the concern's own reports (a case opened, or closed, before it was reported reads as
+        # nothing real could); the steps are drawn closer together when the concern is younger than the plan.
+        start = max(now - timedelta(days=days_ago), concern.last_signal_at + timedelta(hours=1))
+        scale = min(1.0, (now - start) / timedelta(days=needs_days[target])) if needs_days[target] else 1.0
+
+        def step(days: float, scale=scale) -> None:
+            clock.advance(timedelta(days=days) * scale)
+
+        clock.freeze(start)
         try:
             case = svc.open_case(concern, owner, concern.summary or "고독사 위험 1인 가구")
             db.session.flush()
             if target == "assessment":
                 continue
-            clock.advance(timedelta(days=3))
+            step(3)
             svc.add_need(case, owner, "economy", "high", "관리비 4개월 체납, 전기요금 독촉장")
             svc.add_need(case, owner, "health", "medium", "당뇨, 혼자 병원 가기 어려움")
             svc.add_need(case, owner, "social", "high", "가족과 연락 끊김, 외출 거의 없음")
             svc.record_assessment(case, owner, "high", "위기도 높음. 긴급생계지원 검토 필요.")
             if target == "selection":
                 continue
-            clock.advance(timedelta(days=2))
+            step(2)
             svc.record_selection(case, owner, "selected")
             svc.add_goal(case, owner, "economy", "체납 관리비 해소와 생계 안정", None)
             svc.add_goal(case, owner, "social", "주 1회 이상 이웃·봉사자와 만남", None)
@@ -44,7 +53,7 @@ def build(context):
                                              "통장님 신고, 쌀과 반찬 떨어짐")
             if target == "planning":
                 continue
-            clock.advance(timedelta(days=1))
+            step(1)
             svc.decide_emergency(case, emergency, owner, "approved", 730000, "긴급생계 1개월분")
             svc.record_plan(case, owner, "긴급생계지원 후 기초생활보장 신청, 푸드뱅크 연계, 반찬 배달 주 1회, "
                                          "정신건강복지센터 상담 연계, 월 1회 사례회의")
@@ -62,7 +71,7 @@ def build(context):
                                tasks=[("정신건강복지센터 첫 방문 일정 잡기", "정신건강복지센터", today + timedelta(days=7)),
                                       ("기초생활보장 신청 서류 안내", "김민수", today + timedelta(days=14))])
             if target == "closed":
-                clock.advance(timedelta(days=20))
+                step(20)
                 svc.close_case(case, owner, "stabilised", "생계 안정, 정기 모니터링으로 전환", end_linkages=True)
         finally:
             clock.reset()
