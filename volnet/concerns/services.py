@@ -293,7 +293,7 @@ def merge(source: Concern, target: Concern, actor) -> None:
     from volnet.core.i18n import lazy_gettext as _l
 
     if source.id == target.id:
-        raise ConcernError(_l("A concern cannot be merged into itself."))
+        raise ConcernError(_l("A concern cannot be merged into itself. Enter the number of the other concern."))
     if source.dong_id != target.dong_id:
         raise ConcernError(_l("Only concerns of the same dong can be merged."))
     _require_open(source)

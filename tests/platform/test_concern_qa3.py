@@ -1,0 +1,51 @@
+"""The concern pages after the third QA round (2026-12-04): refused forms say each error once and name the
+field, a close refused because a colleague closed first keeps the note, tong numbers read in the page's
+language, urgency changes keep the due times of steps already done, the merge-into-itself wording."""
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from tests import builders as b
+from volnet.concerns import services
+from volnet.concerns.models import Concern, ConcernEvent
+from volnet.core import clock
+from volnet.extensions import db
+from volnet.observations import services as obs_services
+from volnet.observations.models import Observation
+
+# Thursday 2026-12-03 10:00 Seoul
+THU_10 = datetime(2026, 12, 3, 1, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def d(app):
+    clock.freeze(THU_10)
+    return b.dong()
+
+
+@pytest.fixture
+def cw(d):
+    return b.user("caseworker", [d], name="김민수")
+
+
+def _reload(concern_id) -> Concern:
+    db.session.expire_all()
+    return db.session.get(Concern, concern_id)
+
+
+def _events(concern_id) -> int:
+    return db.session.scalar(select(func.count()).select_from(ConcernEvent).where(ConcernEvent.concern_id == concern_id))
+
+
+# --- 11: merging a concern into itself --------------------------------------------------------------------
+
+def test_merging_a_concern_into_itself_says_to_enter_the_other_number(app, client, d, cw):
+    c_id = b.observation(b.household(d)).concern_id
+    db.session.commit()
+    b.login(client, cw)
+    r = client.post(f"/concerns/{c_id}/merge", data={"target_id": c_id}, follow_redirects=True)
+    page = r.get_data(as_text=True)
+    assert "이 건을 자기 자신과 병합할 수는 없습니다. 다른 건 번호를 적어 주세요." in page
+    assert "같은 위기 의심 건끼리는" not in page
+    assert _reload(c_id).is_open
