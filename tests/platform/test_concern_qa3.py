@@ -38,6 +38,24 @@ def _events(concern_id) -> int:
     return db.session.scalar(select(func.count()).select_from(ConcernEvent).where(ConcernEvent.concern_id == concern_id))
 
 
+# --- 8: the tong in the page's language -------------------------------------------------------------------
+
+def test_the_queue_and_household_pages_read_tong_8_in_english_and_8tong_in_korean(app, client, d, cw):
+    h = b.household(d, name="류영수", tong=8, ban=3)
+    b.observation(h)
+    db.session.commit()
+    b.login(client, cw)
+    page = client.get("/concerns/").get_data(as_text=True)
+    assert "8통" in page and "8tong" not in page
+    assert "8통 3반" in client.get(f"/households/{h.id}").get_data(as_text=True)
+
+    client.post("/lang", data={"lang": "en"})
+    page = client.get("/concerns/").get_data(as_text=True)
+    assert "Tong 8" in page and "8tong" not in page and "8통" not in page
+    page = client.get(f"/households/{h.id}").get_data(as_text=True)
+    assert "Tong 8, ban 3" in page and "8통" not in page
+
+
 # --- 11: merging a concern into itself --------------------------------------------------------------------
 
 def test_merging_a_concern_into_itself_says_to_enter_the_other_number(app, client, d, cw):

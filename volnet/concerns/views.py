@@ -177,7 +177,7 @@ def present_queue(items) -> list[QueueRow]:
     now = clock.now()
     urgencies, statuses = labels(URGENCIES), labels(STATUSES)
     t_overdue, t_due, t_unlinked, t_tong, t_unassigned = (
-        _("Overdue"), _("Due"), _("Household not linked"), _("tong"), _("Unassigned"))
+        _("Overdue"), _("Due"), _("Household not linked"), _("Tong %(n)d"), _("Unassigned"))
     out = []
     for r in items:
         is_open = r.status in OPEN_STATUSES
@@ -189,7 +189,7 @@ def present_queue(items) -> list[QueueRow]:
             who = r.household_name or r.alias
             household = f"{r.road_address} {r.unit}" + (f" · {who}" if who else "")
         out.append(QueueRow(r.id, r.urgency, urgencies.get(r.urgency, r.urgency), household, t_unlinked,
-                            f"{r.tong}{t_tong}" if r.tong else "", r.summary,
+                            t_tong % {"n": r.tong} if r.tong else "", r.summary,
                             r.signal_count if r.signal_count > 1 else None, statuses.get(r.status, r.status),
                             due, overdue, r.owner_name or t_unassigned))
     return out

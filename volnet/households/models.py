@@ -72,9 +72,18 @@ class Household(db.Model):
 
     @property
     def tong_ban(self) -> str:
-        if self.tong is None:
-            return ""
-        return f"{self.tong}통" + (f" {self.ban}반" if self.ban else "")
+        return tong_ban_label(self.tong, self.ban)
+
+
+def tong_ban_label(tong: int | None, ban: int | None = None) -> str:
+    """"8통 3반" in Korean, "Tong 8, ban 3" in English (the number and the word in the language's order)."""
+    from volnet.core.i18n import gettext as _
+
+    if tong is None:
+        return ""
+    if ban:
+        return _("Tong %(tong)d, ban %(ban)d", tong=tong, ban=ban)
+    return _("Tong %(n)d", n=tong)
 
 
 class MergedHousehold(db.Model):
