@@ -38,6 +38,41 @@ def _events(concern_id) -> int:
     return db.session.scalar(select(func.count()).select_from(ConcernEvent).where(ConcernEvent.concern_id == concern_id))
 
 
+# --- 5: a refused form says each error once, and names the field ------------------------------------------
+
+def test_a_refused_contact_says_the_future_time_once(app, client, d, cw):
+    c_id = b.observation(b.household(d)).concern_id
+    db.session.commit()
+    b.login(client, cw)
+    r = client.post(f"/concerns/{c_id}/contact", data={"outcome": "no_answer", "at": "2027-01-01T10:00",
+                                                        "note": "두 번 전화함"})
+    page = r.get_data(as_text=True)
+    assert r.status_code == 400
+    assert page.count("미래 시간은 입력할 수 없습니다") == 1  # under the field, not in the flash too
+    assert "표시된 항목을 고쳐 주세요." in page and "두 번 전화함" in page
+
+
+def test_a_refused_urgency_change_names_the_missing_reason_once(app, client, d, cw):
+    c_id = b.observation(b.household(d)).concern_id
+    db.session.commit()
+    b.login(client, cw)
+    r = client.post(f"/concerns/{c_id}/urgency", data={"urgency": "urgent", "reason": ""})
+    page = r.get_data(as_text=True)
+    assert r.status_code == 400
+    assert page.count("사유를 적어 주세요.") == 1
+    assert "이 항목은 필수입니다" not in page
+    assert _reload(c_id).urgency == "routine"
+
+
+def test_a_refused_merge_without_a_number_names_the_field(app, client, d, cw):
+    c_id = b.observation(b.household(d)).concern_id
+    db.session.commit()
+    b.login(client, cw)
+    r = client.post(f"/concerns/{c_id}/merge", data={"target_id": ""}, follow_redirects=True)
+    page = r.get_data(as_text=True)
+    assert "병합할 건의 번호를 적어 주세요." in page and "이 항목은 필수입니다" not in page
+
+
 # --- 8: the tong in the page's language -------------------------------------------------------------------
 
 def test_the_queue_and_household_pages_read_tong_8_in_english_and_8tong_in_korean(app, client, d, cw):

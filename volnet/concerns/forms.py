@@ -16,18 +16,21 @@ class ActionForm(FlaskForm):
 
 
 class AssignForm(FlaskForm):
-    owner_id = ChoiceField(_l("Owner"), coerce=int, validators=[InputRequired()])
+    owner_id = ChoiceField(_l("Owner"), coerce=int, validators=[InputRequired(_l("Choose the owner."))])
 
 
 class ContactForm(FlaskForm):
-    outcome = ChoiceField(_l("Outcome"), choices=list(CONTACT_OUTCOMES.items()), validators=[DataRequired()])
+    outcome = ChoiceField(_l("Outcome"), choices=list(CONTACT_OUTCOMES.items()),
+                          validators=[DataRequired(_l("Choose the outcome."))])
     at = SeenAtField(_l("When"), validators=[Optional()])
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=4000)], filters=[clean_filter])
 
 
 class UrgencyForm(FlaskForm):
-    urgency = ChoiceField(_l("Urgency"), choices=list(URGENCIES.items()), validators=[DataRequired()])
-    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=300)], filters=[clean_filter])
+    urgency = ChoiceField(_l("Urgency"), choices=list(URGENCIES.items()),
+                          validators=[DataRequired(_l("Choose the urgency."))])
+    reason = StringField(_l("Reason"), validators=[DataRequired(_l("Write the reason.")), Length(max=300)],
+                         filters=[clean_filter])
 
 
 # "case_opened" is not among them: the concern closes that way when the integrated case is opened
@@ -36,13 +39,13 @@ CLOSE_OUTCOMES = [(k, v) for k, v in OUTCOMES.items() if k != "case_opened"]
 
 
 class CloseForm(FlaskForm):
-    outcome = ChoiceField(_l("Outcome"), choices=CLOSE_OUTCOMES, validators=[DataRequired()])
+    outcome = ChoiceField(_l("Outcome"), choices=CLOSE_OUTCOMES, validators=[DataRequired(_l("Choose the outcome."))])
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=4000)], filters=[clean_filter])
 
 
 class MergeForm(FlaskForm):
-    target_id = IntegerField(_l("Merge into concern number"), validators=[InputRequired(),
-                                                                         NumberRange(min=1, max=2**62)])
+    target_id = IntegerField(_l("Merge into concern number"), validators=[
+        InputRequired(_l("Enter the number of the concern to merge into.")), NumberRange(min=1, max=2**62)])
 
 
 class LinkForm(FlaskForm):

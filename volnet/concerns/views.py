@@ -283,14 +283,20 @@ def _failed(concern, form=None, exc=None, keep: str | None = None):
     """Refused: say why. With ``keep`` (the page's name of ``form``) the page is shown again with what
     was typed in that form, instead of a redirect that would lose it."""
     db.session.rollback()
+    shown_again = bool(keep and form is not None)
     if exc is not None:
         flash(str(exc), "error")
     else:
-        msgs = [str(e) for errs in (form.errors or {}).values() for e in errs]
-        if form is not None and "csrf_token" in (form.errors or {}):
+        errors = form.errors or {}
+        if "csrf_token" in errors:
             msgs = [_("The form has expired. Please submit it again.")]
+        elif shown_again:
+            # The page shows each field's error under the field: said once, not in the flash too.
+            msgs = [_("Please correct the marked fields.")] if errors else []
+        else:
+            msgs = [str(e) for errs in errors.values() for e in errs]
         flash(" ".join(msgs) or _("Please check the form."), "error")
-    if keep and form is not None:
+    if shown_again:
         concern = access.load(Concern, concern.id, "view", audit=False, options=_DETAIL_OPTIONS)
         return _page(concern, 400, open_block=keep, **{keep: form})
     return redirect(url_for("concerns.detail", concern_id=concern.id))
