@@ -73,6 +73,32 @@ def test_a_refused_merge_without_a_number_names_the_field(app, client, d, cw):
     assert "병합할 건의 번호를 적어 주세요." in page and "이 항목은 필수입니다" not in page
 
 
+# --- 6: a close refused because a colleague closed the concern first keeps the typed note --------------------
+
+def test_a_close_refused_because_a_colleague_closed_first_shows_the_note_typed(app, client, d, cw):
+    colleague = b.user("caseworker", [d])
+    c_id = b.observation(b.household(d)).concern_id
+    db.session.commit()
+    b.login(client, cw)
+    assert "저장되지 않은 내용" not in client.get(f"/concerns/{c_id}").get_data(as_text=True)  # tab A
+    services.close(_reload(c_id), colleague, "no_concern", "")  # tab B, the colleague
+    db.session.commit()
+    events = _events(c_id)
+
+    note = "월 1회 전화 모니터링 계속"
+    r = client.post(f"/concerns/{c_id}/close", data={"outcome": "services_linked", "note": note})
+    page = r.get_data(as_text=True)
+    assert r.status_code == 400
+    assert "이미 종결된 건입니다." in page
+    assert "저장되지 않은 내용" in page and f"readonly aria-label=\"저장되지 않은 내용\">{note}</textarea>" in page
+    c = _reload(c_id)
+    assert c.outcome == "no_concern" and _events(c_id) == events
+
+    # The same for a contact typed while the colleague closed it.
+    r = client.post(f"/concerns/{c_id}/contact", data={"outcome": "no_answer", "note": "두 번 전화함"})
+    assert r.status_code == 400 and ">두 번 전화함</textarea>" in r.get_data(as_text=True)
+
+
 # --- 8: the tong in the page's language -------------------------------------------------------------------
 
 def test_the_queue_and_household_pages_read_tong_8_in_english_and_8tong_in_korean(app, client, d, cw):

@@ -249,6 +249,11 @@ def _close_choices(concern):
 
 def _page(concern, status: int = 200, open_block: str | None = None, **forms):
     """The concern page; ``forms`` are ones sent back with what the user typed (after a refusal)."""
+    # Refused because a colleague closed (or merged) the concern meanwhile: the page has no form to put
+    # the note back in, so it shows what was typed, to copy.
+    kept = forms.get(open_block) if open_block and not concern.is_open else None
+    typed = getattr(kept, "note", None) or getattr(kept, "reason", None)
+    unsaved = (typed.data or "").strip() if typed is not None else ""
     events = svc.timeline_events(concern_id=concern.id, household_id=concern.household_id)
     assign_form = forms.pop("assign_form", None) or AssignForm(formdata=None)
     assign_form.owner_id.choices = _assignable_names.get(concern.dong_id, lambda: [
@@ -266,7 +271,7 @@ def _page(concern, status: int = 200, open_block: str | None = None, **forms):
     forms.setdefault("urgency_form", UrgencyForm(formdata=None, urgency=concern.urgency))
     return render_template(
         "concerns/detail.html", c=concern, events=events, assign_form=assign_form, close_form=close_form,
-        link_q=link_q, link_results=link_results, open_block=open_block,
+        link_q=link_q, link_results=link_results, open_block=open_block, unsaved=unsaved,
         statuses=STATUSES, urgencies=URGENCIES, outcomes=OUTCOMES, contact_outcomes=CONTACT_OUTCOMES,
         signals=SIGNALS, levels=LEVELS, sources=SOURCES, now=clock.now(), **forms,
     ), status
