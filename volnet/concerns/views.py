@@ -242,6 +242,9 @@ def detail(concern_id: int):
     return _page(concern)
 
 
+LINK_RESULTS = 10  # households offered to link a report to; more matches: type more of the address
+
+
 def _close_choices(concern):
     """A household already under regular monitoring is not put under it again (it was counted once)."""
     return [(k, v) for k, v in CLOSE_OUTCOMES if not (k == "monitoring" and concern.status == "monitoring")]
@@ -261,10 +264,11 @@ def _page(concern, status: int = 200, open_block: str | None = None, **forms):
     close_form = forms.pop("close_form", None) or CloseForm(formdata=None)
     close_form.outcome.choices = _close_choices(concern)
     link_q = request.args.get("hq", "")[:100]
-    link_results = []
+    link_results = households.Matches([], 0)
     if link_q and concern.household_id is None and concern.is_open:
-        link_results = list(db.session.scalars(
-            households.staff_query(current_user, link_q, dong_id=concern.dong_id).limit(10)))
+        link_results = households.first_matches(
+            households.staff_query(current_user, link_q, dong_id=concern.dong_id)
+            .order_by(None).order_by(*households.ADDRESS_ORDER), LINK_RESULTS)
     blank = {"ack_form": ActionForm, "contact_form": ContactForm, "merge_form": MergeForm, "link_form": LinkForm}
     for name, cls in blank.items():
         forms.setdefault(name, cls(formdata=None))

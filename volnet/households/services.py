@@ -1,7 +1,9 @@
 """Finding and adding households. Search forgives spacing and 번길/길; names match by 초성 too."""
 from __future__ import annotations
 
-from sqlalchemy import or_, select, update
+from typing import NamedTuple
+
+from sqlalchemy import func, or_, select, update
 
 from volnet.core.access import visible
 from volnet.core.korean import address_key, chosung, is_chosung_query, normalize_phone
@@ -31,11 +33,36 @@ def search_condition(q: str):
     return or_(*conds)
 
 
-def search_for_reporter(user, q: str, limit: int = 10) -> list[Household]:
-    """Households in the reporter's dongs whose address (or name, for those who know them) matches."""
+# Search results in the order people read addresses: road-name address, then building / unit.
+ADDRESS_ORDER = (Household.road_address, Household.unit, Household.id)
+
+
+class Matches(NamedTuple):
+    """The first matches of a search (``items``, at most the limit asked for) and how many match in all."""
+    items: list
+    total: int
+
+    @property
+    def more(self) -> bool:
+        return self.total > len(self.items)
+
+
+def first_matches(stmt, limit: int) -> Matches:
+    """The first ``limit`` rows of ``stmt`` and the number of all its rows (counted only when there are
+    more than ``limit``: a search that fits costs one statement)."""
+    items = list(db.session.scalars(stmt.limit(limit + 1)))
+    if len(items) <= limit:
+        return Matches(items, len(items))
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    return Matches(items[:limit], total)
+
+
+def search_for_reporter(user, q: str, limit: int = 10) -> Matches:
+    """Households in the reporter's dongs whose address (or name, for those who know them) matches, in
+    address order (road-name address, then unit): the first ``limit`` and how many match in all."""
     q = (q or "").strip()
     if len(q) < 2:
-        return []
+        return Matches([], 0)
     key = address_key(q)
     conds = [Household.address_key.like(f"%{escape_like(key)}%", escape="\\")] if key else []
     from volnet.accounts.roles import KNOWS_NEIGHBOURS
@@ -45,11 +72,11 @@ def search_for_reporter(user, q: str, limit: int = 10) -> list[Household]:
         if cond is not None:
             conds = [cond]
     if not conds:
-        return []
+        return Matches([], 0)
     stmt = (select(Household)
             .where(Household.dong_id.in_(user.dong_ids or {-1}), Household.status != "deceased", *conds)
-            .order_by(Household.road_address, Household.unit).limit(limit))
-    return list(db.session.scalars(stmt))
+            .order_by(*ADDRESS_ORDER))
+    return first_matches(stmt, limit)
 
 
 def staff_query(user, q: str = "", dong_id: int | None = None, tong: int | None = None,
@@ -130,4 +157,4 @@ def find_or_create(user, dong_id: int, road_address: str, unit: str = "", tong=N
     return h, True
 
 
-__all__ = ["search_for_reporter", "staff_query", "at_address", "find_or_create", "chosung"]
+__all__ = ["first_matches", "search_for_reporter", "staff_query", "at_address", "find_or_create", "chosung"]

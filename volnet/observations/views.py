@@ -60,7 +60,7 @@ def start():
     """Step 1 on a phone: find the household by address, or go straight to the form."""
     may_search = current_user.role in LOOKS_UP_HOUSEHOLDS
     q = request.args.get("q", "")[:100] if may_search else ""
-    results = households.search_for_reporter(current_user, q) if q else []
+    results = households.search_for_reporter(current_user, q) if q else households.Matches([], 0)
     shows_names = current_user.role in KNOWS_NEIGHBOURS
     return render_template("observations/start.html", q=q, results=results, shows_names=shows_names,
                            may_search=may_search)
