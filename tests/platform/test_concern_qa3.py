@@ -128,3 +128,21 @@ def test_merging_a_concern_into_itself_says_to_enter_the_other_number(app, clien
     assert "이 건을 자기 자신과 병합할 수는 없습니다. 다른 건 번호를 적어 주세요." in page
     assert "같은 위기 의심 건끼리는" not in page
     assert _reload(c_id).is_open
+
+
+# --- 10: the queue on a phone is a list of cards -----------------------------------------------------------
+
+def test_the_queue_rows_become_labelled_cards_on_a_phone(app, client, d, cw):
+    c = db.session.get(Concern, b.observation(b.household(d, name="류영수", tong=8), urgency="urgent").concern_id)
+    services.acknowledge(c, cw)
+    db.session.commit()
+    b.login(client, cw)
+    page = client.get("/concerns/").get_data(as_text=True)
+    assert '<table class="table concern-table table-stack">' in page
+    row = page[page.index("<tbody>"):page.index("</tbody>")]
+    assert 'data-label="담당자">김민수</td>' in row and 'data-label="상태">접수 확인됨</td>' in row
+    assert '<td class="stack-full"><a href="/concerns/' in row
+    # The stylesheet keeps the queue's desktop width for 768 px and up only.
+    css = client.get("/static/css/volnet.css").get_data(as_text=True)
+    assert "@media (min-width: 768px) { .table-wrap > .concern-table { min-width: 72rem; } }" in css
+    assert ".table-wrap > .concern-table, " not in css
