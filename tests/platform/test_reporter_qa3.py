@@ -64,3 +64,47 @@ def test_the_concern_pages_link_search_says_so_too_in_address_order(hoguk, clien
     page = client.get(f"/concerns/{report.concern_id}?hq=호국로 16").get_data(as_text=True)
     assert "곳만 보입니다" not in page
     assert _cards(page, r'<div class="card-title">경기도 의정부시 호국로 (\d+) 1층</div>') == ["160"]
+
+
+# --- 9: a household added for a citizen's report starts from what the report says --------------------------
+
+def test_a_household_added_for_a_citizen_report_starts_from_the_report(app, client):
+    from volnet.concerns.models import Concern
+    from volnet.observations import services as obs_services
+    from volnet.observations.models import Observation
+
+    d = b.dong(name="민락동")
+    cw = b.user("caseworker", [d])
+    report = obs_services.submit(Observation(
+        dong_id=d.id, source="citizen", urgency="routine", signals=["smell_insects"],
+        location_text="민락로 12 빌라 1층", subject_sex="f", subject_age_band="70s",
+        note="창문 너머로 냄새가 나요"), None)[0]
+    db.session.commit()
+    b.login(client, cw)
+    r = client.get(f"/households/new?link_concern={report.concern_id}")
+    page = r.get_data(as_text=True)
+    assert r.status_code == 200
+    box = page[page.index(f"위기 의심 건 #{report.concern_id}의 가구"):page.index('<form method="post" novalidate>')]
+    assert "제보된 위치</dt><dd>민락로 12 빌라 1층</dd>" in box
+    assert "악취·벌레" in box and "여성 · 70대" in box and "창문 너머로 냄새가 나요" in box
+    assert 'id="road_address" maxlength="200" name="road_address" required type="text" value="민락로 12 빌라 1층"' in page
+    assert '<option selected value="f">' in page and '<option selected value="70s">' in page
+    assert f'<option selected value="{d.id}">' in page
+
+    # Corrected into a road-name address and saved: the household is linked, with what the form holds.
+    r = client.post(f"/households/new?link_concern={report.concern_id}",
+                    data={"dong_id": d.id, "road_address": "경기도 의정부시 민락로 12", "unit": "1층", "sex": "f",
+                          "age_band": "70s", "lives_alone": "", "status": "active"})
+    assert r.status_code == 302 and r.headers["Location"].endswith(f"/concerns/{report.concern_id}")
+    h = db.session.scalar(select(Household))
+    assert (h.road_address, h.sex, h.age_band) == ("경기도 의정부시 민락로 12", "f", "70s")
+    assert db.session.get(Concern, report.concern_id).household_id == h.id
+
+    # A blank "add a household" shows no report, and another dong's report is not shown either.
+    assert "제보된 위치" not in client.get("/households/new").get_data(as_text=True)
+    other = b.dong(name="호원동")
+    elsewhere = obs_services.submit(Observation(dong_id=other.id, source="citizen", urgency="routine",
+                                                signals=["mail_piling"], location_text="호원동 시장 뒤"), None)[0]
+    db.session.commit()
+    page = client.get(f"/households/new?link_concern={elsewhere.concern_id}").get_data(as_text=True)
+    assert "호원동 시장 뒤" not in page and "제보된 위치" not in page

@@ -28,6 +28,7 @@ from volnet.households.forms import (
 )
 from volnet.households.models import Household
 from volnet.households.summary import care_summary
+from volnet.observations.models import Observation
 from volnet.observations.signals import LEVELS, SIGNALS, URGENCIES
 
 bp = _Blueprint("households", __name__, url_prefix="/households")
@@ -113,13 +114,49 @@ def new():
         db.session.commit()
         flash(_("The household has been saved."), "success")
         return redirect(target)
-    concern = None
-    if same and link_concern:  # the report may be about one of them: offer to link it instead
-        concern = db.session.get(Concern, link_concern)
-        if concern is None or not concern.is_open or not access.can(current_user, "link", concern):
-            concern = None
-    return render_template("households/form.html", form=form, h=None, same=same, link_to=concern), \
+    concern = _concern_to_link(link_concern)
+    reports = _reports_of(concern) if concern is not None and concern.household_id is None else []
+    if request.method == "GET" and concern is not None:
+        _prefill_from_reports(form, concern, reports)
+    return render_template("households/form.html", form=form, h=None, same=same,
+                           link_to=concern if same else None, for_concern=concern, reports=reports,
+                           signals=SIGNALS, ages=dict(AGE_BAND_CHOICES), sexes=dict(SEX_CHOICES)), \
         (400 if request.method == "POST" else 200)
+
+
+def _concern_to_link(concern_id: int | None) -> Concern | None:
+    """The open concern a new household is added for (from its page), if this user may link it."""
+    if not concern_id or not 0 < concern_id < 2**31:
+        return None
+    concern = db.session.get(Concern, concern_id)
+    if concern is None or not concern.is_open or not access.can(current_user, "link", concern):
+        return None
+    return concern
+
+
+def _reports_of(concern: Concern) -> list[Observation]:
+    """The reports of a concern not yet tied to a household, newest first: what the page shows of them
+    (where, what was seen, about whom) is what the caseworker types the household from."""
+    record(current_user, "view", "concern", concern.id)
+    return list(db.session.scalars(select(Observation).where(Observation.concern_id == concern.id)
+                                   .order_by(Observation.created_at.desc(), Observation.id.desc()).limit(5)))
+
+
+def _prefill_from_reports(form: HouseholdForm, concern: Concern, reports: list[Observation]) -> None:
+    """A blank form for a report starts from what the report says: its dong, its location in words (to
+    correct into a road-name address), the person's sex and age band."""
+    form.dong_id.data = concern.dong_id
+    where = next((o.location_text.strip() for o in reports if (o.location_text or "").strip()), "")
+    if where:
+        form.road_address.data = where[:200]
+    sexes, ages = dict(SEX_CHOICES), dict(AGE_BAND_CHOICES)
+    sex = next((o.subject_sex for o in reports if o.subject_sex in sexes and o.subject_sex != "unknown"), None)
+    age = next((o.subject_age_band for o in reports
+                if o.subject_age_band in ages and o.subject_age_band != "unknown"), None)
+    if sex:
+        form.sex.data = sex
+    if age:
+        form.age_band.data = age
 
 
 @bp.route("/<int:household_id>/edit", methods=["GET", "POST"])
