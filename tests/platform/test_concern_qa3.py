@@ -146,3 +146,66 @@ def test_the_queue_rows_become_labelled_cards_on_a_phone(app, client, d, cw):
     css = client.get("/static/css/volnet.css").get_data(as_text=True)
     assert "@media (min-width: 768px) { .table-wrap > .concern-table { min-width: 72rem; } }" in css
     assert ".table-wrap > .concern-table, " not in css
+
+
+# --- 4: a change of urgency keeps the due times of steps done, and lateness ----------------------------------
+
+def test_changing_the_urgency_after_a_late_acknowledgement_keeps_it_late(app, client, d, cw):
+    c_id = b.observation(b.household(d), urgency="emergency").concern_id  # acknowledge by Thu 11:00
+    db.session.commit()
+    clock.freeze(THU_10 + timedelta(days=19))
+    b.login(client, cw)
+    client.post(f"/concerns/{c_id}/acknowledge")
+    client.post(f"/concerns/{c_id}/contact", data={"outcome": "connected_fine", "note": "통화함"})
+    r = client.post(f"/concerns/{c_id}/urgency", data={"urgency": "urgent", "reason": "통화로 안전 확인"})
+    assert r.status_code == 302
+    c = _reload(c_id)
+    assert c.urgency == "urgent" and c.next_due_at is None
+    assert c.ack_due_at == THU_10 + timedelta(hours=1) and c.action_due_at == THU_10 + timedelta(hours=48)
+    page = client.get(f"/concerns/{c_id}").get_data(as_text=True)
+    assert "2026. 12. 3.(목) 11:00 · 완료 2026. 12. 22.(화) 10:00" in page
+
+
+def test_lowering_an_overdue_concern_keeps_it_overdue_until_someone_acts(app, client, d, cw):
+    lead = b.user("team_lead", [d])
+    c_id = b.observation(b.household(d), urgency="emergency").concern_id
+    db.session.commit()
+    clock.freeze(THU_10 + timedelta(days=14))
+    b.login(client, cw)
+    client.post(f"/concerns/{c_id}/urgency", data={"urgency": "routine", "reason": "이웃 말로는 여행 중"})
+    c = _reload(c_id)
+    assert c.urgency == "routine"
+    assert c.ack_due_at == THU_10 + timedelta(hours=1) and c.next_due_at == c.ack_due_at
+    assert f'/concerns/{c_id}"' in client.get("/concerns/?overdue=1").get_data(as_text=True)
+    lead_client = app.test_client()
+    b.login(lead_client, lead)
+    assert f'/concerns/{c_id}"' in lead_client.get("/concerns/team").get_data(as_text=True)
+
+
+def test_a_raise_brings_pending_due_times_earlier_and_a_lowering_gives_more_time_from_the_report(app, d, cw):
+    c = db.session.get(Concern, b.observation(b.household(d), urgency="routine").concern_id)
+    routine_ack = c.ack_due_at  # Tue 8 Dec 10:00 (3 working days)
+    clock.freeze(THU_10 + timedelta(hours=2))
+    services.change_urgency(c, cw, "emergency", "이웃이 119를 불러야 할 것 같다고 함")
+    assert c.ack_due_at == THU_10 + timedelta(hours=3)  # the raise's rule, from now
+    assert c.action_due_at == THU_10 + timedelta(hours=50)
+    clock.freeze(THU_10 + timedelta(hours=2, minutes=30))
+    services.change_urgency(c, cw, "routine", "오해였음")
+    # From the report, as if it had been routine all along; never earlier than it was.
+    assert c.ack_due_at == routine_ack and c.action_due_at == THU_10 + timedelta(days=7)
+    assert c.next_due_at == routine_ack
+
+
+def test_a_more_urgent_report_keeps_the_due_times_of_steps_done(app, d, cw):
+    h = b.household(d)
+    c = db.session.get(Concern, b.observation(h, urgency="routine").concern_id)
+    routine_ack = c.ack_due_at
+    clock.freeze(THU_10 + timedelta(hours=1))
+    services.acknowledge(c, cw)
+    db.session.commit()
+    clock.freeze(THU_10 + timedelta(hours=3))
+    b.observation(h, urgency="emergency", signals=["unreachable"])
+    c = _reload(c.id)
+    assert c.urgency == "emergency"
+    assert c.ack_due_at == routine_ack  # acknowledged on time: stays as it was
+    assert c.action_due_at == THU_10 + timedelta(hours=3 + 48) == c.next_due_at

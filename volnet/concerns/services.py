@@ -37,11 +37,37 @@ def refresh_next_due(concern: Concern) -> None:
                                     concern.ack_due_at, concern.action_due_at)
 
 
-def set_urgency(concern: Concern, urgency: str, start: datetime | None = None) -> None:
+def set_urgency(concern: Concern, urgency: str, now: datetime | None = None) -> None:
+    """Give an open concern another urgency, and its steps not yet done the due times that follow.
+
+    The due times rules (settings ``due.<urgency>.*``) run from the report; a change of urgency never
+    rewrites history (``pending_due``):
+    - a step already done (acknowledged, first contact or visit) keeps its due time, so an acknowledgement
+      that came late still reads late;
+    - a step not done whose due time has passed stays overdue until someone acts: lowering the urgency
+      takes no concern off the overdue lists;
+    - a raise may bring a pending due time earlier, never later: the earlier of the current one and the new
+      urgency's rule counted from now (the raise is new knowledge, so its rule runs from when it came);
+    - a lowering may give more time, never less: the later of the current one and the new urgency's rule
+      counted from when the concern was opened (the rule it would have had from the start)."""
+    now = now or clock.now()
+    raising = URGENCY_RANK[urgency] < concern.urgency_rank
+    ack, action = due_times(urgency, now if raising else (concern.opened_at or now))
+    concern.ack_due_at = pending_due(concern.ack_due_at, concern.acknowledged_at, ack, raising, now)
+    concern.action_due_at = pending_due(concern.action_due_at, concern.first_action_at, action, raising, now)
     concern.urgency = urgency
     concern.urgency_rank = URGENCY_RANK[urgency]
-    concern.ack_due_at, concern.action_due_at = due_times(urgency, start or clock.now())
     refresh_next_due(concern)
+
+
+def pending_due(current: datetime | None, done_at: datetime | None, rule_due: datetime, raising: bool,
+                now: datetime) -> datetime | None:
+    """One step's due time after a change of urgency (``set_urgency`` says why)."""
+    if done_at is not None or (current is not None and current <= now):
+        return current
+    if current is None:
+        return rule_due
+    return min(current, rule_due) if raising else max(current, rule_due)
 
 
 def add_event(concern: Concern, kind: str, actor=None, note: str = "", observation=None, **data) -> ConcernEvent:
@@ -90,7 +116,8 @@ _COUNT_INTO_OPEN = (
     .where(_C.household_id == bindparam("p_household"), _C.status.in_(OPEN_STATUSES))
     .values(last_signal_at=bindparam("p_now"), signal_count=_C.signal_count + 1,
             summary=case((_C.summary == "", bindparam("p_summary")), else_=_C.summary))
-    .returning(_C.id, _C.urgency, _C.urgency_rank, _C.acknowledged_at, _C.first_action_at)
+    .returning(_C.id, _C.urgency, _C.urgency_rank, _C.acknowledged_at, _C.first_action_at, _C.ack_due_at,
+               _C.action_due_at)
 )
 # ... and raise it when the report is more urgent.
 _RAISE = (
@@ -168,7 +195,10 @@ def _count_into_open_concern(obs: Observation, now: datetime, actor_id, events: 
     if row is None:
         return None
     if URGENCY_RANK[obs.urgency] < row.urgency_rank:
+        # The steps not done yet may come due sooner (set_urgency's rules; pg_submit does the same in SQL).
         ack, action = due_times(obs.urgency, now)
+        ack = pending_due(row.ack_due_at, row.acknowledged_at, ack, True, now)
+        action = pending_due(row.action_due_at, row.first_action_at, action, True, now)
         db.session.execute(_RAISE, {
             "p_id": row.id, "p_urgency": obs.urgency, "p_rank": URGENCY_RANK[obs.urgency], "p_ack": ack,
             "p_action": action, "p_next": _next_due(True, row.acknowledged_at, row.first_action_at, ack, action)})

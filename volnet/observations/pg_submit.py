@@ -34,6 +34,11 @@ OBS_COLUMNS = ("dong_id", "household_id", "reporter_id", "source", "urgency", "s
                "note", "seen_at", "created_at", "location_text", "subject_sex", "subject_age_band", "contact",
                "client_token")
 
+# A step's due time when a report raises the urgency (concerns.services.set_urgency / pending_due): a step
+# done, or already overdue, keeps it; a pending one may only come due sooner (the earlier of the two).
+_RAISED_DUE = ("CASE WHEN cur.urgency_rank > :rank AND c.{done} IS NULL AND (c.{due} IS NULL OR c.{due} > :now) "
+               "THEN LEAST(COALESCE(c.{due}, {new}), {new}) ELSE c.{due} END")
+
 # Built from this module's constants only, never from input.
 _SQL = f"""
 WITH cur AS (
@@ -47,12 +52,14 @@ WITH cur AS (
         summary = CASE WHEN c.summary = '' THEN :summary ELSE c.summary END,
         urgency = CASE WHEN cur.urgency_rank > :rank THEN :urgency ELSE c.urgency END,
         urgency_rank = LEAST(c.urgency_rank, :rank),
-        ack_due_at = CASE WHEN cur.urgency_rank > :rank THEN :ack_due ELSE c.ack_due_at END,
-        action_due_at = CASE WHEN cur.urgency_rank > :rank THEN :action_due ELSE c.action_due_at END,
+        ack_due_at = {_RAISED_DUE.format(due="ack_due_at", done="acknowledged_at", new=":ack_due")},
+        action_due_at = {_RAISED_DUE.format(due="action_due_at", done="first_action_at", new=":action_due")},
         next_due_at = CASE
             WHEN cur.urgency_rank <= :rank THEN c.next_due_at
-            WHEN c.acknowledged_at IS NULL THEN :ack_due
-            WHEN c.first_action_at IS NULL THEN :action_due
+            WHEN c.acknowledged_at IS NULL
+                THEN {_RAISED_DUE.format(due="ack_due_at", done="acknowledged_at", new=":ack_due")}
+            WHEN c.first_action_at IS NULL
+                THEN {_RAISED_DUE.format(due="action_due_at", done="first_action_at", new=":action_due")}
             ELSE NULL END
     FROM cur WHERE c.id = cur.id
     RETURNING c.id, cur.urgency AS old_urgency, cur.urgency_rank > :rank AS raised
