@@ -4,6 +4,7 @@ report; a household created for a citizen's report starts from what the report s
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -108,3 +109,87 @@ def test_a_household_added_for_a_citizen_report_starts_from_the_report(app, clie
     db.session.commit()
     page = client.get(f"/households/new?link_concern={elsewhere.concern_id}").get_data(as_text=True)
     assert "호원동 시장 뒤" not in page and "제보된 위치" not in page
+
+
+# --- 1: Back, and the unchanged citizen form sent again (the browser showed it anew) ----------------------
+
+CODE = re.compile(r"<strong>([2-9A-Z]{4}-[2-9A-Z]{4})</strong>")
+AGAIN = "이미 보낸 제보입니다"
+
+
+def _citizen_form(client) -> str:
+    page = client.get("/report-a-neighbour").get_data(as_text=True)
+    return re.search(r'name="started" type="hidden" value="([^"]+)"', page).group(1)
+
+
+def _citizen_send(client, dong_id, **extra):
+    """Open the form (a new form token each time, as the browser's Back does) and send it."""
+    data = {"dong_id": dong_id, "location_text": "민락로 99 빌라 2층", "signals": ["smell_insects"],
+            "urgency": "routine", "subject_sex": "unknown", "subject_age_band": "unknown",
+            "started": _citizen_form(client), **extra}
+    r = client.post("/report-a-neighbour", data=data, environ_base={"REMOTE_ADDR": "10.9.0.7"})
+    assert r.status_code == 303, r.get_data(as_text=True)[:300]
+    return client.get(r.headers["Location"]).get_data(as_text=True)
+
+
+@pytest.fixture
+def filled_slowly(monkeypatch):
+    """The citizen took a minute over the form (the bot check wants at least 3 seconds)."""
+    import time
+    from types import SimpleNamespace
+
+    from volnet.observations import public
+
+    real = time.time
+    monkeypatch.setattr(public, "time", SimpleNamespace(time=lambda: real() + 60))
+
+
+def test_back_and_the_same_citizen_form_sent_again_with_a_new_token_keeps_the_first_report(app, client,
+                                                                                            filled_slowly):
+    from volnet.concerns.models import Concern
+    from volnet.core import clock
+    from volnet.observations.models import Observation
+
+    d = b.dong()
+    db.session.commit()
+    first = _citizen_send(client, d.id)
+    code = CODE.search(first).group(1)
+    assert AGAIN not in first
+
+    again = _citizen_send(client, d.id)  # Back: the form is fetched again, with a new token; sent unchanged
+    assert CODE.search(again).group(1) == code and AGAIN in again
+    assert count(Observation) == 1 and count(Concern) == 1
+
+    changed = _citizen_send(client, d.id, note="며칠째 우편물이 쌓여 있어요")  # changed after Back: a report
+    assert CODE.search(changed).group(1) != code and AGAIN not in changed
+    assert count(Observation) == 2
+
+    # Another browser sending the same words is not told anything about this one's report.
+    other = app.test_client()
+    theirs = _citizen_send(other, d.id)
+    assert CODE.search(theirs).group(1) != code and AGAIN not in theirs
+    assert count(Observation) == 3
+
+    # A quarter of an hour later the same words from this browser are a new report too.
+    clock.freeze(clock.now() + timedelta(minutes=15))
+    later = _citizen_send(client, d.id)
+    assert CODE.search(later).group(1) != code and AGAIN not in later
+    assert count(Observation) == 4
+
+
+def test_back_and_send_within_seconds_is_the_first_report_not_the_bot_check(app, client, monkeypatch):
+    import time
+    from types import SimpleNamespace
+
+    from volnet.observations import public
+    from volnet.observations.models import Observation
+
+    d = b.dong()
+    db.session.commit()
+    real = time.time
+    monkeypatch.setattr(public, "time", SimpleNamespace(time=lambda: real() + 60))
+    code = CODE.search(_citizen_send(client, d.id)).group(1)
+    monkeypatch.setattr(public, "time", SimpleNamespace(time=real))  # Back, and send again at once
+    again = _citizen_send(client, d.id)
+    assert CODE.search(again).group(1) == code and AGAIN in again
+    assert "천천히" not in again and count(Observation) == 1

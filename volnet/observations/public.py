@@ -72,6 +72,14 @@ def public_report():
     except (BadSignature, ValueError, TypeError):
         bot = True
     throttle.hit(f"public:{ip}")
+    digest = _content_digest(form)
+    earlier = _sent_before(digest)
+    if earlier is not None:
+        # "Back" and the same form sent again: the browser showed the form anew (a new form token), but
+        # this browser sent exactly this a moment ago. Its report stands, with its code; nothing is saved.
+        db.session.commit()
+        session[SENT_KEY] = [earlier[0], earlier[1], int(clock.now().timestamp()), True]
+        return redirect(url_for("observations.public_report_sent"), 303)
     if bot:
         db.session.commit()
         flash(_("Please take a moment to fill in the form, then send it again."), "error")
@@ -85,7 +93,7 @@ def public_report():
         contact=form.contact.data or "", reference_code=observations.new_reference_code(),
         # The same form sent again unchanged (back and send, a double tap) is the first report: its code
         # stands. Changed after "back", it is a report of its own, with its own code.
-        client_token=f"citizen-{nonce}-{_content_digest(form)}" if nonce else None,
+        client_token=f"citizen-{nonce}-{digest}" if nonce else None,
     )
     try:
         obs, created = observations.submit(obs, None)
@@ -102,7 +110,42 @@ def public_report():
         _after_commit(obs_id)
     # Post/redirect/get: reloading the thank-you page shows the code again and sends nothing.
     session[SENT_KEY] = [code, urgency, int(clock.now().timestamp()), not created]
+    _remember_sent(digest, code)
     return redirect(url_for("observations.public_report_sent"), 303)
+
+
+# What this browser sent in the last REPEAT_SECONDS, as [content digest, code, sent at] (in its signed session
+# cookie, so only its own reports are recognised, and in no process's memory): the same form sent again
+# after "back", with a new form token, is recognised by its content. A blank form opened in between does
+# not forget them (the back button shows the form anew): the same words sent again here within minutes are
+# the same report.
+RECENT_KEY = "citizen_reports_recent"
+REPEAT_SECONDS = 10 * 60
+RECENT_KEPT = 5
+
+
+def _recent() -> list:
+    now = clock.now().timestamp()
+    kept = session.get(RECENT_KEY)
+    if not isinstance(kept, list):
+        return []
+    return [e for e in kept if isinstance(e, list) and len(e) == 3 and isinstance(e[2], int)
+            and 0 <= now - e[2] < REPEAT_SECONDS]
+
+
+def _sent_before(digest: str) -> tuple[str, str] | None:
+    """(code, urgency) of the report with this content that this browser sent a few minutes ago, if any and
+    if it is still on record."""
+    code = next((e[1] for e in reversed(_recent()) if e[0] == digest), None)
+    if code is None:
+        return None
+    urgency = db.session.scalar(select(Observation.urgency).where(Observation.reference_code == code))
+    return (code, urgency) if urgency is not None else None
+
+
+def _remember_sent(digest: str, code: str) -> None:
+    entries = [e for e in _recent() if e[0] != digest]
+    session[RECENT_KEY] = [*entries, [digest, code, int(clock.now().timestamp())]][-RECENT_KEPT:]
 
 
 SENT_KEY = "citizen_report_sent"
