@@ -11,8 +11,6 @@ from volnet.concerns import services
 from volnet.concerns.models import Concern, ConcernEvent
 from volnet.core import clock
 from volnet.extensions import db
-from volnet.observations import services as obs_services
-from volnet.observations.models import Observation
 
 # Thursday 2026-12-03 10:00 Seoul
 THU_10 = datetime(2026, 12, 3, 1, 0, tzinfo=UTC)
