@@ -862,11 +862,31 @@ def household_visits(household_id: int, upcoming: int = 5, recent: int = 5) -> d
     """What volunteer shifts do for a household, for its page (dong staff): the next planned visits (of
     running programs) and the latest door outcomes, with program and organization. One statement, a few
     rows: {"next": [...], "recent": [...], "programs": [(program, service, organization, phone), ...]}."""
-    from sqlalchemy import literal, union_all
+    stmt = _VISITS.get((upcoming, recent))
+    if stmt is None:
+        stmt = _VISITS[(upcoming, recent)] = _visits_statement(upcoming, recent)
+    rows = db.session.execute(stmt, {"hid": household_id, "now": clock.now()}).all()
+    out: dict = {"next": [r for r in rows if r.part == "next"],
+                 "recent": sorted((r for r in rows if r.part == "recent"), key=lambda r: r.outcome_at, reverse=True)}
+    out["next"].sort(key=lambda r: r.starts_at)
+    programs: dict = {}
+    for r in out["next"] + out["recent"]:
+        programs.setdefault((r.program, r.organization), (r.program, r.service, r.organization, r.phone))
+    out["programs"] = list(programs.values())
+    return out
+
+
+# Built once per process (a busy household page need not build the union again): (upcoming, recent) -> stmt.
+_VISITS: dict = {}
+
+
+def _visits_statement(upcoming: int, recent: int):
+    from sqlalchemy import bindparam, literal, union_all
 
     from volnet.accounts.models import Organization
 
-    now = clock.now()
+    now = bindparam("now", type_=ShiftOccurrence.__table__.c.ends_at.type)
+    household_id = bindparam("hid")
     base = (select(ShiftOccurrence.starts_at, ShiftOccurrence.status, Program.name.label("program"),
                    Program.service, Organization.name.label("organization"), Organization.phone,
                    RouteStop.outcome, RouteStop.outcome_at)
@@ -880,15 +900,7 @@ def household_visits(household_id: int, upcoming: int = 5, recent: int = 5) -> d
            .order_by(ShiftOccurrence.starts_at).limit(upcoming).subquery())
     past = (base.add_columns(literal("recent").label("part")).where(RouteStop.outcome.is_not(None))
             .order_by(RouteStop.outcome_at.desc()).limit(recent).subquery())
-    rows = db.session.execute(union_all(select(nxt), select(past))).all()
-    out: dict = {"next": [r for r in rows if r.part == "next"],
-                 "recent": sorted((r for r in rows if r.part == "recent"), key=lambda r: r.outcome_at, reverse=True)}
-    out["next"].sort(key=lambda r: r.starts_at)
-    programs: dict = {}
-    for r in out["next"] + out["recent"]:
-        programs.setdefault((r.program, r.organization), (r.program, r.service, r.organization, r.phone))
-    out["programs"] = list(programs.values())
-    return out
+    return union_all(select(nxt), select(past))
 
 
 def _served_by(organization_id: int):
