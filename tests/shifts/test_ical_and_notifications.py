@@ -149,7 +149,7 @@ def test_reminders_promotion_change_and_cancel_go_to_the_outbox(app):
         Outbox.kind == "shift_reminder", Outbox.recipient_id == w.id)).startswith(f"shift:{o.id}:u{w.id}:r2:")
     svc.cancel_occurrence(o, coord, "우천")
     db.session.commit()
-    assert db.session.scalar(select(Outbox).where(Outbox.kind == "shift_cancelled", Outbox.recipient_id == w.id))
+    assert db.session.scalar(select(Outbox).where(Outbox.kind == "shift_cancelled_reason", Outbox.recipient_id == w.id))
     assert {r.state for r in db.session.scalars(select(Outbox).where(
         Outbox.kind == "shift_reminder", Outbox.recipient_id == w.id))} == {"cancelled"}
     assert svc.send_due_reminders() == 0

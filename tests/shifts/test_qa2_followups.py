@@ -289,3 +289,20 @@ def test_without_an_organization_phone_the_coordinators_number_is_given(app):
     body = inapp("shift_place_cancelled", v)[0].body
     assert body.endswith(".\nReason: The van broke down\nQuestions: 권미경 010-9876-5432")
     assert signup_of(o, v).cancelled_by == "removed" and signup_of(o, v).cancel_reason == "The van broke down"
+
+
+def test_a_cancelled_shift_s_message_labels_the_reason_and_gives_a_number_to_call(app):
+    d, org, coord, p = sb.world()
+    org.phone = "0318701234"
+    o1, o2 = sb.occurrence(p, in_hours=72), sb.occurrence(p, in_hours=96)
+    v = sb.volunteer(d, name="김하은")
+    sb.signed(o1, v)
+    sb.signed(o2, v)
+    db.session.commit()
+    svc.cancel_occurrence(o1, coord, "우천")
+    svc.cancel_occurrence(o2, coord, "")
+    db.session.flush()
+    with_reason = inapp("shift_cancelled_reason", v)[0].body
+    assert with_reason.endswith(" 활동을 취소했습니다.\n사유: 우천\n문의: 송산종합사회복지관 031-870-1234")
+    without = next(r.body for r in inapp("shift_cancelled", v) if r.kind == "shift_cancelled")
+    assert without.endswith(" 활동을 취소했습니다.\n문의: 송산종합사회복지관 031-870-1234") and "사유" not in without

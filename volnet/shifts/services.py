@@ -73,9 +73,13 @@ _KINDS = {
     "shift_changed": (_l("Shift changed: %(program)s"),
                       _l("%(program)s is now %(when)s at %(place)s. Please check your calendar."), False,
                       _l("Shift changed")),
+    # The reason on its own line behind a label, as for a place cancelled (a kind with it, one without).
     "shift_cancelled": (_l("Shift cancelled: %(program)s, %(when)s"),
-                        _l("%(program)s on %(when)s has been cancelled by the organizer. %(reason)s"), False,
-                        _l("Shift cancelled")),
+                        _l("%(program)s on %(when)s has been cancelled by the organizer.\nQuestions: %(contact)s"),
+                        False, _l("Shift cancelled")),
+    "shift_cancelled_reason": (_l("Shift cancelled: %(program)s, %(when)s"),
+                               _l("%(program)s on %(when)s has been cancelled by the organizer.\n"
+                                  "Reason: %(reason)s\nQuestions: %(contact)s"), False, _l("Shift cancelled")),
     "shift_unfilled": (_l("%(open)s places still open: %(program)s"),
                        _l("%(program)s on %(when)s still has %(open)s open places of %(capacity)s."), False,
                        _l("Shift places still open")),
@@ -436,9 +440,12 @@ def cancel_occurrence(occ: ShiftOccurrence, actor, reason: str = "") -> None:
     occ.is_exception = occ.series_id is not None
     _bump(occ)
     _cancel_notes(f"shift:{occ.id}:")
+    reason = " ".join((reason or "").split())[:300]
+    contact = contact_text(occ.program)
     for s in _active_signups(occ):
         s.sequence = (s.sequence or 0) + 1
-        _notify(s.volunteer, "shift_cancelled", message_params(occ, reason=reason or ""), link=f"/shifts/{occ.id}")
+        _notify(s.volunteer, _reason_kind("shift_cancelled", reason),
+                message_params(occ, reason=reason, contact=contact), link=f"/shifts/{occ.id}")
     db.session.flush()
 
 
