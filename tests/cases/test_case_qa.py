@@ -117,6 +117,22 @@ def test_the_overdue_filter_lists_a_case_whose_emergency_decision_is_overdue(s, 
     assert full.count("결정 기한 지남") == 1  # the list marks the late one only
 
 
+def test_the_overdue_filter_lists_a_closed_case_whose_aftercare_check_was_not_made(s, client):
+    forgotten = cb.case(s["cw"], s["household"])
+    done = cb.case(s["cw"], b.household(s["dong"], road="경기도 의정부시 송산로 200", name="박철수"))
+    checks = {c.id: svc.close_case(c, s["lead"], "stabilised", "안정") for c in (forgotten, done)}
+    db.session.commit()
+    clock.advance(timedelta(days=40))  # the 1-month checks are past their dates
+    first_done = checks[done.id][0]
+    svc.record_aftercare(done, first_done, s["cw"], "stable", "안부 확인")
+    db.session.commit()
+    b.login(client, s["lead"])
+    page = client.get("/cases/?overdue=1").get_data(as_text=True)
+    assert f'href="/cases/{forgotten.id}"' in page and "사후관리 점검 기한 지남" in page
+    assert "박철수" not in page
+    assert "사후관리 점검 기한 지남" not in client.get("/cases/?overdue=1&status=open").get_data(as_text=True)
+
+
 # ---------------------------------------------------------------- 11. the case history and the monthly review
 
 def _to_service(case, actor):

@@ -3,7 +3,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import joinedload
 
 import volnet.cases.policy  # noqa: F401  (registers the access policies)
@@ -61,11 +61,18 @@ LABELS = dict(steps=STEPS, domains=DOMAINS, need_levels=NEED_LEVELS, crisis_leve
               emergency_kinds=EMERGENCY_KINDS)
 
 
+def _late_aftercare(today):
+    """Case ids with an aftercare check past its date and not recorded (a select to narrow with .where)."""
+    return select(AftercareCheck.case_id).where(AftercareCheck.done_at.is_(None), AftercareCheck.due_on < today)
+
+
 @bp.route("/")
 @rule(*STAFF)
 def index():
     page = max(request.args.get("page", 1, type=int) or 1, 1)
-    status = request.args.get("status", "open")
+    overdue = request.args.get("overdue") == "1"
+    # "Overdue" looks at closed cases too (an aftercare check not made), unless a status is chosen.
+    status = request.args.get("status", "all" if overdue else "open")
     stmt = select(Case).where(visible(current_user, Case)).options(joinedload(Case.household),
                                                                     joinedload(Case.owner))
     if status in ("open", "closed"):
@@ -75,10 +82,14 @@ def index():
     if request.args.get("mine") == "1":
         stmt = stmt.where(Case.owner_id == current_user.id)
     now = clock.now()
-    if request.args.get("overdue") == "1":
-        # A step past its due date, or an emergency support past its decision clock (as the case page marks it).
+    today = clock.seoul_today()
+    if overdue:
+        # A step past its due date, or an emergency support past its decision clock (as the case page marks it);
+        # of a closed case, an aftercare check past its date and not made.
         late = _late_decision(now).where(EmergencySupport.case_id == Case.id).exists()
-        stmt = stmt.where(Case.status == "open", or_(Case.next_due_at < now, late))
+        aftercare_late = _late_aftercare(today).where(AftercareCheck.case_id == Case.id).exists()
+        stmt = stmt.where(or_(and_(Case.status == "open", or_(Case.next_due_at < now, late)),
+                              and_(Case.status == "closed", aftercare_late)))
     # A closure waiting for a team lead's approval (open cases only: an approved one has closed the case).
     closing_waits = select(ClosureRequest.id).where(ClosureRequest.case_id == Case.id,
                                                    ClosureRequest.decided_at.is_(None)).exists()
@@ -92,9 +103,13 @@ def index():
     late = set(db.session.scalars(_late_decision(now).where(EmergencySupport.case_id.in_(ids)))) if ids else set()
     closing = set(db.session.scalars(select(ClosureRequest.case_id).where(
         ClosureRequest.case_id.in_(ids), ClosureRequest.decided_at.is_(None)))) if ids else set()
+    closed_ids = [c.id for c in pagination.items if not c.is_open]
+    late_aftercare = set(db.session.scalars(_late_aftercare(today).where(
+        AftercareCheck.case_id.in_(closed_ids)))) if closed_ids else set()
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template("cases/index.html", pagination=pagination, args=args, status=status,
-                           now=now, late_decisions=late, closure_requested=closing, waiting_total=waiting_total,
+                           now=now, late_decisions=late, late_aftercare=late_aftercare,
+                           closure_requested=closing, waiting_total=waiting_total,
                            approves=current_user.role == TEAM_LEAD, **LABELS)
 
 
