@@ -116,14 +116,36 @@ def test_settings_change_the_due_dates(dong_staff):
 
 
 def test_not_selected_closes_without_aftercare(dong_staff):
+    """Recorded by a team lead, "not selected" closes the case (no aftercare); recorded by a caseworker, it is
+    a closure request the team lead approves, as every closure is (DOMAIN.md)."""
     s = dong_staff
     case = cb.case(s["cw"], s["household"])
     svc.add_need(case, s["cw"], "economy", "low", "")
     svc.record_assessment(case, s["cw"], "low")
-    svc.record_selection(case, s["cw"], "not_selected", "단순 서비스 연계로 충분")
+    assert svc.record_selection(case, s["lead"], "not_selected", "단순 서비스 연계로 충분") == "closed"
     assert case.status == "closed" and case.closure_reason == "not_selected"
     db.session.flush()
     assert db.session.scalar(select(func.count()).select_from(AftercareCheck)) == 0
+
+
+def test_a_caseworker_s_not_selected_waits_for_the_team_lead(dong_staff, client):
+    from volnet.cases.models import ClosureRequest
+
+    s = dong_staff
+    case = cb.case(s["cw"], s["household"])
+    svc.add_need(case, s["cw"], "economy", "low", "")
+    svc.record_assessment(case, s["cw"], "low")
+    db.session.commit()
+    b.login(client, s["cw"])
+    r = client.post(f"/cases/{case.id}/selection", data={"decision": "not_selected", "note": "연계로 충분"},
+                    follow_redirects=True)
+    assert "대상자 미선정: 사례 종결은 팀장의 승인을 기다립니다." in r.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Case, case.id).status == "open"
+    req = db.session.scalar(select(ClosureRequest).where(ClosureRequest.case_id == case.id))
+    assert req is not None and req.reason == "not_selected" and req.decided_at is None
+    svc.approve_closure(db.session.get(Case, case.id), s["lead"])
+    assert db.session.get(Case, case.id).status == "closed"
 
 
 def test_closure_schedules_aftercare_at_one_and_three_months(dong_staff):

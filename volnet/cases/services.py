@@ -161,7 +161,11 @@ def record_assessment(case: Case, actor, crisis_level: str, note: str = "") -> N
     _event(case, "assessed", actor, crisis_level=crisis_level)
 
 
-def record_selection(case: Case, actor, decision: str, note: str = "") -> None:
+def record_selection(case: Case, actor, decision: str, note: str = "") -> str | None:
+    """Record the selection. "Not selected" ends the case as any closure does: at once when a team lead records
+    it, else as a closure request for a team lead's approval. Returns "closed", "requested" or None."""
+    from volnet.core import access
+
     _require_step(case, "selection")
     if decision not in SELECTION_DECISIONS:
         raise CaseError(_l("Choose one of the offered options."))
@@ -169,9 +173,12 @@ def record_selection(case: Case, actor, decision: str, note: str = "") -> None:
     case.selected_at = now
     case.selection = decision
     _event(case, "selection", actor, decision=decision)
-    if decision == "not_selected":
-        close_case(case, actor, "not_selected", note)  # refused while services are still open
-        return
+    if decision == "not_selected":  # refused, as a closure, while services are still open
+        if access.can(actor, "approve_closure", case):
+            close_case(case, actor, "not_selected", note)
+            return "closed"
+        request_closure(case, actor, "not_selected", note)
+        return "requested"
     case.plan_due_at = _cap(case, settings.add_duration(now, settings.get("cases.due.planning")))
     _set_step(case, "planning", case.plan_due_at)
 

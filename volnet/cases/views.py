@@ -320,16 +320,17 @@ def _ok(case, message, anchor=""):
 
 
 def _act(case_id: int, form_cls, action: str, do, message, anchor="", keep: str | None = None):
-    """Validate ``form_cls``, then ``do(case, form)``; refused, the page comes back with the form (``keep``)."""
+    """Validate ``form_cls``, then ``do(case, form)``; refused, the page comes back with the form (``keep``).
+    ``message`` may be a function of what ``do`` returned."""
     case = access.load(Case, case_id, action, audit=False)
     form = form_cls()
     if not form.validate_on_submit():
         return _fail(case, form, anchor=anchor, keep=keep)
     try:
-        do(case, form)
+        result = do(case, form)
     except svc.CaseError as exc:
         return _fail(case, form, exc=exc, anchor=anchor, keep=keep)
-    return _ok(case, message, anchor)
+    return _ok(case, message(result) if callable(message) else message, anchor)
 
 
 def _child(model, child_id, case):
@@ -360,7 +361,15 @@ def assessment(case_id):
 def selection(case_id):
     return _act(case_id, F.SelectionForm, "edit",
                 lambda c, f: svc.record_selection(c, current_user, f.decision.data, f.note.data or ""),
-                _("Selection recorded."), "steps", keep="selection_form")
+                _selection_message, "steps", keep="selection_form")
+
+
+def _selection_message(outcome):
+    if outcome == "requested":
+        return _("Not selected: the closure of the case waits for a team lead's approval.")
+    if outcome == "closed":
+        return _("Not selected: the case has been closed.")
+    return _("Selection recorded.")
 
 
 @bp.route("/<int:case_id>/goals", methods=["POST"])
