@@ -306,3 +306,46 @@ def test_a_cancelled_shift_s_message_labels_the_reason_and_gives_a_number_to_cal
     assert with_reason.endswith(" 활동을 취소했습니다.\n사유: 우천\n문의: 송산종합사회복지관 031-870-1234")
     without = next(r.body for r in inapp("shift_cancelled", v) if r.kind == "shift_cancelled")
     assert without.endswith(" 활동을 취소했습니다.\n문의: 송산종합사회복지관 031-870-1234") and "사유" not in without
+
+
+def test_a_sign_up_at_the_moment_of_a_pause_waits_for_it_and_is_refused(app):
+    """PostgreSQL (SQLite lets one writer in at a time): the pause holds the program row; a sign-up sent at
+    that moment waits, then finds the program paused, instead of taking a place the pause never saw."""
+    import threading
+
+    from tests.concurrency import wide_app
+
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        import pytest
+
+        pytest.skip("SQLite runs one writer at a time")
+    d, org, coord, p = sb.world()
+    o = sb.occurrence(p, in_hours=72, capacity=3)
+    v = sb.volunteer(d)
+    db.session.commit()
+    occ_id, v_id, p_id, coord_id = o.id, v.id, p.id, coord.id
+    other = next(wide_app(app, 2))
+    result = {}
+
+    def sign():
+        with other.app_context():
+            from volnet.accounts.models import User
+            from volnet.shifts.models import ShiftOccurrence
+
+            try:
+                svc.sign_up(db.session.get(ShiftOccurrence, occ_id), db.session.get(User, v_id))
+                db.session.commit()
+                result["outcome"] = "signed"
+            except svc.ShiftError as exc:
+                db.session.rollback()
+                result["outcome"] = str(exc)
+
+    svc.pause_program(db.session.get(Program, p_id), db.session.get(type(coord), coord_id), "")
+    t = threading.Thread(target=sign)
+    t.start()
+    t.join(1.0)
+    assert t.is_alive()  # waiting for the pause
+    db.session.commit()
+    t.join(30)
+    assert result["outcome"] == "신청을 받지 않는 활동입니다."
+    assert db.session.scalar(select(func.count()).select_from(Signup).where(Signup.status != "cancelled")) == 0

@@ -558,6 +558,11 @@ def sign_up(occ: ShiftOccurrence, volunteer, *, waitlist: bool = True) -> Signup
         raise ShiftError(_l("You are already on this shift."))
     try:
         with db.session.begin_nested():  # the place and the row together, or neither
+            # The program read again under a share lock: a pause (which updates the program row first) either
+            # commits before, and the sign-up is refused, or waits for it, and then cancels this place too.
+            if not db.session.scalar(select(Program.active).where(Program.id == occ.program_id)
+                                     .with_for_update(read=True)):
+                raise ShiftError(_l("This shift is not taking sign-ups."))
             if existing is None:
                 signup = Signup(occurrence_id=occ.id, volunteer_id=volunteer.id, status="waitlisted",
                                 queued_at=now, created_at=now, updated_at=now)
@@ -796,6 +801,7 @@ def pause_program(program: Program, actor, reason: str = "") -> tuple[int, int]:
     the places they lost. The shifts themselves stay, empty, for when the program runs again. Returns
     (places cancelled, volunteers told)."""
     program.active = False
+    db.session.flush()  # the program row first: a sign-up at this moment waits for the pause (sign_up)
     reason = " ".join((reason or "").split())[:300]
     now = clock.now()
     n = 0
