@@ -207,3 +207,22 @@ def test_a_more_urgent_report_keeps_the_due_times_of_steps_done(app, d, cw):
     assert c.urgency == "emergency"
     assert c.ack_due_at == routine_ack  # acknowledged on time: stays as it was
     assert c.action_due_at == THU_10 + timedelta(hours=3 + 48) == c.next_due_at
+
+
+def test_merging_an_overdue_concern_into_a_newer_one_keeps_it_overdue(app, d, cw):
+    """The citizen's report of Thursday, due for acknowledgement on Tuesday and not acknowledged, is merged on
+    the next Thursday into the household's new concern: the one kept is late since Tuesday, not due next week."""
+    from volnet.observations import services as observations
+    from volnet.observations.models import Observation
+
+    old = Observation(dong_id=d.id, source="citizen", urgency="routine", signals=["smell_insects"],
+                      location_text="송산로 골목 빌라 2층", reference_code=observations.new_reference_code())
+    old, _ = observations.submit(old, None)
+    db.session.flush()
+    source = db.session.get(Concern, old.concern_id)
+    overdue_since = source.ack_due_at
+    clock.freeze(THU_10 + timedelta(days=7))
+    target = db.session.get(Concern, b.observation(b.household(d), urgency="routine").concern_id)
+    assert target.ack_due_at > clock.now()
+    services.merge(source, target, cw)
+    assert target.ack_due_at == overdue_since and target.next_due_at == overdue_since < clock.now()

@@ -341,6 +341,13 @@ def merge(source: Concern, target: Concern, actor) -> None:
         old_urgency = target.urgency
         set_urgency(target, source.urgency, clock.now())
         add_event(target, "urgency_raised", actor, old=old_urgency, new=source.urgency, by_merge=source.id)
+    # A step neither has done is due when the earlier of the two was: the merged concern's lateness (or its
+    # nearer due time) is not lost in the one kept.
+    if target.acknowledged_at is None and source.acknowledged_at is None and source.ack_due_at is not None:
+        target.ack_due_at = min(filter(None, (target.ack_due_at, source.ack_due_at)))
+    if target.first_action_at is None and source.first_action_at is None and source.action_due_at is not None:
+        target.action_due_at = min(filter(None, (target.action_due_at, source.action_due_at)))
+    refresh_next_due(target)
     target.signal_count = (target.signal_count or 0) + (source.signal_count or 0)
     target.last_signal_at = max(target.last_signal_at, source.last_signal_at)
     source.status = "merged"
