@@ -680,6 +680,7 @@ PERIODIC: list[str] = [
     "volnet.notifications.services:morning_digest",
     # Other domains' periodic checks, run when those domains are installed.
     "volnet.shifts.services:check_unfilled",
+    "volnet.shifts.services:send_due_reminders",
     "volnet.cases.services:escalate_overdue",
     "volnet.calls.services:process_missed_calls",
     "volnet.privacy.services:daily_retention",

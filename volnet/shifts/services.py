@@ -119,7 +119,6 @@ def _notifications():
     if not _registered:
         for kind, (subject, body, urgent, label) in _KINDS.items():
             notes.register_kind(kind, subject, body, urgent=urgent, label=label)
-        notes.register_periodic("volnet.shifts.services:send_due_reminders")
         _registered = True
     return notes
 
@@ -662,14 +661,23 @@ def cancel_signup(signup: Signup, actor, *, offer: bool = False, by_coordinator:
     return promoted
 
 
+def confirm_opens_at(occ: ShiftOccurrence) -> datetime:
+    """From when "I'm coming" can be said: the first reminder's time (24 hours before without reminders)."""
+    hours = reminder_hours()
+    return occ.starts_at - timedelta(hours=hours[0] if hours else 24)
+
+
 def confirm_attendance_intent(signup: Signup) -> None:
-    """The "I'm coming" tap from a reminder."""
+    """The "I'm coming" tap from a reminder or the shift page, from the first reminder's time on."""
     if signup.status != "confirmed":
         raise ShiftError(_l("You no longer have a place on this shift."))
     if signup.occurrence.status != "scheduled":
         raise ShiftError(_l("This shift has been cancelled."))
     if signup.occurrence.ends_at <= clock.now():
         raise ShiftError(_l("This shift is over."))
+    opens = confirm_opens_at(signup.occurrence)
+    if clock.now() < opens:
+        raise ShiftError(_l("You can confirm from %(when)s.", when=seoul_datetime(opens)))
     if signup.confirmed_at is None:
         signup.confirmed_at = clock.now()
         signup.updated_at = clock.now()
@@ -808,7 +816,7 @@ def pause_program(program: Program, actor, reason: str = "") -> tuple[int, int]:
     lost: dict[int, list[Signup]] = defaultdict(list)
     keys: dict[int, list[str]] = defaultdict(list)
     rows = list(db.session.scalars(_upcoming_signups(program).order_by(ShiftOccurrence.starts_at, Signup.id)
-                                   .with_for_update()))
+                                   .with_for_update(of=Signup)))  # the shift rows only through _free_place
     for s in rows:
         lost[s.volunteer_id].append(s)
         # The key of each volunteer's message: the places it is about, as they were (a retry of this very

@@ -153,8 +153,7 @@ def detail(occ_id: int):
             and (signup is None or signup.status not in svc.ACTIVE)):
         blocked = svc.signup_problem(occ, current_user)
     # "Yes, I'm coming" from the time the first reminder goes out: the in-app copy of a reminder leads here.
-    hours = svc.reminder_hours()
-    confirm_open = bool(hours) and clock.now() >= occ.starts_at - timedelta(hours=hours[0])
+    confirm_open = clock.now() >= svc.confirm_opens_at(occ)
     return render_template("shifts/detail.html", **_ctx(
         occ=occ, signup=signup, waiting=waiting, blocked=blocked, form=ActionForm(), cutoff=svc.cutoff_of(occ),
         confirm_open=confirm_open,
@@ -741,8 +740,9 @@ def signup_remove(signup_id: int):
 @bp.route("/<int:occ_id>/volunteers", methods=["POST"])
 @rule(COORDINATOR)
 def volunteer_add(occ_id: int):
-    """The coordinator signs up a volunteer who phoned in, on a free place."""
-    occ = _occ_for_manage(occ_id, lock=True)
+    """The coordinator signs up a volunteer who phoned in, on a free place. No lock on the shift here: the
+    place is taken by sign_up's guarded update, after the program's share lock (a pause's lock order)."""
+    occ = _occ_for_manage(occ_id)
     form = AddVolunteerForm()
     if not form.validate_on_submit():
         flash(_form_errors(form), "error")
