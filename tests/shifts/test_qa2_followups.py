@@ -202,6 +202,10 @@ def test_a_shift_weeks_away_asks_for_no_confirmation_yet(client):
     client.post("/lang", data={"lang": "en"})
     page = client.get(f"/shifts/{o.id}").get_data(as_text=True)
     assert "You are signed up for this shift." in page and "Yes, I'm coming" not in page
+    # A form sent all the same (a stale page, a crafted post) is refused: the coordinator's count stays true.
+    r = client.post(f"/shifts/signups/{signup_of(o, v).id}/confirm", follow_redirects=True)
+    assert "You can confirm from " in r.get_data(as_text=True)
+    assert signup_of(o, v).confirmed_at is None
 
 
 # ---------------------------------------------------------------------- 7, 8. the coordinator's roster
