@@ -309,3 +309,15 @@ def test_a_recorded_aftercare_check_reads_when_and_by_whom_in_korean(s, client):
     block = _block(client.get(f"/cases/{case.id}").get_data(as_text=True), "aftercare")
     assert '<div class="card-meta"><span>기록 2026. 4. 2.(목) 11:29</span><span>이서연</span></div>' in block
     assert "기록된 내용" not in block
+
+
+def test_the_selection_cannot_change_while_a_not_selected_closure_waits(s):
+    """A caseworker's "not selected" waits for the team lead; recording "selected" meanwhile would leave an
+    approval that closes a selected case. It is refused until the request is withdrawn or returned."""
+    case = cb.case(s["cw"], s["household"])
+    svc.add_need(case, s["cw"], "economy", "low", "")
+    svc.record_assessment(case, s["cw"], "low")
+    assert svc.record_selection(case, s["cw"], "not_selected", "") == "requested"
+    with pytest.raises(svc.CaseError):
+        svc.record_selection(case, s["cw"], "selected", "")
+    assert case.step == "selection" and case.status == "open"

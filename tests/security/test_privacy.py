@@ -182,6 +182,9 @@ def test_access_export_holds_every_record_about_the_household_in_seoul_time_and_
     h = b.household(d, name="김순자", phone="01055556666", sex="f")
     b.observation(h, cw, signals=["mail_piling"], note="반찬 지원 필요")
     case = cb.case(cw, h, summary="사례 요약")
+    from volnet.cases import services as cases
+
+    cases.request_closure(case, cw, "stabilised", "종결 요약 메모")
     calls.enroll(cw, h, b.user("volunteer", [d]), None)
     db.session.add_all([CrisisRow(round_id=1, row_number=1, natural_key="k", household_id=h.id, codes="단전"),
                         HouseholdRrnHash(household_id=h.id, dong_id=d.id, rrn_hash="f" * 64)])
@@ -197,6 +200,8 @@ def test_access_export_holds_every_record_about_the_household_in_seoul_time_and_
     assert data["exported_at"].endswith("+09:00") and data["concerns"][0]["opened_at"].endswith("+09:00")
     assert data["household"]["sex_label"] == "여성"
     assert data["observations"][0]["signals_label"] == ["우편물·고지서 적체"]
+    closing = data["case_closure_requests"][0]  # the closing summary is about the household too
+    assert closing["note"] == "종결 요약 메모" and closing["reason_label"] and "requested_by_id" not in closing
 
 
 def test_access_export_reads_in_words_and_names_no_staff_account_numbers(app, client):

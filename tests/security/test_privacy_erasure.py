@@ -43,7 +43,7 @@ def _household_with_everything(d, cw):
                   level="high", by_id=cw.id, note="선별 메모"),
         TierChange(household_id=h.id, from_tier="unassessed", to_tier="intensive", reason="등급 변경 사유",
                    by_id=cw.id),
-        CrisisRow(round_id=1, row_number=1, natural_key="k", household_id=h.id, name="김순자",
+        CrisisRow(round_id=1, row_number=1, natural_key="k", household_id=h.id, name="김순자", unit="302호",
                   phone="01055556666", codes="단전", check_note="명단 확인 메모")])
     db.session.flush()
     return h, case, enr
@@ -102,7 +102,7 @@ def test_erasure_removes_the_content_of_the_case_calls_and_screenings_and_keeps_
     assert (conf.attendees, conf.decisions) == ("", "")
     assert db.session.scalar(select(TierChange)).reason == ""
     row = db.session.scalar(select(CrisisRow))
-    assert (row.name, row.phone, row.check_note, row.codes) == ("", None, "", "단전")
+    assert (row.name, row.phone, row.check_note, row.codes, row.unit) == ("", None, "", "단전", "")
     assert all(c.summary == "" for c in db.session.scalars(select(Concern).where(Concern.household_id == h.id)))
     # the dong's statistics are the same as before
     assert reports.figures(d.id, *month) == figures_before

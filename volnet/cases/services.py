@@ -167,6 +167,8 @@ def record_selection(case: Case, actor, decision: str, note: str = "") -> str | 
     from volnet.core import access
 
     _require_step(case, "selection")
+    if pending_closure(case) is not None:  # a "not selected" waiting for approval: withdrawn first
+        raise CaseError(_l("A closure of this case is already waiting for a team lead's approval."))
     if decision not in SELECTION_DECISIONS:
         raise CaseError(_l("Choose one of the offered options."))
     now = clock.now()

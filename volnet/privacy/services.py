@@ -239,6 +239,7 @@ def _section_labels() -> dict[str, dict[str, dict]]:
         "case_conferences": {"agencies": cm.AGENCIES},
         "aftercare_checks": {"outcome": cm.AFTERCARE_OUTCOMES},
         "emergency_supports": {"kind": cm.EMERGENCY_KINDS, "decision": cm.EMERGENCY_DECISIONS},
+        "case_closure_requests": {"reason": cm.CLOSURE_REASONS},
         "service_linkages": {"sector": cm.SECTORS, "service_type": cm.SERVICE_TYPES, "status": cm.LINKAGE_STATUSES},
         "call_tasks": {"kind": TASK_KINDS, "status": TASK_STATUSES, "outcome": CONTACT_OUTCOMES},
         "call_records": {"outcome": CONTACT_OUTCOMES, "meals": LEVELS, "hygiene": LEVELS,
@@ -300,6 +301,7 @@ def _other_records(hid: int, people: _People | None = None) -> dict[str, list[di
         CaseGoal,
         CaseNeed,
         CaseNote,
+        ClosureRequest,
         ConferenceTask,
         EmergencySupport,
         ServiceLinkage,
@@ -327,7 +329,8 @@ def _other_records(hid: int, people: _People | None = None) -> dict[str, list[di
     out = {"cases": rows("cases", Case, Case.household_id == hid)}
     for name, model in (("case_needs", CaseNeed), ("case_goals", CaseGoal), ("case_notes", CaseNote),
                         ("case_conferences", CaseConference), ("aftercare_checks", AftercareCheck),
-                        ("emergency_supports", EmergencySupport), ("case_events", CaseEvent)):
+                        ("emergency_supports", EmergencySupport), ("case_closure_requests", ClosureRequest),
+                        ("case_events", CaseEvent)):
         out[name] = rows(name, model, model.case_id.in_(case_ids))
     for row, text in zip(out["case_events"], _case_event_texts(loaded["case_events"]), strict=True):
         row["kind_label"] = text
@@ -481,7 +484,8 @@ def _scrub_other_records(hid: int, marker: str) -> None:
                        .execution_options(synchronize_session=False))
     blank(TierChange, TierChange.household_id == hid, reason="")
     blank(RouteStop, RouteStop.household_id == hid, note="")
-    blank(CrisisRow, CrisisRow.household_id == hid, name="", birth_date=None, phone=None, check_note="")
+    # The unit goes as the household's does (blank_household): with it the row would still name the flat.
+    blank(CrisisRow, CrisisRow.household_id == hid, name="", birth_date=None, phone=None, unit="", check_note="")
     db.session.expire_all()  # objects loaded before (the case on a page) are read again
 
 
