@@ -25,8 +25,10 @@ depends_on = None
 
 # The patterns of volnet.risk.rrn at this revision (a migration does not import the application).
 _TOKEN = r"RRNH:[0-9a-f]{64}:\d{6}-\d"  # noqa: S105 - a hash token pattern, kept as it is (its hex holds digits)
-_SHAPE = re.compile(rf"({_TOKEN})|(?<!\d)(\d{{6}})\s?-?\s?(\d)\d{{6}}(?!\d)", re.ASCII)
-_LOOSE = re.compile(rf"({_TOKEN})|(?<!\d)(\d{{6}})\s?-?\s?(\d)\d{{5,7}}(?!\d)", re.ASCII)
+# Between the halves: nothing, or up to three of hyphen, space, dot, slash, underscore or middle dot.
+_SEP = r"[\s.\-_/\u00b7]{0,3}"
+_SHAPE = re.compile(rf"({_TOKEN})|(?<!\d)(\d{{6}}){_SEP}(\d)\d{{6}}(?!\d)", re.ASCII)
+_LOOSE = re.compile(rf"({_TOKEN})|(?<!\d)(\d{{6}}){_SEP}(\d)\d{{5,7}}(?!\d)", re.ASCII)
 CHUNK_BYTES = 1 << 20
 BATCH = 2000
 

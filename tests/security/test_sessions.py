@@ -173,3 +173,30 @@ def test_after_an_idle_sign_out_the_login_page_says_it_once(app, client):
     assert "이 페이지를 보려면 로그인해 주세요" not in page
     page = app.test_client().get("/notifications", follow_redirects=True).get_data(as_text=True)
     assert "이 페이지를 보려면 로그인해 주세요" in page
+
+
+def test_a_form_sent_after_the_session_ended_elsewhere_comes_back_to_its_page(app, client):
+    """Logged out on another device, then a form sent here: after logging in again the person lands on the
+    page the form was on, not on the form's own address (which answers only POST: 405)."""
+    from urllib.parse import parse_qs, urlsplit
+
+    u = b.user("caseworker")
+    db.session.commit()
+    b.login(client, u)
+    u.session_version += 1  # every session ended (logout elsewhere, password change)
+    db.session.commit()
+    r = client.post("/concerns/1/acknowledge", headers={"Referer": "http://localhost/concerns/1"})
+    assert r.status_code == 302
+    assert parse_qs(urlsplit(r.headers["Location"]).query)["next"] == ["/concerns/1"]
+
+
+def test_the_idle_status_answers_on_the_forced_password_change_page(app, client):
+    """The idle warning asks /account/session on every page, the forced password change too: it answers there
+    (a redirect would read as "signed out")."""
+    u = b.user("caseworker")
+    db.session.commit()
+    b.login(client, u)
+    u.must_change_password = True
+    db.session.commit()
+    r = client.get("/account/session")
+    assert r.status_code == 200 and "left" in r.get_json()

@@ -32,11 +32,11 @@ def init_app(app):
 def _to_login():
     """Flask-Login's redirect to the login page (next= the page, as a same-site path), with its "please log in"
     only when no other message waits: after an idle or ended session that one says it already."""
-    from flask_login.utils import login_url
-
     if not session.get("_flashes"):
         flash(login_manager.login_message, login_manager.login_message_category)
-    return redirect(login_url(login_manager.login_view, next_url=request.url))
+    # Back to this page, or for a form sent (POST) the page it came from: a form's own address answers 405.
+    back = come_back_to()
+    return redirect(url_for(login_manager.login_view, next=back) if back else url_for(login_manager.login_view))
 
 
 def load_user(user_key: str):
@@ -123,17 +123,13 @@ def check_timeouts():
 def come_back_to() -> str | None:
     """Where to go after logging in again: this page (GET), or for a form sent (POST) the page it was sent
     from. Same-site paths only."""
-    from urllib.parse import urlsplit
-
     from volnet.accounts.views import safe_next
+    from volnet.core.web import same_site_referrer
 
     if request.method in ("GET", "HEAD"):
         query = request.query_string.decode("utf-8", "replace")
         return safe_next(request.path + (f"?{query}" if query else ""))
-    ref = urlsplit(request.referrer or "")
-    if ref.netloc and ref.netloc != request.host:
-        return None
-    return safe_next(ref.path + (f"?{ref.query}" if ref.query else "")) if ref.path else None
+    return same_site_referrer()
 
 
 def idle_seconds() -> int:

@@ -296,10 +296,8 @@ def _failed(concern, form=None, exc=None, keep: str | None = None):
     if exc is not None:
         flash(str(exc), "error")
     else:
-        errors = form.errors or {}
-        if "csrf_token" in errors:
-            msgs = [_("The form has expired. Please submit it again.")]
-        elif shown_again:
+        errors = form.errors or {}  # (a stale form token never gets here: core.web.form_expired answers it)
+        if shown_again:
             # The page shows each field's error under the field: said once, not in the flash too.
             msgs = [_("Please correct the marked fields.")] if errors else []
         else:

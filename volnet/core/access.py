@@ -79,7 +79,7 @@ def enforce_route_rules():
         if enrol is not None:
             return enrol
     if getattr(user, "must_change_password", False) and endpoint not in (
-            "accounts.password", "accounts.logout", "main.set_language"):
+            "accounts.password", "accounts.logout", "main.set_language", "accounts.session_status"):
         from flask import redirect, url_for
 
         return redirect(url_for("accounts.password"))

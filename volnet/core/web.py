@@ -59,7 +59,7 @@ def init_app(app):
             # form again cannot work; logging in and coming back can.
             from flask import url_for
 
-            back = _same_site_referrer()
+            back = same_site_referrer()
             return render_template(
                 "errors/error.html", code=400, title=_("You are signed out"),
                 message=_("You were signed out, so the form was not sent. What you typed is still on the previous "
@@ -70,7 +70,7 @@ def init_app(app):
                                message=_("The form has expired. Please submit it again.") + " "
                                + _("Go back to the form (your browser's Back button keeps what you typed) and "
                                    "send it again."),
-                               back_url=_same_site_referrer(), back_label=_("Back to the form")), 400
+                               back_url=same_site_referrer(), back_label=_("Back to the form")), 400
 
     @app.errorhandler(413)
     def too_large(e):
@@ -179,7 +179,7 @@ def _lang_next() -> str:
     form, a lookup's result) the page the form was on; a form's own address cannot be opened again."""
     if request.method == "GET":
         return request.full_path
-    return _same_site_referrer() or ""
+    return same_site_referrer() or ""
 
 
 def _signed_out_of(endpoint: str | None) -> bool:
@@ -194,7 +194,7 @@ def _signed_out_of(endpoint: str | None) -> bool:
     return user is not None and not user.is_authenticated
 
 
-def _same_site_referrer() -> str | None:
+def same_site_referrer() -> str | None:
     """The page a request came from, when it is on this site (a path), else None."""
     from urllib.parse import urlsplit
 

@@ -34,7 +34,8 @@ PENDING_SECONDS = 300
 ENROL_KEY = "pending_totp_secret"
 RECOVERY_COUNT = 10
 # Pages a user who must enrol may still reach.
-ENROL_ALLOWED = {"accounts.totp_setup", "accounts.logout", "main.set_language", "main.health", "main.index"}
+ENROL_ALLOWED = {"accounts.totp_setup", "accounts.logout", "main.set_language", "main.health", "main.index",
+                 "accounts.session_status"}
 
 
 def new_secret() -> str:
