@@ -471,6 +471,12 @@ def test_reading_a_plan_s_records_and_a_call_page_is_audited(app, world, client)
     seen = {(r.actor_id, r.subject_type, r.subject_id) for r in db.session.scalars(select(AuditLog))}
     assert (nurse.id, "call_enrollments", str(enr.id)) in seen
     assert (world["vol"].id, "call_tasks", str(task.id)) in seen
+    # The admin's audit search names the call rows and finds them by their group.
+    from volnet.admin.audit_labels import OBJECT_GROUPS
+
+    assert "call_tasks" in OBJECT_GROUPS["call_tasks"][1]
+    assert {r.action for r in db.session.scalars(select(AuditLog).where(AuditLog.subject_type == "call_tasks"))} \
+        == {"view"}
 
 
 def test_a_retry_is_not_recorded_as_missed_before_its_wait_is_over(world, client):
@@ -526,3 +532,12 @@ def test_a_household_without_a_phone_is_enrolled_only_for_visits(app, world, cli
     assert "No phone number: visit instead" in caller.get("/calls/").get_data(as_text=True)
     page = caller.get(f"/calls/tasks/{task.id}").get_data(as_text=True)
     assert 'value="visit_safe"' in page and 'value="no_answer"' not in page
+
+
+def test_a_retry_time_after_midnight_carries_its_date(app):
+    from datetime import UTC, datetime
+
+    now = datetime(2026, 3, 2, 14, 30, tzinfo=UTC)  # 23:30 in Seoul
+    assert svc._retry_time(datetime(2026, 3, 2, 14, 45, tzinfo=UTC), now) == "23:45"
+    later = svc._retry_time(datetime(2026, 3, 2, 16, 0, tzinfo=UTC), now)  # 01:00 the next day
+    assert "3. 3." in later and "01:00" in later

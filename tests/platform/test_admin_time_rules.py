@@ -156,6 +156,7 @@ def test_the_other_time_rules_refuse_what_cannot_work(app, client):
             ({"case_total": "1h"}, "일 단위"),
             ({"case_review": "1h"}, "일 단위"),
             ({"case_aftercare_early": "48h"}, "일 단위"),
+            ({"case_aftercare_early": "5wd"}, "달력 날짜"),
             ({"case_total": "12d"}, "각 단계"),
             ({"login_max_failures": 10, "login_max_failures_per_address": 5}, "한 계정"),
     ):

@@ -18,6 +18,7 @@ OBJECT_GROUPS: dict[str, tuple[object, tuple[str, ...]]] = {
     "cases": (_l("Integrated case"), ("cases", "case")),
     "calls": (_l("Safety calls (household)"),
               ("call_enrollment", "call_enrollments", "call_record", "call_records")),
+    "call_tasks": (_l("Safety call (one call)"), ("call_tasks",)),
     "risk_rounds": (_l("Crisis list"), ("risk_rounds", "risk_round")),
     "risk_rows": (_l("Crisis list row"), ("risk_rows", "risk_row")),
     "risk_screenings": (_l("Screening"), ("risk_screenings", "risk_screening")),

@@ -216,6 +216,12 @@ def _validate_days(form, field):
             raise ValidationError(_l("Write days for this one: for example 10d or 7wd."))
 
 
+def _validate_calendar_days(form, field):
+    """A window counted back from a date (the aftercare check's): calendar days only (7d, not 7wd)."""
+    if not _rule_error(field.data) and parse_duration(field.data)[1] == "wd":
+        raise ValidationError(_l("Write calendar days for this one: for example 7d."))
+
+
 MAX_REMINDERS = 4
 
 
@@ -282,7 +288,7 @@ class TimeRulesForm(FlaskForm):
     case_review = StringField(_l("Case review (case conference) due after the plan or the latest conference"),
                               validators=_DAYS_RULE, filters=[_rule_text])
     case_aftercare_early = StringField(_l("An aftercare check may be recorded this many days before it is due"),
-                                       validators=_DAYS_RULE, filters=[_rule_text])
+                                       validators=[*_DAYS_RULE, _validate_calendar_days], filters=[_rule_text])
     call_retries = IntegerField(_l("Tries again after an unanswered safety call"),
                                 validators=[InputRequired(), NumberRange(min=0, max=5)])
     call_retry_after = StringField(_l("Next try after"), validators=_WAIT, filters=[_rule_text])

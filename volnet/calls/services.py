@@ -270,7 +270,7 @@ def record(task: CallTask, actor, outcome: str, *, meals: str = "", hygiene: str
         # a few seconds after the last try (a double tap, an impatient caller) would use up the chain and
         # send out a visit for a household that would have answered. Reaching them early is recorded.
         raise CallError(_l("Too early for the retry: call again at %(time)s or later. If you reached them, "
-                           "record that now.", time=clock.to_seoul(task.due_at).strftime("%H:%M")))
+                           "record that now.", time=_retry_time(task.due_at, now)))
     enr = task.enrollment
     rec = CallRecord(task_id=task.id, enrollment_id=enr.id, household_id=task.household_id, dong_id=task.dong_id,
                      caller_id=actor.id, at=now, outcome=outcome, meals=meals, hygiene=hygiene,
@@ -387,6 +387,15 @@ def _chain_missed(task: CallTask, now: datetime, result: dict) -> None:
                   or enr.household.tier in top)
     if need_visit:
         result["visit"] = _visit_due(enr, now, params, result)
+
+
+def _retry_time(due_at: datetime, now: datetime) -> str:
+    """'10:15' later today; with the date (in the reader's language) when the wait runs past midnight."""
+    from volnet.core.web import seoul_datetime
+
+    if clock.to_seoul(due_at).date() == clock.to_seoul(now).date():
+        return clock.to_seoul(due_at).strftime("%H:%M")
+    return seoul_datetime(due_at)
 
 
 def visit_due_at(now: datetime) -> datetime:

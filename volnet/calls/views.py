@@ -52,7 +52,9 @@ def mine():
 @bp.route("/tasks/<int:task_id>", methods=["GET", "POST"])
 @rule(*CALLERS)
 def task(task_id: int):
-    t = access.load(CallTask, task_id, "record", options=(joinedload(CallTask.household),))
+    t = access.load(CallTask, task_id, "record", audit=False, options=(joinedload(CallTask.household),))
+    if request.method == "GET":  # the page shows name, phone and address: a read (a POST is audited as what it saves)
+        record(current_user, "view", "call_tasks", t.id)
     form = F.RecordForm()
     form.outcome.choices = F.outcome_choices(t.kind, phone=bool(t.household.phone))
     if request.method == "GET":
