@@ -49,6 +49,8 @@ from volnet.shifts.models import (
 )
 
 bp = Blueprint("shifts", __name__, url_prefix="/shifts")
+# The door outcomes' names for the concern timeline (a volunteer's corrected report), from their one place.
+bp.add_app_template_global(OUTCOMES, "door_outcomes")
 
 nav.register(_l("Shifts"), "shifts.browse", (VOLUNTEER,))
 nav.register(_l("My shifts"), "shifts.mine", (VOLUNTEER,))
