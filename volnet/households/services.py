@@ -117,25 +117,41 @@ def note_household_added(dong_id: int) -> None:
 def at_address(dong_id: int, road_address: str, unit: str = "", *, exclude_id: int | None = None,
                limit: int = 5) -> list[Household]:
     """The households of the dong (not deceased) at exactly this address and unit, as ``address_key``
-    compares them (spacing, 번길/길 and punctuation forgiven), oldest first, at most ``limit``.
+    compares them (spacing, 번길/길 and punctuation forgiven), oldest first, at most ``limit``."""
+    return at_addresses(dong_id, [(road_address, unit)], exclude_id=exclude_id, limit=limit).get(
+        (road_address, unit), [])
+
+
+def at_addresses(dong_id: int, addresses, *, exclude_id: int | None = None,
+                 limit: int = 5) -> dict[tuple[str, str], list[Household]]:
+    """``at_address`` for several (road address, unit) pairs at once, in two statements whatever their number.
 
     The stored key also holds the lot-number address, so the index finds every household whose key starts
-    with this one (a building's flats all start like the building; "송산로 12" like "송산로 123") and the
-    exact comparison is made here, on two columns of each (a few thousand rows for the largest complex)."""
-    key = address_key(road_address, unit)
-    if not key:
-        return []
+    with the one looked for (a building's flats all start like the building; "송산로 12" like "송산로 123") and
+    the exact comparison is made here, on two columns of each (a few thousand rows for the largest complex)."""
+    keys = {}
+    for road, unit in addresses:
+        key = address_key(road, unit or "")
+        if key:
+            keys[(road, unit)] = key
+    if not keys:
+        return {}
+    prefixes = sorted({k[:420] for k in keys.values()})
     stmt = (select(Household.id, Household.road_address, Household.unit)
             .where(Household.dong_id == dong_id, Household.status != "deceased",
-                   Household.address_key.like(f"{escape_like(key[:420])}%", escape="\\"))
+                   or_(*[Household.address_key.like(f"{escape_like(p)}%", escape="\\") for p in prefixes]))
             .order_by(Household.id))
     if exclude_id is not None:
         stmt = stmt.where(Household.id != exclude_id)
-    ids = [hid for hid, road, u in db.session.execute(stmt) if address_key(road, u) == key][:limit]
+    by_key: dict[str, list[int]] = {}
+    for hid, road, u in db.session.execute(stmt):
+        by_key.setdefault(address_key(road, u), []).append(hid)
+    chosen = {pair: by_key.get(key, [])[:limit] for pair, key in keys.items()}
+    ids = {i for found in chosen.values() for i in found}
     if not ids:
-        return []
+        return {pair: [] for pair in chosen}
     found = {h.id: h for h in db.session.scalars(select(Household).where(Household.id.in_(ids)))}
-    return [found[i] for i in ids if i in found]
+    return {pair: [found[i] for i in hids if i in found] for pair, hids in chosen.items()}
 
 
 def find_or_create(user, dong_id: int, road_address: str, unit: str = "", tong=None, ban=None,

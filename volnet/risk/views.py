@@ -528,22 +528,19 @@ def _sharing(r: CrisisRound, rows) -> dict[int, list]:
     """Row id -> the other households recorded at its address, for the rows of the page that the import
     did not match by address because the name or birth date differs (match "shared_addr"). The households
     at an address are those of ``households.services.at_address`` (the one rule of "the same address",
-    whatever else a household's stored key holds, e.g. its lot-number address), one look-up per address of
-    the page; the ones this user may not see are left out (one query)."""
-    from volnet.households.services import at_address
+    whatever else a household's stored key holds, e.g. its lot-number address), for the addresses of
+    the page, all in one look-up; the ones this user may not see are left out (one query)."""
+    from volnet.households.services import at_addresses
 
     shared = [row for row in rows if row.match == "shared_addr"]
     if not shared:
         return {}
-    at: dict[tuple[str, str], list] = {}
-    for row in shared:
-        if (row.address, row.unit) not in at:
-            at[(row.address, row.unit)] = at_address(r.dong_id, row.address, row.unit or "", limit=20)
+    at = at_addresses(r.dong_id, {(row.address, row.unit or "") for row in shared}, limit=20)
     ids = {h.id for found in at.values() for h in found}
     seen = set(db.session.scalars(select(Household.id).where(visible(current_user, Household),
                                                              Household.id.in_(ids)))) if ids else set()
-    return {row.id: [h for h in at[(row.address, row.unit)] if h.id in seen and h.id != row.household_id]
-            for row in shared}
+    return {row.id: [h for h in at.get((row.address, row.unit or ""), []) if h.id in seen
+                     and h.id != row.household_id] for row in shared}
 
 
 @bp.route("/rounds/<int:round_id>/resume", methods=["POST"])
