@@ -128,7 +128,12 @@ def test_a_stale_form_says_it_expired_and_leads_back_to_it(app, client, csrf_on)
     r = client.post("/notifications/read-all", data={"csrf_token": "stale"},
                     headers={"Referer": "http://localhost/notifications/?page=2"})
     body = r.get_data(as_text=True)
-    assert r.status_code == 400 and "입력 시간이 지났습니다. 다시 제출해 주세요." in body
+    # One sentence: not sent, what was typed is kept, go back and send it again (once, not twice).
+    message = ("양식은 전송되지 않았지만 입력한 내용은 그대로 남아 있으니, 브라우저의 뒤로 가기 버튼으로 돌아가 "
+               "다시 보내 주세요.")
+    assert r.status_code == 400 and f"<p>{message}</p>" in body
+    page = body[body.index('<section class="error-page">'):body.index("</section>")]
+    assert page.count("다시 보내") == 1 and "다시 제출" not in page
     assert 'href="/notifications/?page=2"' in body and "입력 화면으로 돌아가기" in body
     assert "잘못된 요청" not in body
     r = client.post("/notifications/read-all", data={}, headers={"Referer": "http://evil.example/x"})
@@ -136,7 +141,11 @@ def test_a_stale_form_says_it_expired_and_leads_back_to_it(app, client, csrf_on)
     client.set_cookie("volnet_lang", "en")
     refresh()
     r = client.post("/notifications/read-all", data={"csrf_token": "stale"})
-    assert "The form has expired. Please submit it again." in r.get_data(as_text=True)
+    body = r.get_data(as_text=True)
+    assert ("<p>The form was not sent, but what you typed is still there: go back to it with your browser&#39;s "
+            "Back button and send it again.</p>") in body
+    page = body[body.index('<section class="error-page">'):body.index("</section>")]
+    assert page.count("again") == 1 and "<h1>The form has expired</h1>" in page
     refresh()
 
 

@@ -67,9 +67,8 @@ def init_app(app):
                 back_url=url_for("accounts.login", next=back) if back else url_for("accounts.login"),
                 back_label=_("Log in")), 400
         return render_template("errors/error.html", code=400, title=_("The form has expired"),
-                               message=_("The form has expired. Please submit it again.") + " "
-                               + _("Go back to the form (your browser's Back button keeps what you typed) and "
-                                   "send it again."),
+                               message=_("The form was not sent, but what you typed is still there: go back to it "
+                                         "with your browser's Back button and send it again."),
                                back_url=same_site_referrer(), back_label=_("Back to the form")), 400
 
     @app.errorhandler(413)
