@@ -62,3 +62,42 @@ def test_join_refuses_a_password_made_of_the_name(app, client):
                                                     "new_password": "서하늘12345", "confirm": "서하늘12345"})
     assert r.status_code == 200 and "로그인 ID나 이름" in r.get_data(as_text=True)
     assert db.session.scalar(select(User).where(User.login_id == "sky1")) is None
+
+
+REPEAT_MESSAGE = "This password repeats the same part, so it is easy to guess. Choose another one."
+REPEATS = ["abcabcabcabc", "사랑해사랑해사랑해", "사랑해 사랑해 사랑해", "hello!hello!", "xk29mwqxk29mwq", "abcabcabc1"]
+WALKS = ["abcdefgh", "asdf1234qwer", "zxcvasdfqwer", "hjkl7890", "lkjhgfdsa1", "ijklmnop9"]  # not on the list
+
+
+@pytest.mark.parametrize("repeated", REPEATS)
+def test_a_repeated_part_is_refused_as_a_repeat_not_as_a_keyboard_pattern(repeated):
+    msg = passwords.problem(repeated, "caseworker2", "김순자")
+    assert msg is not None and str(msg) == REPEAT_MESSAGE, repeated
+
+
+@pytest.mark.parametrize("walk", WALKS)
+def test_keyboard_and_alphabet_walks_keep_their_message(walk):
+    msg = passwords.problem(walk, "caseworker2", "김순자")
+    assert msg is not None and "keyboard or alphabet pattern" in str(msg), walk
+
+
+def test_password_change_says_a_repeated_phrase_repeats_itself_in_either_language(app, client):
+    u = b.user("caseworker", login_id="caseworker2")
+    db.session.commit()
+    b.login(client, u)
+
+    def refused(pw):
+        r = client.post("/account/password", data={"current_password": b.PASSWORD, "new_password": pw,
+                                                   "confirm": pw})
+        assert r.status_code == 200
+        return r.get_data(as_text=True)
+
+    for pw in ("사랑해사랑해사랑해", "abcabcabcabc"):
+        page = refused(pw)
+        assert "같은 부분을 되풀이한 비밀번호는 쉽게 추측됩니다. 다른 비밀번호를 정하세요." in page, pw
+        assert "자판" not in page and "비밀번호를 변경했습니다" not in page
+    assert "자판이나 알파벳 순서를 따른 비밀번호" in refused("hjkl7890")
+    client.post("/lang", data={"lang": "en"})
+    page = refused("사랑해사랑해사랑해")
+    assert REPEAT_MESSAGE in page and "keyboard" not in page
+    assert "This password is a keyboard or alphabet pattern" in refused("zxcvasdfqwer")

@@ -2,8 +2,9 @@
 
 Refused as common (what a password guesser tries first): the 8,000 entries of ``volnet/data/
 common_passwords.txt``, also spelt with symbols for letters (P@ssw0rd) or with digits and symbols around
-them (dragon2024!, abc12345); keyboard and alphabet walks (qwer1234, 1q2w3e4r!, zaq12wsx, asdfasdf,
-abcdefgh); and a password made of the person's own login ID or name with little else.
+them (dragon2024!, abc12345); keyboard and alphabet walks (qwer1234, 1q2w3e4r!, zaq12wsx, abcdefgh); one
+part repeated (abcabcabcabc, 사랑해사랑해사랑해), each with its own message; and a password made of the
+person's own login ID or name with little else.
 """
 from __future__ import annotations
 
@@ -39,14 +40,18 @@ _WALKS = frozenset(piece for row in _ROWS for r in (row, row[::-1])
                    for i in range(len(r)) for j in range(i + 2, len(r) + 1) for piece in (r[i:j],))
 
 
-def _is_walk(text: str) -> bool:
-    """The whole text is pieces of keyboard or alphabet walks, each at least 2 long (and some at least 3), or
-    the same short piece again and again (asdfasdf, abcabcabc)."""
+def _is_repeat(text: str) -> bool:
+    """The whole text is one part again and again (abcabcabc, 사랑해사랑해사랑해, asdfasdf)."""
     if len(text) < 4:
         return False
-    for size in range(1, len(text) // 2 + 1):
-        if len(text) % size == 0 and text[:size] * (len(text) // size) == text:
-            return True
+    return any(len(text) % size == 0 and text[:size] * (len(text) // size) == text
+               for size in range(1, len(text) // 2 + 1))
+
+
+def _is_walk(text: str) -> bool:
+    """The whole text is pieces of keyboard or alphabet walks, each at least 2 long (and some at least 3)."""
+    if len(text) < 4:
+        return False
     # best[i]: the pieces of text[:i] can be walks; longest[i]: the longest such piece used
     best = [True] + [False] * len(text)
     longest = [0] * (len(text) + 1)
@@ -91,6 +96,10 @@ def problem(password: str, login_id: str = "", name: str = "") -> str | None:
     if len(set(password)) <= 2 or _common(lowered):
         return _l("This password is too common. Choose another one.")
     bare = re.sub(r"[\W_]", "", lowered.translate(_SHIFTED))
-    if any(_is_walk(t) for t in (bare, bare[:-1], bare[1:]) if len(t) >= MIN_LENGTH - 1):
+    # Without its symbols and spaces, and without one character at either end (abcabcabc1, 7zxcvasdfqwer).
+    variants = [t for t in (bare, bare[:-1], bare[1:]) if len(t) >= MIN_LENGTH - 1]
+    if any(_is_repeat(t) for t in variants):
+        return _l("This password repeats the same part, so it is easy to guess. Choose another one.")
+    if any(_is_walk(t) for t in variants):
         return _l("This password is a keyboard or alphabet pattern that is guessed first. Choose another one.")
     return None
