@@ -144,13 +144,19 @@ def follow_tier(household: Household, now: datetime | None = None) -> CallEnroll
         enr.next_due_on = due
         db.session.flush()
         if due <= today:
-            ensure_tasks(now, dong_ids=[enr.dong_id])
+            # This plan's call only: the dong's other plans due today are the sweep's (a caseworker's tier
+            # change used to make every one of them, inside the request).
+            ensure_tasks(now, enrollment_ids=[enr.id])
             db.session.expire(enr, ["next_due_on"])
     return enr
 
 
-def ensure_tasks(now: datetime | None = None, dong_ids=None, limit: int = 20000) -> int:
-    """Create today's scheduled call for every enrollment due today or earlier. Returns how many."""
+def ensure_tasks(now: datetime | None = None, dong_ids=None, limit: int = 20000, enrollment_ids=None) -> int:
+    """Create today's scheduled call for every enrollment due today or earlier. Returns how many.
+
+    ``dong_ids`` / ``enrollment_ids``: only the plans of those dongs / those plans (an empty list is none).
+    The sweep and "prepare today's lists" run it for the dong or the city; a change to one plan (enrolled,
+    its tier changed) for that plan alone, so a caseworker's request does not schedule the whole dong."""
     now = now or clock.now()
     today = _today(now)
     hour = int(settings.get("calls.call_hour") or 10)
@@ -158,6 +164,8 @@ def ensure_tasks(now: datetime | None = None, dong_ids=None, limit: int = 20000)
             .where(CallEnrollment.active.is_(True), CallEnrollment.next_due_on <= today))
     if dong_ids is not None:
         stmt = stmt.where(CallEnrollment.dong_id.in_(list(dong_ids) or [-1]))
+    if enrollment_ids is not None:
+        stmt = stmt.where(CallEnrollment.id.in_(list(enrollment_ids) or [-1]))
     made = 0
     for enr, tier in db.session.execute(stmt.limit(limit)).all():
         # Claimed by moving its next due day on, in one conditional UPDATE: when two runs overlap (a

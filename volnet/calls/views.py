@@ -190,7 +190,7 @@ def enroll():
                     raise svc.CallError(_l("This household has no phone number to call. Add it on the household "
                                            "page, or tick “The caller visits instead” to enroll it for visits."))
                 enr = svc.enroll(current_user, household, caller, backup)
-                svc.ensure_tasks(dong_ids=[household.dong_id])
+                svc.ensure_tasks(enrollment_ids=[enr.id])  # its first call; the dong's others are the sweep's
             except svc.CallError as exc:
                 db.session.rollback()
                 flash(str(exc), "error")
