@@ -455,25 +455,53 @@ def test_a_tier_change_moves_the_next_call_to_the_new_cadence(world, client):
 
 def test_reading_a_plan_s_records_and_a_call_page_is_audited(app, world, client):
     """The plan's page lists every call record (distress, arrears, notes) and a call's page the household's
-    name, phone and address: both reads are written to the audit log, like a household's or concern's."""
+    name, phone and address: both reads are written to the audit log, like a household's or concern's.
+    Every row of the safety-call pages about a plan names the household (its read, a refused read, enrolling,
+    changing the caller, a call recorded, the end), so a search for the household finds them all: the plan's
+    page used to write the plan's number, which the search took for another household's."""
+    from volnet.admin.audit_labels import OBJECT_GROUPS
     from volnet.audit.models import AuditLog
 
+    b.household(world["dong"], name="먼저온집")
+    b.household(world["dong"], name="또먼저온집")  # the plan's number and the household's differ
     nurse = b.user("nurse", [world["dong"]])
+    elsewhere = b.user("caseworker", [b.dong()])
     h, enr = enrolled(world["dong"], world["cw"], caller=world["vol"])
+    assert enr.id != h.id
     svc.ensure_tasks()
     (task,) = _open()
     db.session.commit()
     b.login(client, world["vol"])
     assert client.get(f"/calls/tasks/{task.id}").status_code == 200
-    other = app.test_client()
-    b.login(other, nurse)
-    assert other.get(f"/calls/enrollments/{enr.id}").status_code == 200
-    seen = {(r.actor_id, r.subject_type, r.subject_id) for r in db.session.scalars(select(AuditLog))}
-    assert (nurse.id, "call_enrollments", str(enr.id)) in seen
-    assert (world["vol"].id, "call_tasks", str(task.id)) in seen
-    # The admin's audit search names the call rows and finds them by their group.
-    from volnet.admin.audit_labels import OBJECT_GROUPS
+    assert client.post(f"/calls/tasks/{task.id}", data={"outcome": "connected_fine"}).status_code == 302
 
+    def signed_in(user):
+        c = app.test_client()
+        b.login(c, user)
+        return c
+
+    assert signed_in(nurse).get(f"/calls/enrollments/{enr.id}").status_code == 200
+    assert signed_in(elsewhere).get(f"/calls/enrollments/{enr.id}").status_code == 404
+    staff = signed_in(world["cw"])
+    assert staff.post(f"/calls/enrollments/{enr.id}/people",
+                      data={"caller_id": world["vol"].id, "backup_id": world["tong"].id}).status_code == 302
+    assert staff.post(f"/calls/enrollments/{enr.id}/end").status_code == 302
+    seen = {(r.actor_id, r.action, r.subject_type, r.subject_id) for r in db.session.scalars(select(AuditLog))}
+    assert (nurse.id, "view", "call_enrollment", str(h.id)) in seen
+    assert (elsewhere.id, "denied", "call_enrollment", str(h.id)) in seen
+    assert (world["cw"].id, "update", "call_enrollment", str(h.id)) in seen
+    assert (world["vol"].id, "create", "call_record", str(h.id)) in seen
+    assert (world["vol"].id, "view", "call_tasks", str(task.id)) in seen
+    plan_rows = [(r.action, r.subject_id) for r in db.session.scalars(
+        select(AuditLog).where(AuditLog.subject_type.in_(OBJECT_GROUPS["calls"][1])))]
+    assert len(plan_rows) == 5 and {sid for _action, sid in plan_rows} == {str(h.id)}, plan_rows
+    admin = app.test_client()
+    b.login(admin, b.user("admin"))
+    admin.set_cookie("volnet_lang", "en")
+    found = admin.get(f"/admin/audit?subject_type=calls&subject_id={h.id}").get_data(as_text=True)
+    assert found.count("<tr") - 1 == len(plan_rows) and "Access refused" in found  # one row each, and a header
+    assert "Safety calls (household)" in found
+    # The admin's audit search names the call rows and finds them by their group.
     assert "call_tasks" in OBJECT_GROUPS["call_tasks"][1]
     assert {r.action for r in db.session.scalars(select(AuditLog).where(AuditLog.subject_type == "call_tasks"))} \
         == {"view"}

@@ -74,6 +74,11 @@ class CallEnrollment(db.Model):
     backup = relationship("User", foreign_keys=[backup_id])
     staff = relationship("User", foreign_keys=[staff_id])
 
+    def __audit_subject__(self) -> tuple[str, int]:
+        """Audit rows about a plan name its household, as every row of the safety-call pages does (group
+        "Safety calls (household)" of the audit search): its page's reads and refused reads too."""
+        return "call_enrollment", self.household_id
+
 
 class CallTask(db.Model):
     """One thing to do on a caller's list: a scheduled call, a retry (with a due time) or a visit."""

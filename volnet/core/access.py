@@ -6,6 +6,8 @@
 - ``visible(user, Model)`` gives the SQL condition a list must use, so that lists, counts,
   search and exports agree with the detail pages.
 - ``load(Model, id, action)`` loads, authorizes and audits: another dong's object answers 404.
+  Its audit rows name the object (table name, id), or what the model's ``__audit_subject__(obj)`` returns
+  when the rest of the log names something else for it (a safety-call plan: its household).
 """
 from __future__ import annotations
 
@@ -154,15 +156,21 @@ def load(model: type, ident: Any, action: str = "view", audit: bool = True, lock
     if not can(current_user, action, obj):
         from volnet.audit.services import record_denied
 
-        record_denied(current_user, model.__tablename__, ident)
+        record_denied(current_user, *_audit_subject(model, obj, ident))
         db.session.commit()
         abort(404)
     if audit and getattr(model, "__audited__", False):
         from volnet.audit.services import record
 
-        record(current_user, action, model.__tablename__, ident)
+        record(current_user, action, *_audit_subject(model, obj, ident))
         g.audit_dirty = True
     return obj
+
+
+def _audit_subject(model: type, obj, ident: int) -> tuple[str, Any]:
+    """(subject type, subject id) of an audit row about ``obj``."""
+    named = getattr(model, "__audit_subject__", None)
+    return named(obj) if named is not None else (model.__tablename__, ident)
 
 
 def has_role(user, roles: Iterable[str]) -> bool:
