@@ -103,3 +103,17 @@ def test_simultaneous_reports_join_one_concern_each_counted_once(app, wide_app):
             level = e.data["new"]
     assert level == "emergency"
     assert db.session.scalar(select(func.count()).select_from(Concern)) == 1
+
+
+def test_the_one_statement_report_fits_psycopgs_statement_cache():
+    """psycopg converts a statement's placeholders once and caches the result only for statements up to
+    MAX_CACHED_STATEMENT_LENGTH characters; a longer one is parsed again on every report (about a tenth of a
+    report's CPU in ``bench/request_profile.py submit``)."""
+    from psycopg import _queries
+    from sqlalchemy.dialects import postgresql
+
+    from volnet.observations import pg_submit
+
+    compiled = pg_submit._statement().compile(dialect=postgresql.psycopg.dialect())
+    assert len(str(compiled)) <= _queries.MAX_CACHED_STATEMENT_LENGTH
+    assert len(compiled.params) <= _queries.MAX_CACHED_STATEMENT_PARAMS

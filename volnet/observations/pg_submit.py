@@ -36,68 +36,54 @@ OBS_COLUMNS = ("dong_id", "household_id", "reporter_id", "source", "urgency", "s
 
 # A step's due time when a report raises the urgency (concerns.services.set_urgency / pending_due): a step
 # done, or already overdue, keeps it; a pending one may only come due sooner (the earlier of the two).
-_RAISED_DUE = ("CASE WHEN cur.urgency_rank > :rank AND c.{done} IS NULL AND (c.{due} IS NULL OR c.{due} > :now) "
-               "THEN LEAST(COALESCE(c.{due}, {new}), {new}) ELSE c.{due} END")
+# Worked out once, in ``cur``, on the locked (latest) row.
+_RAISED_DUE = ("CASE WHEN urgency_rank>:rank AND {done} IS NULL AND ({due} IS NULL OR {due}>:now) "
+               "THEN LEAST(COALESCE({due},{new}),{new}) ELSE {due} END")
 
-# Built from this module's constants only, never from input.
-_SQL = f"""
-WITH cur AS (
-    SELECT id, urgency, urgency_rank FROM concerns
-    WHERE household_id = :household_id AND {OPEN_STATUSES_SQL}
-    FOR UPDATE
-), up AS (
-    UPDATE concerns AS c SET
-        last_signal_at = :now,
-        signal_count = c.signal_count + 1,
-        summary = CASE WHEN c.summary = '' THEN :summary ELSE c.summary END,
-        urgency = CASE WHEN cur.urgency_rank > :rank THEN :urgency ELSE c.urgency END,
-        urgency_rank = LEAST(c.urgency_rank, :rank),
-        ack_due_at = {_RAISED_DUE.format(due="ack_due_at", done="acknowledged_at", new=":ack_due")},
-        action_due_at = {_RAISED_DUE.format(due="action_due_at", done="first_action_at", new=":action_due")},
-        next_due_at = CASE
-            WHEN cur.urgency_rank <= :rank THEN c.next_due_at
-            WHEN c.acknowledged_at IS NULL
-                THEN {_RAISED_DUE.format(due="ack_due_at", done="acknowledged_at", new=":ack_due")}
-            WHEN c.first_action_at IS NULL
-                THEN {_RAISED_DUE.format(due="action_due_at", done="first_action_at", new=":action_due")}
-            ELSE NULL END
-    FROM cur WHERE c.id = cur.id
-    RETURNING c.id, cur.urgency AS old_urgency, cur.urgency_rank > :rank AS raised
-), ins AS (
-    INSERT INTO concerns (dong_id, household_id, tong, status, urgency, urgency_rank, source, opened_at,
-                          last_signal_at, ack_due_at, action_due_at, next_due_at, summary, signal_count)
-    SELECT :dong_id, :household_id, :tong, 'new', :urgency, :rank, :source, :now,
-           :now, :ack_due, :action_due, :ack_due, :summary, 1
-    WHERE NOT EXISTS (SELECT 1 FROM cur)
-    ON CONFLICT (household_id) WHERE {OPEN_STATUSES_SQL} DO NOTHING
-    RETURNING id
-), target AS (
-    SELECT id, old_urgency, raised, false AS opened FROM up
-    UNION ALL
-    SELECT id, NULL, false, true FROM ins
-), obs AS (
-    INSERT INTO observations (concern_id, {", ".join(OBS_COLUMNS)})
-    SELECT target.id, {", ".join(":o_" + c for c in OBS_COLUMNS)} FROM target
-    RETURNING id, concern_id
-), ev AS (
-    INSERT INTO concern_events (concern_id, household_id, actor_id, kind, at, observation_id, data, note)
-    SELECT target.id, :household_id, :actor_id, e.kind, :now, CASE WHEN e.kind = 'observation' THEN obs.id END,
-           e.data, ''
-    FROM target CROSS JOIN obs CROSS JOIN LATERAL (VALUES
-        (1, 'opened', jsonb_build_object('urgency', CAST(:urgency AS text), 'source', CAST(:source AS text)),
-         target.opened),
-        (2, 'urgency_raised', jsonb_build_object('old', target.old_urgency, 'new', CAST(:urgency AS text),
-                                                 'by_report', true), target.raised),
-        (3, 'observation', jsonb_build_object('source', CAST(:source AS text)), true)
-    ) AS e(ord, kind, data, wanted)
-    WHERE e.wanted
-    ORDER BY e.ord
-), au AS (
-    INSERT INTO audit_log (at, actor_id, action, subject_type, subject_id, ip, detail)
-    SELECT :now, :actor_id, 'create', 'observation', CAST(obs.id AS text), :audit_ip, ''
-    FROM obs WHERE CAST(:audit AS boolean)
+# Built from this module's constants only, never from input. Kept short (no indentation): psycopg caches
+# the conversion of statements up to 4,096 characters and parses longer ones again on every run.
+_SQL = f"""WITH cur AS (
+SELECT id,urgency,urgency_rank,urgency_rank>:rank AS raised,
+{_RAISED_DUE.format(due="ack_due_at", done="acknowledged_at", new=":ack_due")} AS ack,
+{_RAISED_DUE.format(due="action_due_at", done="first_action_at", new=":action_due")} AS act
+FROM concerns WHERE household_id=:household_id AND {OPEN_STATUSES_SQL} FOR UPDATE
+),up AS (
+UPDATE concerns AS c SET last_signal_at=:now,signal_count=c.signal_count+1,
+summary=CASE WHEN c.summary='' THEN :summary ELSE c.summary END,
+urgency=CASE WHEN cur.raised THEN :urgency ELSE c.urgency END,
+urgency_rank=LEAST(c.urgency_rank,:rank),ack_due_at=cur.ack,action_due_at=cur.act,
+next_due_at=CASE WHEN NOT cur.raised THEN c.next_due_at WHEN c.acknowledged_at IS NULL THEN cur.ack
+WHEN c.first_action_at IS NULL THEN cur.act END
+FROM cur WHERE c.id=cur.id
+RETURNING c.id,cur.urgency AS old_urgency,cur.raised
+),ins AS (
+INSERT INTO concerns (dong_id,household_id,tong,status,urgency,urgency_rank,source,opened_at,
+last_signal_at,ack_due_at,action_due_at,next_due_at,summary,signal_count)
+SELECT :dong_id,:household_id,:tong,'new',:urgency,:rank,:source,:now,:now,:ack_due,:action_due,:ack_due,:summary,1
+WHERE NOT EXISTS (SELECT 1 FROM cur)
+ON CONFLICT (household_id) WHERE {OPEN_STATUSES_SQL} DO NOTHING
+RETURNING id
+),target AS (
+SELECT id,old_urgency,raised,false AS opened FROM up UNION ALL SELECT id,NULL,false,true FROM ins
+),obs AS (
+INSERT INTO observations (concern_id,{",".join(OBS_COLUMNS)})
+SELECT target.id,{",".join(":o_" + c for c in OBS_COLUMNS)} FROM target
+RETURNING id,concern_id
+),ev AS (
+INSERT INTO concern_events (concern_id,household_id,actor_id,kind,at,observation_id,data,note)
+SELECT target.id,:household_id,:actor_id,e.kind,:now,CASE WHEN e.kind='observation' THEN obs.id END,e.data,''
+FROM target CROSS JOIN obs CROSS JOIN LATERAL (VALUES
+(1,'opened',jsonb_build_object('urgency',CAST(:urgency AS text),'source',CAST(:source AS text)),target.opened),
+(2,'urgency_raised',jsonb_build_object('old',target.old_urgency,'new',CAST(:urgency AS text),'by_report',true),
+target.raised),
+(3,'observation',jsonb_build_object('source',CAST(:source AS text)),true)
+) AS e(ord,kind,data,wanted)
+WHERE e.wanted ORDER BY e.ord
+),au AS (
+INSERT INTO audit_log (at,actor_id,action,subject_type,subject_id,ip,detail)
+SELECT :now,:actor_id,'create','observation',CAST(obs.id AS text),:audit_ip,'' FROM obs WHERE CAST(:audit AS boolean)
 )
-SELECT obs.id, obs.concern_id FROM obs
+SELECT obs.id,obs.concern_id FROM obs
 """  # noqa: S608
 
 
