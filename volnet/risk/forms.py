@@ -4,12 +4,13 @@ from datetime import timedelta
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DateField, FloatField, RadioField, StringField, TextAreaField
+from wtforms import DateField, FloatField, HiddenField, RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from volnet.core import clock
 from volnet.core.forms import ChoiceField, clean_filter
 from volnet.core.i18n import lazy_gettext as _l
+from volnet.observations.forms import MultiCheckboxField
 from volnet.risk.indicators import CATEGORIES
 from volnet.risk.models import CHECK_RESULTS
 from volnet.risk.tiers import TIERS
@@ -83,9 +84,14 @@ def mapping_form(header, choices, initial):
     return F()
 
 
-def settings_form(keys, labels, values):
+def settings_form(keys, labels, values, list_urgent_choices=(), list_urgent=()):
+    """The numeric risk settings, and the signals of the crisis-list indicators that open an urgent concern
+    (risk.list.urgent_signals): chips of ``list_urgent_choices``, ``list_urgent`` ticked. The hidden
+    ``list_urgent_shown`` tells "nothing ticked" from a post without the chips (which keeps the setting)."""
     class F(FlaskForm):
-        pass
+        list_urgent_signals = MultiCheckboxField(_l("Crisis-list signals that open an urgent concern"),
+                                                 choices=list(list_urgent_choices), default=list(list_urgent))
+        list_urgent_shown = HiddenField()  # rendered with value="1"
 
     for k in keys:
         setattr(F, k.replace(".", "__"), FloatField(labels[k], validators=[InputRequired(), NumberRange(min=0,

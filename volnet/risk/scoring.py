@@ -30,8 +30,9 @@ from volnet.risk.tiers import TIER_RANK, TIERS, higher, num, thresholds, tier_fo
 from volnet.settings import services as settings
 
 # A concern a public crisis list opens is urgent only for these signals (the indicators' signals: self-harm
-# ER visit, suicide high-risk); see raise_concern. A setting (no admin page edits it yet).
-settings.DEFAULTS.setdefault("risk.list.urgent_signals", ["self_harm_talk"])
+# ER visit, suicide high-risk); see raise_concern. Admins choose them on the risk settings page.
+LIST_URGENT_KEY = "risk.list.urgent_signals"
+settings.DEFAULTS.setdefault(LIST_URGENT_KEY, ["self_harm_talk"])
 RISK_TOKEN_PREFIX = "risk:"  # noqa: S105 - observations the risk module writes itself (never fed back into the score)
 
 
@@ -312,7 +313,7 @@ def raise_concern(h: Household, why: dict, actor=None, source: str = "staff", si
     opens is "routine", due to be acknowledged and acted on by the round's due date (``list_due_at``),
     unless the household's indicators carry a signal of ``risk.list.urgent_signals`` (default: self-harm
     or suicide, i.e. a self-harm ER visit or suicide high-risk): then "urgent", on the usual urgent clock.
-    Cut-offs, arrears and the rest stay routine ("utility_cutoff" may be added to the setting). A
+    Cut-offs, arrears and the rest stay routine (an admin may tick "utility_cutoff" on the risk settings page). A
     household whose concern is already open keeps that concern's due times; an urgent list signal raises it."""
     from volnet.concerns import services as concerns
     from volnet.concerns.models import Concern
@@ -321,7 +322,7 @@ def raise_concern(h: Household, why: dict, actor=None, source: str = "staff", si
     signals = sorted(set(signals or [])) or ["other"]
     from_list = source == "crisis_list"
     if from_list:
-        urgency = "urgent" if set(signals) & set(settings.get("risk.list.urgent_signals") or []) else "routine"
+        urgency = "urgent" if set(signals) & set(settings.get(LIST_URGENT_KEY) or []) else "routine"
     else:
         urgency = "urgent" if tier == "emergency" else "routine"
     obs = Observation(dong_id=h.dong_id, household_id=h.id, household=h, reporter_id=getattr(actor, "id", None),

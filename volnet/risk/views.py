@@ -660,12 +660,39 @@ def admin_indicator(type_id: int | None = None):
     return render_template("risk/admin_indicator.html", form=form, t=t), (400 if request.method == "POST" else 200)
 
 
+def _list_urgent_choices(current: list[str]) -> list[tuple[str, str]]:
+    """The chips of risk.list.urgent_signals: each signal that an active indicator type carries (or that the
+    setting holds), in the signals' order, named with those indicator types in the reader's language:
+    '자살·자해 언급: 자해·자살 시도 응급실 내원, 자살 고위험'."""
+    carried: dict[str, list[str]] = {}
+    for t in db.session.scalars(select(IndicatorType).where(IndicatorType.active.is_(True))
+                                .order_by(IndicatorType.sort, IndicatorType.id)):
+        carried.setdefault(t.signal or "other", []).append(t.shown_label)
+    codes = [c for c in SIGNALS if c in carried or c in current]
+    codes += [c for c in [*carried, *current] if c not in SIGNALS and c not in codes]
+    return [(c, f"{SIGNALS.get(c, c)}: {', '.join(carried[c])}" if c in carried else str(SIGNALS.get(c, c)))
+            for c in codes]
+
+
+def _defaults_hint(key: str) -> str:
+    value = settings.DEFAULTS.get(key)
+    if key == scoring.LIST_URGENT_KEY:
+        shown = ", ".join(str(SIGNALS.get(c, c)) for c in value or ())
+    elif key == "risk.concern.tier":
+        shown = str(TIERS.get(value, value))
+    else:
+        shown = f"{value:g}" if isinstance(value, int | float) else str(value or "")
+    return _("Default: %(value)s", value=shown or _("(none)"))
+
+
 @bp.route("/admin/settings", methods=["GET", "POST"])
 @rule(ADMIN)
 def admin_settings():
     keys = list(SETTING_LABELS)
     values = {k: float(settings.get(k)) for k in keys}
-    form = settings_form(keys, SETTING_LABELS, values)
+    list_urgent = [c for c in settings.get(scoring.LIST_URGENT_KEY) or [] if isinstance(c, str)]
+    choices = _list_urgent_choices(list_urgent)
+    form = settings_form(keys, SETTING_LABELS, values, choices, list_urgent)
     concern_tier = settings.get("risk.concern.tier") or "intensive"
     if form.validate_on_submit():
         new_tier = request.form.get("concern_tier", concern_tier)
@@ -675,10 +702,20 @@ def admin_settings():
             v = getattr(form, k.replace(".", "__")).data
             settings.put(k, int(v) if float(v).is_integer() else float(v), current_user)
         settings.put("risk.concern.tier", new_tier, current_user)
-        record(current_user, "update", "settings", None, "risk")
+        detail = "risk"
+        if form.list_urgent_shown.data:  # a post without the chips (not from this page) keeps the setting
+            picked = set(form.list_urgent_signals.data or [])
+            new = [c for c, _label in choices if c in picked]
+            if set(new) != set(list_urgent):  # unchanged, it keeps following the default in the code
+                settings.put(scoring.LIST_URGENT_KEY, new, current_user)
+                detail += (f" {scoring.LIST_URGENT_KEY}: {','.join(list_urgent) or '-'} -> "
+                           f"{','.join(new) or '-'}")
+        record(current_user, "update", "settings", None, detail[:300])
         db.session.commit()
         flash(_("The risk settings have been saved."), "success")
         return redirect(url_for("risk.admin_settings"))
-    fields = [(k, getattr(form, k.replace(".", "__"))) for k in keys]
+    fields = [(k, getattr(form, k.replace(".", "__")), _defaults_hint(k)) for k in keys]
     return render_template("risk/admin_settings.html", form=form, fields=fields, concern_tier=concern_tier,
-                           tiers=TIERS), (400 if request.method == "POST" else 200)
+                           tiers=TIERS, concern_tier_default=_defaults_hint("risk.concern.tier"),
+                           list_urgent_default=_defaults_hint(scoring.LIST_URGENT_KEY)), \
+        (400 if request.method == "POST" else 200)
