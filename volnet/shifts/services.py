@@ -17,6 +17,7 @@ notifications sweep (or ``flask volnet shifts-check``) calls them; they notify a
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
@@ -28,9 +29,11 @@ from sqlalchemy.exc import IntegrityError
 from volnet.accounts.models import User
 from volnet.core import clock
 from volnet.core.i18n import lazy_gettext as _l
+from volnet.core.korean import normalize_phone, phone_digits
 from volnet.core.sql import lock_rows
 from volnet.core.web import seoul_datetime
 from volnet.extensions import db
+from volnet.households.services import Matches, escape_like, first_matches
 from volnet.settings import services as settings
 from volnet.shifts import recurrence
 from volnet.shifts.models import (
@@ -718,11 +721,29 @@ def _org_volunteers_condition(organization_id: int):
                 or_(User.organization_id == organization_id, User.id.in_(took_part)))
 
 
-def org_volunteers(organization_id: int | None, limit: int = 500) -> list[User]:
+FIND_VOLUNTEERS_LIMIT = 10
+_PHONE_QUERY = re.compile(r"[\d\s\-.()+]+")  # only digits and what people type between them
+
+
+def find_volunteers(organization_id: int | None, q: str = "", *, exclude_ids=(),
+                    limit: int = FIND_VOLUNTEERS_LIMIT) -> Matches:
+    """Volunteers a coordinator of the organization may sign up (``_org_volunteers_condition``): those whose
+    name has ``q`` in it, or, when ``q`` is a phone number or part of one (3 digits or more: the last four,
+    010-1234-5678, full-width digits), whose number has those digits; all of them when ``q`` is empty.
+    ``exclude_ids``: already on the shift. The first ``limit`` by name, and how many match in all."""
     if organization_id is None:
-        return []
-    return list(db.session.scalars(select(User).where(_org_volunteers_condition(organization_id))
-                                   .order_by(User.name, User.id).limit(limit)))
+        return Matches([], 0)
+    q = " ".join((q or "").split())[:60]
+    stmt = select(User).where(_org_volunteers_condition(organization_id))
+    if exclude_ids:
+        stmt = stmt.where(User.id.not_in(list(exclude_ids)))
+    if q:
+        conds = [User.name.ilike(f"%{escape_like(q)}%", escape="\\")]
+        digits = (normalize_phone(q) or phone_digits(q)) if _PHONE_QUERY.fullmatch(q) else ""
+        if len(digits) >= 3:
+            conds.append(User.phone.like(f"%{digits}%"))
+        stmt = stmt.where(or_(*conds))
+    return first_matches(stmt.order_by(User.name, User.id), limit)
 
 
 def remove_volunteer(signup: Signup, actor, reason: str = "") -> Signup | None:
@@ -788,19 +809,12 @@ def upcoming_signup_counts(program: Program) -> tuple[int, int]:
     return int(people or 0), int(shifts or 0)
 
 
-def _dates_text(occs: list[ShiftOccurrence], user, most: int = 5) -> str:
-    """'2026. 12. 8.(화) 10:00, 2026. 12. 15.(화) 10:00 외 3건' in the reader's language (of the moment it is sent)."""
-    from flask_babel import force_locale
-    from flask_babel import gettext as _
-
-    from volnet.core.i18n import LANGUAGES
-
-    locale = getattr(user, "locale", None)
-    with force_locale(locale if locale in LANGUAGES else "ko"):
-        text = ", ".join(seoul_datetime(o.starts_at) for o in occs[:most])
-        if len(occs) > most:
-            text += " " + _("and %(n)d more", n=len(occs) - most)
-    return text
+def _dates_params(occs: list[ShiftOccurrence], most: int = 5) -> dict:
+    """The start times of the first ``most`` shifts and how many more there are, as a message's ``dates_at`` and
+    ``dates_more``: the message reads them as '2026. 12. 8.(화) 10:00, 2026. 12. 15.(화) 10:00 외 3건' in the
+    reader's language whenever it is shown or sent (notifications.services.render)."""
+    return {"dates_at": " ".join(o.starts_at.isoformat() for o in occs[:most]),
+            "dates_more": max(len(occs) - most, 0)}
 
 
 def pause_program(program: Program, actor, reason: str = "") -> tuple[int, int]:
@@ -837,8 +851,7 @@ def pause_program(program: Program, actor, reason: str = "") -> tuple[int, int]:
         digest = hashlib.sha256(",".join(keys[uid]).encode()).hexdigest()[:16]
         occs = [s.occurrence for s in places]
         _notify(user, _reason_kind("shift_paused", reason),
-                {**message_params(occs[0], reason=reason, contact=contact), "n": len(occs),
-                 "dates": _dates_text(occs, user)},
+                {**message_params(occs[0], reason=reason, contact=contact), "n": len(occs), **_dates_params(occs)},
                 dedupe_key=f"shift-paused:p{program.id}:u{uid}:{digest}",
                 link=f"/shifts/{occs[0].id}" if len(occs) == 1 else "/shifts/mine")
     for s in rows:

@@ -646,14 +646,16 @@ def manage(occ_id: int):
         record_many(current_user, "view", "households", [h.id for h in results], f"shift route search {occ.id}")
     started = occ.starts_at <= clock.now()
     on_shift = {s.volunteer_id for s in signups if s.status in svc.ACTIVE}
-    # A volunteer who phoned in goes onto a free place only: a full shift offers no list, it says it is full.
+    # A volunteer who phoned in goes onto a free place only: a full shift offers no search, it says it is full.
+    # Found by name or phone digits (vq) among those the organization may sign up, the first 10 and how many.
     can_add = occ.status == "scheduled" and not started and occ.program.active
-    addable = ([v for v in svc.org_volunteers(occ.program.organization_id) if v.id not in on_shift]
-               if can_add and occ.open_places > 0 else [])
+    vq = " ".join(request.args.get("vq", "")[:60].split())
+    addable = (svc.find_volunteers(occ.program.organization_id, vq, exclude_ids=on_shift)
+               if can_add and occ.open_places > 0 else svc.Matches([], 0))
     return render_template("shifts/manage.html", **_ctx(
         occ=occ, signups=signups, stops=stops, form=ActionForm(), stop_form=StopForm(),
         cancel_form=CancelForm(), message_form=MessageForm(), hq=q, results=results,
-        started=started, can_add=can_add, addable=addable, add_form=AddVolunteerForm()))
+        started=started, can_add=can_add, addable=addable, vq=vq, add_form=AddVolunteerForm()))
 
 
 @bp.route("/<int:occ_id>/edit", methods=["GET", "POST"])
