@@ -143,9 +143,11 @@ MISSING_PARAMS = {"owner": _l("Unassigned"), "caller": _l("The assigned caller")
 
 def _localise_when(values: dict) -> None:
     """Dates and times in the reader's language, as the rest of the UI shows them (core.web.seoul_datetime,
-    seoul_date): ``when_at`` (aware ISO time) gives ``when``; a value that is a Seoul wall time or a date as
-    ``_jsonable`` stores them ('2026-12-02 11:48', '2026-12-04') reads '2026. 12. 2.(수) 11:48',
-    '2026. 12. 4.(Fri)'. A param left empty reads as MISSING_PARAMS says ('미배정')."""
+    seoul_date): ``when_at`` (aware ISO time) gives ``when``; ``dates_at`` (aware ISO times, space-separated)
+    and ``dates_more`` (how many more there are) give ``dates`` ('2026. 12. 8.(화) 10:00, 2026. 12. 15.(화)
+    10:00 외 3건'); a value that is a Seoul wall time or a date as ``_jsonable`` stores them
+    ('2026-12-02 11:48', '2026-12-04') reads '2026. 12. 2.(수) 11:48', '2026. 12. 4.(Fri)'. A param left
+    empty reads as MISSING_PARAMS says ('미배정')."""
     from volnet.core.web import seoul_date, seoul_datetime
 
     for key, value in list(values.items()):
@@ -161,6 +163,13 @@ def _localise_when(values: dict) -> None:
     for key, words in MISSING_PARAMS.items():
         if key in values and values[key] in ("", "-", None):
             values[key] = str(words)
+    dates = _aware_times(values.get("dates_at"))
+    if dates:
+        text = ", ".join(seoul_datetime(d) for d in dates)
+        more = values.get("dates_more")
+        if isinstance(more, int) and not isinstance(more, bool) and more > 0:
+            text += " " + str(_l("and %(n)d more", n=more))
+        values["dates"] = text
     at = values.get("when_at")
     if not at:
         return
@@ -170,6 +179,17 @@ def _localise_when(values: dict) -> None:
         return
     if parsed.tzinfo is not None:
         values["when"] = seoul_datetime(parsed)
+
+
+def _aware_times(value) -> list[datetime]:
+    """Space-separated aware ISO times (``dates_at``) as datetimes; none when any of them is not one."""
+    if not isinstance(value, str):
+        return []
+    try:
+        times = [datetime.fromisoformat(v) for v in value.split()]
+    except ValueError:
+        return []
+    return times if all(t.tzinfo is not None for t in times) else []
 
 
 def _inapp_values(values: dict) -> None:
