@@ -60,3 +60,51 @@ def test_widgets_use_it(app):
     assert 'value="&#34;긴급&#34; &lt;확인&gt;"' in ours[3]
     assert ours[0].startswith('<select aria-invalid="false" class="form-control" id="outcome" name="outcome"')
     assert ours[1] == '<label for="outcome">결과</label>'  # Korean first
+
+
+def test_choice_values_read_as_wtforms_reads_choices(app):
+    """Every shape of ``choices`` WTForms accepts gives the values its iter_choices would (the fast path reads
+    pairs and plain values; anything else is left to WTForms)."""
+    from flask_wtf import FlaskForm
+    from wtforms import SelectField
+    from wtforms.fields.choices import SelectChoice
+
+    class F(FlaskForm):
+        pick = SelectField()
+
+    shapes = [
+        [(1, "one"), (2, "two")],
+        ["a", "b"],
+        [SelectChoice("x", "X"), SelectChoice("y")],
+        {"group": [("g1", "G1"), ("g2", "G2")], "other": [("o", "O")]},
+        [],
+    ]
+    with app.test_request_context("/"):
+        for choices in shapes:
+            form = F(meta={"csrf": False})
+            form.pick.choices = choices
+            assert forms.choice_values(form.pick) == {v for v, *_ in form.pick.iter_choices()}, choices
+
+
+def test_a_report_with_a_value_not_offered_is_refused(app, client):
+    """The checkbox and radio fields of the report form refuse a posted value they do not offer, and save
+    nothing."""
+    from sqlalchemy import func, select
+
+    from tests import builders as b
+    from volnet.extensions import db
+    from volnet.observations.models import Observation
+
+    dong = b.dong()
+    user = b.user("tong_leader", [dong])
+    household = b.household(dong)
+    db.session.commit()
+    b.login(client, user)
+    for field, value in (("signals", "not_a_sign"), ("urgency", "whenever"), ("meals", "fine")):
+        data = {"household_id": household.id, "dong_id": dong.id, "urgency": "routine", "signals": "mail_piling",
+                "client_token": f"tok-{field}"}
+        data[field] = value
+        resp = client.post("/report/new", data=data)
+        assert resp.status_code == 400, field
+        assert "제시된 항목 중에서 선택하세요." in resp.get_data(as_text=True), field
+    assert db.session.scalar(select(func.count()).select_from(Observation)) == 0

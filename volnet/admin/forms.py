@@ -11,7 +11,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from volnet.accounts.models import ORG_KINDS
 from volnet.accounts.roles import ROLE_LABELS
 from volnet.core import clock
-from volnet.core.forms import ChoiceField, clean_filter, validate_email, validate_phone
+from volnet.core.forms import ChoiceField, choice_values, clean_filter, validate_email, validate_phone
 from volnet.core.i18n import lazy_gettext as _l
 from volnet.core.korean import ascii_digits, normalize_phone, phone_digits
 from volnet.settings.services import parse_duration, rule_hours
@@ -86,7 +86,7 @@ class OrganizationForm(FlaskForm):
 
 class IntSelectMultiple(SelectMultipleField):
     def pre_validate(self, form):
-        values = {v for v, *_ in self.iter_choices()}
+        values = choice_values(self)
         for d in self.data or []:
             if d not in values:
                 raise ValidationError(_l("Choose one of the offered options."))

@@ -24,7 +24,7 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from volnet.core import clock
-from volnet.core.forms import ChoiceField, clean_filter
+from volnet.core.forms import ChoiceField, choice_values, clean_filter
 from volnet.core.i18n import lazy_gettext as _l
 from volnet.households.forms import AGE_BAND_CHOICES, SEX_CHOICES
 from volnet.observations.signals import LEVELS, SIGNALS, URGENCIES
@@ -35,7 +35,7 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
     def pre_validate(self, form):
-        values = {v for v, *_ in self.iter_choices()}
+        values = choice_values(self)
         for d in self.data or []:
             if d not in values:
                 raise ValidationError(_l("Choose one of the offered options."))
@@ -43,7 +43,7 @@ class MultiCheckboxField(SelectMultipleField):
 
 class TranslatedRadio(RadioField):
     def pre_validate(self, form):
-        values = {v for v, *_ in self.iter_choices()}
+        values = choice_values(self)
         if self.data not in values:
             raise ValidationError(_l("Choose one of the offered options."))
 
