@@ -1,6 +1,8 @@
 """Sessions end everywhere at logout, password change and disable; idle/absolute timeouts; cookie flags."""
 from datetime import timedelta
 
+import pytest
+
 from tests import builders as b
 from volnet import create_app
 from volnet.core import clock
@@ -176,7 +178,7 @@ def test_after_an_idle_sign_out_the_login_page_says_it_once(app, client):
 
 
 def test_a_form_sent_after_the_session_ended_elsewhere_comes_back_to_its_page(app, client):
-    """Logged out on another device, then a form sent here: after logging in again the person lands on the
+    """Logged out on another device, then a form sent here: it says it was not sent, and its "Log in" leads to the
     page the form was on, not on the form's own address (which answers only POST: 405)."""
     from urllib.parse import parse_qs, urlsplit
 
@@ -186,8 +188,11 @@ def test_a_form_sent_after_the_session_ended_elsewhere_comes_back_to_its_page(ap
     u.session_version += 1  # every session ended (logout elsewhere, password change)
     db.session.commit()
     r = client.post("/concerns/1/acknowledge", headers={"Referer": "http://localhost/concerns/1"})
-    assert r.status_code == 302
-    assert parse_qs(urlsplit(r.headers["Location"]).query)["next"] == ["/concerns/1"]
+    assert r.status_code == 400 and "로그아웃되어 양식을 보내지 못했습니다" in r.get_data(as_text=True)
+    import re
+
+    link = re.search(r'href="(/account/login\?next=[^"]+)"', r.get_data(as_text=True)).group(1)
+    assert parse_qs(urlsplit(link).query)["next"] == ["/concerns/1"]
 
 
 def test_the_idle_status_answers_on_the_forced_password_change_page(app, client):
@@ -200,3 +205,105 @@ def test_the_idle_status_answers_on_the_forced_password_change_page(app, client)
     db.session.commit()
     r = client.get("/account/session")
     assert r.status_code == 200 and "left" in r.get_json()
+
+
+def _end_by_logout_elsewhere(app, u, admin):
+    other = app.test_client()
+    b.login(other, u)
+    other.post("/account/logout")
+
+
+def _end_by_password_reset(app, u, admin):
+    boss = app.test_client()
+    b.login(boss, admin)
+    assert boss.post(f"/admin/users/{u.id}/reset-password").status_code == 302
+
+
+def _end_by_disabling(app, u, admin):
+    boss = app.test_client()
+    b.login(boss, admin)
+    boss.post(f"/admin/users/{u.id}", data={"name": u.name, "role": u.role, "organization_id": 0,
+                                            "dong_ids": [d.id for d in u.dongs]})  # "active" left unchecked
+
+
+def _end_by_session_version(app, u, admin):
+    db.session.get(type(u), u.id).session_version += 1  # a password change on another device, or any bump
+    db.session.commit()
+
+
+def _end_by_idle(app, u, admin):
+    clock.advance(timedelta(minutes=31))
+
+
+def _end_by_absolute_timeout(app, u, admin):
+    for _ in range(25):  # active every half hour, but past the 12 hours a session may last
+        clock.advance(timedelta(minutes=29))
+        assert _signed_in(app._volnet_phone) or clock.now() > app._volnet_start + timedelta(hours=12)
+
+
+@pytest.mark.parametrize("end", [_end_by_logout_elsewhere, _end_by_password_reset, _end_by_disabling,
+                                 _end_by_session_version, _end_by_idle, _end_by_absolute_timeout],
+                         ids=lambda f: f.__name__[len("_end_by_"):])
+def test_a_report_sent_after_the_session_ended_any_way_says_it_was_not_sent(app, csrf_on, end):
+    """However the session ended (logged out on another device, an admin's password reset, a disabled account, a
+    session version bumped, the idle or the absolute timeout), the form sent afterwards gets the idle case's
+    page: not sent, what was typed is still on the previous page, and "Log in" leads back to the form's page."""
+    import re
+    from urllib.parse import parse_qs, unquote, urlsplit
+
+    from volnet.observations.models import Observation
+
+    d = b.dong()
+    h = b.household(d)
+    u = b.user("tong_leader", [d])
+    admin = b.user("admin")
+    db.session.commit()
+    clock.freeze(clock.now())
+    phone = app.test_client()
+    app._volnet_phone, app._volnet_start = phone, clock.now()
+    page = phone.get("/account/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    assert phone.post("/account/login", data={"login_id": u.login_id, "password": b.PASSWORD,
+                                              "csrf_token": token}).status_code == 302
+    form_url = f"/report/new?household_id={h.id}"
+    page = phone.get(form_url).get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    app.config["WTF_CSRF_ENABLED"] = False  # the other devices' forms are not what is tested here
+    end(app, u, admin)
+    app.config["WTF_CSRF_ENABLED"] = True
+    r = phone.post(form_url, data={"csrf_token": token, "household_id": h.id, "dong_id": d.id,
+                                   "signals": ["not_going_out"], "urgency": "routine", "note": "사흘째 안 보이심"},
+                   headers={"Referer": f"http://localhost{form_url}"})
+    body = r.get_data(as_text=True)
+    assert r.status_code == 400, (r.status_code, r.headers.get("Location"))
+    assert "<h1>로그아웃되었습니다</h1>" in body
+    assert "로그아웃되어 양식을 보내지 못했습니다. 입력한 내용은 이전 화면(브라우저의 뒤로 가기)에 아직 있습니다." in body
+    db.session.expire_all()
+    assert db.session.query(Observation).filter_by(household_id=h.id).count() == 0
+    link = unquote(re.search(r'href="(/account/login\?next=[^"]+)"', body).group(1).replace("&amp;", "&"))
+    assert parse_qs(urlsplit(link).query)["next"] == [form_url]
+    if end in (_end_by_disabling,):
+        return
+    clock.advance(timedelta(minutes=1))
+    user = db.session.get(type(u), u.id)
+    user.active, user.must_change_password = True, False
+    db.session.commit()
+    page = phone.get(link).get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    password = b.PASSWORD
+    if end is _end_by_password_reset:
+        user.set_password(password)
+        db.session.commit()
+    r = phone.post(link, data={"login_id": u.login_id, "password": password, "csrf_token": token})
+    assert r.status_code == 302 and r.headers["Location"] == form_url
+
+
+def test_signing_out_after_the_session_ended_still_just_leads_to_login(app, client):
+    """The logout button is no form with content: after the session ended elsewhere it leads to the login page."""
+    u = b.user("caseworker")
+    db.session.commit()
+    b.login(client, u)
+    u.session_version += 1
+    db.session.commit()
+    r = client.post("/account/logout")
+    assert r.status_code == 302 and "/account/login" in r.headers["Location"]

@@ -31,7 +31,12 @@ def init_app(app):
 
 def _to_login():
     """Flask-Login's redirect to the login page (next= the page, as a same-site path), with its "please log in"
-    only when no other message waits: after an idle or ended session that one says it already."""
+    only when no other message waits: after an idle or ended session that one says it already. A form sent
+    after the session ended elsewhere gets the "not sent, go back" page instead, as after the idle timeout."""
+    from volnet.core.web import is_form_sent, signed_out_form_page
+
+    if is_form_sent():
+        return signed_out_form_page()
     if not session.get("_flashes"):
         flash(login_manager.login_message, login_manager.login_message_category)
     # Back to this page, or for a form sent (POST) the page it came from: a form's own address answers 405.
@@ -112,6 +117,10 @@ def check_timeouts():
                      "page.", n=int(current_app.config["IDLE_TIMEOUT_MINUTES"])), "info")
         else:
             flash(_l("Your session has ended. Please log in again."), "info")
+        from volnet.core.web import is_form_sent, signed_out_form_page
+
+        if is_form_sent():
+            return signed_out_form_page()
         return redirect(url_for("accounts.login", next=come_back_to()))
     if request.endpoint == "accounts.session_status" and not request.args.get("stay"):
         return None  # the page asking how long is left is no activity

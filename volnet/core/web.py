@@ -57,15 +57,7 @@ def init_app(app):
         if _signed_out_of(request.endpoint):
             # No session any more (signed out in another tab, cookies cleared, the idle timeout): sending the
             # form again cannot work; logging in and coming back can.
-            from flask import url_for
-
-            back = same_site_referrer()
-            return render_template(
-                "errors/error.html", code=400, title=_("You are signed out"),
-                message=_("You were signed out, so the form was not sent. What you typed is still on the previous "
-                          "page (your browser's Back button): copy it, log in again and send it."),
-                back_url=url_for("accounts.login", next=back) if back else url_for("accounts.login"),
-                back_label=_("Log in")), 400
+            return signed_out_form_page()
         return render_template("errors/error.html", code=400, title=_("The form has expired"),
                                message=_("The form was not sent, but what you typed is still there: go back to it "
                                          "with your browser's Back button and send it again."),
@@ -191,6 +183,28 @@ def _signed_out_of(endpoint: str | None) -> bool:
         return False
     user = signed_in()
     return user is not None and not user.is_authenticated
+
+
+def signed_out_form_page():
+    """The answer to a form sent after its session ended, however it ended (the idle or absolute timeout, a
+    logout or password change on another device, an admin's password reset, a disabled account, cookies
+    cleared): it was not sent, what was typed is still on the previous page, and "Log in" leads back there.
+    No redirect: the browser's Back keeps what was typed."""
+    from flask import url_for
+
+    db.session.rollback()
+    back = same_site_referrer()
+    return render_template(
+        "errors/error.html", code=400, title=_("You are signed out"),
+        message=_("You were signed out, so the form was not sent. What you typed is still on the previous "
+                  "page (your browser's Back button): copy it, log in again and send it."),
+        back_url=url_for("accounts.login", next=back) if back else url_for("accounts.login"),
+        back_label=_("Log in")), 400
+
+
+def is_form_sent() -> bool:
+    """A form with content was sent (a POST other than the logout button, which needs no session to end)."""
+    return request.method not in ("GET", "HEAD", "OPTIONS") and request.endpoint != "accounts.logout"
 
 
 def same_site_referrer() -> str | None:
