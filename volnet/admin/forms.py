@@ -93,7 +93,9 @@ class IntSelectMultiple(SelectMultipleField):
 
 
 class InvitationForm(FlaskForm):
-    role = ChoiceField(_l("Role"), choices=list(ROLE_LABELS.items()), validators=[DataRequired()])
+    # No role chosen in advance: an invitation sent as it opens must not hand out an administrator account.
+    role = ChoiceField(_l("Role"), choices=[("", _l("Choose…")), *ROLE_LABELS.items()],
+                       validators=[DataRequired(_l("Choose the role."))])
     organization_id = ChoiceField(_l("Organization"), coerce=int, validators=[InputRequired()])
     dong_ids = IntSelectMultiple(_l("Dongs"), coerce=int, validators=[DataRequired()])
     note = StringField(_l("Note (who it is for)"), validators=[Optional(), Length(max=120)], filters=[clean_filter])

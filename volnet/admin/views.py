@@ -329,7 +329,8 @@ def invitations():
         return render_template("admin/invitation_created.html", inv=inv, link=link, qr_svg=qr_svg(link, scale=6),
                                roles=ROLE_LABELS)
     page = max(request.args.get("page", 1, type=int) or 1, 1)
-    pagination = db.paginate(select(Invitation).options(selectinload(Invitation.organization))
+    pagination = db.paginate(select(Invitation).options(selectinload(Invitation.organization),
+                                                        selectinload(Invitation.dongs))
                              .order_by(Invitation.created_at.desc()), page=page, per_page=30, error_out=False)
     return render_template("admin/invitations.html", form=form, pagination=pagination, roles=ROLE_LABELS), \
         (400 if request.method == "POST" else 200)
