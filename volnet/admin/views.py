@@ -413,8 +413,8 @@ TIME_RULES = [
         ("digest_time", "notify.digest_time", _l("Seoul time.")),
     ]),
     (_l("Quiet hours for text and KakaoTalk messages"), [
-        ("quiet_start", "notify.quiet_start", _l("Urgent messages are always sent. The same time twice: no "
-                                                 "quiet hours.")),
+        ("quiet_start", "notify.quiet_start", _l("Immediate alerts (an emergency report, a missed safety "
+                                                 "call) are always sent. The same time twice: no quiet hours.")),
         ("quiet_end", "notify.quiet_end", None),
     ]),
     (_l("Login locks"), [
