@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, StopValidation
 
 from volnet.concerns.models import CONTACT_OUTCOMES, OUTCOMES
 from volnet.core.forms import ChoiceField, clean_filter
@@ -43,9 +43,32 @@ class CloseForm(FlaskForm):
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=4000)], filters=[clean_filter])
 
 
+CONCERN_NUMBER = _l("Enter the concern number, e.g. 63.")
+
+
+class ConcernNumberField(IntegerField):
+    """A concern's number: anything else (text, 0, -5, more digits than any concern has) gets one message
+    that says what to type, not WTForms' range with its bounds."""
+
+    def process_formdata(self, valuelist):
+        if not valuelist or not str(valuelist[0]).strip():
+            self.data = None  # left empty: InputRequired says so
+            return
+        try:
+            super().process_formdata([str(valuelist[0]).strip()])
+        except ValueError as exc:
+            raise ValueError(CONCERN_NUMBER) from exc
+
+    def pre_validate(self, form):
+        if self.process_errors:
+            raise StopValidation()
+
+
 class MergeForm(FlaskForm):
-    target_id = IntegerField(_l("Merge into concern number"), validators=[
-        InputRequired(_l("Enter the number of the concern to merge into.")), NumberRange(min=1, max=2**62)])
+    # The bound is the id column's (a 32-bit integer), also the input's max in the page.
+    target_id = ConcernNumberField(_l("Merge into concern number"), validators=[
+        InputRequired(_l("Enter the number of the concern to merge into.")),
+        NumberRange(min=1, max=2**31 - 1, message=CONCERN_NUMBER)])
 
 
 class LinkForm(FlaskForm):
