@@ -142,7 +142,8 @@ def test_queue_filters(app, client, d):
     assert f'/concerns/{a.id}"' not in page and f'/concerns/{other}"' in page
     page = client.get("/concerns/?owner=me").get_data(as_text=True)
     assert f'/concerns/{a.id}"' in page and f'/concerns/{other}"' not in page
-    assert client.get("/concerns/?tong=abc&urgency=<script>&page=-4").status_code == 200
+    assert client.get("/concerns/?tong=4&urgency=<script>&page=-4").status_code == 200
+    assert client.get("/concerns/?tong=abc&urgency=<script>&page=-4").status_code == 400  # "Tong must be a number"
 
 
 def test_queue_paginates(app, client, d):
@@ -161,7 +162,7 @@ def test_queue_paginates(app, client, d):
     assert len(rows(first)) == 25 and len(rows(second)) == 5
     assert not set(rows(first)) & set(rows(second))
     assert "위기 의심 건 30건" in first  # "30 concerns", counted on the first page
-    assert client.get("/concerns/?page=99").status_code == 200
+    assert client.get("/concerns/?page=99").headers["Location"] == "/concerns/?page=2"  # past the end: the last
     # The pager keeps the filters: page 2 of the routine ones links back to page 1 of the routine ones,
     # and the page shown is not a link.
     filtered = client.get("/concerns/?urgency=routine&page=2").get_data(as_text=True)

@@ -78,3 +78,53 @@ def test_the_invitation_list_shows_each_invitations_organization_and_dongs(app, 
     assert "호원2동" in bare and "기관 없음" in bare
     # On a phone each row is a small card whose cells say what they are.
     assert 'data-label="기관"' in rows[0] and 'data-label="동"' in rows[0] and 'data-label="역할"' in rows[0]
+
+
+# --- F12. the queue past its last page, and a tong that is no number -------------------------------------------
+
+def _queue_world(n: int = 27):
+    d = b.dong()
+    cw = b.user("caseworker", [d])
+    for i in range(n):
+        h = b.household(d, road=f"경기도 의정부시 송산로 {100 + i}", unit="1층", tong=3 if i % 3 else 5)
+        b.observation(h, cw)
+    db.session.commit()
+    return d, cw
+
+
+def test_the_queue_past_its_last_page_leads_to_the_last_page_with_its_filters(app, client):
+    from urllib.parse import parse_qs, urlsplit
+
+    d, cw = _queue_world()
+    b.login(client, cw)
+    r = client.get("/concerns/?page=999")
+    assert r.status_code == 302
+    loc = urlsplit(r.headers["Location"])
+    assert loc.path == "/concerns/" and parse_qs(loc.query) == {"page": ["2"]}
+    page = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert "위기 의심 건 27건" in page and page.count('href="/concerns/') >= 2
+    # The filters stay (18 concerns in tong 3: one page).
+    r = client.get("/concerns/?tong=3&urgency=routine&page=2")
+    assert r.status_code == 302
+    assert parse_qs(urlsplit(r.headers["Location"]).query) == {"tong": ["3"], "urgency": ["routine"], "page": ["1"]}
+    assert "위기 의심 건 18건" in client.get(r.headers["Location"]).get_data(as_text=True)
+    # Nothing at all to show: no redirect, the page says so.
+    r = client.get("/concerns/?tong=9&page=3")
+    assert r.status_code == 200 and "조건에 맞는 위기 의심 건이 없습니다" in r.get_data(as_text=True)
+
+
+def test_a_tong_that_is_no_number_says_so_instead_of_being_ignored(app, client):
+    d, cw = _queue_world(4)
+    b.login(client, cw)
+    r = client.get("/concerns/?tong=abc")
+    page = r.get_data(as_text=True)
+    assert r.status_code == 400 and "통은 숫자로 적어 주세요." in page
+    assert 'value="abc"' in page and 'aria-invalid="true"' in page
+    assert "위기 의심 건 4건" not in page and "송산로" not in page  # the list is not shown as if unfiltered
+    for bad in ("0", "-2", "3.5", "9999999999999"):
+        assert client.get(f"/concerns/?tong={bad}").status_code == 400, bad
+    # Written as people write it: '3통', full-width digits, spaces.
+    for ok in ("3", " 3 ", "3통", "３"):
+        r = client.get("/concerns/", query_string={"tong": ok})
+        assert r.status_code == 200 and "위기 의심 건 2건" in r.get_data(as_text=True), ok
+    assert "통은 숫자로" not in client.get("/concerns/?tong=").get_data(as_text=True)

@@ -104,7 +104,10 @@ def queue_filters(user, args) -> tuple[tuple[str, ...], dict]:
     if args.get("source") in SOURCES:
         shape.append("source")
         params["p_source"] = args["source"]
-    tong = _int_arg("tong")
+    try:
+        tong = tong_number(args.get("tong", ""))
+    except ValueError:  # the page says so (queue); never a filter quietly dropped
+        tong = None
     if tong:
         shape.append("tong")
         params["p_tong"] = tong
@@ -127,6 +130,17 @@ def queue_filters(user, args) -> tuple[tuple[str, ...], dict]:
     if args.get("unlinked") == "1":
         shape.append("unlinked")
     return tuple(shape), params
+
+
+def tong_number(text: str) -> int | None:
+    """The queue's tong filter as people write it ('3', '3통', '３', ' 3 '); None when empty. ValueError when
+    it is no tong number ('abc', '0', '3.5')."""
+    text = (text or "").strip().removesuffix("통").strip()
+    if not text:
+        return None
+    if not text.isdecimal() or len(text) > 9 or int(text) < 1:
+        raise ValueError(text)
+    return int(text)
 
 
 @lru_cache(maxsize=512)
@@ -199,12 +213,24 @@ def present_queue(items) -> list[QueueRow]:
 @rule(*STAFF)
 def queue():
     page = request.args.get("page", 1, type=int) or 1
-    pagination = queue_rows(current_user, request.args, page)
     args = {k: v for k, v in request.args.items() if k != "page" and v}
+    tong_error = None
+    try:
+        tong_number(request.args.get("tong", ""))
+    except ValueError:
+        tong_error = _("Tong must be a number.")
+    if tong_error:  # the list as if unfiltered would mislead: the filter is refused, and says why
+        pagination = RowPage([], 1, PER_PAGE, 0)
+    else:
+        pagination = queue_rows(current_user, request.args, page)
+        if not pagination.items and pagination.total and pagination.page > pagination.pages:
+            # a stale link or bookmark past the end, or the last rows of a page closed: the last page
+            return redirect(url_for("concerns.queue", **args, page=pagination.pages))
     owners = _colleagues_of_user()
     return render_template("concerns/queue.html", pagination=pagination, rows=present_queue(pagination.items),
                            args=args, statuses=labels(STATUSES), urgencies=labels(URGENCIES),
-                           sources=labels(SOURCES), owners=owners)
+                           sources=labels(SOURCES), owners=owners, tong_error=tong_error), \
+        (400 if tong_error else 200)
 
 
 _COLLEAGUES = (
