@@ -60,6 +60,10 @@ CONTACT_OUTCOMES = {
     "emergency_requested": _l("112/119 requested"),
 }
 VISIT_OUTCOMES = {"visit_safe", "visit_no_response", "emergency_requested"}
+# A contact or visit that reached the person (or saw them, or got 112/119 to them): only these complete the
+# contact step. An attempt that did not (no answer, busy, refused, invalid number, no response at the door)
+# is in the timeline, and the step stays due.
+REACHED_OUTCOMES = {"connected_fine", "connected_concern", "away_confirmed", "visit_safe", "emergency_requested"}
 
 
 class Concern(db.Model):

@@ -11,7 +11,14 @@ from sqlalchemy import bindparam, case, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from volnet.accounts.models import User
-from volnet.concerns.models import OPEN_STATUSES, OPEN_STATUSES_SQL, VISIT_OUTCOMES, Concern, ConcernEvent
+from volnet.concerns.models import (
+    OPEN_STATUSES,
+    OPEN_STATUSES_SQL,
+    REACHED_OUTCOMES,
+    VISIT_OUTCOMES,
+    Concern,
+    ConcernEvent,
+)
 from volnet.core import clock
 from volnet.core.sql import expire_cached, insert_ignoring, prebuilt
 from volnet.core.web import seoul_datetime
@@ -248,9 +255,14 @@ def assign(concern: Concern, owner, actor) -> None:
     add_event(concern, "assigned", actor, old_owner=old, owner=owner.id, owner_name=owner.name)
 
 
-def record_contact(concern: Concern, actor, outcome: str, note: str, at: datetime | None = None) -> None:
-    """A call or visit (``at``: when it happened, default now). A household under regular monitoring
-    stays under monitoring: the routine call is what monitoring means."""
+def record_contact(concern: Concern, actor, outcome: str, note: str, at: datetime | None = None) -> bool:
+    """A call or visit (``at``: when it happened, default now); True when it reached the person.
+
+    Only a contact that reached the person (``REACHED_OUTCOMES``) completes the contact step, and at the time
+    it happened: one typed in later with its real time counts then, not when it was typed. A failed attempt
+    acknowledges the concern (someone is on it) and goes into the timeline, but the step stays due: the
+    concern stays on the overdue lists and is escalated. A household under regular monitoring stays under
+    monitoring: the routine call is what monitoring means."""
     from volnet.core.i18n import lazy_gettext as _l
 
     _require_open(concern)
@@ -258,16 +270,20 @@ def record_contact(concern: Concern, actor, outcome: str, note: str, at: datetim
     if at is not None and at < concern.opened_at.replace(second=0, microsecond=0):
         raise ConcernError(_l("The contact cannot be before the concern was opened (%(t)s).",
                               t=seoul_datetime(concern.opened_at)))
+    when = min(max(at, concern.opened_at), now) if at is not None else now
     if concern.acknowledged_at is None:
-        concern.acknowledged_at = now
+        concern.acknowledged_at = when
         if concern.owner_id is None:
             concern.owner_id = actor.id
-    concern.first_action_at = concern.first_action_at or now
+    reached = outcome in REACHED_OUTCOMES
+    if reached and (concern.first_action_at is None or when < concern.first_action_at):
+        concern.first_action_at = when
     if concern.status != "monitoring":
         concern.status = "in_progress"
     refresh_next_due(concern)
     kind = "visit" if outcome in VISIT_OUTCOMES else "contact"
     add_event(concern, kind, actor, note=note, outcome=outcome, at=(at or now).isoformat())
+    return reached
 
 
 def change_urgency(concern: Concern, actor, urgency: str, reason: str) -> None:

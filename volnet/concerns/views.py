@@ -299,12 +299,22 @@ def _page(concern, status: int = 200, open_block: str | None = None, **forms):
     for name, cls in blank.items():
         forms.setdefault(name, cls(formdata=None))
     forms.setdefault("urgency_form", UrgencyForm(formdata=None, urgency=concern.urgency))
+    forms.setdefault("door_no_response", _door_no_response(concern, events))
     return render_template(
         "concerns/detail.html", c=concern, events=events, assign_form=assign_form, close_form=close_form,
         link_q=link_q, link_results=link_results, open_block=open_block, unsaved=unsaved,
         statuses=STATUSES, urgencies=URGENCIES, outcomes=OUTCOMES, contact_outcomes=CONTACT_OUTCOMES,
         signals=SIGNALS, levels=LEVELS, sources=SOURCES, now=clock.now(), **forms,
     ), status
+
+
+def _door_no_response(concern, events) -> bool:
+    """An emergency whose latest contact found no one at the door, and nobody reached since: the page says
+    what to do now (112/119, the key holder; DOMAIN.md)."""
+    if not concern.is_open or concern.urgency != "emergency" or concern.first_action_at is not None:
+        return False
+    latest = next((ev for ev in events if ev.concern_id == concern.id and ev.kind in ("contact", "visit")), None)
+    return latest is not None and latest.data.get("outcome") == "visit_no_response"
 
 
 def _done(concern, message):
@@ -379,10 +389,11 @@ def contact(concern_id: int):
         return _failed(concern, form, keep="contact_form")
     at = clock.from_seoul_naive(form.at.data) if form.at.data else None
     try:
-        svc.record_contact(concern, current_user, form.outcome.data, form.note.data or "", at)
+        reached = svc.record_contact(concern, current_user, form.outcome.data, form.note.data or "", at)
     except svc.ConcernError as exc:
         return _failed(concern, form, exc=exc, keep="contact_form")
-    return _done(concern, _("Contact recorded."))
+    return _done(concern, _("Contact recorded.") if reached else
+                 _("Attempt recorded. Nobody was reached, so the contact or visit is still due."))
 
 
 @bp.route("/<int:concern_id>/urgency", methods=["POST"])
