@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from volnet.accounts import tongs
 from volnet.accounts.models import Organization, User
 from volnet.concerns import services as concerns
 from volnet.core import clock
@@ -17,6 +18,7 @@ from volnet.places.models import Tong
 from volnet.places.services import get_or_create
 
 DEMO_PASSWORD = "volnet-demo-2026"  # noqa: S105 - printed for the demo only
+DEMO_TONG = 7  # the tong leader's tong
 SURNAMES = "김이박최정강조윤장임한오서신권황안송류홍"
 GIVEN = ["영희", "철수", "순자", "정숙", "말순", "영수", "광호", "미경", "옥순", "병철", "현주", "동현", "길자",
          "춘자", "상철", "복순", "재석", "명자", "대호", "숙희"]
@@ -81,6 +83,8 @@ def build(reset: bool = False, households: int = 120, seed: int = 7) -> list[tup
     other_cw.set_password(DEMO_PASSWORD)
     db.session.add(other_cw)
     db.session.flush()
+    # The tong leader serves 7통: their household search shows names there, addresses elsewhere in the dong.
+    tongs.set_for_user(users["tongleader"].id, {dong.id: [DEMO_TONG]})
 
     hh = []
     for i in range(households):

@@ -62,11 +62,14 @@ def test_double_post_is_one_record(setup, client):
 
 
 def test_search_by_address_and_chosung(setup, client):
-    d, _ = setup
-    b.household(d, road="경기도 의정부시 호국로 1234번길 12", unit="2층", name="김영희").refresh_keys()
+    from volnet.accounts import tongs
+
+    d, tl = setup
+    b.household(d, road="경기도 의정부시 호국로 1234번길 12", unit="2층", name="김영희", tong=7).refresh_keys()
+    tongs.set_for_user(tl.id, {d.id: [7]})
     db.session.commit()
     assert "호국로" in client.get("/report?q=호국로1234길").get_data(as_text=True)
-    assert "호국로" in client.get("/report?q=ㄱㅇㅎ").get_data(as_text=True)  # a tong leader knows names
+    assert "호국로" in client.get("/report?q=ㄱㅇㅎ").get_data(as_text=True)  # a tong leader knows their tong's names
     assert "호국로" not in client.get("/report?q=없는길").get_data(as_text=True).split("</form>")[-1]
 
 

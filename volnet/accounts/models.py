@@ -5,7 +5,21 @@ import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, Integer, String, Table, Text, cast, func, select
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    cast,
+    func,
+    select,
+)
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship, validates
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -28,6 +42,33 @@ invitation_dongs = Table(
     db.metadata,
     Column("invitation_id", ForeignKey("invitations.id", ondelete="CASCADE"), primary_key=True),
     Column("dong_id", ForeignKey("dongs.id", ondelete="CASCADE"), primary_key=True),
+)
+
+# The tongs a tong leader serves, per dong of their account (most serve one): they see the names of the
+# households of these tongs when looking households up, and only addresses elsewhere in the dong
+# (households.services.names_known). Tied to the account's dong: taking the dong away drops its tongs.
+TONG_NUMBERS = (1, 999)
+
+user_tongs = Table(
+    "user_tongs",
+    db.metadata,
+    Column("user_id", Integer, primary_key=True),
+    Column("dong_id", Integer, primary_key=True),
+    Column("number", Integer, primary_key=True),
+    ForeignKeyConstraint(["user_id", "dong_id"], ["user_dongs.user_id", "user_dongs.dong_id"], ondelete="CASCADE"),
+    CheckConstraint(f"number BETWEEN {TONG_NUMBERS[0]} AND {TONG_NUMBERS[1]}", name="number_range"),
+)
+
+# The tongs an invitation for a tong leader gives the account that joins with it (for its one dong).
+invitation_tongs = Table(
+    "invitation_tongs",
+    db.metadata,
+    Column("invitation_id", Integer, primary_key=True),
+    Column("dong_id", Integer, primary_key=True),
+    Column("number", Integer, primary_key=True),
+    ForeignKeyConstraint(["invitation_id", "dong_id"], ["invitation_dongs.invitation_id", "invitation_dongs.dong_id"],
+                         ondelete="CASCADE"),
+    CheckConstraint(f"number BETWEEN {TONG_NUMBERS[0]} AND {TONG_NUMBERS[1]}", name="number_range"),
 )
 
 ORG_KINDS = (

@@ -10,7 +10,7 @@ from flask_login import current_user, login_user, logout_user
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from volnet.accounts import sessions
+from volnet.accounts import sessions, tongs
 from volnet.accounts.forms import (
     JoinForm,
     LoginForm,
@@ -21,7 +21,7 @@ from volnet.accounts.forms import (
     TotpSetupForm,
 )
 from volnet.accounts.models import Invitation, User, login_key
-from volnet.accounts.roles import TOTP_ROLES
+from volnet.accounts.roles import TONG_LEADER, TOTP_ROLES
 from volnet.audit.services import client_ip, record
 from volnet.core import clock
 from volnet.core.access import ANY_USER, rule
@@ -188,6 +188,8 @@ def join(token: str):
                 db.session.rollback()
                 form.login_id.errors.append(_("This login ID is taken. Choose another one."))
                 return render_template("accounts/join.html", form=form, invitation=inv)
+            if user.role == TONG_LEADER:
+                tongs.give_invitation_tongs(inv.id, user.id)  # a new tong leader starts with their tongs
             record(user, "joined", "user", user.id, detail=f"invitation={inv.id}")
             db.session.commit()
             session.clear()

@@ -8,8 +8,9 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
+from volnet.accounts import tongs
 from volnet.accounts.models import ORG_KINDS
-from volnet.accounts.roles import ROLE_LABELS
+from volnet.accounts.roles import ROLE_LABELS, TONG_LEADER
 from volnet.core import clock
 from volnet.core.forms import ChoiceField, choice_values, clean_filter, validate_email, validate_phone
 from volnet.core.i18n import lazy_gettext as _l
@@ -92,16 +93,53 @@ class IntSelectMultiple(SelectMultipleField):
                 raise ValidationError(_l("Choose one of the offered options."))
 
 
+class TongsField(StringField):
+    """Tong numbers as an admin types them ('7', '7, 12', '７통'): ``numbers`` holds them once validated."""
+
+    numbers: list[int] = []
+
+    def pre_validate(self, form):
+        self.numbers = []
+        try:
+            self.numbers = tongs.parse(self.data)
+        except tongs.TongNumbersError as exc:
+            raise ValidationError(exc.args[0]) from None
+
+
+def _only_tong_leaders(form, fields) -> bool:
+    """Tongs typed for an account or invitation of another role are refused: only a tong leader serves
+    tongs (and sees names by them)."""
+    ok = True
+    if form.role.data != TONG_LEADER:
+        for f in fields:
+            if f.numbers:
+                f.errors.append(_l("Only tong leaders serve tongs: clear the tong numbers or choose the role "
+                                   "Tong leader."))
+                ok = False
+    return ok
+
+
 class InvitationForm(FlaskForm):
     # No role chosen in advance: an invitation sent as it opens must not hand out an administrator account.
     role = ChoiceField(_l("Role"), choices=[("", _l("Choose…")), *ROLE_LABELS.items()],
                        validators=[DataRequired(_l("Choose the role."))])
     organization_id = ChoiceField(_l("Organization"), coerce=int, validators=[InputRequired()])
     dong_ids = IntSelectMultiple(_l("Dongs"), coerce=int, validators=[DataRequired()])
+    tongs = TongsField(_l("Tongs (tong leaders)"), validators=[Optional(), Length(max=200)], filters=[clean_filter])
     note = StringField(_l("Note (who it is for)"), validators=[Optional(), Length(max=120)], filters=[clean_filter])
     max_uses = IntegerField(_l("How many people may join with it"), default=1,
                             validators=[InputRequired(), NumberRange(min=1, max=200)])
     days = IntegerField(_l("Valid for days"), default=14, validators=[InputRequired(), NumberRange(min=1, max=90)])
+
+    def validate(self, extra_validators=None):
+        ok = super().validate(extra_validators)
+        if self.tongs.errors or not _only_tong_leaders(self, [self.tongs]):
+            return False
+        if self.tongs.numbers and len(self.dong_ids.data or []) != 1:
+            self.tongs.errors.append(_l("Tongs belong to one dong: choose one dong for this invitation, or leave "
+                                        "the tongs empty and set them on the account after joining."))
+            return False
+        return ok
 
 
 def _phone_for_channels(form, field) -> None:
@@ -123,6 +161,26 @@ class UserEditForm(FlaskForm):
     email = StringField(_l("Email"), validators=[Optional(), Length(max=254), validate_email],
                         filters=[clean_filter])
     active = BooleanField(_l("Account active"))
+
+    def tong_fields(self) -> list[TongsField]:
+        return [f for name, f in self._fields.items() if name.startswith("tongs_")]
+
+    def validate(self, extra_validators=None):
+        ok = super().validate(extra_validators)
+        return _only_tong_leaders(self, self.tong_fields()) and ok
+
+
+def user_edit_form(dongs: list[tuple[int, str]]) -> type[UserEditForm]:
+    """``UserEditForm`` with a tongs field ``tongs_<dong id>`` for each of the account's dongs (id, name)."""
+
+    class AccountForm(UserEditForm):
+        pass
+
+    for dong_id, name in dongs:
+        setattr(AccountForm, f"tongs_{dong_id}",
+                TongsField(_l("Tongs in %(dong)s (tong leaders)", dong=name),
+                           validators=[Optional(), Length(max=200)], filters=[clean_filter]))
+    return AccountForm
 
 
 def _rule_text(value):

@@ -12,8 +12,9 @@ from sqlalchemy import String, and_, cast, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
+from volnet.accounts import tongs as account_tongs
 from volnet.accounts.models import Invitation, Organization, User, user_dongs
-from volnet.accounts.roles import ADMIN, ROLE_LABELS, TEAM_LEAD
+from volnet.accounts.roles import ADMIN, ROLE_LABELS, TEAM_LEAD, TONG_LEADER
 from volnet.admin import audit_labels
 from volnet.admin.forms import (
     ORG_KIND_LABELS,
@@ -24,8 +25,8 @@ from volnet.admin.forms import (
     OrganizationForm,
     TimeRulesForm,
     TongForm,
-    UserEditForm,
     org_phone,
+    user_edit_form,
 )
 from volnet.audit.models import AuditLog
 from volnet.audit.services import record
@@ -37,6 +38,7 @@ from volnet.core.korean import format_phone, normalize_phone
 from volnet.core.qr import qr_svg
 from volnet.core.sql import lock_rows, upsert
 from volnet.extensions import db
+from volnet.households.models import tong_ban_label
 from volnet.places import services as places
 from volnet.places.models import Dong, Tong
 from volnet.security import crypto
@@ -233,14 +235,24 @@ def user(user_id: int):
     # FOR NO KEY UPDATE: rows that refer to this account (audit entries) can still be written meanwhile.
     u = db.get_or_404(User, user_id, **({"with_for_update": {"key_share": True}, "populate_existing": True}
                                          if request.method == "POST" else {}))
-    form = UserEditForm(obj=u)
+    dong_choices = _dong_choices(blank=False, keep=[d.id for d in u.dongs])
+    # A tongs field for each dong of the account: the dongs saved, or on a POST the dongs chosen.
+    if request.method == "POST":
+        chosen = set(request.form.getlist("dong_ids"))
+        tong_dongs = [(i, name) for i, name in dong_choices if str(i) in chosen]
+    else:
+        tong_dongs = [(d.id, d.full_name) for d in u.dongs]
+    form = user_edit_form(tong_dongs)(obj=u)
     form.mobile_needed = bool({"sms", "kakao"} & set(u.channels or ()))
     form.organization_id.choices = _org_choices(keep=u.organization_id)
-    form.dong_ids.choices = _dong_choices(blank=False, keep=[d.id for d in u.dongs])
+    form.dong_ids.choices = dong_choices
     if request.method == "GET":
         form.dong_ids.data = [d.id for d in u.dongs]
         form.organization_id.data = u.organization_id or 0
         form.phone.data = format_phone(u.phone)
+        for dong_id, numbers in account_tongs.of_user(u.id).items():
+            if (f := getattr(form, f"tongs_{dong_id}", None)) is not None:
+                f.data = account_tongs.shown(numbers)
     if form.validate_on_submit():
         if u.id == current_user.id and (form.role.data != ADMIN or not form.active.data):
             flash(_("You cannot remove your own administrator access."), "error")
@@ -249,6 +261,8 @@ def user(user_id: int):
         u.name, u.role = form.name.data, form.role.data
         u.organization_id = form.organization_id.data or None
         u.dongs = list(db.session.scalars(select(Dong).where(Dong.id.in_(form.dong_ids.data or [-1]))))
+        account_tongs.set_for_user(u.id, {int(f.name.removeprefix("tongs_")): f.numbers for f in form.tong_fields()
+                                          if f.numbers and u.role == TONG_LEADER})
         u.active = bool(form.active.data)
         u.phone = normalize_phone(form.phone.data)
         u.email = (form.email.data or "").lower() or None
@@ -323,11 +337,12 @@ def invitations():
                          dongs=list(db.session.scalars(select(Dong).where(Dong.id.in_(form.dong_ids.data)))))
         db.session.add(inv)
         db.session.flush()
+        account_tongs.set_for_invitation(inv.id, form.dong_ids.data[0], form.tongs.numbers)
         record(current_user, "create", "invitation", inv.id)
         db.session.commit()
         link = url_for("accounts.join", token=token, _external=True)
         return render_template("admin/invitation_created.html", inv=inv, link=link, qr_svg=qr_svg(link, scale=6),
-                               roles=ROLE_LABELS)
+                               roles=ROLE_LABELS, tongs=", ".join(tong_ban_label(n) for n in form.tongs.numbers))
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     pagination = db.paginate(select(Invitation).options(selectinload(Invitation.organization),
                                                         selectinload(Invitation.dongs))

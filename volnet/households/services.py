@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, case, exists, func, null, or_, select, update
 
 from volnet.core.access import visible
 from volnet.core.korean import address_key, chosung, is_chosung_query, normalize_phone
 from volnet.extensions import db
-from volnet.households.models import Household
+from volnet.households.models import Household, tong_ban_label
 
 
 def escape_like(text: str) -> str:
@@ -20,13 +20,21 @@ def search_condition(q: str):
     if not q:
         return None
     if is_chosung_query(q):
-        return Household.name_chosung.like(f"%{escape_like(q.replace(' ', ''))}%", escape="\\")
+        return name_condition(q)
     key = address_key(q)
     conds = []
     if key:
         conds.append(Household.address_key.like(f"%{escape_like(key)}%", escape="\\"))
-    conds.append(Household.name.like(f"%{escape_like(q)}%", escape="\\"))
-    conds.append(Household.alias.like(f"%{escape_like(q)}%", escape="\\"))
+    return or_(*conds, name_condition(q))
+
+
+def name_condition(q: str):
+    """What a search matches besides the address: the name's 초성 for a query of initial consonants, else
+    the name, the alias or the phone number."""
+    if is_chosung_query(q):
+        return Household.name_chosung.like(f"%{escape_like(q.replace(' ', ''))}%", escape="\\")
+    conds = [Household.name.like(f"%{escape_like(q)}%", escape="\\"),
+             Household.alias.like(f"%{escape_like(q)}%", escape="\\")]
     digits = normalize_phone(q)
     if digits:
         conds.append(Household.phone == digits)
@@ -47,36 +55,69 @@ class Matches(NamedTuple):
         return self.total > len(self.items)
 
 
-def first_matches(stmt, limit: int) -> Matches:
+def first_matches(stmt, limit: int, rows: bool = False) -> Matches:
     """The first ``limit`` rows of ``stmt`` and the number of all its rows (counted only when there are
-    more than ``limit``: a search that fits costs one statement)."""
-    items = list(db.session.scalars(stmt.limit(limit + 1)))
+    more than ``limit``: a search that fits costs one statement). Entities, or whole rows with ``rows``."""
+    result = db.session.execute(stmt.limit(limit + 1)) if rows else db.session.scalars(stmt.limit(limit + 1))
+    items = list(result)
     if len(items) <= limit:
         return Matches(items, len(items))
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     return Matches(items[:limit], total)
 
 
+def names_known(user):
+    """Which households of their dongs a reporter knows by name when looking them up (DOMAIN.md: the
+    neighbourhood's eyes know their neighbours; a tong leader, those of their tong): True for all, False
+    for none (partner staff, volunteers, coordinators), or for a tong leader a condition on the household:
+    one of the tongs of their account in its dong (accounts.tongs; none set, none known)."""
+    from volnet.accounts.models import user_tongs
+    from volnet.accounts.roles import KNOWS_NEIGHBOURS, TONG_LEADER
+
+    if user.role == TONG_LEADER:
+        return exists().where(user_tongs.c.user_id == user.id, user_tongs.c.dong_id == Household.dong_id,
+                              user_tongs.c.number == Household.tong)
+    return user.role in KNOWS_NEIGHBOURS
+
+
+class Found(NamedTuple):
+    """A household as a reporter's search lists it: the name (or alias) only when they know it, else ""."""
+    id: int
+    address_line: str
+    tong_ban: str
+    display_name: str
+
+
 def search_for_reporter(user, q: str, limit: int = 10) -> Matches:
-    """Households in the reporter's dongs whose address (or name, for those who know them) matches, in
-    address order (road-name address, then unit): the first ``limit`` and how many match in all."""
+    """Households in the reporter's dongs whose address (or name, for the households whose names they
+    know: ``names_known``) matches, in address order (road-name address, then unit): the first ``limit``
+    and how many match in all, as ``Found`` rows. A household whose name they do not know is found by its
+    address only and listed without its name, as partner staff would see it (its name never leaves the
+    database)."""
     q = (q or "").strip()
     if len(q) < 2:
         return Matches([], 0)
     key = address_key(q)
     conds = [Household.address_key.like(f"%{escape_like(key)}%", escape="\\")] if key else []
-    from volnet.accounts.roles import KNOWS_NEIGHBOURS
-
-    if user.role in KNOWS_NEIGHBOURS:
-        cond = search_condition(q)
-        if cond is not None:
-            conds = [cond]
+    known = names_known(user)
+    if known is not False:
+        by_name = name_condition(q) if known is True else and_(known, name_condition(q))
+        # 초성 finds names only; anything else the address, or the name of a household they know.
+        conds = [by_name] if is_chosung_query(q) else [*conds, by_name]
     if not conds:
         return Matches([], 0)
-    stmt = (select(Household)
-            .where(Household.dong_id.in_(user.dong_ids or {-1}), Household.status != "deceased", *conds)
+    if known is True:
+        names = (Household.name, Household.alias)
+    elif known is False:
+        names = (null(), null())
+    else:
+        names = (case((known, Household.name)), case((known, Household.alias)))
+    stmt = (select(Household.id, Household.road_address, Household.unit, Household.tong, Household.ban, *names)
+            .where(Household.dong_id.in_(user.dong_ids or {-1}), Household.status != "deceased", or_(*conds))
             .order_by(*ADDRESS_ORDER))
-    return first_matches(stmt, limit)
+    found = first_matches(stmt, limit, rows=True)
+    return Matches([Found(hid, f"{road} {unit or ''}".strip(), tong_ban_label(tong, ban), name or alias or "")
+                    for hid, road, unit, tong, ban, name, alias in found.items], found.total)
 
 
 def staff_query(user, q: str = "", dong_id: int | None = None, tong: int | None = None,

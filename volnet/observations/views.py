@@ -10,7 +10,8 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from volnet.accounts.roles import KNOWS_NEIGHBOURS, REPORTERS
+from volnet.accounts import tongs as account_tongs
+from volnet.accounts.roles import KNOWS_NEIGHBOURS, REPORTERS, TONG_LEADER
 from volnet.concerns.models import COARSE_STATUS, Concern
 from volnet.core import access, clock
 from volnet.core.access import rule
@@ -62,8 +63,21 @@ def start():
     q = request.args.get("q", "")[:100] if may_search else ""
     results = households.search_for_reporter(current_user, q) if q else households.Matches([], 0)
     shows_names = current_user.role in KNOWS_NEIGHBOURS
+    tongs = None
+    if current_user.role == TONG_LEADER:  # names in their own tongs only (households.names_known)
+        tongs = _tongs_label(account_tongs.of_user(current_user.id))
+        shows_names = bool(tongs)
     return render_template("observations/start.html", q=q, results=results, shows_names=shows_names,
-                           may_search=may_search)
+                           may_search=may_search, tongs=tongs)
+
+
+def _tongs_label(by_dong: dict[int, list[int]]) -> str:
+    """'7통, 12통'; with tongs in several dongs, each after its dong's name ('송산3동 7통, 민락동 3통')."""
+    from volnet.households.models import tong_ban_label
+
+    names = {d.id: d.name for d in current_user.dongs} if len(by_dong) > 1 else {}
+    return ", ".join(f"{names[d]} {tong_ban_label(n)}" if d in names else tong_ban_label(n)
+                     for d, numbers in by_dong.items() for n in numbers)
 
 
 @bp.route("/report/emergency")
