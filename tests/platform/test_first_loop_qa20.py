@@ -128,3 +128,65 @@ def test_a_tong_that_is_no_number_says_so_instead_of_being_ignored(app, client):
         r = client.get("/concerns/", query_string={"tong": ok})
         assert r.status_code == 200 and "위기 의심 건 2건" in r.get_data(as_text=True), ok
     assert "통은 숫자로" not in client.get("/concerns/?tong=").get_data(as_text=True)
+
+
+# --- F16. a search too short to run, or by a phone number's last four digits ----------------------------------
+
+ADD_IT = "제보 양식에서 추가할 수 있습니다"
+TOO_SHORT = "두 글자 이상 입력하세요."
+
+
+def _search_world():
+    d = b.dong()
+    for i, name in enumerate(("김영희", "김철수", "박순자")):
+        b.household(d, road=f"경기도 의정부시 송산로 {200 + i}", unit="1층", tong=3, name=name,
+                    phone=f"0101234{8424 + i}")
+    officer = b.user("honorary", [d])
+    cw = b.user("caseworker", [d])
+    db.session.commit()
+    return d, officer, cw
+
+
+def test_a_reporters_search_too_short_to_run_says_type_more_not_add_it(app, client):
+    d, officer, cw = _search_world()
+    b.login(client, officer)
+    for q in ("김", " 김 ", "ㄱ", "1"):
+        page = client.get("/report", query_string={"q": q}).get_data(as_text=True)
+        assert TOO_SHORT in page and ADD_IT not in page and "찾은 가구가 없습니다" not in page, q
+        assert 'value="' + q.strip() in page or f'value="{q}"' in page
+    # Two characters are searched: found, or "not found, you can add it" as before.
+    assert "김영희" in client.get("/report?q=김영").get_data(as_text=True)
+    page = client.get("/report?q=호국로 9").get_data(as_text=True)
+    assert ADD_IT in page and TOO_SHORT not in page
+
+
+def test_a_reporters_search_by_a_phones_last_four_digits_says_to_type_the_whole_number(app, client):
+    d, officer, cw = _search_world()
+    b.login(client, officer)
+    for q in ("8424", "84-24"):
+        page = client.get("/report", query_string={"q": q}).get_data(as_text=True)
+        assert "전화번호 끝 네 자리로는 찾을 수 없습니다" in page and ADD_IT not in page, q
+        assert "김영희" not in page
+    # The whole number finds the household, as before.
+    assert "김영희" in client.get("/report?q=010-1234-8424").get_data(as_text=True)
+
+
+def test_caseworkers_find_a_household_by_a_phones_last_four_digits(app, client):
+    d, officer, cw = _search_world()
+    h = db.session.scalar(select(b.Household).where(b.Household.name == "김영희"))
+    b.login(client, cw)
+    for q in ("8424", "84-24", " 8424 "):
+        page = client.get("/households/", query_string={"q": q}).get_data(as_text=True)
+        assert f'/households/{h.id}"' in page and "김철수" not in page, q
+    # One character is searched for staff (no minimum there): every 김.
+    page = client.get("/households/?q=김").get_data(as_text=True)
+    assert "김영희" in page and "김철수" in page and "박순자" not in page
+    # The concern page's "link a household" search finds it the same way.
+    from volnet.observations.models import Observation
+    from volnet.observations.services import submit
+
+    obs, _ = submit(Observation(dong_id=d.id, household_id=None, urgency="routine", signals=["mail_piling"],
+                                location_text="송산로 어딘가"), cw)
+    db.session.commit()
+    page = client.get(f"/concerns/{obs.concern_id}?hq=8424").get_data(as_text=True)
+    assert f'name="household_id" value="{h.id}"' in page

@@ -15,6 +15,13 @@ def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def phone_tail(q: str) -> str | None:
+    """The last four digits of a phone number, as people say them ('8424', '84-24'), or None."""
+    q = (q or "").strip()
+    digits = q.replace("-", "").replace(" ", "")
+    return digits if len(digits) == 4 and digits.isascii() and digits.isdigit() else None
+
+
 def search_condition(q: str):
     q = (q or "").strip()
     if not q:
@@ -46,9 +53,13 @@ ADDRESS_ORDER = (Household.road_address, Household.unit, Household.id)
 
 
 class Matches(NamedTuple):
-    """The first matches of a search (``items``, at most the limit asked for) and how many match in all."""
+    """The first matches of a search (``items``, at most the limit asked for) and how many match in all.
+    ``why_empty`` says why there is nothing when no search could find anything: "short" (fewer than two
+    characters: not searched), "phone_tail" (the last digits of a phone number, which a reporter's search does
+    not take); "" otherwise (nothing at that address: it may be added)."""
     items: list
     total: int
+    why_empty: str = ""
 
     @property
     def more(self) -> bool:
@@ -96,7 +107,7 @@ def search_for_reporter(user, q: str, limit: int = 10) -> Matches:
     database)."""
     q = (q or "").strip()
     if len(q) < 2:
-        return Matches([], 0)
+        return Matches([], 0, "short")
     key = address_key(q)
     conds = [Household.address_key.like(f"%{escape_like(key)}%", escape="\\")] if key else []
     known = names_known(user)
@@ -116,6 +127,8 @@ def search_for_reporter(user, q: str, limit: int = 10) -> Matches:
             .where(Household.dong_id.in_(user.dong_ids or {-1}), Household.status != "deceased", or_(*conds))
             .order_by(*ADDRESS_ORDER))
     found = first_matches(stmt, limit, rows=True)
+    if not found.total and phone_tail(q):
+        return Matches([], 0, "phone_tail")
     return Matches([Found(hid, f"{road} {unit or ''}".strip(), tong_ban_label(tong, ban), name or alias or "")
                     for hid, road, unit, tong, ban, name, alias in found.items], found.total)
 
@@ -124,6 +137,8 @@ def staff_query(user, q: str = "", dong_id: int | None = None, tong: int | None 
                 status: str | None = None):
     stmt = select(Household).where(visible(user, Household))
     cond = search_condition(q)
+    if (tail := phone_tail(q)) is not None:  # staff know people by their number's last four digits
+        cond = or_(cond, Household.phone.like(f"%{tail}"))
     if cond is not None:
         stmt = stmt.where(cond)
     if dong_id:
