@@ -190,3 +190,65 @@ def test_caseworkers_find_a_household_by_a_phones_last_four_digits(app, client):
     db.session.commit()
     page = client.get(f"/concerns/{obs.concern_id}?hq=8424").get_data(as_text=True)
     assert f'name="household_id" value="{h.id}"' in page
+
+
+# --- F8. the citizen report's limit per connection -------------------------------------------------------------
+
+def _citizen_post(app, client, dong, **extra):
+    import time
+
+    from itsdangerous import URLSafeTimedSerializer
+
+    started = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt="citizen-report").dumps(int(time.time()) - 60)
+    data = {"dong_id": dong.id, "location_text": "호원2동 ○○빌라 뒤 2층", "signals": ["smell_insects"],
+            "urgency": "routine", "subject_sex": "m", "subject_age_band": "60s", "started": started}
+    data.update(extra)
+    return client.post("/report-a-neighbour", data=data, environ_base={"REMOTE_ADDR": "10.9.8.7"})
+
+
+def _citizen_reports() -> int:
+    from volnet.observations.models import Observation
+
+    return db.session.scalar(select(func.count()).select_from(Observation))
+
+
+def test_ten_citizen_reports_an_hour_by_default_and_the_refused_one_is_kept_with_when_to_send_it(app, client):
+    from volnet.settings import services as settings
+
+    assert settings.DEFAULTS["public_report.per_hour"] == 10
+    d = b.dong(name="송산3동")
+    db.session.commit()
+    start = clock.now()
+    clock.freeze(start)
+    assert _citizen_post(app, client, d, note="첫 제보").status_code == 303
+    clock.advance(timedelta(minutes=5))
+    for i in range(9):
+        assert _citizen_post(app, client, d, note=f"{i + 2}번째 제보").status_code == 303, i
+    clock.advance(timedelta(minutes=15))  # 20 minutes after the first: it leaves the hour in 40
+    r = _citizen_post(app, client, d, note="문 앞에 우유가 쌓여 있어요", contact="010-2222-3333")
+    page = r.get_data(as_text=True)
+    assert r.status_code == 429 and _citizen_reports() == 10
+    assert "이 제보는 아직 보내지 않았습니다" in page and "40분 뒤에 다시 보내 주세요" in page
+    # The form again, with what was typed, ready to send.
+    assert "문 앞에 우유가 쌓여 있어요</textarea>" in page and 'value="호원2동 ○○빌라 뒤 2층"' in page
+    assert 'value="010-2222-3333"' in page and 'action' not in page.split('<form method="post"')[1][:5]
+    assert re.search(r'<input[^>]*checked[^>]*value="smell_insects"|<input[^>]*value="smell_insects"[^>]*checked',
+                     page)
+    assert 'href="tel:119"' in page and 'href="tel:112"' in page and "129" in page  # the emergency numbers stay
+    # Past the time it says, the same form goes through.
+    clock.advance(timedelta(minutes=40, seconds=1))
+    assert _citizen_post(app, client, d, note="문 앞에 우유가 쌓여 있어요").status_code == 303
+    assert _citizen_reports() == 11
+
+
+def test_reports_refused_for_mistakes_do_not_count_but_spam_does(app, client):
+    d = b.dong(name="송산3동")
+    db.session.commit()
+    clock.freeze(clock.now())
+    for _ in range(12):  # nothing described, no place: refused, and not counted
+        assert _citizen_post(app, client, d, location_text=" ", signals=[], note="").status_code == 400
+    assert _citizen_post(app, client, d, note="진짜 제보").status_code == 303
+    for _ in range(9):  # the hidden field filled in (a bot): refused, and counted
+        assert _citizen_post(app, client, d, note="광고", website="http://spam.example").status_code == 400
+    r = _citizen_post(app, client, d, note="두 번째 진짜 제보")
+    assert r.status_code == 429 and _citizen_reports() == 1

@@ -62,13 +62,13 @@ def test_bots_are_refused(app, client, dong):
 
 def test_throttled_per_client(app, client, dong):
     started = _started_long_ago(app)
-    for i in range(5):  # five reports (the same words again from this browser would be one report)
+    for i in range(10):  # ten reports (the same words again from this browser would be one report)
         assert _post(client, dong, started, note=f"{i + 1}번째 제보").status_code == 303, i
     r = _post(client, dong, started)
     assert r.status_code == 429
     # Another client is not affected.
     assert _post(client, dong, started, ip="10.0.0.2").status_code == 303
-    assert db.session.scalar(select(func.count()).select_from(Observation)) == 6
+    assert db.session.scalar(select(func.count()).select_from(Observation)) == 11
 
 
 def test_validation_messages(app, client, dong):

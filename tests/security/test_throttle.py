@@ -92,8 +92,8 @@ def test_public_page_limit_per_hour_with_redis_down(app, client):
     app.config["REDIS_URL"] = CLOSED_REDIS
     d = b.dong()
     db.session.commit()
-    limit = 5
-    for n in range(limit):  # five reports (the same words again from this browser would be one report)
+    limit = 10
+    for n in range(limit):  # ten reports (the same words again from this browser would be one report)
         assert _report(client, d.id, app, "10.2.2.2", where=f"송산초등학교 앞 {n + 1}번째 빌라").status_code == 303
     assert _report(client, d.id, app, "10.2.2.2").status_code == 429
     assert _report(client, d.id, app, "10.2.2.3").status_code == 303  # per client

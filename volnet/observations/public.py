@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import math
 import secrets
 import time
 from datetime import timedelta
@@ -39,8 +40,9 @@ def _dong_choices():
     return [(d.id, d.full_name) for d in dongs]
 
 
-def _render(form, status=200):
-    return render_template("public/report.html", form=form, warning=WARNING_SIGNS), status
+def _render(form, status=200, wait_minutes=None):
+    return render_template("public/report.html", form=form, warning=WARNING_SIGNS,
+                           wait_minutes=wait_minutes), status
 
 
 @bp.route("/report-a-neighbour", methods=["GET", "POST"])
@@ -58,7 +60,11 @@ def public_report():
     limit = int(settings.get("public_report.per_hour"))
     # Fails closed: the count lives in the database, so it holds in every process and without Redis.
     if throttle.count(f"public:{ip}", timedelta(hours=1)) >= limit:
-        return render_template("public/throttled.html"), 429
+        # Not sent, and not counted: the form again with what was typed, and when it can be sent (neighbours
+        # behind one address share the limit).
+        wait = throttle.retry_after(f"public:{ip}", limit, timedelta(hours=1))
+        form.validate_on_submit()  # its choices bound, its messages shown if something is missing too
+        return _render(form, 429, wait_minutes=max(1, math.ceil(wait.total_seconds() / 60)))
     if not form.validate_on_submit():
         return _render(form, 400)
     bot = bool(form.website.data)

@@ -19,6 +19,19 @@ def count(bucket: str, window: timedelta, exclude: tuple[int, ...] = ()) -> int:
     return db.session.scalar(stmt) or 0
 
 
+def retry_after(bucket: str, limit: int, window: timedelta) -> timedelta:
+    """How long until ``bucket`` is under ``limit`` events in ``window`` again: when the event that then
+    leaves the window is older than ``window``."""
+    since = clock.now() - window
+    over = count(bucket, window) - limit
+    if over < 0:
+        return timedelta(0)
+    leaving = db.session.scalar(select(ThrottleEvent.at).where(ThrottleEvent.bucket == bucket,
+                                                                ThrottleEvent.at >= since)
+                                .order_by(ThrottleEvent.at, ThrottleEvent.id).offset(over).limit(1))
+    return max(leaving + window - clock.now(), timedelta(0)) if leaving is not None else timedelta(0)
+
+
 def hit(bucket: str) -> None:
     db.session.add(ThrottleEvent(bucket=bucket[:120], at=clock.now()))
 

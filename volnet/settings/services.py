@@ -23,8 +23,9 @@ DEFAULTS: dict[str, object] = {
     "due.urgent.action": "3d",
     "due.routine.ack": "3wd",
     "due.routine.action": "7d",
-    # Citizen report page: reports per client address per hour.
-    "public_report.per_hour": 5,
+    # Citizen report page: reports per client address per hour (neighbours behind one mobile carrier's or
+    # apartment's address, a centre's kiosk share it).
+    "public_report.per_hour": 10,
     # Login throttling: failures per minute before a lock, and the lock length in minutes.
     "login.max_failures": 6,
     "login.lock_minutes": 30,
