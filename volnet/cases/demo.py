@@ -34,7 +34,8 @@ def build(context):
 
         clock.freeze(start)
         try:
-            case = svc.open_case(concern, owner, concern.summary or "고독사 위험 1인 가구")
+            # The concern's signs (open_case reads them in Korean here), or a summary of the demo's own.
+            case = svc.open_case(concern, owner, "" if concern.summary else "고독사 위험 1인 가구")
             db.session.flush()
             if target == "assessment":
                 continue

@@ -101,7 +101,11 @@ def open_case_for(household_id: int) -> Case | None:
 
 
 def open_case(concern: Concern, actor, summary: str = "") -> Case:
-    """Open an integrated case from a concern; the concern closes with outcome "case_opened"."""
+    """Open an integrated case from a concern; the concern closes with outcome "case_opened". Without a
+    ``summary`` the case's is the concern's signs, as the caseworker opening it reads them."""
+    from volnet.core.i18n import labels
+    from volnet.observations.signals import SIGNALS, summary_shown
+
     if not concern.is_open:
         raise CaseError(_l("This concern is already closed."))
     if concern.household_id is None:
@@ -111,7 +115,7 @@ def open_case(concern: Concern, actor, summary: str = "") -> Case:
     now = clock.now()
     case = Case(dong_id=concern.dong_id, household_id=concern.household_id, concern_id=concern.id,
                 owner_id=actor.id, status="open", opened_at=now, created_by_id=actor.id,
-                summary=(summary or concern.summary or "")[:300])
+                summary=(summary or summary_shown(concern.summary or "", labels(SIGNALS)))[:300])
     case.total_due_at = settings.add_duration(now, settings.get("cases.due.total"))
     case.assessment_due_at = _cap(case, settings.add_duration(now, settings.get("cases.due.assessment")))
     _set_step(case, "assessment", case.assessment_due_at)

@@ -116,6 +116,8 @@ class Concern(db.Model):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     outcome: Mapped[str | None] = mapped_column(String(30))
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("concerns.id"))
+    # The first report's signs as signal codes, comma-separated, in no language ("not_going_out,mail_piling",
+    # observations.signals.summary_codes); pages show their labels in the reader's language (summary_shown).
     summary: Mapped[str] = mapped_column(String(300), default="")
     signal_count: Mapped[int] = mapped_column(default=0)
 

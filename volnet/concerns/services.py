@@ -25,7 +25,7 @@ from volnet.core.web import seoul_datetime
 from volnet.extensions import db
 from volnet.households.models import Household
 from volnet.observations.models import Observation
-from volnet.observations.signals import URGENCY_RANK
+from volnet.observations.signals import URGENCY_RANK, summary_codes
 from volnet.settings import services as settings
 
 
@@ -94,11 +94,9 @@ def open_concern_for(household_id: int) -> Concern | None:
 
 
 def summary_of(obs: Observation) -> str:
-    """The concern's one-line summary from a report: its signs, in the language of the request."""
-    from volnet.observations.signals import SIGNALS
-
-    labels = [str(SIGNALS[s]) for s in (obs.signals or []) if s in SIGNALS]
-    return ", ".join(labels)[:300]
+    """The concern's summary from a report: its signal codes, in no language (``signals.summary_codes``); the
+    queue shows their labels in its reader's language (``signals.summary_shown``)."""
+    return summary_codes(obs.signals)
 
 
 class ConcernJoin:

@@ -41,7 +41,7 @@ from volnet.core.web import seoul_datetime
 from volnet.extensions import db
 from volnet.households import services as households
 from volnet.households.models import Household
-from volnet.observations.signals import LEVELS, SIGNALS, SOURCES, URGENCIES
+from volnet.observations.signals import LEVELS, SIGNALS, SOURCES, URGENCIES, summary_shown
 
 bp = _Blueprint("concerns", __name__, url_prefix="/concerns")
 
@@ -189,7 +189,7 @@ QueueRow = namedtuple("QueueRow", "id urgency urgency_label household unlinked t
 def present_queue(items) -> list[QueueRow]:
     """The queue's rows as the page shows them (labels in this request's language, Seoul times)."""
     now = clock.now()
-    urgencies, statuses = labels(URGENCIES), labels(STATUSES)
+    urgencies, statuses, signs = labels(URGENCIES), labels(STATUSES), labels(SIGNALS)
     t_overdue, t_due, t_unlinked, t_tong, t_unassigned = (
         _("Overdue"), _("Due"), _("Household not linked"), _("Tong %(n)d"), _("Unassigned"))
     out = []
@@ -203,7 +203,7 @@ def present_queue(items) -> list[QueueRow]:
             who = r.household_name or r.alias
             household = f"{r.road_address} {r.unit}" + (f" · {who}" if who else "")
         out.append(QueueRow(r.id, r.urgency, urgencies.get(r.urgency, r.urgency), household, t_unlinked,
-                            t_tong % {"n": r.tong} if r.tong else "", r.summary,
+                            t_tong % {"n": r.tong} if r.tong else "", summary_shown(r.summary, signs),
                             r.signal_count if r.signal_count > 1 else None, statuses.get(r.status, r.status),
                             due, overdue, r.owner_name or t_unassigned))
     return out

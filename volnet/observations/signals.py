@@ -29,6 +29,34 @@ OTHER_SIGNS = {
     "other": _l("Other"),
 }
 SIGNALS = {**WARNING_SIGNS, **OTHER_SIGNS}
+SUMMARY_LENGTH = 300  # concerns.summary
+
+
+def summary_codes(signals) -> str:
+    """What a concern keeps of its first report's signs (``concerns.summary``): the signal codes, comma-separated,
+    in no language, whole codes only within the column's length. Pages show them with :func:`summary_shown`."""
+    out: list[str] = []
+    size = -1
+    for code in signals or ():
+        if code in SIGNALS and code not in out:
+            size += len(code) + 1
+            if size > SUMMARY_LENGTH:
+                break
+            out.append(code)
+    return ",".join(out)
+
+
+def summary_shown(summary: str, names: dict[str, str]) -> str:
+    """A concern's summary as its reader reads it: the labels of its signal codes (``names``: ``labels(SIGNALS)``,
+    the request's language). A text that is not all codes (typed before the codes were kept, and not matched to
+    them then) is shown as it is."""
+    if not summary:
+        return ""
+    codes = summary.split(",")
+    if all(code in names for code in codes):
+        return ", ".join(names[code] for code in codes)
+    return summary
+
 # Signals that alone make a report at least urgent.
 URGENT_SIGNALS = {"self_harm_talk", "abuse_violence", "utility_cutoff", "smell_insects"}
 

@@ -177,6 +177,17 @@ def _labelled(row: dict, labels: dict, status: dict | None = None) -> dict:
     return out
 
 
+def _concern_row(concern, labels: dict) -> dict:
+    """A concern as exported: its summary (signal codes, or an older text) read as the labels beside it."""
+    from volnet.concerns.models import STATUSES
+    from volnet.observations.signals import summary_shown
+
+    row = _labelled(_row(concern, CONCERN_FIELDS), labels, STATUSES)
+    if row.get("summary"):
+        row["summary_label"] = summary_shown(row["summary"], {k: str(v) for k, v in labels["signals"].items()})
+    return row
+
+
 def _all_columns(obj, leave_out: tuple[str, ...] = ()) -> dict:
     return {c.key: _iso(getattr(obj, c.key)) for c in obj.__table__.columns if c.key not in leave_out}
 
@@ -368,7 +379,6 @@ def household_export(h: Household, actor) -> dict:
     events = list(db.session.scalars(
         select(ConcernEvent).where(or_(ConcernEvent.household_id == h.id, ConcernEvent.concern_id.in_(cids)))
         .order_by(ConcernEvent.id)))
-    from volnet.concerns.models import STATUSES
     from volnet.households.forms import STATUS_CHOICES
 
     labels = _labels()
@@ -385,7 +395,7 @@ def household_export(h: Household, actor) -> dict:
         "exported_at": _iso(clock.now()),
         "exported_by": people.later({"exported_by_id": actor.id}, ["exported_by_id"]),
         "household": _labelled(_row(h, HOUSEHOLD_FIELDS), labels, dict(STATUS_CHOICES)),
-        "concerns": [_labelled(_row(c, CONCERN_FIELDS), labels, STATUSES) for c in concerns],
+        "concerns": [_concern_row(c, labels) for c in concerns],
         "observations": [_labelled(_row(o, OBSERVATION_FIELDS), labels) for o in observations],
         "concern_events": concern_events,
         **_other_records(h.id, people),
