@@ -16,6 +16,7 @@ from volnet.core.access import rule, visible
 from volnet.core.i18n import lazy_gettext as _l
 from volnet.core.sql import upsert
 from volnet.extensions import db
+from volnet.households.key_holders import key_holders_for
 from volnet.households.models import Household
 from volnet.places.models import Dong
 from volnet.shifts import ical, recurrence
@@ -429,10 +430,13 @@ def route(occ_id: int):
     occ = access.load(ShiftOccurrence, occ_id, "route")
     stops = svc.stops_of(occ)
     record_many(current_user, "view", "households", [st.household_id for st in stops], f"shift route {occ.id}")
+    # A door nobody opened: whom to call besides 112/119 (the key holder, DOMAIN.md).
+    key_holders = key_holders_for([st.household for st in stops if st.outcome == "no_answer"])
     return render_template("shifts/route.html", **_ctx(occ=occ, stops=stops, form=OutcomeForm(),
                                                        window=svc.route_window(occ),
                                                        outcomes_from=svc.outcomes_open_at(occ),
-                                                       contacts=svc.contacts_for(occ.program)))
+                                                       contacts=svc.contacts_for(occ.program),
+                                                       key_holders_of=key_holders))
 
 
 @bp.route("/stops/<int:stop_id>/outcome", methods=["POST"])
