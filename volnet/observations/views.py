@@ -144,11 +144,11 @@ def new():
         if context is None:
             context = observations.report_context(None, current_user.id, form.client_token.data, REPORT_WINDOW)
         if context.existing_id is not None:  # the same form again (double tap, retry): the first one stands
-            return redirect(url_for("observations.sent", obs_id=context.existing_id))
+            return redirect(_sent_url(obs_id=context.existing_id))
         obs = _observation_from(form)
         # The same report sent again (back button, then send: a new token): the first one stands.
         if (first := observations.same_report(context.last_here_id, obs)) is not None:
-            return redirect(url_for("observations.sent", obs_id=first.id, again=1))
+            return redirect(_sent_url(obs_id=first.id, again=1))
         if context.recent >= REPORT_LIMIT:
             flash(_("Too many reports in a short time. Please wait a few minutes."), "error")
             return _form_page(form, household, 429)
@@ -163,7 +163,7 @@ def new():
                 last = observations.last_report_about(household.id, current_user.id, REPORT_WINDOW)
                 if (first := observations.same_report(last, obs)) is not None:
                     db.session.rollback()
-                    return redirect(url_for("observations.sent", obs_id=first.id, again=1))
+                    return redirect(_sent_url(obs_id=first.id, again=1))
             # The address as the reporter wrote it: what their own list shows them.
             obs.location_text = household_typed(form)[:300]
         obs.dong_id, obs.household_id, obs.household = household.dong_id, household.id, household
@@ -174,13 +174,13 @@ def new():
             twin = observations.find_by_token(obs.client_token)
             if twin is None:
                 raise
-            return redirect(url_for("observations.sent", obs_id=twin.id))
+            return redirect(_sent_url(obs_id=twin.id))
         obs_id, alert = obs.id, obs.urgency in hooks_urgencies()
         db.session.commit()
         if alert:
             _after_commit(obs_id)
         # The page it leads to thanks the reporter (no flash: the session cookie stays as it is).
-        return redirect(url_for("observations.sent", obs_id=obs_id))
+        return redirect(_sent_url(obs_id=obs_id))
     return _form_page(form, household, 400 if posted else 200)
 
 
@@ -234,11 +234,32 @@ def _after_commit(obs_id: int) -> None:
         logging.getLogger(__name__).exception("after-commit notification failed for observation %s", obs_id)
 
 
+def _sent_url(obs_id: int, **kw) -> str:
+    """The sent page; a report started from a stop of a volunteer's route keeps that stop (``stop``), so that
+    the page can lead back to the route."""
+    stop = request.args.get("stop", "")[:12]
+    return url_for("observations.sent", obs_id=obs_id, **kw, **({"stop": stop} if stop else {}))
+
+
+def _route_back(obs) -> str | None:
+    """Back to the route this report was started from ("Worried" at a door), for the volunteer of that shift."""
+    stop = request.args.get("stop")
+    if not stop:
+        return None
+    try:
+        from volnet.shifts import services as shifts
+    except ImportError:
+        return None
+    occ_id = shifts.route_back(current_user, stop, obs.household_id)
+    return url_for("shifts.route", occ_id=occ_id, _anchor=f"stop-{int(stop)}") if occ_id else None
+
+
 @bp.route("/report/sent/<int:obs_id>")
 @rule(*REPORTERS)
 def sent(obs_id: int):
     obs = access.load(Observation, obs_id, "view_own", audit=False)
-    return render_template("observations/sent.html", obs=obs, signals=SIGNALS, again=bool(request.args.get("again")))
+    return render_template("observations/sent.html", obs=obs, signals=SIGNALS, again=bool(request.args.get("again")),
+                           route_back=_route_back(obs))
 
 
 @bp.route("/my/reports")

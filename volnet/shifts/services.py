@@ -884,6 +884,22 @@ def may_see_route(user, occ: ShiftOccurrence) -> bool:
         Signup.occurrence_id == occ.id, Signup.volunteer_id == user.id, Signup.status == "confirmed")) is not None
 
 
+def route_back(user, stop_id, household_id: int | None) -> int | None:
+    """The shift whose route a report about ``household_id`` was started from (its stop ``stop_id``, "Worried"
+    at that door), when ``user`` is a volunteer of that shift who may still see the route: the sent page leads
+    back there. None otherwise (another household's stop, a coordinator, the route closed, nonsense)."""
+    try:
+        stop_id = int(stop_id)
+    except (TypeError, ValueError):
+        return None
+    if not 0 < stop_id < 2**31 or household_id is None or getattr(user, "role", None) != "volunteer":
+        return None
+    stop = db.session.get(RouteStop, stop_id)
+    if stop is None or stop.household_id != household_id or not may_see_route(user, stop.occurrence):
+        return None
+    return stop.occurrence_id
+
+
 def stops_of(occ: ShiftOccurrence) -> list[RouteStop]:
     from sqlalchemy.orm import joinedload
 

@@ -467,7 +467,8 @@ def stop_outcome(stop_id: int):
         h = stop.household
         if access.can(current_user, "report", h):
             flash(_("Noted for the dong welfare centre. Add what you saw, if you can."), "success")
-            return redirect(url_for("observations.new", household_id=h.id))
+            # ``stop``: the sent page leads back to this route (observations.views.sent)
+            return redirect(url_for("observations.new", household_id=h.id, stop=stop.id))
         flash(_("Noted for the dong welfare centre."), "success")
     elif form.outcome.data == "no_answer":
         flash(_("No answer noted. The dong welfare centre will check on this household."), "success")
