@@ -519,9 +519,8 @@ def test_a_retry_is_not_recorded_as_missed_before_its_wait_is_over(world, client
     client.post(f"/calls/tasks/{task.id}", data={"outcome": "no_answer", "client_token": "t1"})
     (retry,) = _open("retry")
     assert "Call again at 2026. 3. 2.(Mon) 10:15 or later" in client.get("/calls/").get_data(as_text=True)
-    r = client.post(f"/calls/tasks/{retry.id}", data={"outcome": "no_answer", "client_token": "t2"},
-                    follow_redirects=True)
-    assert "Too early for the retry: call again at 10:15 or later" in r.get_data(as_text=True)
+    r = client.post(f"/calls/tasks/{retry.id}", data={"outcome": "no_answer", "client_token": "t2"})
+    assert "Too early for the retry: call again in 15 minutes, at 10:15 or later" in r.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(CallTask, retry.id).status == "open" and _open("visit") == []
     assert db.session.scalar(select(func.count()).select_from(CallRecord)) == 1
@@ -566,6 +565,6 @@ def test_a_retry_time_after_midnight_carries_its_date(app):
     from datetime import UTC, datetime
 
     now = datetime(2026, 3, 2, 14, 30, tzinfo=UTC)  # 23:30 in Seoul
-    assert svc._retry_time(datetime(2026, 3, 2, 14, 45, tzinfo=UTC), now) == "23:45"
-    later = svc._retry_time(datetime(2026, 3, 2, 16, 0, tzinfo=UTC), now)  # 01:00 the next day
+    assert svc.retry_time(datetime(2026, 3, 2, 14, 45, tzinfo=UTC), now) == "23:45"
+    later = svc.retry_time(datetime(2026, 3, 2, 16, 0, tzinfo=UTC), now)  # 01:00 the next day
     assert "3. 3." in later and "01:00" in later

@@ -20,6 +20,7 @@ end of its day as a missed scheduled call (the household was not reached either 
 from __future__ import annotations
 
 import logging
+import math
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import and_, func, select, update
@@ -55,6 +56,13 @@ CHECKLIST_LEVELS = ("", "good", "poor", "severe")
 
 class CallError(ValueError):
     """A rule was broken; the message is a lazy translated string for the user."""
+
+
+def call_again_at(due_at: datetime) -> datetime:
+    """The first whole minute at or after ``due_at``: what "call again at" shows (a retry due at 10:15:48
+    reads 10:16, never 10:15, which would be refused for another 48 seconds; 10:15:00 stays 10:15)."""
+    whole = due_at.replace(second=0, microsecond=0)
+    return whole if whole == due_at else whole + timedelta(minutes=1)
 
 
 def cadence_days(tier: str | None) -> int:
@@ -277,8 +285,10 @@ def record(task: CallTask, actor, outcome: str, *, meals: str = "", hygiene: str
         # Retries are some minutes apart (calls.retry_after, DOMAIN.md: 10-15 min): a retry "not answered"
         # a few seconds after the last try (a double tap, an impatient caller) would use up the chain and
         # send out a visit for a household that would have answered. Reaching them early is recorded.
-        raise CallError(_l("Too early for the retry: call again at %(time)s or later. If you reached them, "
-                           "record that now.", time=_retry_time(task.due_at, now)))
+        left = max(1, math.ceil((call_again_at(task.due_at) - now).total_seconds() / 60))
+        raise CallError(_l("Too early for the retry: call again in %(left)s, at %(time)s or later. If you "
+                           "reached them, record that now.", time=retry_time(task.due_at, now),
+                           left=_l("1 minute") if left == 1 else _l("%(n)d minutes", n=left)))
     enr = task.enrollment
     rec = CallRecord(task_id=task.id, enrollment_id=enr.id, household_id=task.household_id, dong_id=task.dong_id,
                      caller_id=actor.id, at=now, outcome=outcome, meals=meals, hygiene=hygiene,
@@ -397,10 +407,12 @@ def _chain_missed(task: CallTask, now: datetime, result: dict) -> None:
         result["visit"] = _visit_due(enr, now, params, result)
 
 
-def _retry_time(due_at: datetime, now: datetime) -> str:
-    """'10:15' later today; with the date (in the reader's language) when the wait runs past midnight."""
+def retry_time(due_at: datetime, now: datetime) -> str:
+    """'10:15' later today; with the date (in the reader's language) when the wait runs past midnight.
+    A time within a minute is the next whole minute (``call_again_at``)."""
     from volnet.core.web import seoul_datetime
 
+    due_at = call_again_at(due_at)
     if clock.to_seoul(due_at).date() == clock.to_seoul(now).date():
         return clock.to_seoul(due_at).strftime("%H:%M")
     return seoul_datetime(due_at)

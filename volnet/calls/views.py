@@ -46,7 +46,7 @@ def mine():
     """Today's list (Asia/Seoul) for the signed-in caller: minimum data only."""
     tasks = list(db.session.scalars(svc.tasks_for(current_user).options(joinedload(CallTask.household)).limit(200)))
     return render_template("calls/mine.html", tasks=tasks, kinds=TASK_KINDS, now=clock.now(),
-                           today=clock.seoul_today())
+                           today=clock.seoul_today(), call_again_at=svc.call_again_at)
 
 
 @bp.route("/tasks/<int:task_id>", methods=["GET", "POST"])
@@ -73,8 +73,13 @@ def task(task_id: int):
                     client_token=form.client_token.data or None)
             except svc.CallError as exc:
                 db.session.rollback()
-                flash(str(exc), "error")
-                return redirect(url_for("calls.mine"))
+                if t.status != "open":  # recorded meanwhile: nothing to add what was typed to
+                    flash(str(exc), "error")
+                    return redirect(url_for("calls.mine"))
+                # Refused (a retry too early): the page again with what was typed (the note, the checklist,
+                # the outcome) and the reason beside the outcome; the same form may be sent again later.
+                form.outcome.errors.append(str(exc))
+                return _task_page(t, form)
             record(current_user, "create", "call_record", t.household_id)
             db.session.commit()
             alerting.after_commit(result.get("observations", []))
@@ -82,7 +87,7 @@ def task(task_id: int):
                 retry = svc.open_retry_after(t)
                 if retry is not None:
                     flash(_("This call was already saved. Try again at %(time)s; it is on your list.",
-                            time=clock.to_seoul(retry.due_at).strftime("%H:%M")), "info")
+                            time=svc.retry_time(retry.due_at, clock.now())), "info")
                 else:
                     flash(_("This call was already saved."), "info")
                 return redirect(url_for("calls.mine"))
@@ -90,7 +95,7 @@ def task(task_id: int):
                 return render_template("calls/no_response.html", t=t, h=t.household)
             if result["retry"] is not None:
                 flash(_("Saved. Try again at %(time)s; it is on your list.",
-                        time=clock.to_seoul(result["retry"].due_at).strftime("%H:%M")), "info")
+                        time=svc.retry_time(result["retry"].due_at, clock.now())), "info")
             elif result["visit"] is not None:
                 flash(_("Saved. The household was not reached: a visit is now due and the dong centre has "
                         "been told."), "warning")
@@ -100,8 +105,13 @@ def task(task_id: int):
                 flash(_("Saved. Thank you."), "success")
             return redirect(url_for("calls.mine"))
         db.session.rollback()
-    return render_template("calls/task.html", t=t, h=t.household, form=form, kinds=TASK_KINDS,
-                           now=clock.now())
+    return _task_page(t, form)
+
+
+def _task_page(t: CallTask, form):
+    now = clock.now()
+    return render_template("calls/task.html", t=t, h=t.household, form=form, kinds=TASK_KINDS, now=now,
+                           call_again=svc.retry_time(t.due_at, now) if t.kind == "retry" else None)
 
 
 # ---------------------------------------------------------------- staff
