@@ -140,7 +140,7 @@ def test_monitoring_is_not_chosen_twice_and_a_routine_call_keeps_it(app, client,
     c_id = b.observation(b.household(d)).concern_id
     db.session.commit()
     b.login(client, cw)
-    client.post(f"/concerns/{c_id}/close", data={"outcome": "monitoring", "note": ""})
+    client.post(f"/concerns/{c_id}/close", data={"outcome": "monitoring", "note": "", "confirmed": "1"})
     assert _reload(c_id).status == "monitoring"
 
     clock.freeze(THU_10 + timedelta(days=30))  # the next month
@@ -209,7 +209,7 @@ def test_a_merged_concern_page_points_to_the_other_and_offers_no_household_link(
 
 def test_a_closed_unlinked_concern_offers_no_household_link(app, client, d, cw):
     c = db.session.get(Concern, _citizen_report(d).concern_id)
-    services.close(c, cw, "not_located", "")
+    services.close(c, cw, "not_located", "적힌 위치에서 찾지 못함")
     db.session.commit()
     b.login(client, cw)
     page = client.get(f"/concerns/{c.id}").get_data(as_text=True)
@@ -279,7 +279,7 @@ def test_a_refused_close_shows_the_page_again_with_the_note_typed(app, client, d
     c_id = b.observation(b.household(d)).concern_id
     db.session.commit()
     b.login(client, cw)
-    client.post(f"/concerns/{c_id}/close", data={"outcome": "monitoring", "note": ""})
+    client.post(f"/concerns/{c_id}/close", data={"outcome": "monitoring", "note": "", "confirmed": "1"})
     assert _reload(c_id).status == "monitoring"
     events = db.session.scalar(select(func.count()).select_from(ConcernEvent)
                                .where(ConcernEvent.concern_id == c_id))

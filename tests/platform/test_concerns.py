@@ -182,7 +182,8 @@ def test_actions_through_the_page_appear_in_timeline(app, client, d):
     client.post(f"/concerns/{c_id}/assign", data={"owner_id": colleague.id})
     client.post(f"/concerns/{c_id}/contact", data={"outcome": "no_answer", "note": "두 번 전화함"})
     client.post(f"/concerns/{c_id}/urgency", data={"urgency": "urgent", "reason": "이웃 추가 제보"})
-    client.post(f"/concerns/{c_id}/close", data={"outcome": "services_linked", "note": "푸드뱅크 연계"})
+    client.post(f"/concerns/{c_id}/close", data={"outcome": "services_linked", "note": "푸드뱅크 연계",
+                                                  "confirmed": "1"})
     page = client.get(f"/concerns/{c_id}").get_data(as_text=True)
     for text in ["이서연", "두 번 전화함", "이웃 추가 제보", "푸드뱅크 연계"]:
         assert text in page

@@ -56,6 +56,7 @@ ACTION_LABELS = {
     "end": _l("Ended"),
     "merge": _l("Merged"),
     "close": _l("Closed"),
+    "reopen": _l("Reopened"),
     "acknowledge": _l("Acknowledged"),
     "assign": _l("Assigned"),
     "contact": _l("Contact recorded"),

@@ -19,8 +19,12 @@ class AssignForm(FlaskForm):
     owner_id = ChoiceField(_l("Owner"), coerce=int, validators=[InputRequired(_l("Choose the owner."))])
 
 
+# The outcome selects start empty: an outcome is chosen, never taken from the first line by a press of Save.
+CHOOSE_OUTCOME = ("", _l("Choose the outcome…"))
+
+
 class ContactForm(FlaskForm):
-    outcome = ChoiceField(_l("Outcome"), choices=list(CONTACT_OUTCOMES.items()),
+    outcome = ChoiceField(_l("Outcome"), choices=[CHOOSE_OUTCOME, *CONTACT_OUTCOMES.items()],
                           validators=[DataRequired(_l("Choose the outcome."))])
     at = SeenAtField(_l("When"), validators=[Optional()])
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=4000)], filters=[clean_filter])
@@ -39,8 +43,14 @@ CLOSE_OUTCOMES = [(k, v) for k, v in OUTCOMES.items() if k != "case_opened"]
 
 
 class CloseForm(FlaskForm):
-    outcome = ChoiceField(_l("Outcome"), choices=CLOSE_OUTCOMES, validators=[DataRequired(_l("Choose the outcome."))])
+    outcome = ChoiceField(_l("Outcome"), choices=[CHOOSE_OUTCOME, *CLOSE_OUTCOMES],
+                          validators=[DataRequired(_l("Choose the outcome."))])
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=4000)], filters=[clean_filter])
+
+
+class ReopenForm(FlaskForm):
+    reason = StringField(_l("Reason for reopening"), validators=[
+        DataRequired(_l("Write why the concern is reopened.")), Length(max=300)], filters=[clean_filter])
 
 
 CONCERN_NUMBER = _l("Enter the concern number, e.g. 63.")

@@ -74,7 +74,7 @@ def concern_policy(user, action, c: Concern) -> bool:
         return user.role in STAFF
     if action in ("assign", "close", "urgency", "merge", "link"):
         return user.role in (CASEWORKER, TEAM_LEAD)
-    if action == "reassign":
+    if action in ("reassign", "reopen"):  # a colleague's concern; a concern closed by mistake
         return user.role == TEAM_LEAD
     return False
 

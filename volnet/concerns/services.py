@@ -4,7 +4,7 @@ Services take the acting user explicitly and never commit; the caller commits.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import NamedTuple
 
 from sqlalchemy import bindparam, case, insert, or_, select, text, update
@@ -31,6 +31,14 @@ from volnet.settings import services as settings
 
 class ConcernError(ValueError):
     """A rule was broken; the message is a lazy translated string for the user."""
+
+
+class NoteRequired(ConcernError):
+    """The closing needs a note (``note_required``): the page says so under the note field."""
+
+
+# A team lead may reopen a concern closed this many days ago at most (product decision, QA round 20).
+REOPEN_DAYS = 30
 
 
 def due_times(urgency: str, start: datetime) -> tuple[datetime, datetime]:
@@ -296,11 +304,17 @@ def change_urgency(concern: Concern, actor, urgency: str, reason: str) -> None:
     add_event(concern, "urgency_changed", actor, note=reason, old=old, new=urgency)
 
 
-def close(concern: Concern, actor, outcome: str, note: str, **data) -> None:
-    """Close the concern with ``outcome``, or put the household under regular monitoring ("monitoring").
-    ``data`` goes into the timeline event. "case_opened" only comes with the integrated case itself
-    (cases.services.open_case opens it first and passes its number, ``case=``, which the timeline links)."""
+def note_required(concern: Concern, outcome: str) -> bool:
+    """Closing an emergency or urgent concern whose person no contact or visit has reached needs a note that
+    says why. Not for regular monitoring (the contact stays due) nor an integrated case (the follow-up itself)."""
+    return (outcome not in ("monitoring", "case_opened") and concern.urgency in ("emergency", "urgent")
+            and concern.first_action_at is None)
+
+
+def check_close(concern: Concern, actor, outcome: str, note: str, **data) -> None:
+    """The rules ``close`` keeps, for the page to say before it asks for confirmation (ConcernError)."""
     from volnet.core.i18n import lazy_gettext as _l
+    from volnet.observations.signals import URGENCIES
 
     _require_open(concern)
     if outcome == "monitoring" and concern.status == "monitoring":
@@ -308,15 +322,99 @@ def close(concern: Concern, actor, outcome: str, note: str, **data) -> None:
     if outcome == "case_opened" and not data.get("case"):
         raise ConcernError(_l("An integrated case is opened with \"Open integrated case\", not by closing the "
                               "concern."))
+    # A system close (actor None: the only report was corrected by the volunteer) has no one to write it.
+    if actor is not None and note_required(concern, outcome) and not (note or "").strip():
+        raise NoteRequired(_l("Nobody has reached the person yet. Write in the note why this %(urgency)s concern "
+                              "is closed without a contact or visit.", urgency=URGENCIES[concern.urgency]))
+
+
+def close(concern: Concern, actor, outcome: str, note: str, **data) -> None:
+    """Close the concern with ``outcome``, or put the household under regular monitoring ("monitoring").
+    ``data`` goes into the timeline event. "case_opened" only comes with the integrated case itself
+    (cases.services.open_case opens it first and passes its number, ``case=``, which the timeline links).
+
+    Steps that never happened stay undone: a concern closed without an acknowledgement, or before a contact
+    reached the person, keeps ``acknowledged_at`` / ``first_action_at`` empty (its page says "closed without
+    acknowledgement" / "closed before anyone was reached"; the initial consultations do not count it).
+    Putting a household under regular monitoring acknowledges the concern (someone decided, and it stays
+    open), and its contact stays due until someone reaches the person. A caseworker who closes an unassigned
+    concern becomes its owner. ``check_close`` has the rules (a note when nobody was reached)."""
+    check_close(concern, actor, outcome, note, **data)
+    now = clock.now()
     concern.status = "monitoring" if outcome == "monitoring" else "closed"
     concern.outcome = outcome
     if concern.status == "closed":
-        concern.closed_at = clock.now()
-    concern.acknowledged_at = concern.acknowledged_at or clock.now()
-    concern.first_action_at = concern.first_action_at or clock.now()
+        concern.closed_at = now
+    elif concern.acknowledged_at is None:
+        concern.acknowledged_at = now
+    if concern.owner_id is None and getattr(actor, "role", None) == "caseworker":
+        concern.owner_id = actor.id
     refresh_next_due(concern)
     add_event(concern, "closed" if concern.status == "closed" else "monitoring", actor, note=note, outcome=outcome,
               **data)
+
+
+class ReopenCheck(NamedTuple):
+    """Whether a closed concern may be reopened: ``refused`` says why not; ``other_id`` is the household's
+    open concern when that is the reason (the page links to it)."""
+    refused: object | None
+    other_id: int | None = None
+
+
+def reopen_check(concern: Concern) -> ReopenCheck:
+    from volnet.core.i18n import lazy_gettext as _l
+
+    if concern.status != "closed":
+        return ReopenCheck(_l("Only a closed concern can be reopened."))
+    if concern.outcome == "case_opened":
+        return ReopenCheck(_l("This concern became an integrated case; follow it up in the case."))
+    if concern.closed_at is None or concern.closed_at < clock.now() - timedelta(days=REOPEN_DAYS):
+        return ReopenCheck(_l("A concern closed more than %(days)d days ago cannot be reopened; a new report "
+                              "opens a new concern.", days=REOPEN_DAYS))
+    other = open_concern_for(concern.household_id) if concern.household_id else None
+    if other is not None:
+        return _other_open(other.id)
+    return ReopenCheck(None)
+
+
+def _other_open(other_id: int) -> ReopenCheck:
+    from volnet.core.i18n import lazy_gettext as _l
+
+    return ReopenCheck(_l("This household has another open concern (#%(n)d): add to that one instead.", n=other_id),
+                       other_id)
+
+
+def reopen(concern: Concern, actor, reason: str) -> None:
+    """Open a concern closed by mistake again (a team lead, with a reason): one closed in the last
+    ``REOPEN_DAYS`` days, not one that became an integrated case, while its household has no other open
+    concern (one open concern per household). Its steps are due again from now, by its urgency's rules: the
+    acknowledgement if it never had one, and a contact or visit that reaches the person (any earlier one was
+    before the closure). The closure stays in the timeline, followed by the reopening and its reason."""
+    check = reopen_check(concern)
+    if check.refused is not None:
+        raise ConcernError(check.refused)
+    now = clock.now()
+    old_outcome, closed_at, household_id = concern.outcome, concern.closed_at, concern.household_id
+    ack, action = due_times(concern.urgency, now)
+    try:
+        with db.session.begin_nested():  # changed inside: the savepoint holds the UPDATE the index may refuse
+            concern.status = "new" if concern.acknowledged_at is None else "acknowledged"
+            concern.outcome = concern.closed_at = None
+            if concern.acknowledged_at is None:
+                concern.ack_due_at = ack
+            concern.first_action_at = None
+            concern.action_due_at = action
+            concern.alerted_due_at = concern.lead_alerted_due_at = None
+            refresh_next_due(concern)
+            db.session.flush()
+    except IntegrityError:
+        # A report opened a new concern for the household at this moment (the one-open-concern index
+        # waited for it, then refused this one): that concern is where to go on.
+        other = open_concern_for(household_id) if household_id else None
+        if other is None:
+            raise
+        raise ConcernError(_other_open(other.id).refused) from None
+    add_event(concern, "reopened", actor, note=reason, outcome=old_outcome, closed_at=closed_at.isoformat())
 
 
 def follow_household(household: Household) -> None:

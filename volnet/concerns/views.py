@@ -22,6 +22,7 @@ from volnet.concerns.forms import (
     ContactForm,
     LinkForm,
     MergeForm,
+    ReopenForm,
     UrgencyForm,
 )
 from volnet.concerns.models import (
@@ -273,14 +274,15 @@ LINK_RESULTS = 10  # households offered to link a report to; more matches: type 
 
 def _close_choices(concern):
     """A household already under regular monitoring is not put under it again (it was counted once)."""
-    return [(k, v) for k, v in CLOSE_OUTCOMES if not (k == "monitoring" and concern.status == "monitoring")]
+    return [("", _("Choose the outcome…"))] + [
+        (k, v) for k, v in CLOSE_OUTCOMES if not (k == "monitoring" and concern.status == "monitoring")]
 
 
 def _page(concern, status: int = 200, open_block: str | None = None, **forms):
     """The concern page; ``forms`` are ones sent back with what the user typed (after a refusal)."""
     # Refused because a colleague closed (or merged) the concern meanwhile: the page has no form to put
     # the note back in, so it shows what was typed, to copy.
-    kept = forms.get(open_block) if open_block and not concern.is_open else None
+    kept = forms.get(open_block) if open_block and open_block != "reopen_form" and not concern.is_open else None
     typed = getattr(kept, "note", None) or getattr(kept, "reason", None)
     unsaved = (typed.data or "").strip() if typed is not None else ""
     events = svc.timeline_events(concern_id=concern.id, household_id=concern.household_id)
@@ -300,6 +302,9 @@ def _page(concern, status: int = 200, open_block: str | None = None, **forms):
         forms.setdefault(name, cls(formdata=None))
     forms.setdefault("urgency_form", UrgencyForm(formdata=None, urgency=concern.urgency))
     forms.setdefault("door_no_response", _door_no_response(concern, events))
+    forms.setdefault("reopen_form", ReopenForm(formdata=None))
+    forms.setdefault("reopen", svc.reopen_check(concern) if concern.status == "closed"
+                     and access.can(current_user, "reopen", concern) else None)
     return render_template(
         "concerns/detail.html", c=concern, events=events, assign_form=assign_form, close_form=close_form,
         link_q=link_q, link_results=link_results, open_block=open_block, unsaved=unsaved,
@@ -417,12 +422,45 @@ def close(concern_id: int):
     form = CloseForm()
     if not form.validate_on_submit():
         return _failed(concern, form, keep="close_form")
+    if request.form.get("back"):  # from the confirmation: the form again, as it was filled in
+        return _page(concern, open_block="close_form", close_form=form)
+    outcome, note = form.outcome.data, form.note.data or ""
     try:
-        svc.close(concern, current_user, form.outcome.data, form.note.data or "")
+        svc.check_close(concern, current_user, outcome, note)
+    except svc.NoteRequired as exc:  # said under the note field
+        form.note.errors = [*form.note.errors, str(exc)]
+        return _failed(concern, form, keep="close_form")
+    except svc.ConcernError as exc:
+        return _failed(concern, form, exc=exc, keep="close_form")
+    if request.form.get("confirmed") != "1":
+        # Asked first, on a page of its own (works without JavaScript): what it closes as and what it leaves.
+        return render_template("concerns/close_confirm.html", c=concern, form=form, outcomes=OUTCOMES,
+                               becomes_owner=concern.owner_id is None and current_user.role == CASEWORKER,
+                               reopen_days=svc.REOPEN_DAYS)
+    try:
+        svc.close(concern, current_user, outcome, note)
     except svc.ConcernError as exc:
         return _failed(concern, form, exc=exc, keep="close_form")
     return _done(concern, _("The concern has been closed.") if concern.status == "closed"
                  else _("The household is now under regular monitoring."))
+
+
+@bp.route("/<int:concern_id>/reopen", methods=["POST"])
+@rule(TEAM_LEAD)
+def reopen(concern_id: int):
+    """A team lead opens a concern closed by mistake again, with a reason (services.reopen)."""
+    concern = access.load(Concern, concern_id, "reopen", audit=False, lock=True)
+    form = ReopenForm()
+    if not form.validate_on_submit():
+        return _failed(concern, form, keep="reopen_form")
+    try:
+        svc.reopen(concern, current_user, form.reason.data)
+    except svc.ConcernError as exc:
+        return _failed(concern, exc=exc)
+    record(current_user, "reopen", "concern", concern.id)
+    db.session.commit()
+    flash(_("The concern has been reopened. Its due times run from now."), "success")
+    return redirect(url_for("concerns.detail", concern_id=concern.id))
 
 
 @bp.route("/<int:concern_id>/merge", methods=["POST"])
