@@ -78,7 +78,11 @@ SYNONYMS = {
 }
 TRUTHY_NO = {"", "n", "no", "0", "x", "-", "아니오", "아니요", "없음", "미해당", "false", "0.0"}
 REASONS = ("cut_off", "missing_cells", "extra_cells", "name_too_long", "bad_birth_date", "impossible_birth_date",
-           "bad_rrn", "address_too_long", "unit_too_long", "no_indicator", "no_identity", "malformed")
+           "bad_rrn", "address_too_long", "unit_too_long", "no_indicator", "no_identity", "rrn_unread_only",
+           "malformed")
+# A good row's warning (CrisisRow.warning): its registration number was masked (440105-2******) or unreadable,
+# so nothing was hashed for it and it was matched on name, birth date and address alone.
+RRN_UNREAD = "rrn_unread"
 
 
 def guess_mapping(header: list[str], types: dict[str, IndicatorType]) -> dict[str, str]:
@@ -177,11 +181,11 @@ class Parsed:
     """A good row: what the job stores and matches on."""
 
     __slots__ = ("number", "name", "birth", "address", "unit", "phone", "rrn_hash", "codes", "key", "addr_key",
-                 "name_chosung", "household_id", "match")
+                 "name_chosung", "household_id", "match", "warning")
 
     def __init__(self, number: int, name: str = "", birth: date | None = None, address: str = "", unit: str = "",
                  phone: str | None = None, rrn_hash: str | None = None, codes: list | None = None, key: str = "",
-                 addr_key: str = "", name_chosung: str = ""):
+                 addr_key: str = "", name_chosung: str = "", warning: str = ""):
         self.number = number
         self.name = name
         self.birth = birth
@@ -195,6 +199,7 @@ class Parsed:
         self.name_chosung = name_chosung  # for the household this row may create
         self.household_id: int | None = None
         self.match = "created"
+        self.warning = warning  # "" or RRN_UNREAD
 
 
 class Bad(Exception):
@@ -284,6 +289,7 @@ class RowParser:
             raise Bad("extra_cells", f"{len(cells)}/{width}")
         name = address = unit = ""
         birth = phone = rrn_hash = None
+        rrn_unread = False
         codes: list[str] = []
         unknown: list[str] = []
         # Columns in the mapping's order: a row with several problems reports the first.
@@ -313,10 +319,15 @@ class RowParser:
                 if value:
                     tok = rrn.parse_token(value)
                     if tok is None:
-                        raise Bad("bad_rrn", rrn.mask_value(value)[:20] if len(value) < 40 else "")
-                    rrn_hash = tok[0]
-                    if tok[1] and birth is None:
-                        birth = tok[1]
+                        # Masked (440105-2******, as lists arrive) or not a number at all: nothing to hash, the
+                        # row is matched on the rest; a masked number's front still gives the birth date.
+                        rrn_unread = True
+                        if birth is None:
+                            birth = rrn.masked_birth(value)
+                    else:
+                        rrn_hash = tok[0]
+                        if tok[1] and birth is None:
+                            birth = tok[1]
             elif target == "indicator_code":
                 if value:
                     found, missing = self._indicator_cell(value)
@@ -328,13 +339,14 @@ class RowParser:
         if not codes:
             raise Bad("no_indicator", rrn.display(", ".join(unknown))[:150])
         if not (address or rrn_hash or (name and birth)):
-            raise Bad("no_identity")
+            raise Bad("rrn_unread_only" if rrn_unread else "no_identity")
         codes = sorted(set(codes))
         addr_key = address_key(address, unit)[:420] if address else ""
         ident = "\x1f".join([name, birth.isoformat() if birth else "", addr_key, rrn_hash or "", phone or "",
                              ",".join(codes)])
         key = hashlib.sha256(ident.encode("utf-8")).hexdigest()[:32]
-        return Parsed(number, name, birth, address, unit, phone, rrn_hash, codes, key, addr_key, chosung(name)[:60])
+        return Parsed(number, name, birth, address, unit, phone, rrn_hash, codes, key, addr_key, chosung(name)[:60],
+                      RRN_UNREAD if rrn_unread else "")
 
 
 # --- the job --------------------------------------------------------------------------------------
@@ -706,7 +718,7 @@ class Importer:
         if plan.goods:
             plan.copies.append(prepare(CrisisRow.__table__, ROW_COLS, (
                 (rid, p.number, p.key, p.household_id, p.match, p.name[:60], p.birth, p.address[:200], p.unit[:60],
-                 p.phone, ",".join(p.codes)[:400], "pending", "") for p in plan.goods)))
+                 p.phone, ",".join(p.codes)[:400], "pending", "", p.warning) for p in plan.goods)))
         type_ids, fresh = self.type_ids, plan.fresh
         pairs = plan.indicator_pairs = {(h, type_ids[c]) for h, codes in plan.codes_of.items() for c in codes
                                         if c in type_ids}
@@ -992,7 +1004,7 @@ class Importer:
 
 
 ROW_COLS = ["round_id", "row_number", "natural_key", "household_id", "match", "name", "birth_date", "address",
-            "unit", "phone", "codes", "check_result", "check_note"]
+            "unit", "phone", "codes", "check_result", "check_note", "warning"]
 INDICATOR_COLS = ["household_id", "indicator_type_id", "round_id", "observed_on"]
 HOUSEHOLD_COLS = ["id", "dong_id", "road_address", "unit", "jibun_address", "landmark", "address_key", "name",
                   "name_chosung", "phone", "birth_date", "sex", "age_band", "status", "delivery_note", "tier",

@@ -177,6 +177,9 @@ class CrisisRow(db.Model):
     checked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     check_note: Mapped[str] = mapped_column(String(300), default="")
+    # What the round's page says beside the row (a code, translated when shown): "rrn_unread", its registration
+    # number was masked (440105-2******) or unreadable, so it was matched on name, birth date and address.
+    warning: Mapped[str] = mapped_column(String(20), default="", server_default="")
 
     household: Mapped[Household | None] = relationship(primaryjoin="Household.id == foreign(CrisisRow.household_id)")
     round = relationship("CrisisRound", primaryjoin="CrisisRound.id == foreign(CrisisRow.round_id)")

@@ -141,6 +141,23 @@ def parse_token(value: str) -> tuple[str, date | None, str] | None:
     return parts[1], born, f"{front}******"
 
 
+# A number whose back part is masked, as lists from other agencies arrive (440105-2******, 4401052xxxxxx):
+# the front and the digit for the century tell the birth date, nothing is there to hash.
+_MASKED_RE = re.compile(r"\s*(\d{6})" + _SEP + r"([1-8])[*xX#\u25cf\u25cb\u2022\uff0a]{6}\s*", re.ASCII)
+
+
+def masked_birth(value: str) -> date | None:
+    """The birth date that a masked number's front gives (440105-2****** -> 1944-01-05), or None."""
+    m = _MASKED_RE.fullmatch(_fold(value))
+    if m is None:
+        return None
+    front, s = m.groups()
+    try:
+        return date(_CENTURY[s] + int(front[:2]), int(front[2:4]), int(front[4:6]))
+    except ValueError:
+        return None
+
+
 _TOKEN_RE = re.compile(r"RRNH:[0-9a-f]{64}:(\d{6}-\d)", re.ASCII)
 
 

@@ -82,6 +82,7 @@ BAD_REASONS = {
     "unit_too_long": _l("Unit longer than 60 characters"),
     "no_indicator": _l("No known crisis indicator"),
     "no_identity": _l("No address, no name with birth date and no registration number"),
+    "rrn_unread_only": _l("Registration number masked or unreadable, and no address or name with birth date"),
     "malformed": _l("The row could not be read"),
 }
 FIELD_LABELS = {
@@ -99,6 +100,8 @@ HOUSEHOLD_STATUSES = dict(STATUS_CHOICES)
 MATCH_LABELS = {"rrn": _l("Registration number"), "address": _l("Address"), "name_birth": _l("Name and birth date"),
                 "created": _l("New (to locate)"),
                 "shared_addr": _l("New (to locate): address shared with another recorded household")}
+ROW_WARNINGS = {importer.RRN_UNREAD: _l("Registration number masked or unreadable: matched on name, birth date "
+                                        "and address")}
 
 
 @bp.app_template_global("risk_reason")
@@ -518,7 +521,7 @@ def round_detail(round_id: int):
                            may_merge=current_user.role in (CASEWORKER, TEAM_LEAD),
                            result=result, args={"result": result} if result else {}, bad_reasons=BAD_REASONS,
                            mask=mask_loose,
-                           match_labels=MATCH_LABELS, types=types, check_form=CheckForm(),
+                           match_labels=MATCH_LABELS, row_warnings=ROW_WARNINGS, types=types, check_form=CheckForm(),
                            may_check=access.can(current_user, "check", r), today=clock.seoul_today(),
                            may_resume=r.status == "failed" and access.can(current_user, "map", r),
                            resume_form=CsrfForm(), **_common())
