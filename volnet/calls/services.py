@@ -395,6 +395,7 @@ def _chain_missed(task: CallTask, now: datetime, result: dict) -> None:
     params = {"household": _label(enr), "caller": caller.name if caller else "-",
               "attempts": 1 + task.attempt, "misses": enr.consecutive_misses}
     backup = enr.backup if enr.backup is not None and enr.backup.active else None
+    result["backup"] = backup  # who was asked to check, for the caller's confirmation (else the staff)
     first = [backup] if backup else _staff_recipients(enr)
     for u in first:
         key = f"safetycall:{enr.id}:missed:{root_id}:{u.id}"

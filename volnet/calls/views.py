@@ -96,11 +96,22 @@ def task(task_id: int):
             if result["retry"] is not None:
                 flash(_("Saved. Try again at %(time)s; it is on your list.",
                         time=svc.retry_time(result["retry"].due_at, clock.now())), "info")
+            elif result["visit"] is not None and result.get("backup") is not None:
+                flash(_("Saved. The household was not reached: a visit is now due, and the backup, %(name)s, "
+                        "and the dong centre have been told.", name=result["backup"].name), "warning")
             elif result["visit"] is not None:
                 flash(_("Saved. The household was not reached: a visit is now due and the dong centre has "
                         "been told."), "warning")
             elif any(a["kind"] == "safety_call_missed" for a in result["alerts"]):
-                flash(_("Saved. The backup has been asked to check on them."), "warning")
+                # Named as they were told: the backup when there is one, else the dong's staff.
+                if result.get("backup") is not None:
+                    flash(_("Saved. The backup, %(name)s, has been asked to check on them.",
+                            name=result["backup"].name), "warning")
+                else:
+                    flash(_("Saved. The welfare centre staff have been told that the household could not be "
+                            "reached."), "warning")
+            elif result["observations"]:  # connected, but worrying: the household's concern opened or rose
+                flash(_("Saved. The dong centre has been told of your concern."), "info")
             else:
                 flash(_("Saved. Thank you."), "success")
             return redirect(url_for("calls.mine"))
