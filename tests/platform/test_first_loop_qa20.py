@@ -252,3 +252,174 @@ def test_reports_refused_for_mistakes_do_not_count_but_spam_does(app, client):
         assert _citizen_post(app, client, d, note="광고", website="http://spam.example").status_code == 400
     r = _citizen_post(app, client, d, note="두 번째 진짜 제보")
     assert r.status_code == 429 and _citizen_reports() == 1
+
+
+# --- F6. the citizen form's dong, and moving a concern to another dong ----------------------------------------
+
+def test_the_citizen_form_has_no_dong_chosen_in_advance(app, client):
+    b.dong(name="송산3동")
+    b.dong(name="호원2동")
+    db.session.commit()
+    page = client.get("/report-a-neighbour").get_data(as_text=True)
+    dongs = _select(page, "dong_id")
+    first = re.search(r"<option[^>]*>[^<]*</option>", dongs).group(0)
+    assert 'value=""' in first and "선택하세요" in first and "selected" in first
+    assert dongs.count("selected") == 1
+    assert "어느 동인지 잘 모르겠다면 가장 가까운 동을 고르세요. 행정복지센터에서 맞는 동으로 전달합니다." in page
+    r = _citizen_post(app, client, b.Dong(id=0), dong_id="")
+    page = r.get_data(as_text=True)
+    assert r.status_code == 400 and "동을 고르세요." in page and "제시된 항목 중에서" not in page
+    assert "호원2동 ○○빌라 뒤 2층" in page and _citizen_reports() == 0
+
+
+def _move_world():
+    from volnet.observations.models import Observation
+    from volnet.observations.services import submit
+
+    here = b.dong(name="송산3동")
+    there = b.dong(name="호원2동")
+    closed = b.dong(name="폐지된동")
+    closed.active = False
+    cw = b.user("caseworker", [here], name="김민수")
+    lead = b.user("team_lead", [here], name="박팀장")
+    nurse = b.user("nurse", [here])
+    cw_there = b.user("caseworker", [there], name="이서연")
+    cw_there2 = b.user("caseworker", [there], name="최하늘")
+    lead_there = b.user("team_lead", [there])
+    obs, _ = submit(Observation(dong_id=here.id, household_id=None, source="citizen", urgency="urgent",
+                                signals=["smell_insects"], location_text="호원2동 ○○빌라 뒤 2층",
+                                note="냄새가 심해요"), None)
+    db.session.commit()
+    return {"here": here, "there": there, "closed": closed, "cw": cw, "lead": lead, "nurse": nurse,
+            "cw_there": cw_there, "cw_there2": cw_there2, "lead_there": lead_there, "concern_id": obs.concern_id,
+            "obs_id": obs.id}
+
+
+def test_a_caseworker_moves_an_unlinked_concern_to_another_dong(app, client):
+    from volnet.audit.models import AuditLog
+    from volnet.concerns import services as concern_services
+    from volnet.concerns.models import Concern, ConcernEvent
+    from volnet.notifications.models import Outbox
+    from volnet.observations.models import Observation
+
+    w = _move_world()
+    cid = w["concern_id"]
+    clock.freeze(clock.now())
+    concern = db.session.get(Concern, cid)
+    concern_services.acknowledge(concern, w["cw"])  # looked at here first: owner 김민수
+    db.session.commit()
+    b.login(client, w["cw"])
+    page = client.get(f"/concerns/{cid}").get_data(as_text=True)
+    assert "다른 동으로 보내기" in page
+    targets = _select(page, "dong_id")
+    assert "호원2동" in targets and "송산3동" not in targets and "폐지된동" not in targets
+    assert 'value=""' in re.search(r"<option[^>]*>", targets).group(0)
+    # A reason is required, and a dong: refused with what was typed kept.
+    r = client.post(f"/concerns/{cid}/move", data={"dong_id": w["there"].id, "reason": " "})
+    assert r.status_code == 400 and "다른 동으로 보내는 이유를 적어 주세요." in r.get_data(as_text=True)
+    r = client.post(f"/concerns/{cid}/move", data={"dong_id": "", "reason": "장소가 호원2동"})
+    assert r.status_code == 400 and "장소가 호원2동" in r.get_data(as_text=True)
+    for bad in (w["here"].id, w["closed"].id, 999999):
+        r = client.post(f"/concerns/{cid}/move", data={"dong_id": bad, "reason": "장소가 호원2동"})
+        assert r.status_code == 400, bad
+    db.session.expire_all()
+    assert db.session.get(Concern, cid).dong_id == w["here"].id
+    clock.advance(timedelta(minutes=20))
+    r = client.post(f"/concerns/{cid}/move", data={"dong_id": w["there"].id, "reason": "제보 위치가 호원2동입니다"})
+    assert r.status_code == 302 and r.headers["Location"] == "/concerns/"
+    page = client.get("/concerns/").get_data(as_text=True)
+    assert "호원2동" in page and f'href="/concerns/{cid}"' not in page
+    db.session.expire_all()
+    c = db.session.get(Concern, cid)
+    # In the other dong's queue as new: nobody's, due times from now, its report and timeline with it.
+    assert c.dong_id == w["there"].id and c.status == "new" and c.owner_id is None and c.is_open
+    assert c.acknowledged_at is None and c.first_action_at is None and c.household_id is None
+    assert c.ack_due_at > clock.now() and c.next_due_at == c.ack_due_at
+    assert db.session.get(Observation, w["obs_id"]).dong_id == w["there"].id
+    kinds = [e.kind for e in db.session.scalars(select(ConcernEvent).where(ConcernEvent.concern_id == cid)
+                                                .order_by(ConcernEvent.id))]
+    assert kinds[:2] == ["opened", "observation"] and kinds[-1] == "moved_dong" and "acknowledged" in kinds
+    audit = db.session.scalars(select(AuditLog).where(AuditLog.action == "move")).all()
+    assert [(a.actor_id, a.subject_type, a.subject_id) for a in audit] == [(w["cw"].id, "concern", str(cid))]
+    assert "제보 위치" not in audit[0].detail  # the reason is in the timeline, not the audit log
+    # The caseworkers of the other dong hear of it as of a new report; nobody else does.
+    told = {o.recipient_id for o in db.session.scalars(select(Outbox).where(Outbox.channel == "inapp"))}
+    assert told == {w["cw_there"].id, w["cw_there2"].id}
+    inbox = db.session.scalars(select(Outbox).where(Outbox.recipient_id == w["cw_there"].id,
+                                                    Outbox.channel == "inapp")).one()
+    assert inbox.link == f"/concerns/{cid}" and "호원2동" in inbox.subject and "송산3동" in inbox.body
+    assert "긴급" in inbox.body and "냄새" not in inbox.body and "제보 위치" not in inbox.body
+    # This dong's staff no longer see it; the other dong's do, with its history and the reason.
+    assert client.get(f"/concerns/{cid}").status_code == 404
+    lead = app.test_client()
+    b.login(lead, w["lead"])
+    assert lead.get(f"/concerns/{cid}").status_code == 404
+    other = app.test_client()
+    b.login(other, w["cw_there"])
+    page = other.get(f"/concerns/{cid}").get_data(as_text=True)
+    assert "냄새가 심해요" in page and "제보 위치가 호원2동입니다" in page
+    assert "다른 동으로 보냄: 송산3동 → 호원2동" in page
+    assert f'href="/concerns/{cid}"' in other.get("/concerns/?status=new").get_data(as_text=True)
+    # The admin's audit search names the action.
+    admin = app.test_client()
+    b.login(admin, b.user("admin"))
+    db.session.commit()
+    assert "다른 동으로 보냄" in admin.get("/admin/audit?action=move").get_data(as_text=True)
+
+
+def test_only_staff_of_the_concerns_dong_may_move_it_and_only_while_no_household_is_linked(app, client):
+    from volnet.concerns.models import Concern
+
+    w = _move_world()
+    cid = w["concern_id"]
+    data = {"dong_id": w["there"].id, "reason": "장소가 호원2동"}
+    for who in ("cw_there", "lead_there", "nurse"):  # another dong's staff, or a role that may not
+        c = app.test_client()
+        b.login(c, w[who])
+        assert c.post(f"/concerns/{cid}/move", data=data).status_code == 404, who
+        if who == "nurse":
+            assert "다른 동으로 보내기" not in c.get(f"/concerns/{cid}").get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Concern, cid).dong_id == w["here"].id
+    # A team lead of the dong may; once a household is linked, the concern follows the household instead.
+    h = b.household(w["here"])
+    concern = db.session.get(Concern, cid)
+    from volnet.concerns import services as concern_services
+
+    concern_services.link_household(concern, h, w["cw"])
+    db.session.commit()
+    b.login(client, w["lead"])
+    assert "다른 동으로 보내기" not in client.get(f"/concerns/{cid}").get_data(as_text=True)
+    r = client.post(f"/concerns/{cid}/move", data=data, follow_redirects=True)
+    assert "가구가 연결되지 않은 건만 다른 동으로 보낼 수 있습니다" in r.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Concern, cid).dong_id == w["here"].id
+
+
+def test_a_team_lead_moves_an_emergency_and_the_other_dong_is_alerted_at_once(app, client):
+    from volnet.concerns.models import Concern
+    from volnet.notifications.models import Outbox
+
+    w = _move_world()
+    cid = w["concern_id"]
+    concern = db.session.get(Concern, cid)
+    from volnet.concerns import services as concern_services
+
+    concern_services.set_urgency(concern, "emergency")
+    db.session.commit()
+    b.login(client, w["lead"])
+    r = client.post(f"/concerns/{cid}/move", data={"dong_id": w["there"].id, "reason": "호원2동 주소"})
+    assert r.status_code == 302
+    rows = db.session.scalars(select(Outbox).where(Outbox.channel == "inapp")).all()
+    assert {o.recipient_id for o in rows} == {w["cw_there"].id, w["cw_there2"].id}
+    assert all(o.urgent for o in rows) and all("응급" in o.body for o in rows)
+    # Moved back and forth, each move is told again.
+    other = app.test_client()
+    b.login(other, w["cw_there"])
+    assert other.post(f"/concerns/{cid}/move", data={"dong_id": w["here"].id, "reason": "다시 확인하니 송산3동"}
+                      ).status_code == 302
+    assert client.post(f"/concerns/{cid}/move", data={"dong_id": w["there"].id, "reason": "아니었음"}
+                       ).status_code == 302
+    rows = db.session.scalars(select(Outbox).where(Outbox.channel == "inapp",
+                                                   Outbox.recipient_id == w["cw_there"].id)).all()
+    assert len(rows) == 2

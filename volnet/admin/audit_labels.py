@@ -62,6 +62,7 @@ ACTION_LABELS = {
     "contact": _l("Contact recorded"),
     "urgency": _l("Urgency changed"),
     "link": _l("Linked"),
+    "move": _l("Sent to another dong"),
     "check": _l("Check recorded"),
     "login": _l("Logged in"),
     "login_failed": _l("Login failed"),

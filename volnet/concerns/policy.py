@@ -72,7 +72,7 @@ def concern_policy(user, action, c: Concern) -> bool:
         return False
     if action in ("view", "contact", "acknowledge"):
         return user.role in STAFF
-    if action in ("assign", "close", "urgency", "merge", "link"):
+    if action in ("assign", "close", "urgency", "merge", "link", "move"):  # move: to another dong (transfer)
         return user.role in (CASEWORKER, TEAM_LEAD)
     if action in ("reassign", "reopen"):  # a colleague's concern; a concern closed by mistake
         return user.role == TEAM_LEAD

@@ -539,3 +539,4 @@ def team():
                            urgencies=URGENCIES, statuses=STATUSES, now=now)
 
 
+from volnet.concerns import transfer  # noqa: E402,F401  (registers "move to another dong" on bp)

@@ -46,3 +46,15 @@ def observation_submitted(obs_id: int) -> None:
         log.exception("notifications for observation %s failed", obs_id)
         return
     services.after_commit_dispatch()
+
+
+def concern_moved_in(concern, from_dong: str, to_dong: str, event_id: int) -> None:
+    """A concern was sent to another dong (concerns.transfer): that dong's caseworkers hear of it as of a new
+    report, an emergency at once. In the caller's transaction (it commits with the move); ``event_id`` (the
+    timeline entry of this move) lets a concern sent back and forth be told each time."""
+    from volnet.notifications import services
+
+    params = {"concern": concern.id, "dong": to_dong, "from_dong": from_dong, "urgency": concern.urgency}
+    for u in services._dong_staff(concern.dong_id, ("caseworker",)):
+        services.notify(u, "concern_moved_in", params, dedupe_key=f"concern:{concern.id}:moved:{event_id}:{u.id}",
+                        urgent=concern.urgency == "emergency", link=f"/concerns/{concern.id}")

@@ -90,6 +90,12 @@ KINDS: dict[str, Kind] = {}
 KIND_LABELS: dict[str, object] = {}
 
 
+def _urgency_labels() -> dict:
+    from volnet.observations.signals import URGENCIES
+
+    return URGENCIES
+
+
 def register_kind(kind: str, subject, body, *, urgent: bool = False, label=None, labels=None) -> None:
     """Declare a message kind: lazy_gettext subject and body with %(name)s placeholders, and the label the
     admins' outbox page shows for it. ``labels`` ({param: {code: lazy label}}): params stored as codes, read
@@ -116,6 +122,10 @@ register_kind("concern_overdue_action", _l("Concern #%(concern)s: first contact 
 register_kind("concern_overdue_lead", _l("Overdue concern #%(concern)s (team lead)"),
               _l("Concern #%(concern)s in %(dong)s (owner: %(owner)s) passed its due time %(due)s without "
                  "the action it needed."), label=_l("Overdue concern (team lead)"))
+register_kind("concern_moved_in", _l("Concern #%(concern)s passed on to %(dong)s"),
+              _l("%(from_dong)s passed on concern #%(concern)s (%(urgency)s): the place it reports is in "
+                 "%(dong)s. It is in your queue as new; please check it."),
+              label=_l("Concern passed on from another dong"), labels={"urgency": _urgency_labels()})
 register_kind("staff_digest", _l("Morning summary: %(new)s new, %(overdue)s overdue"),
               _l("Good morning. In your dongs on %(date)s: %(new)s new concerns waiting for acknowledgement "
                  "and %(overdue)s overdue concerns."), label=_l("Morning summary"))

@@ -149,8 +149,24 @@ class QuickAddObservationForm(ObservationForm):
     age_band = ChoiceField(_l("Age"), choices=AGE_BAND_CHOICES, default="unknown")
 
 
+def int_or_none(value):
+    """A select's value: its number, or None for its empty first line ("Choose…")."""
+    return None if value in ("", None) else int(value)
+
+
+class ChosenField(ChoiceField):
+    """A select whose first line is an empty "Choose…": nothing chosen is said by its required validator
+    (in its words), a value not offered by ``ChoiceField``."""
+
+    def pre_validate(self, form):
+        if self.data is not None:
+            super().pre_validate(form)
+
+
 class CitizenReportForm(ObservationFields, FlaskForm):
-    dong_id = ChoiceField(_l("Neighbourhood (dong)"), coerce=int, validators=[InputRequired()])
+    # No dong chosen in advance: a report sent as the form opens must not land in the first dong of the list.
+    dong_id = ChosenField(_l("Neighbourhood (dong)"), coerce=int_or_none,
+                          validators=[InputRequired(_l("Choose the dong."))])
     location_text = StringField(_l("Address or landmark"), validators=[DataRequired(), Length(max=300)],
                                 filters=[clean_filter])
     subject_sex = ChoiceField(_l("Sex of the person"), choices=SEX_CHOICES, default="unknown")

@@ -35,9 +35,15 @@ def _signer():
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="citizen-report")
 
 
-def _dong_choices():
+def dong_choices() -> list[tuple[int, str]]:
+    """The dongs the citizen form offers (every active one, by 시군구 and name); also where a concern may be
+    moved to (concerns.transfer)."""
     dongs = db.session.scalars(select(Dong).where(Dong.active.is_(True)).order_by(Dong.sigungu, Dong.name))
     return [(d.id, d.full_name) for d in dongs]
+
+
+def _dong_choices():
+    return [("", _("Choose…")), *dong_choices()]
 
 
 def _render(form, status=200, wait_minutes=None):
