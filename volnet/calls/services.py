@@ -23,7 +23,7 @@ import logging
 import math
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, case, func, select, update
 
 from volnet.accounts.models import User
 from volnet.accounts.roles import CARE_CORPS, CASEWORKER, TEAM_LEAD, TONG_LEADER, VOLUNTEER
@@ -197,12 +197,18 @@ def ensure_tasks(now: datetime | None = None, dong_ids=None, limit: int = 20000,
 
 
 def tasks_for(user, now: datetime | None = None):
-    """Today's list of one caller (Asia/Seoul date): open tasks due today or earlier, by due time."""
+    """Today's list of one caller (Asia/Seoul date): open tasks due today or earlier (the household joined).
+    Visits come first, those of the top tiers (``calls.top_tiers``) before the others, each by due time, as
+    the staff's "visits due"; then the calls by due time."""
     now = now or clock.now()
+    top = list(settings.get("calls.top_tiers") or [])
+    is_visit = CallTask.kind == "visit"
     return (select(CallTask).join(CallEnrollment, CallEnrollment.id == CallTask.enrollment_id)
+            .join(Household, Household.id == CallTask.household_id)
             .where(CallTask.assignee_id == user.id, CallTask.status == "open", CallTask.due_on <= _today(now),
                    CallEnrollment.active.is_(True))
-            .order_by(CallTask.due_at, CallTask.id))
+            .order_by(case((is_visit, 0), else_=1), case((and_(is_visit, Household.tier.in_(top)), 0), else_=1),
+                      CallTask.due_at, CallTask.id))
 
 
 # ---------------------------------------------------------------- recording an attempt

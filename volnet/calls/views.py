@@ -6,7 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 import volnet.calls.policy  # noqa: F401  (registers the access policies)
 from volnet.accounts.models import User, user_dongs
@@ -44,8 +44,11 @@ PER_PAGE = 30
 @rule(*CALLERS)
 def mine():
     """Today's list (Asia/Seoul) for the signed-in caller: minimum data only."""
-    tasks = list(db.session.scalars(svc.tasks_for(current_user).options(joinedload(CallTask.household)).limit(200)))
-    return render_template("calls/mine.html", tasks=tasks, kinds=TASK_KINDS, now=clock.now(),
+    tasks = list(db.session.scalars(svc.tasks_for(current_user).options(contains_eager(CallTask.household))
+                                    .limit(200)))
+    visits = [t for t in tasks if t.kind == "visit"]  # first, in their own section (tasks_for's order)
+    return render_template("calls/mine.html", tasks=tasks, visits=visits,
+                           calls=[t for t in tasks if t.kind != "visit"], kinds=TASK_KINDS, now=clock.now(),
                            today=clock.seoul_today(), call_again_at=svc.call_again_at)
 
 
