@@ -425,6 +425,25 @@ def retry_time(due_at: datetime, now: datetime) -> str:
     return seoul_datetime(due_at)
 
 
+def key_holders(enr: CallEnrollment, viewer=None) -> list:
+    """Whom the visitor may call when nobody opens the door (DOMAIN.md: 112/119 and the key holder): the
+    plan's backup (active, with a number), then the tong leaders of the household's tong and the dong
+    welfare centre (``households.key_holders``). Each number once (a backup who leads the household's tong is
+    one entry, kind "backup" with the tong), never the visitor's own. Only for someone who may record the
+    household's visit (the view has loaded the task for them)."""
+    from volnet.core.korean import phone_digits
+    from volnet.households.key_holders import KeyHolder, key_holder_contacts
+
+    people = key_holder_contacts(enr.household)
+    backup = enr.backup if enr.backup is not None and enr.backup.active and enr.backup.phone else None
+    if backup is not None:
+        same = next((k for k in people if k.kind == "tong_leader" and k.phone == backup.phone), None)
+        people = [KeyHolder("backup", backup.name, backup.phone, same.tong if same else None),
+                  *(k for k in people if k is not same)]
+    own = phone_digits(getattr(viewer, "phone", None))
+    return [k for k in people if not own or phone_digits(k.phone) != own]
+
+
 def visit_due_at(now: datetime) -> datetime:
     """The next visit deadline: 18:00 Seoul today if at least 3 hours away, else 18:00 tomorrow."""
     hour = int(settings.get("calls.visit_hour") or 18)

@@ -95,7 +95,8 @@ def task(task_id: int):
                     flash(_("This call was already saved."), "info")
                 return redirect(url_for("calls.mine"))
             if result["emergency"]:
-                return render_template("calls/no_response.html", t=t, h=t.household)
+                return render_template("calls/no_response.html", t=t, h=t.household,
+                                       key_holders=svc.key_holders(t.enrollment, current_user))
             if result["retry"] is not None:
                 flash(_("Saved. Try again at %(time)s; it is on your list.",
                         time=svc.retry_time(result["retry"].due_at, clock.now())), "info")
