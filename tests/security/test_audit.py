@@ -40,7 +40,7 @@ def test_reads_changes_logins_and_denials_are_recorded(app, client):
     assert read and read[0].actor_id == w["cw_a"].id and read[0].ip == ip and read[0].at is not None
     denied = _rows(action="denied", subject_id=str(w["h_b"].id))
     assert denied and denied[0].actor_id == w["cw_a"].id
-    assert _rows(action="update", subject_type="concern", subject_id=str(w["c_a"].id))
+    assert _rows(action="acknowledge", subject_type="concern", subject_id=str(w["c_a"].id))
     # no personal data in the log lines
     for row in db.session.scalars(select(AuditLog)):
         assert "주민" not in (row.detail or "") and "비밀메모" not in (row.detail or "")

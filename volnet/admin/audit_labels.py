@@ -1,5 +1,8 @@
 """Names for the audit log's codes: what an action or an object is called on the search page.
 
+The action filter offers the actions listed here: each is one that some code writes (a concern's actions are
+written as themselves by concerns.views, with a short detail: old -> new, the outcome code).
+
 The rows keep the codes their modules wrote (``access.load`` writes the table name, "households"; views
 often a singular, "household"): the page groups the spellings of one kind of object, so a search for an
 object finds every row about it, and shows a label instead of the code. Codes not listed here are shown as
@@ -44,12 +47,14 @@ GROUP_LABELS = {key: label for key, (label, _types) in OBJECT_GROUPS.items()}
 
 ACTION_LABELS = {
     "view": _l("Viewed"),
-    "view_own": _l("Viewed (own report)"),
-    "edit": _l("Edited"),
+    # access.load(..., "edit"): a record opened to be edited (its form shown, or sent); what a save changed is
+    # a row of its own ("update"). Never "Edited": it sat beside "Changed" and read as a change.
+    "edit": _l("Edit form opened"),
     "update": _l("Changed"),
     "create": _l("Created"),
     "denied": _l("Access refused"),
     "export": _l("Exported"),
+    "search": _l("Searched"),
     "message": _l("Message sent"),
     "cancel": _l("Cancelled"),
     "revoke": _l("Revoked"),
@@ -61,7 +66,8 @@ ACTION_LABELS = {
     "assign": _l("Assigned"),
     "contact": _l("Contact recorded"),
     "urgency": _l("Urgency changed"),
-    "link": _l("Linked"),
+    "monitoring": _l("Put under regular monitoring"),
+    "link": _l("Household linked"),
     "move": _l("Sent to another dong"),
     "check": _l("Check recorded"),
     "login": _l("Logged in"),

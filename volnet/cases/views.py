@@ -137,7 +137,7 @@ def open_from_concern(concern_id: int):
         flash(str(exc), "error")
         return redirect(url_for("concerns.detail", concern_id=concern.id))
     record(current_user, "create", "case", case.id)
-    record(current_user, "update", "concern", concern.id)
+    record(current_user, "close", "concern", concern.id, f"outcome=case_opened case={case.id}")
     db.session.commit()
     flash(_("Integrated case #%(n)d opened. The assessment is due %(due)s.", n=case.id,
             due=seoul_date(case.assessment_due_at)), "success")

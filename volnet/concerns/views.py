@@ -322,8 +322,10 @@ def _door_no_response(concern, events) -> bool:
     return latest is not None and latest.data.get("outcome") == "visit_no_response"
 
 
-def _done(concern, message):
-    record(current_user, "update", "concern", concern.id)
+def _done(concern, message, action: str, detail: str = ""):
+    """Saved: the audit row names the action (the search page's action filter finds it) and how, in a short
+    detail without personal data (old -> new, the outcome code); then commit and back to the concern."""
+    record(current_user, action, "concern", concern.id, detail)
     db.session.commit()
     flash(message, "success")
     return redirect(url_for("concerns.detail", concern_id=concern.id))
@@ -361,7 +363,7 @@ def acknowledge(concern_id: int):
         svc.acknowledge(concern, current_user)
     except svc.ConcernError as exc:
         return _failed(concern, exc=exc)
-    return _done(concern, _("Acknowledged."))
+    return _done(concern, _("Acknowledged."), "acknowledge")
 
 
 @bp.route("/<int:concern_id>/assign", methods=["POST"])
@@ -378,11 +380,13 @@ def assign(concern_id: int):
     if current_user.role != TEAM_LEAD and concern.owner_id not in (None, current_user.id):
         flash(_("Only the team lead can reassign a colleague's concern."), "error")
         return redirect(url_for("concerns.detail", concern_id=concern.id))
+    old_owner = concern.owner_id
     try:
         svc.assign(concern, owner, current_user)
     except svc.ConcernError as exc:
         return _failed(concern, exc=exc)
-    return _done(concern, _("Owner changed to %(name)s.", name=owner.name))
+    return _done(concern, _("Owner changed to %(name)s.", name=owner.name), "assign",
+                 f"owner {old_owner or '-'} → {owner.id}")
 
 
 @bp.route("/<int:concern_id>/contact", methods=["POST"])
@@ -398,7 +402,8 @@ def contact(concern_id: int):
     except svc.ConcernError as exc:
         return _failed(concern, form, exc=exc, keep="contact_form")
     return _done(concern, _("Contact recorded.") if reached else
-                 _("Attempt recorded. Nobody was reached, so the contact or visit is still due."))
+                 _("Attempt recorded. Nobody was reached, so the contact or visit is still due."),
+                 "contact", f"outcome={form.outcome.data}")
 
 
 @bp.route("/<int:concern_id>/urgency", methods=["POST"])
@@ -408,11 +413,12 @@ def urgency(concern_id: int):
     form = UrgencyForm()
     if not form.validate_on_submit():
         return _failed(concern, form, keep="urgency_form")
+    old_urgency = concern.urgency
     try:
         svc.change_urgency(concern, current_user, form.urgency.data, form.reason.data)
     except svc.ConcernError as exc:
         return _failed(concern, form, exc=exc, keep="urgency_form")
-    return _done(concern, _("Urgency changed."))
+    return _done(concern, _("Urgency changed."), "urgency", f"{old_urgency} → {concern.urgency}")
 
 
 @bp.route("/<int:concern_id>/close", methods=["POST"])
@@ -442,7 +448,8 @@ def close(concern_id: int):
     except svc.ConcernError as exc:
         return _failed(concern, form, exc=exc, keep="close_form")
     return _done(concern, _("The concern has been closed.") if concern.status == "closed"
-                 else _("The household is now under regular monitoring."))
+                 else _("The household is now under regular monitoring."),
+                 "close" if concern.status == "closed" else "monitoring", f"outcome={concern.outcome}")
 
 
 @bp.route("/<int:concern_id>/reopen", methods=["POST"])
@@ -483,7 +490,8 @@ def merge(concern_id: int):
         svc.merge(concern, target, current_user)
     except svc.ConcernError as exc:
         return _failed(concern, exc=exc)
-    record(current_user, "update", "concern", target.id)
+    record(current_user, "merge", "concern", concern.id, f"into={target.id}")
+    record(current_user, "merge", "concern", target.id, f"merged={concern.id}")
     db.session.commit()
     flash(_("Merged into concern %(n)d.", n=target.id), "success")
     return redirect(url_for("concerns.detail", concern_id=target.id))
@@ -507,7 +515,11 @@ def link(concern_id: int):
         result = svc.link_household(concern, household, current_user)
     except svc.ConcernError as exc:
         return _failed(concern, exc=exc)
-    record(current_user, "update", "concern", result.id)
+    # The household already had an open concern: this one was merged into it (services.link_household).
+    record(current_user, "link", "concern", concern.id,
+           f"household={household.id}" + (f" into={result.id}" if result.id != concern.id else ""))
+    if result.id != concern.id:
+        record(current_user, "merge", "concern", result.id, f"merged={concern.id}")
     db.session.commit()
     flash(_("The household has been linked."), "success")
     return redirect(url_for("concerns.detail", concern_id=result.id))
