@@ -202,6 +202,13 @@ def enroll():
         household = access.load(Household, hid, "edit", lock=request.method == "POST")
         callers, backups = _people_choices(form, household.dong_id)
     results = list(db.session.scalars(households.staff_query(current_user, q).limit(20))) if q and not household else []
+    # Households already on safety calls are marked (with their plan's page, for who may see it), and the
+    # form of such a household says so instead of offering a caller.
+    ids = [r.id for r in results] + ([household.id] if household is not None else [])
+    enrolled = {row.household_id: row for row in db.session.execute(
+        select(CallEnrollment.household_id, CallEnrollment.id,
+               visible(current_user, CallEnrollment).label("may_see"))
+        .where(CallEnrollment.household_id.in_(ids), CallEnrollment.active.is_(True)))} if ids else {}
     if request.method == "POST" and household is not None:
         if form.validate_on_submit():
             caller = callers.get(form.caller_id.data)
@@ -233,7 +240,7 @@ def enroll():
     if household is not None:
         form.household_id.data = str(household.id)
     return render_template("calls/enroll.html", form=form, household=household, q=q, results=results, tiers=TIERS,
-                           cadence=svc.cadence_days(household.tier) if household else None)
+                           cadence=svc.cadence_days(household.tier) if household else None, enrolled=enrolled)
 
 
 @bp.route("/enrollments/<int:enrollment_id>")
