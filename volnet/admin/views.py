@@ -429,7 +429,9 @@ TIME_RULES = [
     ]),
     (_l("Quiet hours for text and KakaoTalk messages"), [
         ("quiet_start", "notify.quiet_start", _l("Immediate alerts (an emergency report, a missed safety "
-                                                 "call) are always sent. The same time twice: no quiet hours.")),
+                                                 "call) are always sent, and so is a message about a shift that "
+                                                 "starts before the quiet hours end. The same time twice: no quiet "
+                                                 "hours.")),
         ("quiet_end", "notify.quiet_end", None),
     ]),
     (_l("Login locks"), [

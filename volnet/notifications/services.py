@@ -12,7 +12,10 @@ How it works
 - ``sweep()`` runs periodically (RQ scheduler, ``flask volnet run-sweeps`` or after requests at most once a
   minute): concern escalations, the morning digest, other domains' periodic checks, then every due or
   stuck row is dispatched again. Redis holds nothing that cannot be rebuilt from the outbox.
-- Quiet hours (default 21:00-08:00 Asia/Seoul): SMS and KakaoTalk wait until the end, unless urgent.
+- Quiet hours (default 21:00-08:00 Asia/Seoul): SMS and KakaoTalk wait until the end, unless urgent, or
+  needed before then (``needed_by``: a message about a shift that starts before the end goes out at once).
+  ``held_until()`` tells the view when the texts it just wrote will go out, so that the person who caused
+  them can be told ("call them if it is urgent").
 """
 from __future__ import annotations
 
@@ -50,6 +53,8 @@ settings.DEFAULTS.setdefault("notify.digest_time", "08:30")  # morning digest fo
 SMS_LIKE = ("sms", "kakao")
 ALL_CHANNELS = ("inapp", "email", "sms", "kakao")
 _PENDING = "volnet_outbox_new"
+_HELD = "volnet_outbox_held"  # session.info: when the texts written in this session that the quiet hours hold go
+NEEDED_BY = "_needed_by"  # params key: the time a message is needed by (no placeholder starts with "_")
 
 
 def _cfg(key: str, default):
@@ -287,10 +292,33 @@ def quiet_until(at: datetime) -> datetime | None:
     return datetime.combine(day, end, tzinfo=clock.SEOUL).astimezone(at.tzinfo)
 
 
-def adjust_for_quiet(at: datetime, channel: str, urgent: bool) -> datetime:
+def adjust_for_quiet(at: datetime, channel: str, urgent: bool, needed_by: datetime | None = None) -> datetime:
+    """When a message due ``at`` may go out on ``channel``: SMS and KakaoTalk wait for the end of the quiet hours,
+    unless urgent, or unless that end is not before ``needed_by`` (a text about a shift that starts before
+    then goes now: it concerns that shift, and the quiet hours are for what can wait)."""
     if urgent or channel not in SMS_LIKE:
         return at
-    return quiet_until(at) or at
+    until = quiet_until(at)
+    if until is None or (needed_by is not None and until >= needed_by):
+        return at
+    return until
+
+
+def needed_by_of(params) -> datetime | None:
+    """The ``needed_by`` a message was written with (kept in its params), or None."""
+    value = (params or {}).get(NEEDED_BY) if isinstance(params, dict) else None
+    try:
+        at = datetime.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+    return at if at is not None and at.tzinfo is not None else None
+
+
+def held_until() -> datetime | None:
+    """The latest time a text or KakaoTalk written in this session since the last call waits for (the end of the
+    quiet hours), or None when none waits: the page that caused them says so ("texts go out at 08:00")."""
+    held = db.session.info.pop(_HELD, None)
+    return max(held) if held else None
 
 
 # ------------------------------------------------------------------------------------------------ notify
@@ -317,12 +345,16 @@ def _key(dedupe_key: str | None) -> str:
 
 def notify(recipient, kind: str, params: dict | None = None, *, send_at: datetime | None = None,
            dedupe_key: str | None = None, urgent: bool | None = None, channels: list[str] | None = None,
-           link: str | None = None, not_after: datetime | None = None) -> list:
+           link: str | None = None, not_after: datetime | None = None,
+           needed_by: datetime | None = None) -> list:
     """Add the message's outbox rows (one per channel) to db.session. Never commits.
 
     Calling again with the same ``dedupe_key`` does nothing and returns the existing rows.
     ``not_after``: a message that is pointless later (a shift reminder after the shift has begun) is not
     written for a channel whose quiet hours would hold it past then; the in-app copy is always written.
+    ``needed_by``: a message about something at that time (a shift's start, a change of it): a text the quiet
+    hours would hold until then or later goes out at once instead (also when the quiet hours begin before it is
+    delivered, and for its retries).
     """
     if recipient is None:
         return []
@@ -338,13 +370,15 @@ def notify(recipient, kind: str, params: dict | None = None, *, send_at: datetim
     if when.tzinfo is None:
         raise ValueError("send_at must be timezone-aware")
     values = _jsonable(params)
+    if needed_by is not None:
+        values[NEEDED_BY] = needed_by.isoformat()
     subject, body = render(kind, values, recipient)
     rows = [Outbox(recipient_id=recipient.id, kind=kind[:60], channel=ch, params=values, link=(link or "")[:500],
                    dedupe_key=key, urgent=bool(urgent), state="pending", attempts=0, send_at=when,
                    next_attempt_at=at, subject=subject, body=body, created_at=now)
             for ch in channels_for(recipient, channels)
-            if (at := adjust_for_quiet(when, ch, bool(urgent))) and (not_after is None or ch == "inapp"
-                                                                      or at < not_after)]
+            if (at := adjust_for_quiet(when, ch, bool(urgent), needed_by)) and (not_after is None or ch == "inapp"
+                                                                                 or at < not_after)]
     try:
         with db.session.begin_nested():
             db.session.add_all(rows)
@@ -352,6 +386,9 @@ def notify(recipient, kind: str, params: dict | None = None, *, send_at: datetim
     except IntegrityError:  # the same key written at the same moment by another transaction
         return list(db.session.scalars(select(Outbox).where(Outbox.dedupe_key == key)))
     db.session.info.setdefault(_PENDING, []).extend((r, r.next_attempt_at) for r in rows)
+    held = [r.next_attempt_at for r in rows if r.channel in SMS_LIKE and r.next_attempt_at > when]
+    if held:
+        db.session.info.setdefault(_HELD, []).extend(held)
     return rows
 
 
@@ -359,14 +396,16 @@ def _like_prefix(prefix: str) -> str:
     return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def cancel(dedupe_key_prefix: str) -> int:
-    """Pending/retrying rows whose key starts with the prefix become cancelled. Never commits."""
+def cancel(dedupe_key_prefix: str, reason: str = "cancelled") -> int:
+    """Pending/retrying rows whose key starts with the prefix become cancelled. Never commits. ``reason`` is kept
+    as the row's error and shown to the admins (``ERROR_TEXTS``): why a message held by the quiet hours was not
+    sent ("dropped: place cancelled")."""
     if not dedupe_key_prefix:
         return 0
     res = db.session.execute(
         update(Outbox)
         .where(text(DUE_STATES_SQL), Outbox.dedupe_key.like(_like_prefix(dedupe_key_prefix), escape="\\"))
-        .values(state="cancelled", last_error="cancelled")
+        .values(state="cancelled", last_error=(reason or "cancelled")[:500])
         .execution_options(synchronize_session="fetch"))
     return res.rowcount or 0
 
@@ -517,7 +556,7 @@ def deliver_many(ids: list[int]) -> dict[int, str]:
         # talks to the outside world (on SQLite every transaction holds the write lock).
         items.append((
             SimpleNamespace(id=row.id, channel=row.channel, link=row.link, kind=row.kind, urgent=row.urgent,
-                            attempts=row.attempts),
+                            attempts=row.attempts, needed_by=needed_by_of(row.params)),
             SimpleNamespace(id=user.id, name=user.name, email=user.email, phone=user.phone, active=user.active)
             if user is not None else None,
             subject, body))
@@ -536,7 +575,8 @@ def _send_one(row, user, subject: str, body: str, token: str) -> str:
         return "cancelled"
     if not row.urgent and row.channel in SMS_LIKE:
         until = quiet_until(clock.now())
-        if until is not None:  # quiet hours began since it was written: wait, without using an attempt
+        if until is not None and not (row.needed_by is not None and until >= row.needed_by):
+            # quiet hours began since it was written: wait, without using an attempt
             _finish(row_id, token, state="pending", next_attempt_at=until, attempts=Outbox.attempts - 1,
                     claimed_at=None, enqueued_at=None)
             return "deferred"
@@ -561,7 +601,7 @@ def _send_one(row, user, subject: str, body: str, token: str) -> str:
         max_attempts = int(settings.get("notify.max_attempts") or 8)
         err = str(exc)[:500] or type(exc).__name__
         if exc.transient and row.attempts < max_attempts:
-            nxt = adjust_for_quiet(clock.now() + backoff(row.attempts), row.channel, row.urgent)
+            nxt = adjust_for_quiet(clock.now() + backoff(row.attempts), row.channel, row.urgent, row.needed_by)
             _finish(row_id, token, state="retrying", next_attempt_at=nxt, last_error=err, claimed_at=None,
                     enqueued_at=None)
             return "retrying"
@@ -637,6 +677,10 @@ ERROR_TEXTS: list[tuple[str, object]] = [
     ("unknown channel", _l("Unknown channel")),
     ("recipient inactive", _l("The recipient's account is disabled")),
     ("cancelled", _l("Cancelled")),
+    # A message held by the quiet hours whose reason went away before it went out (shifts.services).
+    ("dropped: place cancelled", _l("Not sent: the place was cancelled before it went out")),
+    ("dropped: shift cancelled", _l("Not sent: the shift was cancelled before it went out")),
+    ("dropped: superseded", _l("Not sent: a newer message about the shift replaced it")),
     ("stopped while sending", _l("Delivery stopped again and again while sending")),
 ]
 
@@ -774,6 +818,7 @@ def sweep(now: datetime | None = None, *, limit: int | None = None, guard: bool 
     # Rows the checks just wrote are due "now" by the (possibly later) clock: include them.
     ids = due_ids(max(now, clock.now()), limit, for_queue=not inline)
     db.session.rollback()  # end the read transaction (SQLite: release the write lock)
+    db.session.info.pop(_HELD, None)  # nobody to tell (held_until): a long-running sweeper keeps no list
     result["due"] = len(ids)
     result["dispatched"] = dispatch(ids)
     return result

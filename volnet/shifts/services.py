@@ -9,7 +9,11 @@ of one shift; on SQLite every write transaction is BEGIN IMMEDIATE (volnet.core.
 
 Messages go through volnet.notifications.services (outbox rows in the caller's transaction). Dedupe
 keys all start with ``shift:{occurrence id}:`` so ``cancel(f"shift:{occ.id}:")`` drops every pending
-reminder of an occurrence; one volunteer's reminders are ``shift:{occ.id}:u{user id}:r{hours}:{start}``.
+reminder of an occurrence; one volunteer's reminders are ``shift:{occ.id}:u{user id}:r{hours}:{start}``, and
+the messages about their place ``shift:{occ.id}:u{user id}:{added|promoted|changed|off}:{random}``: a text of
+these that the quiet hours still hold when its reason goes away (the place cancelled, the shift cancelled, a
+newer change) is dropped with that reason (``notifications.services.cancel``). A text about a shift that the
+quiet hours would hold until after its start goes out at once (``needed_by``: it is about that shift).
 ``send_due_reminders(now)`` (the reminders, written when due so they use the volunteer's channels and language
 of that moment) and ``check_unfilled(now)`` (the 48-hour "places still open" alert) are periodic checks: the
 notifications sweep (or ``flask volnet shifts-check``) calls them; they notify at send time, once.
@@ -132,10 +136,26 @@ def _notify(user, kind: str, params: dict, **kw) -> None:
         notes.notify(user, kind, params, **kw)
 
 
-def _cancel_notes(prefix: str) -> None:
+def _cancel_notes(prefix: str, reason: str = "cancelled") -> None:
     notes = _notifications()
     if notes is not None:
-        notes.cancel(prefix)
+        notes.cancel(prefix, reason)
+
+
+# Why a message still held (by the quiet hours) is dropped: notifications.services.ERROR_TEXTS reads them.
+PLACE_CANCELLED, SHIFT_CANCELLED, SUPERSEDED = "dropped: place cancelled", "dropped: shift cancelled", "dropped: superseded"
+
+
+def _place_key(occ: ShiftOccurrence, volunteer_id: int, what: str) -> str:
+    """The key of a message about one volunteer's place (``what``: added, promoted, changed, off): under the
+    volunteer's prefix of the shift, so that what makes it untrue can drop it while it waits."""
+    return f"shift:{occ.id}:u{volunteer_id}:{what}:{secrets.token_hex(6)}"
+
+
+def _about_place(user, kind: str, occ: ShiftOccurrence, what: str, params: dict) -> None:
+    """A message about ``user``'s place on ``occ``: in time for the shift even at night (``needed_by``)."""
+    _notify(user, kind, params, dedupe_key=_place_key(occ, user.id, what), link=f"/shifts/{occ.id}",
+            needed_by=occ.starts_at)
 
 
 # Registered at import: a process that only shows these messages (the inbox, the worker) renders them in the
@@ -246,8 +266,9 @@ def send_due_reminders(now: datetime | None = None) -> int:
     return n
 
 
-def cancel_reminders(signup: Signup) -> None:
-    _cancel_notes(f"shift:{signup.occurrence_id}:u{signup.volunteer_id}:")
+def cancel_reminders(signup: Signup, reason: str = PLACE_CANCELLED) -> None:
+    """The place is gone: its reminders, and any message about it still waiting (signed up, a change ...)."""
+    _cancel_notes(f"shift:{signup.occurrence_id}:u{signup.volunteer_id}:", reason)
 
 
 # --------------------------------------------------------------------------- programs and scheduling
@@ -414,9 +435,11 @@ def update_occurrence(occ: ShiftOccurrence, actor, *, starts_at: datetime, ends_
         return "saved"
     for s in _active_signups(occ):
         s.sequence = (s.sequence or 0) + 1
-        _notify(s.volunteer, "shift_changed", message_params(occ), link=f"/shifts/{occ.id}")
+        # An earlier change still waiting for the morning, and a reminder of the old time: this one replaces them.
+        _cancel_notes(f"shift:{occ.id}:u{s.volunteer_id}:changed:", SUPERSEDED)
         if time_changed and s.status == "confirmed":
-            cancel_reminders(s)  # a reminder of the old time, waiting for the quiet hours to end
+            _cancel_notes(f"shift:{occ.id}:u{s.volunteer_id}:r", SUPERSEDED)
+        _about_place(s.volunteer, "shift_changed", occ, "changed", message_params(occ))
     return "told"
 
 
@@ -441,13 +464,15 @@ def cancel_occurrence(occ: ShiftOccurrence, actor, reason: str = "") -> None:
     occ.status = "cancelled"
     occ.is_exception = occ.series_id is not None
     _bump(occ)
-    _cancel_notes(f"shift:{occ.id}:")
+    _cancel_notes(f"shift:{occ.id}:", SHIFT_CANCELLED)  # reminders, and what still waits about its places
     reason = " ".join((reason or "").split())[:300]
     contact = contact_text(occ.program)
     for s in _active_signups(occ):
         s.sequence = (s.sequence or 0) + 1
         _notify(s.volunteer, _reason_kind("shift_cancelled", reason),
-                message_params(occ, reason=reason, contact=contact), link=f"/shifts/{occ.id}")
+                message_params(occ, reason=reason, contact=contact), link=f"/shifts/{occ.id}",
+                dedupe_key=f"shift-cancelled:{occ.id}:u{s.volunteer_id}:{secrets.token_hex(6)}",
+                needed_by=occ.starts_at)
     db.session.flush()
 
 
@@ -588,6 +613,8 @@ def sign_up(occ: ShiftOccurrence, volunteer, *, waitlist: bool = True) -> Signup
                 status="confirmed" if got else "waitlisted").execution_options(synchronize_session=False))
     except IntegrityError as exc:
         raise ShiftError(_l("You are already on this shift.")) from exc
+    if existing is not None:  # back on the shift: a "you were taken off" still waiting is no longer true
+        _cancel_notes(f"shift:{occ.id}:u{volunteer.id}:off:", SUPERSEDED)
     db.session.expire(signup)
     db.session.expire(occ, ["filled"])
     return signup  # the reminders are written when they are due (send_due_reminders)
@@ -616,7 +643,7 @@ def promote_next(occ: ShiftOccurrence, stepped_in_for=None) -> Signup | None:
         if res.rowcount == 1:
             db.session.expire(cand)
             db.session.expire(occ, ["filled"])
-            _notify(cand.volunteer, "shift_promoted", message_params(occ), link=f"/shifts/{occ.id}")
+            _about_place(cand.volunteer, "shift_promoted", occ, "promoted", message_params(occ))
             return cand
         _free_place(occ.id)  # someone else moved them meanwhile: give the place back, try the next
 
@@ -756,8 +783,8 @@ def remove_volunteer(signup: Signup, actor, reason: str = "") -> Signup | None:
         raise ShiftError(_l("The shift has started: mark the person as a no-show in the attendance instead."))
     reason = " ".join((reason or "").split())[:300]
     promoted = cancel_signup(signup, actor, by_coordinator=True, reason=reason)
-    _notify(signup.volunteer, _reason_kind("shift_place_cancelled", reason),
-            message_params(occ, reason=reason, contact=contact_text(occ.program)), link=f"/shifts/{occ.id}")
+    _about_place(signup.volunteer, _reason_kind("shift_place_cancelled", reason), occ, "off",
+                 message_params(occ, reason=reason, contact=contact_text(occ.program)))
     return promoted
 
 
@@ -791,7 +818,7 @@ def add_volunteer(occ: ShiftOccurrence, actor, volunteer) -> Signup:
         if occ.open_places <= 0:
             raise ShiftError(full) from exc
         raise
-    _notify(volunteer, "shift_added", message_params(occ), link=f"/shifts/{occ.id}")
+    _about_place(volunteer, "shift_added", occ, "added", message_params(occ))
     return signup
 
 
@@ -853,7 +880,8 @@ def pause_program(program: Program, actor, reason: str = "") -> tuple[int, int]:
         _notify(user, _reason_kind("shift_paused", reason),
                 {**message_params(occs[0], reason=reason, contact=contact), "n": len(occs), **_dates_params(occs)},
                 dedupe_key=f"shift-paused:p{program.id}:u{uid}:{digest}",
-                link=f"/shifts/{occs[0].id}" if len(occs) == 1 else "/shifts/mine")
+                link=f"/shifts/{occs[0].id}" if len(occs) == 1 else "/shifts/mine",
+                needed_by=occs[0].starts_at)  # the first of those places: in time for it even at night
     for s in rows:
         db.session.expire(s.occurrence, ["filled"])
         db.session.expire(s)
@@ -1361,7 +1389,7 @@ def message_shift(occ: ShiftOccurrence, actor, text: str) -> int:
     token = secrets.token_hex(4)
     for uid, u in people.items():
         _notify(u, "shift_message", {"program": occ.program.name, "message": text},
-                dedupe_key=f"shift-msg:{occ.id}:{token}:{uid}", link=f"/shifts/{occ.id}")
+                dedupe_key=f"shift-msg:{occ.id}:{token}:{uid}", link=f"/shifts/{occ.id}", needed_by=occ.starts_at)
     return len(people)
 
 

@@ -15,6 +15,7 @@ from volnet.core import access, clock, nav
 from volnet.core.access import rule, visible
 from volnet.core.i18n import lazy_gettext as _l
 from volnet.core.sql import upsert
+from volnet.core.web import seoul_datetime
 from volnet.extensions import db
 from volnet.households.key_holders import key_holders_for
 from volnet.households.models import Household
@@ -493,6 +494,17 @@ def _dispatch() -> None:
         notes.after_commit_dispatch()
 
 
+def _held(message: str) -> str:
+    """``message`` (the volunteers were told), and when the texts just written wait for the end of the quiet
+    hours, when they go out and to call if it is urgent: the in-app copy has gone, the text has not."""
+    notes = svc._notifications()
+    at = notes.held_until() if notes is not None else None
+    if at is None:
+        return message
+    return message + " " + _("Text messages and KakaoTalk go out when the quiet hours end, at %(time)s. If it is "
+                             "urgent, call them.", time=seoul_datetime(at))
+
+
 # =========================================================================== coordinator
 
 def _org_dong_choices():
@@ -559,8 +571,9 @@ def program_edit(program_id: int):
         db.session.commit()
         _dispatch()
         if cancelled:
-            flash(_("Saved. The program is paused: %(n)d places on its upcoming shifts were cancelled, and each of "
-                    "the %(people)d volunteers was sent one message.", n=cancelled, people=told), "success")
+            flash(_held(_("Saved. The program is paused: %(n)d places on its upcoming shifts were cancelled, and "
+                          "each of the %(people)d volunteers was sent one message.", n=cancelled, people=told)),
+                  "success")
         else:
             flash(_("Saved."), "success")
         return redirect(url_for("shifts.program", program_id=p.id))
@@ -682,7 +695,7 @@ def occ_edit(occ_id: int):
             db.session.commit()
             _dispatch()
             if changed == "told":
-                flash(_("Saved. Everyone on the shift has been told."), "success")
+                flash(_held(_("Saved. Everyone on the shift has been told.")), "success")
             elif changed:
                 flash(_("Saved. Only a new time or meeting place is sent to the volunteers; to tell them "
                         "anything else, send them a message."), "success")
@@ -715,7 +728,7 @@ def occ_cancel(occ_id: int):
     record(current_user, "cancel", "shift_occurrences", occ.id)
     db.session.commit()
     _dispatch()
-    flash(_("The shift is cancelled and everyone on it has been told."), "success")
+    flash(_held(_("The shift is cancelled and everyone on it has been told.")), "success")
     return redirect(url_for("shifts.manage", occ_id=occ.id))
 
 
@@ -742,7 +755,7 @@ def signup_remove(signup_id: int):
     msg = _("%(name)s is no longer on the shift and has been told.", name=name)
     if promoted is not None:
         msg += " " + _("%(name)s from the waiting list has the place.", name=promoted.volunteer.name)
-    flash(msg, "success")
+    flash(_held(msg), "success")
     return redirect(back)
 
 
@@ -768,7 +781,7 @@ def volunteer_add(occ_id: int):
     record(current_user, "create", "shift_signups", s.id, detail=f"added by coordinator to shift {occ.id}")
     db.session.commit()
     _dispatch()
-    flash(_("%(name)s is signed up and has been told.", name=volunteer.name), "success")
+    flash(_held(_("%(name)s is signed up and has been told.", name=volunteer.name)), "success")
     return redirect(url_for("shifts.manage", occ_id=occ.id))
 
 
@@ -788,7 +801,7 @@ def series_edit(series_id: int):
             record(current_user, "update", "shift_series", series.id)
             db.session.commit()
             _dispatch()
-            flash(_("Saved. %(n)d upcoming shifts follow the change.", n=n), "success")
+            flash(_held(_("Saved. %(n)d upcoming shifts follow the change.", n=n)), "success")
             return redirect(url_for("shifts.program", program_id=series.program_id))
         except svc.ShiftError as exc:
             db.session.rollback()
@@ -811,7 +824,7 @@ def series_end(series_id: int):
         record(current_user, "end", "shift_series", series.id)
         db.session.commit()
         _dispatch()
-        flash(_("The series has ended; %(n)d upcoming shifts were cancelled.", n=n), "success")
+        flash(_held(_("The series has ended; %(n)d upcoming shifts were cancelled.", n=n)), "success")
     else:
         flash(_form_errors(form), "error")
     return redirect(url_for("shifts.program", program_id=series.program_id))
@@ -912,7 +925,7 @@ def occ_message(occ_id: int):
     record(current_user, "message", "shift_occurrences", occ.id)
     db.session.commit()
     _dispatch()
-    flash(_("Message sent to %(n)d people.", n=n), "success")
+    flash(_held(_("Message sent to %(n)d people.", n=n)), "success")
     return redirect(url_for("shifts.manage", occ_id=occ.id))
 
 
@@ -928,7 +941,7 @@ def program_message(program_id: int):
     record(current_user, "message", "shift_programs", p.id)
     db.session.commit()
     _dispatch()
-    flash(_("Message sent to %(n)d people.", n=n), "success")
+    flash(_held(_("Message sent to %(n)d people.", n=n)), "success")
     return redirect(url_for("shifts.program", program_id=p.id))
 
 
