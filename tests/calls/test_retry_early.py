@@ -40,6 +40,8 @@ def test_an_early_retry_comes_back_with_what_was_typed_and_the_time_rounded_up(a
     page = r.get_data(as_text=True)
     assert r.status_code == 200 and note in page
     assert "Too early for the retry: call again in 1 minute, at 10:16 or later." in page
+    assert "Not saved yet. What you typed is still below." in page  # at the top, above the long outcome list
+    assert page.index("Not saved yet") < page.index('name="outcome"') < page.index("Too early")
     for kept in ('id="outcome-2" name="outcome" required type="radio" value="no_answer"',
                  'id="meals-2" name="meals" type="radio" value="poor"',
                  'id="distress-1" name="distress" type="radio" value="yes"'):

@@ -82,7 +82,7 @@ def task(task_id: int):
                 # Refused (a retry too early): the page again with what was typed (the note, the checklist,
                 # the outcome) and the reason beside the outcome; the same form may be sent again later.
                 form.outcome.errors.append(str(exc))
-                return _task_page(t, form)
+                return _task_page(t, form, refused=True)
             record(current_user, "create", "call_record", t.household_id)
             db.session.commit()
             alerting.after_commit(result.get("observations", []))
@@ -123,10 +123,10 @@ def task(task_id: int):
     return _task_page(t, form)
 
 
-def _task_page(t: CallTask, form):
+def _task_page(t: CallTask, form, refused: bool = False):
     now = clock.now()
     return render_template("calls/task.html", t=t, h=t.household, form=form, kinds=TASK_KINDS, now=now,
-                           call_again=svc.retry_time(t.due_at, now) if t.kind == "retry" else None)
+                           call_again=svc.retry_time(t.due_at, now) if t.kind == "retry" else None, refused=refused)
 
 
 # ---------------------------------------------------------------- staff
