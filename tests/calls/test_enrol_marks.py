@@ -17,6 +17,7 @@ def test_the_enrolment_search_marks_enrolled_households(world, client):
     assert f"/calls/enroll?household_id={free.id}" in page and f"/calls/enroll?household_id={h.id}" not in page
     page = client.get(f"/calls/enroll?household_id={h.id}").get_data(as_text=True)
     assert "This household is already enrolled for safety calls." in page
+    assert page.index("already enrolled") < page.index('class="kv"')  # at once, above the household's details
     assert f'href="/calls/enrollments/{enr.id}"' in page and 'name="caller_id"' not in page
     page = client.get(f"/calls/enroll?household_id={free.id}").get_data(as_text=True)
     assert 'name="caller_id"' in page and "already enrolled" not in page
