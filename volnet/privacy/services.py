@@ -369,6 +369,31 @@ def _other_records(hid: int, people: _People | None = None) -> dict[str, list[di
     return out
 
 
+def _list_rows_naming(h: Household, people: _People) -> dict[str, list[dict]]:
+    """The rows of the dong's crisis lists that name the person beyond the household's own rows (risk_rows):
+    the rounds' problem rows, rows stored under another household and the mapping page's preview rows
+    (risk.person_rows), registration numbers masked."""
+    from volnet.risk import person_rows
+    from volnet.risk.forms import CHECK_LABELS
+    from volnet.risk.models import CrisisRow
+    from volnet.risk.rrn import display, mask_loose
+    from volnet.risk.views import BAD_REASONS
+
+    found = person_rows.find(h)
+    received = {rid: _iso(r.received_on) for rid, r in found.rounds.items()}
+    bad = [{"round_id": b.round_id, "round_received_on": received.get(b.round_id), "row_number": b.row_number,
+            "reason": b.reason, "reason_label": str(BAD_REASONS.get(b.reason, b.reason)),
+            "detail": mask_loose(b.detail or ""), "content": mask_loose(b.content or "")} for b in found.bad_rows]
+    staff = _staff_columns(CrisisRow.__table__)
+    rows = [people.later(_labelled(_all_columns(r, ("natural_key", "household_id")),
+                                   {"check_result": CHECK_LABELS}), staff) for r in found.rows]
+    previews = [{"round_id": rid, "round_received_on": received.get(rid),
+                 "header": [display(str(c)) for c in (found.rounds[rid].header or [])],
+                 "rows": [[display(str(c)) for c in (found.rounds[rid].preview or [])[i]] for i in hits]}
+                for rid, hits in found.previews.items()]
+    return {"risk_bad_rows": bad, "risk_rows_naming": rows, "risk_round_previews": previews}
+
+
 def household_export(h: Household, actor) -> dict:
     """Everything volnet holds about one household, as plain JSON-ready data (the caller audits)."""
     concerns = list(db.session.scalars(select(Concern).where(Concern.household_id == h.id).order_by(Concern.id)))
@@ -399,6 +424,7 @@ def household_export(h: Household, actor) -> dict:
         "observations": [_labelled(_row(o, OBSERVATION_FIELDS), labels) for o in observations],
         "concern_events": concern_events,
         **_other_records(h.id, people),
+        **_list_rows_naming(h, people),
     }
     people.fill()
     data["exported_by"] = data["exported_by"]["exported_by"]
@@ -511,6 +537,9 @@ def anonymise_household(h: Household) -> None:
         ev.note = ""
     for c in db.session.scalars(select(Concern).where(Concern.household_id == hid)):
         c.summary = ""
+    from volnet.risk import person_rows
+
+    person_rows.forget(h)  # the crisis lists' other rows that name the person, while the household still says who
     blank_household(h)
     db.session.flush()
     _scrub_other_records(hid, erased_marker())
@@ -538,7 +567,10 @@ def erase_household(h: Household) -> str:
     'anonymised_instead'. Does not commit."""
     from sqlalchemy.exc import IntegrityError
 
+    from volnet.risk import person_rows
+
     hid = h.id
+    person_rows.forget(h)  # the crisis lists' problem and preview rows that name the person (no foreign key)
     try:
         with db.session.begin_nested():
             cids = list(db.session.scalars(select(Concern.id).where(Concern.household_id == hid))) or [-1]

@@ -277,6 +277,33 @@ class RowParser:
                     cells[col] = rrn.mask_value(cells[col])
         return rrn.mask_loose(",".join(cells))
 
+    def identity(self, cells: list[str]) -> tuple[str, date | None, str, str | None]:
+        """Who a refused row is about, as far as it can be read: (name without spaces, birth date, address key,
+        keyed hash of a valid registration number). Kept with the refused row, so that erasing the person
+        finds it as the import would match it (risk.person_rows). Never raises."""
+        name = address = unit = ""
+        birth = born = rrn_hash = None
+        for col, target in self.cols:
+            value = cells[col].strip() if col < len(cells) else ""
+            if not value:
+                continue
+            if target == "name":
+                name = _bare(_clean(value))[:60]
+            elif target == "birth_date":
+                parsed = self._date(value)
+                birth = parsed if isinstance(parsed, date) else birth
+            elif target == "address":
+                address = _clean(value)
+            elif target == "unit":
+                unit = _clean(value)
+            elif target == "rrn":
+                tok = rrn.parse_token(value)
+                if tok is not None:
+                    rrn_hash, born = tok[0], tok[1]
+                else:
+                    born = rrn.masked_birth(value)
+        return name, birth or born, address_key(address, unit)[:420] if address else "", rrn_hash
+
     def parse(self, number: int, cells: list[str], cut: bool) -> Parsed | None:
         if not "".join(cells).strip():
             return None
@@ -543,7 +570,8 @@ class Batch:
     def __init__(self):
         self.rows = 0                       # rows read (the progress counts these)
         self.goods: list[Parsed] = []
-        self.bads: list[tuple] = []         # (row number, reason, detail, content), RRN-like numbers masked
+        # (row number, reason, detail, content, *RowParser.identity), RRN-like numbers masked
+        self.bads: list[tuple] = []
         self.empty = 0
 
 
@@ -673,7 +701,8 @@ class Importer:
             try:
                 p = parser.parse(number, cells, cut)
             except Bad as b:
-                batch.bads.append((number, b.reason, rrn.mask_loose(b.detail)[:200], parser.refused(cells)[:2000]))
+                batch.bads.append((number, b.reason, rrn.mask_loose(b.detail)[:200], parser.refused(cells)[:2000],
+                                   *parser.identity(cells)))
             else:
                 if p is None:
                     batch.empty += 1
@@ -817,7 +846,7 @@ class Importer:
             BadRow.round_id == rid, member(BadRow.row_number, [b[0] for b in bads]))))
         rows = [(rid, *b) for b in bads if b[0] not in existing]
         if rows:
-            self._bulk(BadRow.__table__, ["round_id", "row_number", "reason", "detail", "content"], rows)
+            self._bulk(BadRow.__table__, BAD_ROW_COLS, rows)
         return len(rows)
 
     def _match_and_create(self, plan: Plan, pending: _Pending) -> None:
@@ -1003,6 +1032,8 @@ class Importer:
         bulk_insert(table, cols, rows)
 
 
+BAD_ROW_COLS = ["round_id", "row_number", "reason", "detail", "content", "name_key", "birth_date", "address_key",
+                "rrn_hash"]
 ROW_COLS = ["round_id", "row_number", "natural_key", "household_id", "match", "name", "birth_date", "address",
             "unit", "phone", "codes", "check_result", "check_note", "warning"]
 INDICATOR_COLS = ["household_id", "indicator_type_id", "round_id", "observed_on"]

@@ -187,7 +187,10 @@ class CrisisRow(db.Model):
 
 
 class BadRow(db.Model):
-    """A row that could not be imported: its number in the file and why (RRNs masked)."""
+    """A row that could not be imported: its number in the file and why (RRNs masked). Who the row is about,
+    as far as it could be read (the name without spaces, the birth date, the address key, the keyed hash
+    of a valid registration number), is kept beside it: an erasure finds the rows that name the person
+    as the import would match them (risk.person_rows)."""
 
     __tablename__ = "risk_bad_rows"
     __table_args__ = (UniqueConstraint("round_id", "row_number", name="uq_risk_bad_rows_round_row"),)
@@ -198,6 +201,10 @@ class BadRow(db.Model):
     reason: Mapped[str] = mapped_column(String(40))  # a reason code, translated when shown
     detail: Mapped[str] = mapped_column(String(200), default="")
     content: Mapped[str] = mapped_column(Text, default="")  # the row as text, RRNs masked
+    name_key: Mapped[str] = mapped_column(String(60), default="", server_default="")
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    address_key: Mapped[str] = mapped_column(String(420), default="", server_default="")
+    rrn_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class HouseholdIndicator(db.Model):
