@@ -88,3 +88,21 @@ def test_the_language_switch_on_a_page_that_answered_a_form_leads_back_to_the_fo
     page = client.post("/report-a-neighbour", data={}, headers={"Referer": "http://evil.example/x"}
                        ).get_data(as_text=True)
     assert 'name="next" value=""' in page
+
+
+def test_values_put_into_a_lazy_message_are_escaped_in_a_page(app):
+    """A lazy message with a value typed by someone (a dong's name, a provider) is safe HTML only as to its own
+    words: in a template the value is escaped; as plain text (a CSV, an SMS) it stays as typed."""
+    from flask import render_template_string
+
+    from volnet.core.i18n import lazy_gettext
+
+    payload = '<script>alert("x")</script>'
+    message = lazy_gettext("Tongs in %(dong)s (tong leaders)", dong=payload)
+    count = lazy_gettext("%(n)d minutes", n=5)
+    with app.test_request_context("/"):
+        html = render_template_string("{{ m }} {{ c }}", m=message, c=count)
+        assert payload not in html
+        assert "&lt;script&gt;" in html
+        assert "5" in html
+        assert payload in str(message)

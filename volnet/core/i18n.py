@@ -6,6 +6,7 @@ from flask.globals import _cv_app  # the app context's ContextVar (Flask >= 2.3)
 from flask_babel import gettext as _babel_gettext
 from flask_babel.speaklater import LazyString
 from flask_login import current_user
+from markupsafe import Markup
 
 LANGUAGES = {"ko": "한국어", "en": "English"}
 COOKIE = "volnet_lang"
@@ -110,6 +111,19 @@ def gettext(string: str, **variables) -> str:
     return _babel_gettext(string, **variables)
 
 
+class _LazyString(LazyString):
+    """Flask-Babel's LazyString, whose ``__html__`` tells Jinja the whole text is safe HTML: right for the
+    message itself (ours), wrong for what is put into it (a dong's name, a provider typed by a caseworker).
+    In a page, the values are escaped first."""
+
+    def __html__(self):
+        variables = self._kwargs
+        if not variables:
+            return str(self)
+        return Markup(gettext(*self._args)) % variables  # noqa: S704 - our catalogue; the values are escaped
+
+
 def lazy_gettext(string: str, **variables) -> LazyString:
-    """``flask_babel.lazy_gettext`` (the same LazyString), translated with :func:`gettext`."""
-    return LazyString(gettext, string, **variables)
+    """``flask_babel.lazy_gettext`` (a LazyString), translated with :func:`gettext`; in a page the values put
+    into it are escaped."""
+    return _LazyString(gettext, string, **variables)
