@@ -2,6 +2,8 @@
 
   python tools/i18n.py missing [PATH ...]   msgids under PATH (default: volnet/) with no Korean translation
   python tools/i18n.py compile              compile the .po to .mo
+  python tools/i18n.py clashes              msgids that two parts translate differently (the first part
+                                            by name wins everywhere: give each meaning a msgid of its own)
   python tools/i18n.py sync                 rebuild translations/ko/LC_MESSAGES/messages.po from the code,
                                             taking translations from it and from translations/ko/parts/*.po;
                                             then compile the .mo
@@ -85,6 +87,18 @@ def sync() -> int:
     return 1 if lacking else 0
 
 
+def clashes() -> dict[str, dict[str, str]]:
+    """msgid -> {part: translation} for the msgids that parts translate differently."""
+    seen: dict[str, dict[str, str]] = {}
+    for f in sorted(PARTS.glob("*.po")):
+        with f.open("rb") as fh:
+            for m in read_po(fh, locale="ko"):
+                if m.id and m.string:
+                    key = m.id if isinstance(m.id, str) else m.id[0]
+                    seen.setdefault(key, {})[f.stem] = str(m.string)
+    return {k: v for k, v in sorted(seen.items()) if len(set(v.values())) > 1}
+
+
 def compile_only() -> int:
     """Compile messages.po to messages.mo (setup and CI; no extraction)."""
     po = KO / "messages.po"
@@ -100,6 +114,12 @@ def compile_only() -> int:
 def main(argv: list[str]) -> int:
     if argv and argv[0] == "compile":
         return compile_only()
+    if argv and argv[0] == "clashes":
+        found = clashes()
+        for key, by_part in found.items():
+            print(f"{key!r}: " + ", ".join(f"{part}: {text}" for part, text in by_part.items()))
+        print(f"{len(found)} msgids translated more than one way", file=sys.stderr)
+        return 0
     if not argv or argv[0] not in ("missing", "sync"):
         print(__doc__)
         return 2

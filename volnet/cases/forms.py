@@ -140,13 +140,13 @@ class ConferenceForm(FlaskForm):
     decisions = TextAreaField(_l("Decisions"), validators=[DataRequired(), Length(max=8000)], filters=[clean_filter])
     task1 = StringField(_l("Task"), validators=[Optional(), Length(max=300)], filters=[clean_filter])
     owner1 = StringField(_l("Who"), validators=[Optional(), Length(max=120)], filters=[clean_filter])
-    due1 = KDateField(_l("By"), validators=[Optional()])
+    due1 = KDateField(_l("Due by"), validators=[Optional()])
     task2 = StringField(_l("Task"), validators=[Optional(), Length(max=300)], filters=[clean_filter])
     owner2 = StringField(_l("Who"), validators=[Optional(), Length(max=120)], filters=[clean_filter])
-    due2 = KDateField(_l("By"), validators=[Optional()])
+    due2 = KDateField(_l("Due by"), validators=[Optional()])
     task3 = StringField(_l("Task"), validators=[Optional(), Length(max=300)], filters=[clean_filter])
     owner3 = StringField(_l("Who"), validators=[Optional(), Length(max=120)], filters=[clean_filter])
-    due3 = KDateField(_l("By"), validators=[Optional()])
+    due3 = KDateField(_l("Due by"), validators=[Optional()])
 
     def task_rows(self):
         return [(self[f"task{i}"], self[f"owner{i}"], self[f"due{i}"]) for i in (1, 2, 3)]

@@ -51,7 +51,7 @@ SELECTION_DECISIONS = {"selected": _l("Selected for integrated case management")
                        "not_selected": _l("Not selected (simple service linkage)")}
 GOAL_STATUSES = {"open": _l("In progress"), "achieved": _l("Achieved"), "dropped": _l("Dropped")}
 
-SECTORS = {"public": _l("Public"), "private": _l("Private"), "volunteer": _l("Volunteer")}
+SECTORS = {"public": _l("Public"), "private": _l("Private"), "volunteer": _l("Volunteering")}
 SERVICE_TYPES = {
     "basic_livelihood": _l("Basic livelihood security"),
     "emergency_welfare": _l("Emergency welfare support"),
