@@ -151,6 +151,16 @@ class ConferenceForm(FlaskForm):
     def task_rows(self):
         return [(self[f"task{i}"], self[f"owner{i}"], self[f"due{i}"]) for i in (1, 2, 3)]
 
+    def validate(self, extra_validators=None):
+        """A row with who or by when but no task says so on that row (it was dropped without a word)."""
+        ok = super().validate(extra_validators)
+        for t, o, d in self.task_rows():
+            typed_due = bool(d.raw_data and (d.raw_data[0] or "").strip())
+            if not (t.data or "").strip() and ((o.data or "").strip() or typed_due):
+                t.errors = [*t.errors, _l("Write the task.")]
+                ok = False
+        return ok
+
     def tasks(self):
         return [(t.data or "", o.data or "", d.data) for t, o, d in self.task_rows() if (t.data or "").strip()]
 
@@ -182,6 +192,14 @@ class DecideForm(FlaskForm):
     decision = ChoiceField(_l("Decision"), choices=_choices(EMERGENCY_DECISIONS), validators=[DataRequired()])
     amount_won = WonField(_l("Amount (won)"), validators=[Optional()])
     note = StringField(_l("Note"), validators=[Optional(), Length(max=2000)], filters=[clean_filter])
+
+    def validate(self, extra_validators=None):
+        """Support approved needs its amount (more than 0 won); the other decisions need none."""
+        ok = super().validate(extra_validators)
+        if self.decision.data == "approved" and not self.amount_won.errors and not self.amount_won.data:
+            self.amount_won.errors = [*self.amount_won.errors, _l("Enter the amount.")]
+            ok = False
+        return ok
 
 
 class OwnerForm(FlaskForm):

@@ -575,6 +575,8 @@ def decide_emergency(case: Case, es: EmergencySupport, actor, decision: str, amo
         raise CaseError(_l("Choose one of the offered options."))
     if es.decided_at is not None:
         raise CaseError(_l("A decision has already been recorded."))
+    if decision == "approved" and not amount_won:
+        raise CaseError(_l("Enter the amount."))
     es.amount_won = validate_won(amount_won)
     es.decided_at = clock.now()
     es.decision = decision

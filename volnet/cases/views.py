@@ -242,6 +242,7 @@ _EVENT_TEXTS = {
     "conference": _l("Case conference recorded"),
     "emergency": _l("Emergency welfare support recorded: %(support)s"),
     "emergency_decided": _l("Emergency welfare support decided: %(decision)s"),
+    "emergency_decided_late": _l("Emergency welfare support decided after its deadline: %(decision)s"),
     "closed": _l("Case closed: %(reason)s"),
     "aftercare": _l("Aftercare check after %(months)s months: %(outcome)s"),
     "owner": _l("Owner changed to %(owner)s"),
@@ -276,6 +277,8 @@ def _history(events, linkages: dict, goals: dict, names: dict, requests: dict) -
             req = requests.get(data.get("request"))
             params["note"] = req.return_note if req is not None else ""
         template = _EVENT_TEXTS.get(ev.kind)
+        if ev.kind == "emergency_decided" and data.get("on_time") is False:
+            template = _EVENT_TEXTS["emergency_decided_late"]
         try:
             text = str(template) % params if template is not None else ev.kind
         except (KeyError, TypeError, ValueError):
