@@ -25,8 +25,9 @@ def build(context):
     needs_days = {"assessment": 0, "selection": 3, "planning": 5, "service": 6, "closed": 26}
     for concern, (days_ago, target, owner) in zip(open_concerns, plans, strict=False):
         # Never before the concern's own reports (a case opened, or closed, before it was reported reads as
-        # nothing real could); the steps are drawn closer together when the concern is younger than the plan.
-        start = max(now - timedelta(days=days_ago), concern.last_signal_at + timedelta(hours=1))
+        # nothing real could), nor after the demo's now: a case on a fresh concern starts at the concern's time.
+        # The steps are drawn closer together when the concern is younger than the plan.
+        start = min(now, max(now - timedelta(days=days_ago), concern.last_signal_at))
         scale = min(1.0, (now - start) / timedelta(days=needs_days[target])) if needs_days[target] else 1.0
 
         def step(days: float, scale=scale) -> None:
