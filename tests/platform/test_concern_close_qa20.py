@@ -370,3 +370,19 @@ def test_a_reopen_at_the_moment_a_report_opens_a_new_concern_is_refused_not_an_e
     assert _reload(first).status == "closed" and _reload(earlier_id).status == "new"
 
 
+
+
+def test_an_integrated_case_opened_from_a_new_concern_counts_as_its_initial_consultation(app, client, d, cw):
+    """Opening a case takes the household on: the concern reads acknowledged then, and the month counts the
+    initial consultation (the contact step is not faked: nobody was reached yet)."""
+    from volnet.cases import services as cases
+    from volnet.reports import services as reports
+
+    c_id = _concern(d)
+    cases.open_case(_reload(c_id), cw)
+    db.session.commit()
+    c = _reload(c_id)
+    assert c.status == "closed" and c.outcome == "case_opened"
+    assert c.acknowledged_at is not None and c.first_action_at is None
+    figures = reports.figures(d.id, date(2026, 12, 1), date(2026, 12, 31))
+    assert (figures["initial_consultations"], figures["new_cases"]) == (1, 1)

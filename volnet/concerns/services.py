@@ -337,7 +337,8 @@ def close(concern: Concern, actor, outcome: str, note: str, **data) -> None:
     reached the person, keeps ``acknowledged_at`` / ``first_action_at`` empty (its page says "closed without
     acknowledgement" / "closed before anyone was reached"; the initial consultations do not count it).
     Putting a household under regular monitoring acknowledges the concern (someone decided, and it stays
-    open), and its contact stays due until someone reaches the person. A caseworker who closes an unassigned
+    open), and its contact stays due until someone reaches the person; so does opening an integrated case from
+    it (the caseworker took the household on: its intake is the initial consultation the month counts). A caseworker who closes an unassigned
     concern becomes its owner. ``check_close`` has the rules (a note when nobody was reached)."""
     check_close(concern, actor, outcome, note, **data)
     now = clock.now()
@@ -345,7 +346,7 @@ def close(concern: Concern, actor, outcome: str, note: str, **data) -> None:
     concern.outcome = outcome
     if concern.status == "closed":
         concern.closed_at = now
-    elif concern.acknowledged_at is None:
+    if concern.acknowledged_at is None and outcome in ("monitoring", "case_opened"):
         concern.acknowledged_at = now
     if concern.owner_id is None and getattr(actor, "role", None) == "caseworker":
         concern.owner_id = actor.id
