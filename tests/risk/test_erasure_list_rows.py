@@ -3,6 +3,7 @@ rounds' problem rows (bad rows), the rows of the list stored under another house
 kept for the mapping page, matched as the import matches (the keyed hash of the registration number, or the
 name with the birth date or the address). The access export lists them (QA round 20: F4)."""
 import json
+import re
 from datetime import date
 
 import pytest
@@ -107,3 +108,81 @@ def test_a_household_named_only_in_problem_rows_is_erased_with_them(app, client)
     assert req.result == "erased"
     assert db.session.scalar(select(BadRow)) is None
     assert "김영희" not in json.dumps(db.session.get(CrisisRound, r.id).preview, ensure_ascii=False)
+
+
+def _problem_count(client, round_id) -> int:
+    """The round page's 'Rows with problems' figure (문제가 있는 행)."""
+    page = client.get(f"/risk/rounds/{round_id}").get_data(as_text=True)
+    m = re.search(r'stat-value">(\d+)</span><span class="stat-label">문제가 있는 행<', page)
+    assert m, page[:3000]
+    return int(m.group(1))
+
+
+@pytest.mark.parametrize("kind", ["erase", "anonymise"])
+def test_the_birth_date_of_her_linked_list_row_finds_her_problem_rows(app, client, kind):
+    """QA round 20: R1. The household has no birth date; her own list row (linked by name and address) has
+    one. A problem row with only her name and that birth date names her: the access export lists it and the
+    erasure deletes it, and the round's page counts the problem rows that are left."""
+    d = b.dong()
+    cw = b.user("caseworker", dongs=[d])
+    admin = b.user("admin")
+    rb.seed_types()
+    h = b.household(d, road=ROAD, unit="1층", name="강복순", birth_date=None)
+    db.session.commit()
+    hid = h.id
+    b.login(client, cw)
+    first = rb.import_file(client, d, rb.csv_bytes(
+        [["1", "강복순", "19440105", "440105-2******", ROAD, "1층", "", "실직"]], header=HEADER),
+        filename="first.csv")
+    assert first.matched_rows == 1
+    assert db.session.get(Household, hid).birth_date is None
+    second = rb.import_file(client, d, rb.csv_bytes([
+        ["1", "강복순", "2030-01-01", "", ROAD, "1층", "", "실직"],                  # name + address
+        ["2", "강복순", "19440105"],                                                 # name + her list's birth date
+        ["3", "강복순", "19440105", "", ROAD, "1층", "", "외계인 침공"],               # all of it
+        ["4", "강복순", "19600101", "", "경기도 의정부시 민락로 5", "", "", "없는지표"],  # another 강복순
+        ["5", "박다른", "19440105", "", "경기도 의정부시 동일로 181", "", "", "없는지표"]],  # someone else
+        header=HEADER), filename="second.csv")
+    assert second.bad_rows == 5
+    assert _problem_count(client, second.id) == 5
+
+    desk = app.test_client()
+    b.login(desk, admin)
+    resp = desk.post("/privacy/requests", data={"household_id": hid, "kind": "access", "reason": "본인 요청",
+                                                  "confirm": "y"})
+    data = json.loads(resp.get_data())
+    assert sorted(r["row_number"] for r in data["risk_bad_rows"]) == [2, 3, 4]
+
+    resp = desk.post("/privacy/requests", data={"household_id": hid, "kind": kind, "reason": "본인 요청",
+                                                  "confirm": "y"})
+    assert resp.status_code in (200, 302), resp.get_data(as_text=True)[:2000]
+    db.session.expire_all()
+    left = db.session.execute(select(BadRow.row_number, BadRow.name_key, BadRow.birth_date)
+                              .order_by(BadRow.row_number)).all()
+    assert [n for n, *_ in left] == [5, 6]  # the other 강복순 and 박다른
+    assert (left[0].name_key, left[0].birth_date) == ("강복순", date(1960, 1, 1))
+    csv_text = client.get(f"/risk/rounds/{second.id}/bad-rows.csv").get_data().decode("utf-8-sig")
+    assert "19440105" not in csv_text.replace("박다른,19440105", "") and "민락로 5" in csv_text
+    assert "동일로 179" not in csv_text
+    own = db.session.scalar(select(CrisisRow).where(CrisisRow.round_id == first.id))
+    assert (own.name, own.birth_date) == ("", None)
+
+    assert _problem_count(client, second.id) == 2
+    page = client.get(f"/risk/rounds/{second.id}").get_data(as_text=True)
+    assert "건만 보입니다" not in page  # 'Showing the first 2; download the CSV for all.'
+
+
+def test_the_round_page_says_first_n_only_while_more_rows_are_left(app, client):
+    """The 'first N only' line is shown when more problem rows exist than the page lists, counted as they are."""
+    d = b.dong()
+    b.household(d, road=ROAD, unit="1층", name="강복순", birth_date=date(1944, 1, 5))
+    cw = b.user("caseworker", dongs=[d])
+    rb.seed_types()
+    db.session.commit()
+    b.login(client, cw)
+    r = rb.import_file(client, d, rb.csv_bytes(
+        [[str(i), f"사람{i}", "19500101", "", ROAD, "", "", "없는지표"] for i in range(1, 23)]
+        + [["23", "강복순", "19440105", "", "", "", "", "없는지표"]], header=HEADER))
+    assert r.bad_rows == 23
+    assert _problem_count(client, r.id) == 23
+    assert "처음 20건만 보입니다" in client.get(f"/risk/rounds/{r.id}").get_data(as_text=True)

@@ -3,10 +3,11 @@ rounds' problem rows (risk_bad_rows), rows stored under another household, and t
 mapping page. An access request lists them (privacy.services.household_export); erasing or anonymising the
 household removes them (``forget``).
 
-A row names the person as the import would match it (risk.importer): the keyed hash of its registration
-number is one of the household's, or its name (without spaces) and birth date are the household's, or its
-name and address are, with no other birth date. A row with only an address is not taken for the person: it
-may be anyone who lives there. Problem rows stored before they kept who they are about (name_key ...) are
+A row names the person as the import would match it (risk.importer) to one of the identities known for her:
+the household's record and each list row linked to the household (a list may give the birth date the record
+lacks, QA round 20: R1). The keyed hash of its registration number is one of the household's, or its name
+(without spaces) and birth date are those of an identity, or its name and address are, with no other birth
+date. A row with only an address is not taken for the person: it may be anyone who lives there. Problem rows stored before they kept who they are about (name_key ...) are
 read from their text: the name as one of its cells, with the birth date or the road address in another.
 """
 from __future__ import annotations
@@ -26,44 +27,66 @@ from volnet.risk.models import BadRow, CrisisRound, CrisisRow, HouseholdRrnHash
 
 @dataclass
 class Person:
-    name: str           # without spaces, case folded ("" when the household has none)
-    birth: date | None
-    address: str        # address key of the road address and unit, as the import builds it
-    road: str           # address key of the road address alone (a cell of a row's text)
+    # Who the person is known as: the household's record and every crisis-list row linked to it (a list may
+    # give the birth date the record lacks, or write the name otherwise). Bare name (without spaces, case
+    # folded) -> identities [(birth date, address key of road address and unit, address key of the road alone)].
+    names: dict[str, list[tuple[date | None, str, str]]]
+    written: set[str]   # the names as written (stripped), for looking up stored rows
     hashes: set[str]
 
     @classmethod
     def of(cls, h: Household) -> Person:
         hashes = set(db.session.scalars(select(HouseholdRrnHash.rrn_hash)
                                         .where(HouseholdRrnHash.household_id == h.id)))
-        road = h.road_address or ""
-        return cls(_bare(h.name), h.birth_date, address_key(road, h.unit)[:420] if road else "",
-                   address_key(road)[:420] if road else "", hashes)
+        person = cls({}, set(), hashes)
+        person._add(h.name or "", h.birth_date, h.road_address or "", h.unit)
+        # Read before erasure blanks them (privacy.services._scrub_other_records): a row without a name is the
+        # household's person under the record's name.
+        for name, birth, road, unit in db.session.execute(
+                select(CrisisRow.name, CrisisRow.birth_date, CrisisRow.address, CrisisRow.unit)
+                .where(CrisisRow.household_id == h.id).order_by(CrisisRow.id)):
+            person._add(name or h.name or "", birth, road or "", unit)
+        return person
+
+    def _add(self, name: str, birth: date | None, road: str, unit: str | None) -> None:
+        bare = _bare(name)
+        if not bare:
+            return
+        self.written.add(name.strip())
+        ident = (birth, address_key(road, unit)[:420] if road else "", address_key(road)[:420] if road else "")
+        if ident != (None, "", "") and ident not in self.names.setdefault(bare, []):
+            self.names[bare].append(ident)
 
     def named_by(self, name: str, birth: date | None, addr: str, rrn_hash: str | None = None) -> bool:
         """Whether a row with this identity (name without spaces, birth date, address key, keyed hash) is
-        about the person."""
+        about the person as the import would match it to one of her identities: the hash, or the name with
+        that identity's birth date, or with its address when the row or the identity has no birth date."""
         if rrn_hash and rrn_hash in self.hashes:
             return True
-        if not self.name or name != self.name:
-            return False
-        if self.birth is not None and birth == self.birth:
-            return True
-        return bool(self.address) and addr == self.address and (birth is None or self.birth is None)
+        for known_birth, known_addr, _ in self.names.get(name, ()) if name else ():
+            if birth is not None and birth == known_birth:
+                return True
+            if known_addr and addr == known_addr and (birth is None or known_birth is None):
+                return True
+        return False
 
     def named_in(self, cells: list[str]) -> bool:
         """Whether a row known only as its cells (an older problem row's text, a preview row) names the
-        person: its name is one of the cells, and its birth date or road address another."""
-        if not self.name or self.name not in {_bare(_clean(c)) for c in cells}:
-            return False
-        for cell in cells:
-            cell = cell.strip()
-            if not cell:
+        person: one of its names is one of the cells, and a birth date or road address known with it another."""
+        bare = {_bare(_clean(c)) for c in cells}
+        for name, idents in self.names.items():
+            if name not in bare:
                 continue
-            if self.birth is not None and (parse_date(cell) == self.birth or rrn.masked_birth(cell) == self.birth):
-                return True
-            if self.road and address_key(cell)[:420] == self.road:
-                return True
+            births = {i[0] for i in idents if i[0] is not None}
+            roads = {i[2] for i in idents if i[2]}
+            for cell in cells:
+                cell = cell.strip()
+                if not cell:
+                    continue
+                if births and (parse_date(cell) in births or rrn.masked_birth(cell) in births):
+                    return True
+                if roads and address_key(cell)[:420] in roads:
+                    return True
         return False
 
 
@@ -82,7 +105,7 @@ def find(h: Household) -> Found:
     """The rows of the lists of the household's dong that name its person (see the module)."""
     person = Person.of(h)
     found = Found()
-    if not (person.name or person.hashes):
+    if not (person.names or person.hashes):
         return found
     found.rounds = {r.id: r for r in db.session.scalars(select(CrisisRound).where(CrisisRound.dong_id == h.dong_id)
                                                         .order_by(CrisisRound.id))}
@@ -92,19 +115,19 @@ def find(h: Household) -> Found:
     maybe = []
     if person.hashes:
         maybe.append(BadRow.rrn_hash.in_(sorted(person.hashes)))
-    if person.name:
-        maybe.append(BadRow.name_key == person.name)
-        if h.name:  # an older row: its text holds the name as it was written
-            maybe.append(and_(BadRow.name_key == "", BadRow.content.contains(h.name.strip(), autoescape=True)))
+    if person.names:
+        maybe.append(BadRow.name_key.in_(sorted(person.names)))
+        for written in sorted(person.written):  # an older row: its text holds the name as it was written
+            maybe.append(and_(BadRow.name_key == "", BadRow.content.contains(written, autoescape=True)))
     for bad in db.session.scalars(select(BadRow).where(BadRow.round_id.in_(rounds), or_(*maybe))
                                   .order_by(BadRow.round_id, BadRow.row_number)):
         old = not (bad.name_key or bad.birth_date or bad.address_key or bad.rrn_hash)
         if (person.named_in(bad.content.split(",")) if old
                 else person.named_by(bad.name_key, bad.birth_date, bad.address_key, bad.rrn_hash)):
             found.bad_rows.append(bad)
-    if h.name:
+    if person.written:
         for row in db.session.scalars(select(CrisisRow).where(
-                CrisisRow.round_id.in_(rounds), CrisisRow.name == h.name.strip(),
+                CrisisRow.round_id.in_(rounds), CrisisRow.name.in_(sorted(person.written)),
                 or_(CrisisRow.household_id.is_(None), CrisisRow.household_id != h.id))
                 .order_by(CrisisRow.round_id, CrisisRow.row_number)):
             addr = address_key(row.address, row.unit)[:420] if row.address else ""
@@ -118,7 +141,8 @@ def find(h: Household) -> Found:
 
 
 def forget(h: Household) -> int:
-    """Remove what ``find`` finds: the problem rows are deleted (the round's counts stay), the rows under
+    """Remove what ``find`` finds: the problem rows are deleted (the round's tally ``bad_rows`` stays as the
+    import counted; the round's page counts the rows there are), the rows under
     another household lose the name, birth date, phone, unit and check note (as the household's own rows
     do), the preview rows go. Returns how many rows. Call it before the household's own fields are cleared;
     the caller commits."""

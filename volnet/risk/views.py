@@ -510,13 +510,18 @@ def round_detail(round_id: int):
     rows = db.paginate(rows_stmt.order_by(CrisisRow.row_number), page=page, per_page=PER_PAGE, error_out=False)
     bad = list(db.session.scalars(select(BadRow).where(BadRow.round_id == r.id).order_by(BadRow.row_number)
                                   .limit(20)))
+    # Counted, not the import's tally (r.bad_rows): an erasure deletes the problem rows that name the person
+    # (risk.person_rows), and the page and its CSV say how many there are now.
+    bad_count = len(bad) if len(bad) < 20 else db.session.scalar(
+        select(func.count()).select_from(BadRow).where(BadRow.round_id == r.id))
     running = r.status in ("queued", "running")
     # The lists of one dong are imported one at a time (importer.run_import): this one may wait its turn.
     waiting = r.status == "queued" and db.session.scalar(
         select(func.count()).select_from(CrisisRound)
         .where(CrisisRound.dong_id == r.dong_id, CrisisRound.id != r.id, CrisisRound.status == "running")) > 0
     types = {t.code: t.shown_label for t in db.session.scalars(select(IndicatorType))}
-    return render_template("risk/round.html", r=r, progress=progress, rows=rows, bad=bad, running=running,
+    return render_template("risk/round.html", r=r, progress=progress, rows=rows, bad=bad, bad_count=bad_count,
+                           running=running,
                            waiting=waiting, sharing=_sharing(r, rows.items),
                            may_merge=current_user.role in (CASEWORKER, TEAM_LEAD),
                            result=result, args={"result": result} if result else {}, bad_reasons=BAD_REASONS,
