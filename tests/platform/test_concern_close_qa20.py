@@ -126,6 +126,24 @@ def test_putting_under_monitoring_asks_too(app, client, d, cw):
     assert c.first_action_at is None and c.next_due_at == c.action_due_at
 
 
+@pytest.mark.parametrize("locale, once, twice", [("ko", "정기 모니터링으로 전환", "정기 모니터링: 정기 모니터링"),
+                                                 ("en", "Moved to regular monitoring",
+                                                  "Regular monitoring: Regular monitoring")])
+def test_the_timeline_says_once_that_the_household_went_under_monitoring(app, client, d, locale, once, twice):
+    """The kind and the outcome are the same words for monitoring: the timeline read 'Regular monitoring: Regular
+    monitoring' (QA round 20: R4)."""
+    cw = b.user("caseworker", [d], locale=locale)
+    c_id = _concern(d)
+    b.login(client, cw)
+    assert _close(client, c_id, "monitoring", "월 1회 방문").status_code == 302
+    page = client.get(f"/concerns/{c_id}").get_data(as_text=True)
+    timeline = re.search(r'<ol class="timeline">.*?</ol>', page, re.S).group(0)
+    item = re.search(r'<li class="timeline-item timeline-monitoring">.*?</li>', timeline, re.S).group(0)
+    what = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", item))
+    assert once in what and twice not in what and what.count("monitoring" if locale == "en" else "모니터링") == 1
+    assert "월 1회 방문" in what
+
+
 @pytest.mark.parametrize("urgency", ["emergency", "urgent"])
 def test_closing_an_emergency_or_urgent_concern_nobody_reached_needs_a_note(app, client, d, cw, urgency):
     c_id = _concern(d, urgency)
