@@ -67,6 +67,36 @@ def test_a_household_of_their_tong_is_found_by_name_alias_or_phone(minrak, clien
     assert "조미경" not in found
 
 
+ADD_HINT = "제보 양식에서 추가할 수 있습니다"
+BY_ADDRESS_HINT = "담당 통 밖의 가구는 주소로만 찾을 수 있습니다. 주소로 검색해 주세요."
+
+
+@pytest.mark.parametrize("q", ["조미경", "ㅈㅁㄱ", "010-8765-4321", "01087654321", "뒷집", "없는이름"])
+def test_a_name_or_phone_found_nowhere_in_their_tongs_says_to_search_by_the_address(minrak, client, q):
+    """Not 'no household, add it in the report form': the household may well be there, outside their tongs, and
+    adding it again makes a second record of one person (QA round 20: R3). Said whether or not it exists."""
+    page = client.get(f"/report?q={q}").get_data(as_text=True)
+    assert _results(page) == ""
+    assert BY_ADDRESS_HINT in page and ADD_HINT not in page
+    # The household is there by its address.
+    found = _results(client.get("/report?q=민락로 103").get_data(as_text=True))
+    assert f"household_id={minrak['theirs'].id}" in found
+
+
+def test_an_address_found_nowhere_still_offers_to_add_it(minrak, client):
+    page = client.get("/report?q=민락로 999").get_data(as_text=True)
+    assert _results(page) == "" and ADD_HINT in page and BY_ADDRESS_HINT not in page
+
+
+def test_the_hint_is_for_tong_leaders_only(minrak, app):
+    """Whoever knows every neighbour's name was searched by it everywhere: nothing found means nothing there."""
+    cw = b.user("honorary", [minrak["dong"]])
+    db.session.commit()
+    other = app.test_client()
+    b.login(other, cw)
+    page = other.get("/report?q=없는이름").get_data(as_text=True)
+    assert BY_ADDRESS_HINT not in page and ADD_HINT in page
+
 def test_a_tong_leader_without_a_tong_sees_addresses_only_and_is_told_to_ask(minrak, client, app):
     leader = b.user("tong_leader", [minrak["dong"]])
     db.session.commit()
@@ -77,7 +107,8 @@ def test_a_tong_leader_without_a_tong_sees_addresses_only_and_is_told_to_ask(min
     page = other.get("/report?q=민락로").get_data(as_text=True)
     assert NO_TONG_HINT in page and f"household_id={minrak['mine'].id}" in page
     assert "신현주" not in page and "조미경" not in page and "민락로 어르신" not in page
-    assert _results(other.get("/report?q=ㅅㅎㅈ").get_data(as_text=True)) == ""
+    page = other.get("/report?q=ㅅㅎㅈ").get_data(as_text=True)
+    assert _results(page) == "" and BY_ADDRESS_HINT in page and ADD_HINT not in page
     # An honorary officer of the same dong still knows every neighbour by name.
     honorary = b.user("honorary", [minrak["dong"]])
     db.session.commit()

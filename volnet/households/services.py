@@ -56,7 +56,9 @@ class Matches(NamedTuple):
     """The first matches of a search (``items``, at most the limit asked for) and how many match in all.
     ``why_empty`` says why there is nothing when no search could find anything: "short" (fewer than two
     characters: not searched), "phone_tail" (the last digits of a phone number, which a reporter's search does
-    not take); "" otherwise (nothing at that address: it may be added)."""
+    not take), "outside_tongs" (a tong leader's search by name or phone, which looks in their tongs only: the
+    household may be elsewhere in the dong, found by its address); "" otherwise (nothing at that address: it may be
+    added)."""
     items: list
     total: int
     why_empty: str = ""
@@ -89,6 +91,12 @@ def names_known(user):
         return exists().where(user_tongs.c.user_id == user.id, user_tongs.c.dong_id == Household.dong_id,
                               user_tongs.c.number == Household.tong)
     return user.role in KNOWS_NEIGHBOURS
+
+
+def _by_name_or_phone(q: str) -> bool:
+    """Whether a query reads as a name or a phone number rather than an address: initial consonants, a whole
+    phone number, or no digit at all (an address a household is found by has its building number)."""
+    return is_chosung_query(q) or normalize_phone(q) is not None or not any(ch.isdecimal() for ch in q)
 
 
 class Found(NamedTuple):
@@ -129,6 +137,10 @@ def search_for_reporter(user, q: str, limit: int = 10) -> Matches:
     found = first_matches(stmt, limit, rows=True)
     if not found.total and phone_tail(q):
         return Matches([], 0, "phone_tail")
+    if not found.total and known is not True and known is not False and _by_name_or_phone(q):
+        # A tong leader's name or phone search looked in their tongs only: the household may be elsewhere in the
+        # dong, found by its address (said whether or not it is, so a search tells nothing about other tongs).
+        return Matches([], 0, "outside_tongs")
     return Matches([Found(hid, f"{road} {unit or ''}".strip(), tong_ban_label(tong, ban), name or alias or "")
                     for hid, road, unit, tong, ban, name, alias in found.items], found.total)
 
